@@ -1,0 +1,202 @@
+# Every message that crosses a Caravan process boundary. Each ZeroMQ frame carries exactly one
+# Envelope; the union names the message. Tensors (weights) never travel here: see weights_sync/.
+@0xfbb8707fb6616568;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("caravan::proto");
+
+enum Role {
+  controller @0;
+  rollout @1;
+  verifier @2;
+  learner @3;
+}
+
+# Worker -> controller, once after connecting.
+struct Hello {
+  role @0 :Role;
+  rank @1 :UInt32;
+  pid @2 :UInt32;
+}
+
+# Worker -> controller while idle or busy; lets the controller detect a silent worker.
+struct Heartbeat {
+  role @0 :Role;
+  rank @1 :UInt32;
+  policyVersion @2 :UInt64;
+}
+
+# Controller -> worker: stop after the current message and exit 0.
+struct Shutdown {
+  reason @0 :Text;
+}
+
+struct Prompt {
+  promptId @0 :UInt64;
+  tokens @1 :List(Int32);
+}
+
+# Controller -> rollout actor: sample `samplesPerPrompt` completions for every prompt.
+struct RolloutRequest {
+  requestId @0 :UInt64;
+  prompts @1 :List(Prompt);
+  samplesPerPrompt @2 :UInt32;
+  maxNewTokens @3 :UInt32;
+  # 0 means greedy decoding.
+  temperature @4 :Float32;
+  seed @5 :UInt64;
+}
+
+enum FinishReason {
+  stop @0;    # the model emitted end-of-sequence
+  length @1;  # maxNewTokens reached (truncated)
+}
+
+struct Sample {
+  promptId @0 :UInt64;
+  sampleIndex @1 :UInt32;
+  tokens @2 :List(Int32);
+  # Log-probability of each generated token under the sampling policy (same length as tokens).
+  logprobs @3 :List(Float32);
+  # Policy version of the weights that generated every token of this sample.
+  policyVersion @4 :UInt64;
+  finishReason @5 :FinishReason;
+}
+
+# Rollout actor -> controller, reply to RolloutRequest.
+struct Completion {
+  requestId @0 :UInt64;
+  samples @1 :List(Sample);
+  generationSeconds @2 :Float64;
+}
+
+struct RewardItem {
+  promptId @0 :UInt64;
+  sampleIndex @1 :UInt32;
+  # Verifier name, e.g. "arithmetic".
+  verifier @2 :Text;
+  groundTruth @3 :Text;
+  completion @4 :Text;
+}
+
+# Controller -> verifier.
+struct RewardRequest {
+  requestId @0 :UInt64;
+  items @1 :List(RewardItem);
+}
+
+enum RewardStatus {
+  ok @0;                # verified: the answer is correct
+  wrong @1;             # verified: the answer is wrong or missing
+  timeout @2;           # the check ran past its deadline; never scored as wrong
+  error @3;             # the verifier could not judge (bad ground truth, internal error)
+  sandboxViolation @4;  # the checked program broke the sandbox rules
+}
+
+struct Reward {
+  promptId @0 :UInt64;
+  sampleIndex @1 :UInt32;
+  score @2 :Float32;
+  status @3 :RewardStatus;
+  detail @4 :Text;
+}
+
+# Verifier -> controller, reply to RewardRequest (items in request order).
+struct RewardResult {
+  requestId @0 :UInt64;
+  rewards @1 :List(Reward);
+}
+
+struct TrainSample {
+  tokens @0 :List(Int32);
+  logprobs @1 :List(Float32);
+  reward @2 :Float32;
+  policyVersion @3 :UInt64;
+}
+
+struct TrainGroup {
+  promptId @0 :UInt64;
+  promptTokens @1 :List(Int32);
+  samples @2 :List(TrainSample);
+}
+
+# Controller -> learner: one RL step over these groups.
+struct TrainBatch {
+  requestId @0 :UInt64;
+  step @1 :UInt64;
+  groups @2 :List(TrainGroup);
+}
+
+# Learner -> controller, reply to TrainBatch or SftRequest.
+struct TrainResult {
+  requestId @0 :UInt64;
+  step @1 :UInt64;
+  # Version of the weights after this update.
+  policyVersion @2 :UInt64;
+  loss @3 :Float64;
+  klMean @4 :Float64;
+  clipFraction @5 :Float64;
+  gradNorm @6 :Float64;
+  tokens @7 :UInt64;
+  seconds @8 :Float64;
+}
+
+# Controller -> learner: run the supervised warm-up stage.
+struct SftRequest {
+  requestId @0 :UInt64;
+  steps @1 :UInt32;
+}
+
+# Controller -> learner and every rollout actor: the weight version announcement. All of them
+# enter the same broadcast; the learner (rank 0) sends `policyVersion`, the actors receive it.
+struct SyncWeights {
+  requestId @0 :UInt64;
+  policyVersion @1 :UInt64;
+}
+
+# Reply to SyncWeights from each participant.
+struct WeightsSynced {
+  requestId @0 :UInt64;
+  policyVersion @1 :UInt64;
+  bytes @2 :UInt64;
+  seconds @3 :Float64;
+}
+
+# Controller -> learner: write checkpoints/step-N/ atomically, including the controller's state.
+struct SaveCheckpoint {
+  requestId @0 :UInt64;
+  step @1 :UInt64;
+  # JSON written as controller_state.json inside the checkpoint.
+  controllerState @2 :Text;
+}
+
+struct CheckpointSaved {
+  requestId @0 :UInt64;
+  directory @1 :Text;
+}
+
+# Any worker -> controller: the request failed; the run cannot continue normally.
+struct ErrorReply {
+  requestId @0 :UInt64;
+  message @1 :Text;
+}
+
+struct Envelope {
+  union {
+    hello @0 :Hello;
+    heartbeat @1 :Heartbeat;
+    shutdown @2 :Shutdown;
+    rolloutRequest @3 :RolloutRequest;
+    completion @4 :Completion;
+    rewardRequest @5 :RewardRequest;
+    rewardResult @6 :RewardResult;
+    trainBatch @7 :TrainBatch;
+    trainResult @8 :TrainResult;
+    sftRequest @9 :SftRequest;
+    syncWeights @10 :SyncWeights;
+    weightsSynced @11 :WeightsSynced;
+    saveCheckpoint @12 :SaveCheckpoint;
+    checkpointSaved @13 :CheckpointSaved;
+    errorReply @14 :ErrorReply;
+  }
+}

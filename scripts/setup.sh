@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Caravan needs to build, test and run.
+# Idempotent: re-running only installs what is missing. Must run as root (or via sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git procps
+  libtorch-dev            # LibTorch 1.13 (CPU) + c10d
+  libgloo-dev             # Gloo transport used by c10d ProcessGroupGloo
+  libzmq3-dev cppzmq-dev  # ZeroMQ
+  capnproto libcapnp-dev  # Cap'n Proto compiler + runtime
+  libcivetweb-dev         # HTTP for /metrics
+  libtomlplusplus-dev     # TOML config
+  nlohmann-json3-dev      # JSON (metrics.jsonl, samples)
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+echo "setup: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
