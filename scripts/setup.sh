@@ -15,18 +15,14 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#packages[@]} packages present"
-  exit 0
-fi
-
 sudo_cmd=()
 [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-echo "setup: installing ${missing[*]}"
-"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
-"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
+apt_get() { "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
+echo "setup: apt-get update"
+apt_get update -qq
+# apt-get install is idempotent: packages already present are left as they are.
+echo "setup: installing ${#packages[@]} packages (already installed ones are kept)"
+apt_get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "setup: done"

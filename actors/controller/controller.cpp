@@ -1,0 +1,374 @@
+#include "actors/controller/controller.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/capnp_lists.h"
+#include "core/log.h"
+
+namespace caravan::controller {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Splits [0, count) into at most `parts` contiguous, nearly equal, non-empty ranges.
+std::vector<std::pair<size_t, size_t>> split_evenly(size_t count, size_t parts) {
+  std::vector<std::pair<size_t, size_t>> ranges;
+  parts = std::max<size_t>(1, std::min(parts, count));
+  size_t begin = 0;
+  for (size_t p = 0; p < parts; ++p) {
+    const size_t size = count / parts + (p < count % parts ? 1 : 0);
+    if (size > 0) ranges.emplace_back(begin, begin + size);
+    begin += size;
+  }
+  return ranges;
+}
+
+const char* reward_status_name(proto::RewardStatus status) {
+  switch (status) {
+    case proto::RewardStatus::OK: return "ok";
+    case proto::RewardStatus::WRONG: return "wrong";
+    case proto::RewardStatus::TIMEOUT: return "timeout";
+    case proto::RewardStatus::ERROR: return "error";
+    case proto::RewardStatus::SANDBOX_VIOLATION: return "sandbox_violation";
+  }
+  return "unknown";
+}
+
+std::string percent(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f%%", 100.0 * fraction);
+  return text;
+}
+
+uint64_t mix_seed(uint64_t a, uint64_t b) {
+  uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+Controller::Controller(const core::RunConfig& config, WorkerPool& pool, const core::RunDirectory& run_dir,
+                       const core::ArithmeticTask& task, const model::Tokenizer& tokenizer)
+    : config_(config), pool_(pool), run_dir_(run_dir), task_(task), tokenizer_(tokenizer) {}
+
+Status Controller::run(std::stop_token stop) {
+  Status status = run_phases(stop);
+  pool_.shutdown_all(status.ok() ? "run complete" : status.message());
+  return status;
+}
+
+Status Controller::run_phases(std::stop_token stop) {
+  CARAVAN_RETURN_IF_ERROR(pool_.await_hello(stop));
+  log::info("event=all_workers_connected workers=", pool_.workers().size());
+  CARAVAN_RETURN_IF_ERROR(warm_up(stop));
+  CARAVAN_ASSIGN_OR_RETURN(const double sft_accuracy, evaluate("sft", stop));
+  for (int64_t step = 1; step <= config_.grpo.steps; ++step) {
+    CARAVAN_RETURN_IF_ERROR(rl_step(step, stop));
+    const bool periodic = config_.grpo.checkpoint_every > 0 && step % config_.grpo.checkpoint_every == 0;
+    if (periodic || step == config_.grpo.steps) CARAVAN_RETURN_IF_ERROR(save_checkpoint(step, stop));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const double rl_accuracy, evaluate("rl", stop));
+  log::result(str_cat("held-out accuracy after SFT: ", percent(sft_accuracy)));
+  log::result(str_cat("held-out accuracy after RL: ", percent(rl_accuracy)));
+  return Status();
+}
+
+std::vector<int32_t> Controller::prompt_tokens(const core::ArithmeticProblem& problem) const {
+  std::vector<int32_t> tokens = tokenizer_.encode(problem.prompt());
+  tokens.insert(tokens.begin(), tokenizer_.bos_id());
+  return tokens;
+}
+
+Status Controller::warm_up(std::stop_token stop) {
+  const auto learner = pool_.workers_with_prefix("learner-");
+  CARAVAN_CHECK(!learner.empty(), "no learner in the worker pool");
+  const auto started = Clock::now();
+  log::info("event=sft_start steps=", config_.sft.steps);
+  std::vector<Outgoing> requests;
+  requests.push_back(pool_.make_request(learner.front()));
+  requests.back().envelope().initSftRequest().setSteps(static_cast<uint32_t>(config_.sft.steps));
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  const auto result = replies.front().envelope().getTrainResult();
+  policy_version_ = result.getPolicyVersion();
+  log::info("event=sft_done steps=", config_.sft.steps, " loss=", result.getLoss(), " policy_version=", policy_version_,
+            " seconds=", seconds_since(started));
+  CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "sft"},
+                                                                          {"steps", config_.sft.steps},
+                                                                          {"loss", result.getLoss()},
+                                                                          {"policy_version", policy_version_},
+                                                                          {"seconds", seconds_since(started)}}));
+  return sync_weights(policy_version_, stop);
+}
+
+Status Controller::sync_weights(uint64_t version, std::stop_token stop) {
+  // The learner and every rollout actor enter the same collective; the learner is the source.
+  std::vector<Outgoing> requests;
+  for (const auto& worker : pool_.workers()) {
+    if (worker.rfind("learner-", 0) != 0 && worker.rfind("rollout-", 0) != 0) continue;
+    requests.push_back(pool_.make_request(worker));
+    requests.back().envelope().initSyncWeights().setPolicyVersion(version);
+  }
+  std::vector<std::string> peers;
+  for (const auto& request : requests) peers.push_back(request.peer);
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const uint64_t got = replies[i].envelope().getWeightsSynced().getPolicyVersion();
+    if (got != version) {
+      return Status::internal(str_cat(peers[i], " reports policy version ", got, " after sync of version ", version));
+    }
+  }
+  return Status();
+}
+
+Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::vector<core::ArithmeticProblem>& problems,
+                                                                   uint32_t samples_per_prompt, double temperature,
+                                                                   uint64_t seed, std::stop_token stop) {
+  const auto actors = pool_.workers_with_prefix("rollout-");
+  const auto ranges = split_evenly(problems.size(), actors.size());
+  std::vector<Outgoing> requests;
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    requests.push_back(pool_.make_request(actors[r]));
+    auto request = requests.back().envelope().initRolloutRequest();
+    request.setSamplesPerPrompt(samples_per_prompt);
+    request.setMaxNewTokens(static_cast<uint32_t>(config_.rollout.max_new_tokens));
+    request.setTemperature(static_cast<float>(temperature));
+    request.setSeed(mix_seed(seed, r));
+    auto prompts = request.initPrompts(static_cast<unsigned>(ranges[r].second - ranges[r].first));
+    for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
+      auto prompt = prompts[static_cast<unsigned>(i - ranges[r].first)];
+      prompt.setPromptId(problems[i].id());
+      const std::vector<int32_t> tokens = prompt_tokens(problems[i]);
+      core::copy_into(prompt.initTokens(static_cast<unsigned>(tokens.size())), tokens);
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  std::vector<ScoredSample> samples;
+  samples.reserve(problems.size() * samples_per_prompt);
+  int64_t tokens_generated = 0;
+  double slowest_seconds = 0;
+  for (size_t r = 0; r < replies.size(); ++r) {
+    const auto completion = replies[r].envelope().getCompletion();
+    const size_t expected = (ranges[r].second - ranges[r].first) * samples_per_prompt;
+    if (completion.getSamples().size() != expected) {
+      return Status::invalid_argument(str_cat(actors[r], ": Completion has ", completion.getSamples().size(),
+                                              " samples, expected ", expected));
+    }
+    slowest_seconds = std::max(slowest_seconds, completion.getGenerationSeconds());
+    for (const auto sample : completion.getSamples()) {
+      ScoredSample scored;
+      scored.prompt_id = sample.getPromptId();
+      scored.sample_index = sample.getSampleIndex();
+      scored.tokens = core::to_vector(sample.getTokens());
+      scored.logprobs = core::to_vector(sample.getLogprobs());
+      if (scored.tokens.size() != scored.logprobs.size()) {
+        return Status::invalid_argument(str_cat(actors[r], ": sample of prompt ", scored.prompt_id, " has ",
+                                                scored.tokens.size(), " tokens but ", scored.logprobs.size(), " logprobs"));
+      }
+      scored.policy_version = sample.getPolicyVersion();
+      scored.stopped = sample.getFinishReason() == proto::FinishReason::STOP;
+      CARAVAN_ASSIGN_OR_RETURN(scored.text, tokenizer_.decode(scored.tokens));
+      tokens_generated += static_cast<int64_t>(scored.tokens.size());
+      samples.push_back(std::move(scored));
+    }
+  }
+  // Samples arrive prompt-major in request order; check that the ids line up with the problems.
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& problem = problems[i / samples_per_prompt];
+    if (samples[i].prompt_id != problem.id()) {
+      return Status::invalid_argument(str_cat("Completion sample ", i, " carries prompt id ", samples[i].prompt_id,
+                                              ", expected ", problem.id()));
+    }
+  }
+  last_generation_tokens_per_s_ = slowest_seconds > 0 ? static_cast<double>(tokens_generated) / slowest_seconds : 0;
+  return samples;
+}
+
+Status Controller::score(const std::vector<core::ArithmeticProblem>& problems, std::vector<ScoredSample>& samples,
+                         std::stop_token stop) {
+  const auto verifiers = pool_.workers_with_prefix("verifier-");
+  const auto ranges = split_evenly(samples.size(), verifiers.size());
+  const size_t samples_per_prompt = samples.size() / problems.size();
+  std::vector<Outgoing> requests;
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    requests.push_back(pool_.make_request(verifiers[r]));
+    auto items = requests.back().envelope().initRewardRequest().initItems(
+        static_cast<unsigned>(ranges[r].second - ranges[r].first));
+    for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
+      auto item = items[static_cast<unsigned>(i - ranges[r].first)];
+      item.setPromptId(samples[i].prompt_id);
+      item.setSampleIndex(samples[i].sample_index);
+      item.setVerifier(config_.verifier.name);
+      item.setGroundTruth(problems[i / samples_per_prompt].answer());
+      item.setCompletion(samples[i].text);
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  for (size_t r = 0; r < replies.size(); ++r) {
+    const auto rewards = replies[r].envelope().getRewardResult().getRewards();
+    if (rewards.size() != ranges[r].second - ranges[r].first) {
+      return Status::invalid_argument(str_cat(verifiers[r], ": RewardResult has ", rewards.size(), " rewards, expected ",
+                                              ranges[r].second - ranges[r].first));
+    }
+    for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
+      const auto reward = rewards[static_cast<unsigned>(i - ranges[r].first)];
+      samples[i].reward = reward.getScore();
+      samples[i].status = reward.getStatus();
+      samples[i].detail = reward.getDetail();
+    }
+  }
+  return Status();
+}
+
+Result<std::vector<Controller::ScoredSample>> Controller::generate_and_score(
+    const std::vector<core::ArithmeticProblem>& problems, uint32_t samples_per_prompt, double temperature,
+    uint64_t seed, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
+                           generate(problems, samples_per_prompt, temperature, seed, stop));
+  CARAVAN_RETURN_IF_ERROR(score(problems, samples, stop));
+  return samples;
+}
+
+Result<double> Controller::evaluate(const std::string& label, std::stop_token stop) {
+  const auto started = Clock::now();
+  const auto& problems = task_.held_out();
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
+                           generate_and_score(problems, /*samples_per_prompt=*/1, /*temperature=*/0.0,
+                                              config_.run.seed, stop));
+  const auto correct = std::count_if(samples.begin(), samples.end(),
+                                     [](const ScoredSample& s) { return s.status == proto::RewardStatus::OK; });
+  const double accuracy = static_cast<double>(correct) / static_cast<double>(samples.size());
+  log::info("event=eval phase=", label, " problems=", samples.size(), " accuracy=", accuracy,
+            " policy_version=", policy_version_, " seconds=", seconds_since(started));
+  CARAVAN_RETURN_IF_ERROR(write_samples("eval-" + label, 0, problems, samples));
+  CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "eval-" + label},
+                                                                          {"held_out_accuracy", accuracy},
+                                                                          {"problems", samples.size()},
+                                                                          {"policy_version", policy_version_}}));
+  return accuracy;
+}
+
+Status Controller::rl_step(int64_t step, std::stop_token stop) {
+  const auto started = Clock::now();
+  // Distinct problems per step, so each GRPO group has its own prompt id.
+  std::vector<core::ArithmeticProblem> problems;
+  std::unordered_set<uint64_t> ids;
+  while (problems.size() < static_cast<size_t>(config_.grpo.prompts_per_step)) {
+    core::ArithmeticProblem problem = task_.training_problem(config_.run.seed, dataset_cursor_++);
+    if (ids.insert(problem.id()).second) problems.push_back(problem);
+  }
+  const auto group_size = static_cast<uint32_t>(config_.grpo.group_size);
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
+                           generate_and_score(problems, group_size, config_.rollout.temperature,
+                                              mix_seed(config_.run.seed, static_cast<uint64_t>(step)), stop));
+  const double generation_tokens_per_s = last_generation_tokens_per_s_;
+
+  const auto learner = pool_.workers_with_prefix("learner-");
+  std::vector<Outgoing> requests;
+  requests.push_back(pool_.make_request(learner.front()));
+  auto batch = requests.back().envelope().initTrainBatch();
+  batch.setStep(static_cast<uint64_t>(step));
+  auto groups = batch.initGroups(static_cast<unsigned>(problems.size()));
+  for (size_t p = 0; p < problems.size(); ++p) {
+    auto group = groups[static_cast<unsigned>(p)];
+    group.setPromptId(problems[p].id());
+    const std::vector<int32_t> prompt = prompt_tokens(problems[p]);
+    core::copy_into(group.initPromptTokens(static_cast<unsigned>(prompt.size())), prompt);
+    auto members = group.initSamples(group_size);
+    for (uint32_t s = 0; s < group_size; ++s) {
+      const ScoredSample& scored = samples[p * group_size + s];
+      auto member = members[s];
+      member.setReward(scored.reward);
+      member.setPolicyVersion(scored.policy_version);
+      core::copy_into(member.initTokens(static_cast<unsigned>(scored.tokens.size())), scored.tokens);
+      core::copy_into(member.initLogprobs(static_cast<unsigned>(scored.logprobs.size())), scored.logprobs);
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  const auto result = replies.front().envelope().getTrainResult();
+  policy_version_ = result.getPolicyVersion();
+  CARAVAN_RETURN_IF_ERROR(sync_weights(policy_version_, stop));
+
+  double reward_sum = 0;
+  int64_t correct = 0;
+  for (const auto& s : samples) {
+    reward_sum += s.reward;
+    correct += s.status == proto::RewardStatus::OK ? 1 : 0;
+  }
+  const double reward_mean = reward_sum / static_cast<double>(samples.size());
+  const double accuracy = static_cast<double>(correct) / static_cast<double>(samples.size());
+  const double seconds = seconds_since(started);
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "step=%lld/%lld reward_mean=%.3f accuracy=%.3f kl=%.5f loss=%.4f tokens_per_s=%.0f "
+                "policy_version=%llu seconds=%.2f",
+                static_cast<long long>(step), static_cast<long long>(config_.grpo.steps), reward_mean, accuracy,
+                result.getKlMean(), result.getLoss(), generation_tokens_per_s,
+                static_cast<unsigned long long>(policy_version_), seconds);
+  log::info(line);
+  CARAVAN_RETURN_IF_ERROR(write_samples("train", step, problems, samples));
+  return run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "rl"},
+                                                         {"step", step},
+                                                         {"reward_mean", reward_mean},
+                                                         {"accuracy", accuracy},
+                                                         {"kl", result.getKlMean()},
+                                                         {"loss", result.getLoss()},
+                                                         {"clip_fraction", result.getClipFraction()},
+                                                         {"grad_norm", result.getGradNorm()},
+                                                         {"tokens_per_s", generation_tokens_per_s},
+                                                         {"policy_version", policy_version_},
+                                                         {"dataset_cursor", dataset_cursor_},
+                                                         {"seconds", seconds}});
+}
+
+Status Controller::save_checkpoint(int64_t step, std::stop_token stop) {
+  const nlohmann::json state = {{"step", step},
+                                {"dataset_cursor", dataset_cursor_},
+                                {"policy_version", policy_version_},
+                                {"seed", config_.run.seed}};
+  const auto learner = pool_.workers_with_prefix("learner-");
+  std::vector<Outgoing> requests;
+  requests.push_back(pool_.make_request(learner.front()));
+  auto request = requests.back().envelope().initSaveCheckpoint();
+  request.setStep(static_cast<uint64_t>(step));
+  request.setControllerState(state.dump(2));
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  log::info("event=checkpoint step=", step, " dir=", replies.front().envelope().getCheckpointSaved().getDirectory().cStr());
+  return Status();
+}
+
+Status Controller::write_samples(const std::string& phase, int64_t step,
+                                 const std::vector<core::ArithmeticProblem>& problems,
+                                 const std::vector<ScoredSample>& samples) const {
+  const size_t samples_per_prompt = samples.size() / problems.size();
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& s = samples[i];
+    const auto& problem = problems[i / samples_per_prompt];
+    CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(
+        run_dir_.samples_path(phase), {{"step", step},
+                                       {"prompt_id", s.prompt_id},
+                                       {"sample_index", s.sample_index},
+                                       {"prompt", problem.prompt()},
+                                       {"ground_truth", problem.answer()},
+                                       {"completion", s.text},
+                                       {"finish_reason", s.stopped ? "stop" : "length"},
+                                       {"reward", {{"verifier", config_.verifier.name},
+                                                   {"score", s.reward},
+                                                   {"status", reward_status_name(s.status)},
+                                                   {"detail", s.detail}}},
+                                       {"policy_version", s.policy_version}}));
+  }
+  return Status();
+}
+
+} // namespace caravan::controller

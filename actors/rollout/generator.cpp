@@ -1,0 +1,96 @@
+#include "actors/rollout/generator.h"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "core/status.h"
+#include "model/kv_cache.h"
+#include "model/logprobs.h"
+
+namespace caravan::rollout {
+namespace {
+
+// Left-pads prompts into [B, P] token ids and the matching bool mask.
+std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int32_t>>& prompts, int64_t width,
+                                           int32_t pad_id) {
+  const int64_t batch = static_cast<int64_t>(prompts.size());
+  at::Tensor tokens = at::full({batch, width}, pad_id, at::kLong);
+  at::Tensor mask = at::zeros({batch, width}, at::kBool);
+  auto tokens_a = tokens.accessor<int64_t, 2>();
+  auto mask_a = mask.accessor<bool, 2>();
+  for (int64_t b = 0; b < batch; ++b) {
+    const auto& prompt = prompts[b];
+    const int64_t offset = width - static_cast<int64_t>(prompt.size());
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      tokens_a[b][offset + static_cast<int64_t>(i)] = prompt[i];
+      mask_a[b][offset + static_cast<int64_t>(i)] = true;
+    }
+  }
+  return {tokens, mask};
+}
+
+}  // namespace
+
+std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vector<std::vector<int32_t>>& prompts,
+                                        const GenerationOptions& options) {
+  torch::NoGradGuard no_grad;
+  std::vector<GeneratedSequence> out(prompts.size());
+  if (prompts.empty()) return out;
+  size_t width = 0;
+  for (const auto& prompt : prompts) {
+    CARAVAN_CHECK(!prompt.empty(), "generate: empty prompt");
+    width = std::max(width, prompt.size());
+  }
+  const int64_t max_len = static_cast<int64_t>(width) + options.max_new_tokens;
+  CARAVAN_CHECK(max_len <= model.config().max_position_embeddings, "generate: prompt (", width, ") + max_new_tokens (",
+                options.max_new_tokens, ") exceeds max_position_embeddings (", model.config().max_position_embeddings, ")");
+
+  const at::Device device = model.parameters().front().device();
+  auto [tokens, mask] = left_pad(prompts, static_cast<int64_t>(width), options.pad_id);
+  tokens = tokens.to(device);
+  mask = mask.to(device);
+  at::Tensor positions = (mask.to(at::kLong).cumsum(1) - 1).clamp_min(0);
+  const int64_t batch = tokens.size(0);
+  model::KvCache cache(model.config(), batch, max_len, model.parameters().front().scalar_type(), device);
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+
+  at::Tensor logits = model.forward(tokens, positions, mask, &cache).select(1, -1);  // [B, V]
+  at::Tensor next_position = positions.select(1, -1) + 1;                            // [B]
+  at::Tensor finished = at::zeros({batch}, at::kBool);
+  for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    at::Tensor next;
+    if (options.temperature > 0) {
+      const at::Tensor probs = at::softmax(logits.to(at::kCPU) / options.temperature, -1);
+      next = at::multinomial(probs, 1, /*replacement=*/false, generator).squeeze(1);
+    } else {
+      next = logits.argmax(-1).to(at::kCPU);
+    }
+    const at::Tensor logprobs =
+        model::token_logprobs(logits.unsqueeze(1), next.to(device).unsqueeze(1), options.temperature).squeeze(1).to(at::kCPU);
+    auto next_a = next.accessor<int64_t, 1>();
+    auto logprobs_a = logprobs.accessor<float, 1>();
+    auto finished_a = finished.accessor<bool, 1>();
+    for (int64_t b = 0; b < batch; ++b) {
+      if (finished_a[b]) continue;
+      out[b].tokens.push_back(static_cast<int32_t>(next_a[b]));
+      out[b].logprobs.push_back(logprobs_a[b]);
+      if (next_a[b] == options.eos_id) {
+        out[b].stopped = true;
+        finished_a[b] = true;
+      }
+    }
+    if (finished.all().item<bool>() || step + 1 == options.max_new_tokens) break;
+    // Finished rows keep decoding pad tokens that nothing attends to; their outputs are ignored.
+    const at::Tensor alive = finished.logical_not().to(device);
+    next = at::where(alive, next.to(device), at::full_like(next.to(device), options.pad_id));
+    mask = at::cat({mask, alive.unsqueeze(1)}, 1);
+    logits = model.forward(next.unsqueeze(1), next_position.unsqueeze(1), mask, &cache).select(1, 0);
+    next_position = next_position + 1;
+  }
+  return out;
+}
+
+} // namespace caravan::rollout

@@ -1,0 +1,77 @@
+#include "apps/command_line.h"
+
+#include <algorithm>
+
+namespace caravan::apps {
+
+CommandLine::CommandLine(std::string command, std::string summary)
+    : command_(std::move(command)), summary_(std::move(summary)) {}
+
+void CommandLine::positional(std::string name, std::string help) {
+  positional_specs_.emplace_back(std::move(name), std::move(help));
+}
+
+void CommandLine::flag(std::string name, std::string value_name, std::string help) {
+  flags_.push_back({std::move(name), std::move(value_name), std::move(help)});
+}
+
+Status CommandLine::parse(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help_requested_ = true;
+      return Status();
+    }
+    if (arg.rfind("--", 0) != 0) {
+      positionals_.push_back(arg);
+      continue;
+    }
+    std::string name = arg;
+    std::optional<std::string> inline_value;
+    if (const size_t eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    const bool known = std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
+    if (!known) return Status::invalid_argument(str_cat("caravan ", command_, ": unknown option '", name, "' (see --help)"));
+    if (inline_value) {
+      values_[name] = *inline_value;
+    } else if (i + 1 < argc) {
+      values_[name] = argv[++i];
+    } else {
+      return Status::invalid_argument(str_cat("caravan ", command_, ": option ", name, " needs a value"));
+    }
+  }
+  if (positionals_.size() < positional_specs_.size()) {
+    return Status::invalid_argument(str_cat("caravan ", command_, ": missing ", positional_specs_[positionals_.size()].first,
+                                            " (see --help)"));
+  }
+  if (positionals_.size() > positional_specs_.size()) {
+    return Status::invalid_argument(str_cat("caravan ", command_, ": unexpected argument '",
+                                            positionals_[positional_specs_.size()], "'"));
+  }
+  return Status();
+}
+
+std::string CommandLine::help() const {
+  std::string usage = str_cat("usage: caravan ", command_);
+  for (const auto& [name, unused] : positional_specs_) usage += " " + name;
+  if (!flags_.empty()) usage += " [options]";
+  std::string text = str_cat(usage, "\n\n", summary_, "\n");
+  if (!positional_specs_.empty()) {
+    text += "\narguments:\n";
+    for (const auto& [name, help] : positional_specs_) text += str_cat("  ", name, "\n      ", help, "\n");
+  }
+  text += "\noptions:\n";
+  for (const auto& f : flags_) text += str_cat("  ", f.name, " ", f.value_name, "\n      ", f.help, "\n");
+  text += "  --help\n      show this help and exit\n";
+  return text;
+}
+
+std::optional<std::string> CommandLine::value(const std::string& flag) const {
+  auto it = values_.find(flag);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+} // namespace caravan::apps

@@ -1,0 +1,52 @@
+// File: apps/command_line.h
+// A small parser for `caravan <command> [--flag value] [--switch] [POSITIONAL]`. Each command
+// declares its flags with help text; --help prints them. Unknown flags are errors.
+//
+//   CommandLine cli("run", "Start every role of a run on this machine.");
+//   cli.positional("CONFIG", "run configuration (TOML)");
+//   cli.flag("--run-dir", "DIR", "run directory (default: runs/<name>-<time>)");
+//   CARAVAN_RETURN_IF_ERROR(cli.parse(argc, argv));
+//   if (cli.help_requested()) { std::cout << cli.help(); return 0; }
+//   std::string config = cli.positional_value(0);
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace caravan::apps {
+
+class CommandLine {
+ public:
+  CommandLine(std::string command, std::string summary);
+
+  // A required positional argument (in declaration order).
+  void positional(std::string name, std::string help);
+  // An option taking a value (`--name VALUE` or `--name=VALUE`).
+  void flag(std::string name, std::string value_name, std::string help);
+
+  // Parses argv[first..argc). kInvalidArgument naming an unknown flag, a flag without its value
+  // or a missing/extra positional argument. --help / -h always succeeds.
+  Status parse(int argc, char** argv, int first);
+
+  bool help_requested() const { return help_requested_; }
+  std::string help() const;
+  const std::string& positional_value(size_t index) const { return positionals_.at(index); }
+  std::optional<std::string> value(const std::string& flag) const;
+
+ private:
+  struct Flag {
+    std::string name, value_name, help;
+  };
+  std::string command_, summary_;
+  std::vector<std::pair<std::string, std::string>> positional_specs_;
+  std::vector<Flag> flags_;
+  std::vector<std::string> positionals_;
+  std::map<std::string, std::string> values_;
+  bool help_requested_ = false;
+};
+
+} // namespace caravan::apps

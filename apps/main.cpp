@@ -1,0 +1,32 @@
+// The `caravan` command: one binary for every role of a run.
+#include <iostream>
+#include <string>
+
+#include "apps/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: caravan <command> [options]\n"
+    "\n"
+    "Caravan: reinforcement-learning post-training of LLMs with verifiable rewards.\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG      start every role of a run on this machine and supervise it\n"
+    "  worker          run one process of a run (--role controller|rollout|verifier|learner)\n"
+    "\n"
+    "`caravan <command> --help` describes each command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "run") return caravan::apps::run_command(argc, argv);
+  if (command == "worker") return caravan::apps::worker_command(argc, argv);
+  std::cerr << "caravan: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,228 @@
+// caravan worker: one process of a run. Builds the role's components from the resolved
+// config, connects to the controller and serves its messages until Shutdown.
+#include <signal.h>
+
+#include <ATen/Parallel.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "actors/controller/controller.h"
+#include "actors/rollout/rollout_worker.h"
+#include "apps/command_line.h"
+#include "apps/commands.h"
+#include "core/arithmetic_task.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/run_directory.h"
+#include "core/worker_session.h"
+#include "learner/learner_worker.h"
+#include "model/byte_tokenizer.h"
+#include "rewards/verifier_worker.h"
+#include "weights_sync/communicator_weight_transport.h"
+
+namespace caravan::apps {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Turns SIGINT/SIGTERM into a stop request. The signals are blocked in every thread (threads
+// inherit the mask), and this thread alone receives them.
+class SignalStopper {
+ public:
+  SignalStopper() {
+    sigset_t set = signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    thread_ = std::jthread([this](std::stop_token own) {
+      const sigset_t waited = signals();
+      const timespec tick{0, 100 * 1000 * 1000};
+      while (!own.stop_requested()) {
+        siginfo_t info;
+        if (::sigtimedwait(&waited, &info, &tick) > 0) {
+          log::warn("event=signal signal=", strsignal(info.si_signo), " action=stop");
+          source_.request_stop();
+          return;
+        }
+      }
+    });
+  }
+  std::stop_token token() const { return source_.get_token(); }
+
+ private:
+  static sigset_t signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+  }
+  std::stop_source source_;
+  std::jthread thread_;
+};
+
+std::string controller_endpoint(const core::RunConfig& config) {
+  return str_cat("tcp://", config.cluster.host, ":", config.cluster.controller_port);
+}
+
+milliseconds worker_timeout(const core::RunConfig& config) {
+  return milliseconds(static_cast<int64_t>(config.cluster.worker_timeout_s * 1000));
+}
+
+// The weight-sync group: the learner is rank 0, rollout actor r is rank r + 1.
+Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config, int rank) {
+  wsync::CommunicatorOptions options;
+  options.rank = rank;
+  options.world_size = static_cast<int>(config.rollout.actors) + 1;
+  options.store_host = config.cluster.host;
+  options.store_port = static_cast<int>(config.cluster.weights_sync_port);
+  options.timeout = milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000));
+  CARAVAN_ASSIGN_OR_RETURN(auto communicator, wsync::make_communicator(config.weights_sync.backend, options));
+  return std::make_unique<wsync::CommunicatorWeightTransport>(std::move(communicator), config.weights_sync.bucket_bytes);
+}
+
+// Serves `worker.handle` replies until Shutdown. This is the actor-loop boundary: exceptions
+// from LibTorch, Cap'n Proto or a broken invariant become a Status, which the session reports
+// to the controller before the process exits non-zero.
+template <class Worker>
+Status serve(core::WorkerSession& session, Worker& worker, const core::RunConfig& config, std::stop_token stop) {
+  return session.serve(
+      [&](const proto::Envelope::Reader& message) -> Status {
+        try {
+          CARAVAN_ASSIGN_OR_RETURN(auto reply, worker.handle(message));
+          return session.send(*reply);
+        } catch (const c10::Error& e) {
+          return Status::internal(str_cat("LibTorch: ", e.what_without_backtrace()));
+        } catch (const kj::Exception& e) {
+          return Status::invalid_argument(str_cat("message: ", e.getDescription().cStr()));
+        } catch (const std::exception& e) {
+          return Status::internal(e.what());
+        }
+      },
+      worker_timeout(config), stop);
+}
+
+Status run_controller(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
+  CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
+  CARAVAN_ASSIGN_OR_RETURN(auto router,
+                           core::Channel::bind(context, str_cat("tcp://", config.cluster.host, ":",
+                                                                config.cluster.controller_port), {}));
+  std::vector<std::string> workers{core::worker_identity(proto::Role::LEARNER, 0)};
+  for (int64_t r = 0; r < config.rollout.actors; ++r) {
+    workers.push_back(core::worker_identity(proto::Role::ROLLOUT, static_cast<uint32_t>(r)));
+  }
+  for (int64_t r = 0; r < config.verifier.workers; ++r) {
+    workers.push_back(core::worker_identity(proto::Role::VERIFIER, static_cast<uint32_t>(r)));
+  }
+  controller::WorkerPool pool(*router, workers, worker_timeout(config));
+  model::ByteTokenizer tokenizer;
+  controller::Controller controller(config, pool, run_dir, task, tokenizer);
+  return controller.run(stop);
+}
+
+Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
+                                                                      proto::Role::ROLLOUT, rank, {}));
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, static_cast<int>(rank) + 1));
+  model::ByteTokenizer tokenizer;
+  // Initial values do not matter: the first SyncWeights overwrites them before any request.
+  rollout::RolloutWorker worker(model::Llama(config.model), *transport,
+                                {.eos_id = tokenizer.eos_id(), .pad_id = tokenizer.pad_id()});
+  return serve(*session, worker, config, stop);
+}
+
+Status run_verifier(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
+                                                                      proto::Role::VERIFIER, rank, {}));
+  const rewards::VerifierRegistry registry = rewards::make_default_registry();
+  rewards::VerifierWorker worker(registry);
+  return serve(*session, worker, config, stop);
+}
+
+Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
+  CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
+  CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
+                                                                      proto::Role::LEARNER, 0, {}));
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0));
+  torch::manual_seed(config.run.seed);
+  model::ByteTokenizer tokenizer;
+  model::Llama policy(config.model);
+  log::info("event=model_ready parameters=", policy->parameter_count());
+  learner::LearnerWorker worker(config, policy, *transport, task, tokenizer, run_dir);
+  return serve(*session, worker, config, stop);
+}
+
+Result<proto::Role> parse_role(const std::string& name) {
+  for (proto::Role role : {proto::Role::CONTROLLER, proto::Role::ROLLOUT, proto::Role::VERIFIER, proto::Role::LEARNER}) {
+    if (name == core::role_name(role)) return role;
+  }
+  return Status::invalid_argument(str_cat("--role: unknown role '", name,
+                                          "'; expected controller, rollout, verifier or learner"));
+}
+
+Status run_worker(const std::string& role_name, const std::string& rank_text, const std::string& config_path,
+                  std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(proto::Role role, parse_role(role_name));
+  uint32_t rank = 0;
+  try {
+    rank = static_cast<uint32_t>(std::stoul(rank_text));
+  } catch (const std::exception&) {
+    return Status::invalid_argument(str_cat("--rank: expected a non-negative integer, got '", rank_text, "'"));
+  }
+  log::set_context(str_cat("role=", role_name, " rank=", rank));
+  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config(config_path));
+  if (config.run.directory.empty() || config.cluster.controller_port == 0) {
+    return Status::invalid_argument(str_cat(config_path, ": not a resolved config (run.directory and "
+                                            "cluster.controller_port must be set); start runs with `caravan run`"));
+  }
+  at::set_num_threads(static_cast<int>(config.run.threads_per_process));
+  zmq::context_t context;
+  switch (role) {
+    case proto::Role::CONTROLLER: return run_controller(config, context, stop);
+    case proto::Role::ROLLOUT: return run_rollout(config, rank, context, stop);
+    case proto::Role::VERIFIER: return run_verifier(config, rank, context, stop);
+    case proto::Role::LEARNER: return run_learner(config, context, stop);
+  }
+  return Status::internal("unreachable role");
+}
+
+}  // namespace
+
+int worker_command(int argc, char** argv) {
+  CommandLine cli("worker", "Run one process of a run: the controller, a rollout actor, a verifier or the learner.\n"
+                            "`caravan run` starts these; cluster launchers (srun, pods) start one per process.");
+  cli.flag("--role", "ROLE", "controller | rollout | verifier | learner (required)");
+  cli.flag("--rank", "N", "rank within the role, 0-based (default 0)");
+  cli.flag("--config", "FILE", "resolved run configuration, i.e. RUN_DIR/config.toml (required)");
+  if (Status status = cli.parse(argc, argv, 2); !status.ok()) {
+    std::cerr << status.message() << "\n";
+    return 2;
+  }
+  if (cli.help_requested()) {
+    std::cout << cli.help();
+    return 0;
+  }
+  if (!cli.value("--role") || !cli.value("--config")) {
+    std::cerr << "caravan worker: --role and --config are required (see --help)\n";
+    return 2;
+  }
+  SignalStopper stopper;
+  Status status;
+  try {
+    status = run_worker(*cli.value("--role"), cli.value("--rank").value_or("0"), *cli.value("--config"),
+                        stopper.token());
+  } catch (const std::exception& e) {
+    // The last boundary: whatever escaped a role is reported with its reason, not an abort.
+    status = Status::internal(str_cat("unhandled exception: ", e.what()));
+  }
+  if (!status.ok()) {
+    log::error("event=worker_failed reason=\"", status.to_string(), "\"");
+    return status.code() == StatusCode::kCancelled ? 130 : 1;
+  }
+  return 0;
+}
+
+} // namespace caravan::apps

@@ -1,0 +1,341 @@
+#include "core/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace caravan::core {
+namespace {
+
+// What a field accepts. Bounds apply to numbers; `choices` to strings.
+struct Rule {
+  bool required = false;
+  std::optional<double> min;
+  std::optional<double> max;
+  bool min_exclusive = false;
+  bool max_exclusive = false;
+  std::vector<std::string> choices;
+};
+
+Rule required() {
+  Rule rule;
+  rule.required = true;
+  return rule;
+}
+Rule at_least(double low) {
+  Rule rule;
+  rule.min = low;
+  return rule;
+}
+Rule greater_than(double low) {
+  Rule rule = at_least(low);
+  rule.min_exclusive = true;
+  return rule;
+}
+Rule in_range(double low, double high) {
+  Rule rule = at_least(low);
+  rule.max = high;
+  return rule;
+}
+Rule open_range(double low, double high) {
+  Rule rule = in_range(low, high);
+  rule.min_exclusive = rule.max_exclusive = true;
+  return rule;
+}
+Rule one_of(std::vector<std::string> choices) {
+  Rule rule;
+  rule.choices = std::move(choices);
+  return rule;
+}
+Rule required_one_of(std::vector<std::string> choices) {
+  Rule rule = one_of(std::move(choices));
+  rule.required = true;
+  return rule;
+}
+
+std::string describe_range(const Rule& rule) {
+  std::string text;
+  if (rule.min) text += str_cat(*rule.min, rule.min_exclusive ? " < " : " <= ");
+  text += "x";
+  if (rule.max) text += str_cat(rule.max_exclusive ? " < " : " <= ", *rule.max);
+  return text;
+}
+
+const char* toml_type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+  }
+  return "an unknown type";
+}
+
+// Every field of RunConfig, in file order. Parser and writer both walk this one list, so the
+// two can never disagree about a key's name, section or type.
+template <class Visitor>
+void visit_fields(RunConfig& c, Visitor& v) {
+  v.section("run");
+  v.field("name", c.run.name, required());
+  v.field("directory", c.run.directory, Rule{});
+  v.field("seed", c.run.seed, Rule{});
+  v.field("threads_per_process", c.run.threads_per_process, in_range(1, 256));
+
+  v.section("task");
+  v.field("kind", c.task.kind, required_one_of({"arithmetic"}));
+  v.field("max_operand_add", c.task.max_operand_add, in_range(1, 1e6));
+  v.field("max_operand_mul", c.task.max_operand_mul, in_range(1, 1e6));
+  v.field("held_out_size", c.task.held_out_size, in_range(1, 1e6));
+  v.field("held_out_seed", c.task.held_out_seed, Rule{});
+
+  v.section("model");
+  v.field("vocab_size", c.model.vocab_size, in_range(1, 1e7));
+  v.field("hidden_size", c.model.hidden_size, in_range(2, 65536));
+  v.field("intermediate_size", c.model.intermediate_size, in_range(1, 1e6));
+  v.field("num_layers", c.model.num_layers, in_range(1, 1024));
+  v.field("num_heads", c.model.num_heads, in_range(1, 1024));
+  v.field("num_kv_heads", c.model.num_kv_heads, in_range(1, 1024));
+  v.field("max_position_embeddings", c.model.max_position_embeddings, in_range(2, 1e7));
+  v.field("rope_theta", c.model.rope_theta, greater_than(0));
+  v.field("rms_norm_eps", c.model.rms_norm_eps, open_range(0, 1));
+  v.field("tie_word_embeddings", c.model.tie_word_embeddings, Rule{});
+
+  v.section("sft");
+  v.field("steps", c.sft.steps, in_range(0, 1e7));
+  v.field("batch_size", c.sft.batch_size, in_range(1, 1e6));
+  v.field("learning_rate", c.sft.learning_rate, open_range(0, 1));
+  v.field("warmup_steps", c.sft.warmup_steps, in_range(0, 1e7));
+
+  v.section("grpo");
+  v.field("steps", c.grpo.steps, in_range(0, 1e7));
+  v.field("prompts_per_step", c.grpo.prompts_per_step, in_range(1, 1e6));
+  v.field("group_size", c.grpo.group_size, in_range(2, 4096));
+  v.field("learning_rate", c.grpo.learning_rate, open_range(0, 1));
+  v.field("clip_low", c.grpo.clip_low, open_range(0, 1));
+  v.field("clip_high", c.grpo.clip_high, open_range(0, 1));
+  v.field("kl_coef", c.grpo.kl_coef, at_least(0));
+  v.field("advantage_eps", c.grpo.advantage_eps, greater_than(0));
+  v.field("max_grad_norm", c.grpo.max_grad_norm, greater_than(0));
+  v.field("weight_decay", c.grpo.weight_decay, at_least(0));
+  v.field("checkpoint_every", c.grpo.checkpoint_every, in_range(0, 1e7));
+
+  v.section("rollout");
+  v.field("actors", c.rollout.actors, in_range(1, 1024));
+  v.field("temperature", c.rollout.temperature, greater_than(0));
+  v.field("max_new_tokens", c.rollout.max_new_tokens, in_range(1, 1e6));
+
+  v.section("verifier");
+  v.field("workers", c.verifier.workers, in_range(1, 1024));
+  v.field("name", c.verifier.name, one_of({"arithmetic"}));
+
+  v.section("weights_sync");
+  v.field("backend", c.weights_sync.backend, one_of({"gloo"}));
+  v.field("bucket_bytes", c.weights_sync.bucket_bytes, in_range(1024, 1e12));
+  v.field("timeout_s", c.weights_sync.timeout_s, greater_than(0));
+
+  v.section("cluster");
+  v.field("host", c.cluster.host, Rule{});
+  v.field("controller_port", c.cluster.controller_port, in_range(0, 65535));
+  v.field("weights_sync_port", c.cluster.weights_sync_port, in_range(0, 65535));
+  v.field("worker_timeout_s", c.cluster.worker_timeout_s, greater_than(0));
+}
+
+// Reads fields out of a parsed TOML document; keeps the first error.
+class FieldReader {
+ public:
+  FieldReader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
+
+  void section(std::string_view name) {
+    section_ = std::string(name);
+    known_keys_[section_];
+    const toml::node* node = root_.get(name);
+    table_ = node != nullptr ? node->as_table() : nullptr;
+    if (node != nullptr && table_ == nullptr) {
+      fail(str_cat("[", section_, "] must be a table, got ", toml_type_name(*node)));
+    }
+  }
+
+  template <class T>
+  void field(std::string_view key, T& value, const Rule& rule) {
+    known_keys_[section_].insert(std::string(key));
+    const toml::node* node = table_ != nullptr ? table_->get(key) : nullptr;
+    if (node == nullptr) {
+      if (rule.required) fail(str_cat("[", section_, "] missing required key '", key, "'"));
+      return;
+    }
+    read(key, *node, value, rule);
+  }
+
+  // Unknown sections and keys are errors: a typo must not silently fall back to a default.
+  void reject_unknown() {
+    for (const auto& [name, node] : root_) {
+      auto known = known_keys_.find(std::string(name.str()));
+      if (known == known_keys_.end()) {
+        fail(str_cat("unknown section [", name.str(), "]"));
+        continue;
+      }
+      const toml::table* table = node.as_table();
+      if (table == nullptr) continue;
+      for (const auto& [key, unused] : *table) {
+        if (!known->second.count(std::string(key.str()))) {
+          fail(str_cat("[", name.str(), "] unknown key '", key.str(), "'"));
+        }
+      }
+    }
+  }
+
+  const Status& status() const { return status_; }
+
+ private:
+  void fail(const std::string& message) {
+    if (status_.ok()) status_ = Status::invalid_argument(str_cat(source_, ": ", message));
+  }
+  void wrong_type(std::string_view key, const char* expected, const toml::node& node) {
+    fail(str_cat("[", section_, "] ", key, ": expected ", expected, ", got ", toml_type_name(node)));
+  }
+  void check_range(std::string_view key, double x, const Rule& rule) {
+    const bool below = rule.min && (rule.min_exclusive ? x <= *rule.min : x < *rule.min);
+    const bool above = rule.max && (rule.max_exclusive ? x >= *rule.max : x > *rule.max);
+    if (below || above || std::isnan(x)) {
+      fail(str_cat("[", section_, "] ", key, ": expected ", describe_range(rule), ", got ", x));
+    }
+  }
+
+  void read(std::string_view key, const toml::node& node, std::string& value, const Rule& rule) {
+    if (!node.is_string()) return wrong_type(key, "a string", node);
+    value = node.as_string()->get();
+    if (rule.choices.empty()) return;
+    for (const auto& choice : rule.choices) {
+      if (choice == value) return;
+    }
+    std::string allowed;
+    for (const auto& choice : rule.choices) allowed += str_cat(allowed.empty() ? "" : ", ", "\"", choice, "\"");
+    fail(str_cat("[", section_, "] ", key, ": expected one of ", allowed, ", got \"", value, "\""));
+  }
+  void read(std::string_view key, const toml::node& node, int64_t& value, const Rule& rule) {
+    if (!node.is_integer()) return wrong_type(key, "an integer", node);
+    value = node.as_integer()->get();
+    check_range(key, static_cast<double>(value), rule);
+  }
+  void read(std::string_view key, const toml::node& node, uint64_t& value, const Rule& rule) {
+    if (!node.is_integer()) return wrong_type(key, "an integer", node);
+    const int64_t signed_value = node.as_integer()->get();
+    if (signed_value < 0) return fail(str_cat("[", section_, "] ", key, ": expected x >= 0, got ", signed_value));
+    value = static_cast<uint64_t>(signed_value);
+  }
+  void read(std::string_view key, const toml::node& node, double& value, const Rule& rule) {
+    if (node.is_integer()) {
+      value = static_cast<double>(node.as_integer()->get());
+    } else if (node.is_floating_point()) {
+      value = node.as_floating_point()->get();
+    } else {
+      return wrong_type(key, "a number", node);
+    }
+    check_range(key, value, rule);
+  }
+  void read(std::string_view key, const toml::node& node, bool& value, const Rule&) {
+    if (!node.is_boolean()) return wrong_type(key, "a boolean", node);
+    value = node.as_boolean()->get();
+  }
+
+  const toml::table& root_;
+  std::string source_;
+  std::string section_;
+  const toml::table* table_ = nullptr;
+  std::map<std::string, std::set<std::string>> known_keys_;
+  Status status_;
+};
+
+// Writes every field into a TOML document.
+class FieldWriter {
+ public:
+  void section(std::string_view name) {
+    root_.insert(name, toml::table{});
+    table_ = root_.get(name)->as_table();
+  }
+  template <class T>
+  void field(std::string_view key, const T& value, const Rule&) {
+    if constexpr (std::is_same_v<T, uint64_t>) {
+      // TOML integers are signed 64-bit; seeds above INT64_MAX do not round-trip, so they are rejected.
+      CARAVAN_CHECK(value <= static_cast<uint64_t>(INT64_MAX), key, " = ", value, " does not fit a TOML integer");
+      table_->insert(key, static_cast<int64_t>(value));
+    } else {
+      table_->insert(key, value);
+    }
+  }
+  const toml::table& root() const { return root_; }
+
+ private:
+  toml::table root_;
+  toml::table* table_ = nullptr;
+};
+
+// Constraints that involve several fields.
+Status validate_cross_fields(const RunConfig& c, const std::string& source) {
+  const auto& m = c.model;
+  if (m.hidden_size % m.num_heads != 0) {
+    return Status::invalid_argument(str_cat(source, ": [model] hidden_size (", m.hidden_size,
+                                            ") must be a multiple of num_heads (", m.num_heads, ")"));
+  }
+  if (m.num_heads % m.num_kv_heads != 0) {
+    return Status::invalid_argument(str_cat(source, ": [model] num_kv_heads (", m.num_kv_heads,
+                                            ") must divide num_heads (", m.num_heads, ")"));
+  }
+  if (m.head_dim() % 2 != 0) {
+    return Status::invalid_argument(str_cat(source, ": [model] head_dim = hidden_size / num_heads = ", m.head_dim(),
+                                            " must be even for RoPE"));
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    return Status::invalid_argument(str_cat(source_name, ":", begin.line, ":", begin.column, ": ",
+                                            error.description()));
+  }
+  RunConfig config;
+  FieldReader reader(root, source_name);
+  visit_fields(config, reader);
+  reader.reject_unknown();
+  CARAVAN_RETURN_IF_ERROR(reader.status());
+  CARAVAN_RETURN_IF_ERROR(validate_cross_fields(config, source_name));
+  return config;
+}
+
+Result<RunConfig> load_run_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::not_found(str_cat(file.string(), ": cannot open config file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_run_config(text.str(), file.string());
+}
+
+std::string to_toml(const RunConfig& config) {
+  RunConfig copy = config;
+  FieldWriter writer;
+  visit_fields(copy, writer);
+  std::ostringstream out;
+  out << toml::toml_formatter(writer.root());
+  out << "\n";
+  return out.str();
+}
+
+} // namespace caravan::core

@@ -1,0 +1,132 @@
+// File: core/run_config.h
+// The typed configuration of a run: one plain Options struct per component, with defaults
+// in member initializers and units/ranges documented per field. core/config.h parses TOML
+// into these structs (and writes them back); components receive their own struct.
+//
+//   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config("configs/quickstart.toml"));
+//   learner::GrpoTrainer trainer(model, config.grpo);
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/transformer_config.h"
+
+namespace caravan::core {
+
+// [run]
+struct RunOptions {
+  // Name of the run; the run directory defaults to runs/<name>. Required.
+  std::string name;
+  // Where the run directory is created; empty = "runs/<name>".
+  std::string directory;
+  // Seed for model init, data order and sampling. Any value.
+  uint64_t seed = 1234;
+  // LibTorch intra-op threads per process, >= 1.
+  int64_t threads_per_process = 1;
+};
+
+// [task]: the embedded arithmetic task (a+b, a-b, a*b).
+struct TaskOptions {
+  // Dataset kind; only "arithmetic" exists today. Required.
+  std::string kind;
+  // Operands of + and - are drawn from [0, max_operand_add], 1..10^6.
+  int64_t max_operand_add = 99;
+  // Operands of * are drawn from [0, max_operand_mul], 1..10^6.
+  int64_t max_operand_mul = 19;
+  // Size of the fixed, seeded held-out set, disjoint from the training problems, >= 1.
+  int64_t held_out_size = 500;
+  // Seed of the held-out split and selection (independent of run.seed so runs are comparable).
+  uint64_t held_out_seed = 20261123;
+};
+
+// [sft]: supervised warm-up on generated problems with their answers.
+struct SftOptions {
+  // Optimizer steps; 0 skips SFT. 0..10^7.
+  int64_t steps = 300;
+  // Problems per step, >= 1.
+  int64_t batch_size = 64;
+  // AdamW learning rate, > 0.
+  double learning_rate = 1e-3;
+  // Linear warm-up steps, >= 0.
+  int64_t warmup_steps = 20;
+};
+
+// [grpo]: the RL stage.
+struct GrpoOptions {
+  // RL steps (each: generate, verify, one optimizer update, weight sync), >= 0.
+  int64_t steps = 100;
+  // Prompts per step, >= 1.
+  int64_t prompts_per_step = 32;
+  // Completions per prompt (the GRPO group), >= 2.
+  int64_t group_size = 8;
+  // AdamW learning rate, > 0.
+  double learning_rate = 3e-4;
+  // PPO clip range: ratio clipped to [1 - clip_low, 1 + clip_high]; each in (0, 1).
+  double clip_low = 0.2;
+  double clip_high = 0.2;
+  // Coefficient of the k3 KL penalty against the frozen reference (SFT) model, >= 0.
+  double kl_coef = 0.01;
+  // Added to the group reward std before dividing, > 0.
+  double advantage_eps = 1e-6;
+  // Maximum gradient L2 norm, > 0.
+  double max_grad_norm = 1.0;
+  // AdamW weight decay, >= 0.
+  double weight_decay = 0.0;
+  // Write checkpoints/step-N every this many RL steps (and at the end); 0 = only at the end.
+  int64_t checkpoint_every = 0;
+};
+
+// [rollout]
+struct RolloutOptions {
+  // Number of rollout actor processes, >= 1.
+  int64_t actors = 1;
+  // Sampling temperature for RL rollouts, > 0 (held-out evaluation is always greedy).
+  double temperature = 1.0;
+  // Generated tokens per completion, >= 1.
+  int64_t max_new_tokens = 8;
+};
+
+// [verifier]
+struct VerifierOptions {
+  // Number of verifier processes, >= 1.
+  int64_t workers = 1;
+  // Verifier used for the task's samples.
+  std::string name = "arithmetic";
+};
+
+// [weights_sync]
+struct WeightSyncOptions {
+  // Communicator backend; "gloo" on CPU.
+  std::string backend = "gloo";
+  // Flat bucket size for the broadcast, bytes, >= 1024.
+  int64_t bucket_bytes = 4 << 20;
+  // Deadline of one collective, seconds, > 0.
+  double timeout_s = 120.0;
+};
+
+// [cluster]: addresses of the run's processes.
+struct ClusterOptions {
+  // Host every process binds and connects to.
+  std::string host = "127.0.0.1";
+  // Controller ROUTER port; 0 = `caravan run` picks a free port and records it in the resolved config.
+  int64_t controller_port = 0;
+  // Rendezvous (c10d TCPStore) port of the weight-sync group; 0 = picked like controller_port.
+  int64_t weights_sync_port = 0;
+  // A worker that sends nothing for this long while it should is declared dead, seconds, > 0.
+  double worker_timeout_s = 300.0;
+};
+
+struct RunConfig {
+  RunOptions run;
+  TaskOptions task;
+  TransformerConfig model;
+  SftOptions sft;
+  GrpoOptions grpo;
+  RolloutOptions rollout;
+  VerifierOptions verifier;
+  WeightSyncOptions weights_sync;
+  ClusterOptions cluster;
+};
+
+} // namespace caravan::core

@@ -1,0 +1,156 @@
+#include "learner/learner_worker.h"
+
+#include <chrono>
+
+#include "core/capnp_lists.h"
+#include "core/log.h"
+#include "learner/checkpoint.h"
+
+namespace caravan::learner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// SFT draws its problems from a stream of its own, so RL never starts on the same sequence.
+constexpr uint64_t kSftStreamSalt = 0x5f7a11e5c0ffeeULL;
+
+std::unique_ptr<capnp::MallocMessageBuilder> train_result(uint64_t request_id, uint64_t step, uint64_t version,
+                                                          double loss, double kl, double clip_fraction,
+                                                          double grad_norm, int64_t tokens, double seconds) {
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto result = reply->initRoot<proto::Envelope>().initTrainResult();
+  result.setRequestId(request_id);
+  result.setStep(step);
+  result.setPolicyVersion(version);
+  result.setLoss(loss);
+  result.setKlMean(kl);
+  result.setClipFraction(clip_fraction);
+  result.setGradNorm(grad_norm);
+  result.setTokens(static_cast<uint64_t>(tokens));
+  result.setSeconds(seconds);
+  return reply;
+}
+
+}  // namespace
+
+LearnerWorker::LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
+                             const core::ArithmeticTask& task, const model::Tokenizer& tokenizer,
+                             const core::RunDirectory& run_dir)
+    : config_(config), policy_(std::move(policy)), transport_(transport), task_(task), tokenizer_(tokenizer),
+      run_dir_(run_dir) {}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
+  switch (message.which()) {
+    case proto::Envelope::SFT_REQUEST: return run_sft(message.getSftRequest());
+    case proto::Envelope::TRAIN_BATCH: return train(message.getTrainBatch());
+    case proto::Envelope::SYNC_WEIGHTS: return sync(message.getSyncWeights());
+    case proto::Envelope::SAVE_CHECKPOINT: return save(message.getSaveCheckpoint());
+    case proto::Envelope::HELLO:
+    case proto::Envelope::HEARTBEAT:
+    case proto::Envelope::SHUTDOWN:
+    case proto::Envelope::ROLLOUT_REQUEST:
+    case proto::Envelope::COMPLETION:
+    case proto::Envelope::REWARD_REQUEST:
+    case proto::Envelope::REWARD_RESULT:
+    case proto::Envelope::TRAIN_RESULT:
+    case proto::Envelope::WEIGHTS_SYNCED:
+    case proto::Envelope::CHECKPOINT_SAVED:
+    case proto::Envelope::ERROR_REPLY: break;
+  }
+  return Status::invalid_argument(str_cat("learner: unexpected message kind ", static_cast<int>(message.which())));
+}
+
+std::vector<SftExample> LearnerWorker::sft_batch() {
+  std::vector<SftExample> batch;
+  batch.reserve(static_cast<size_t>(config_.sft.batch_size));
+  for (int64_t i = 0; i < config_.sft.batch_size; ++i) {
+    const core::ArithmeticProblem problem = task_.training_problem(config_.run.seed ^ kSftStreamSalt, sft_cursor_++);
+    SftExample example;
+    example.prompt = tokenizer_.encode(problem.prompt());
+    example.prompt.insert(example.prompt.begin(), tokenizer_.bos_id());
+    example.target = tokenizer_.encode(problem.answer());
+    example.target.push_back(tokenizer_.eos_id());
+    batch.push_back(std::move(example));
+  }
+  return batch;
+}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(const proto::SftRequest::Reader& request) {
+  if (grpo_ != nullptr) return Status::failed_precondition("SftRequest after RL started");
+  const auto started = Clock::now();
+  SftTrainer trainer(policy_, config_.sft, tokenizer_.pad_id());
+  SftStepStats stats;
+  int64_t tokens = 0;
+  const int64_t steps = request.getSteps();
+  const int64_t report_every = std::max<int64_t>(1, steps / 10);
+  for (int64_t step = 1; step <= steps; ++step) {
+    CARAVAN_ASSIGN_OR_RETURN(stats, trainer.step(sft_batch()));
+    tokens += stats.tokens;
+    if (step % report_every == 0 || step == steps) {
+      log::info("event=sft_progress step=", step, "/", steps, " loss=", stats.loss, " lr=", stats.learning_rate);
+    }
+  }
+  if (steps > 0) ++policy_version_;
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return train_result(request.getRequestId(), 0, policy_version_, stats.loss, 0, 0, stats.grad_norm, tokens, seconds);
+}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const proto::TrainBatch::Reader& batch) {
+  if (grpo_ == nullptr) {
+    // The reference of the KL penalty is the policy as RL starts: the SFT result.
+    grpo_ = std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout.temperature, tokenizer_.pad_id());
+  }
+  std::vector<RolloutGroup> groups;
+  groups.reserve(batch.getGroups().size());
+  for (const auto group : batch.getGroups()) {
+    RolloutGroup converted;
+    converted.prompt_id = group.getPromptId();
+    converted.prompt_tokens = core::to_vector(group.getPromptTokens());
+    for (const auto sample : group.getSamples()) {
+      RolloutSample member;
+      member.tokens = core::to_vector(sample.getTokens());
+      member.logprobs = core::to_vector(sample.getLogprobs());
+      member.reward = sample.getReward();
+      member.policy_version = sample.getPolicyVersion();
+      converted.samples.push_back(std::move(member));
+    }
+    groups.push_back(std::move(converted));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(GrpoStepStats stats, grpo_->step(groups));
+  ++policy_version_;
+  return train_result(batch.getRequestId(), batch.getStep(), policy_version_, stats.loss, stats.kl_mean,
+                      stats.clip_fraction, stats.grad_norm, stats.tokens, stats.seconds);
+}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const proto::SyncWeights::Reader& request) {
+  if (request.getPolicyVersion() != policy_version_) {
+    return Status::failed_precondition(str_cat("SyncWeights announces version ", request.getPolicyVersion(),
+                                               " but the learner holds version ", policy_version_));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(model::WeightSyncStats stats, transport_.synchronize(*policy_, policy_version_));
+  log::debug("event=weights_sent policy_version=", stats.version, " bytes=", stats.bytes, " seconds=", stats.seconds);
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto synced = reply->initRoot<proto::Envelope>().initWeightsSynced();
+  synced.setRequestId(request.getRequestId());
+  synced.setPolicyVersion(stats.version);
+  synced.setBytes(static_cast<uint64_t>(stats.bytes));
+  synced.setSeconds(stats.seconds);
+  return reply;
+}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {
+  CheckpointContents contents;
+  contents.step = static_cast<int64_t>(request.getStep());
+  contents.policy_version = policy_version_;
+  contents.controller_state = request.getControllerState();
+  CARAVAN_ASSIGN_OR_RETURN(std::filesystem::path dir,
+                           write_checkpoint(run_dir_, contents, policy_, config_.model,
+                                            grpo_ != nullptr ? &grpo_->optimizer() : nullptr));
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto saved = reply->initRoot<proto::Envelope>().initCheckpointSaved();
+  saved.setRequestId(request.getRequestId());
+  saved.setDirectory(dir.string());
+  return reply;
+}
+
+} // namespace caravan::learner

@@ -1,0 +1,61 @@
+// File: learner/learner_worker.h
+// The learner process's message handling (rank 0, the weight source):
+//   SftRequest     -> the supervised warm-up on generated problems -> TrainResult
+//   TrainBatch     -> one GRPO update over the groups             -> TrainResult
+//   SyncWeights    -> broadcast the current weights (WeightTransport) -> WeightsSynced
+//   SaveCheckpoint -> checkpoints/step-N/ written atomically      -> CheckpointSaved
+// The reference model of the KL penalty is frozen from the weights at the first TrainBatch
+// (i.e. the SFT result). Socket-free, so tests drive it message by message.
+//
+//   LearnerWorker worker(config, policy, transport, task, tokenizer, run_dir);
+//   CARAVAN_ASSIGN_OR_RETURN(auto reply, worker.handle(message));
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <capnp/message.h>
+
+#include "core/arithmetic_task.h"
+#include "core/run_config.h"
+#include "core/run_directory.h"
+#include "learner/grpo_trainer.h"
+#include "learner/sft_trainer.h"
+#include "model/llama.h"
+#include "model/tokenizer.h"
+#include "model/weight_transport.h"
+#include "proto/caravan.capnp.h"
+
+namespace caravan::learner {
+
+// Owner thread only. Every reference must outlive the worker.
+class LearnerWorker {
+ public:
+  LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
+                const core::ArithmeticTask& task, const model::Tokenizer& tokenizer, const core::RunDirectory& run_dir);
+
+  // kInvalidArgument for a message the learner does not serve or a malformed batch (naming
+  // the group and sample); training and I/O errors are returned as they are.
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> handle(const proto::Envelope::Reader& message);
+
+  uint64_t policy_version() const { return policy_version_; }
+
+ private:
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> run_sft(const proto::SftRequest::Reader& request);
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> train(const proto::TrainBatch::Reader& batch);
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> sync(const proto::SyncWeights::Reader& request);
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> save(const proto::SaveCheckpoint::Reader& request);
+  std::vector<SftExample> sft_batch();
+
+  const core::RunConfig& config_;
+  model::Llama policy_;
+  model::WeightTransport& transport_;
+  const core::ArithmeticTask& task_;
+  const model::Tokenizer& tokenizer_;
+  const core::RunDirectory& run_dir_;
+  std::unique_ptr<GrpoTrainer> grpo_;  // created at the first TrainBatch
+  uint64_t sft_cursor_ = 0;
+  uint64_t policy_version_ = 0;
+};
+
+} // namespace caravan::learner

@@ -1,0 +1,73 @@
+// File: learner/sft_trainer.h
+// Supervised warm-up: masked next-token cross entropy on (prompt, target) pairs, AdamW with a
+// linear learning-rate warm-up, gradient clipping at 1.0. One optimizer step per call.
+//
+//   learner::SftTrainer trainer(policy, config.sft, tokenizer->pad_id());
+//   for (int64_t i = 0; i < config.sft.steps; ++i) {
+//     CARAVAN_ASSIGN_OR_RETURN(learner::SftStepStats stats, trainer.step(next_batch()));
+//   }
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/optim/adamw.h>
+
+#include "core/run_config.h"
+#include "core/status.h"
+#include "model/llama.h"
+
+namespace caravan::learner {
+
+// One training pair; the loss covers the target tokens only (append eos to `target` to teach
+// the model to stop).
+struct SftExample {
+  std::vector<int32_t> prompt;
+  std::vector<int32_t> target;
+};
+
+struct SftStepStats {
+  // Mean cross entropy per target token (nats) before the update.
+  double loss = 0;
+  // Global gradient L2 norm before clipping.
+  double grad_norm = 0;
+  // Target tokens trained on.
+  int64_t tokens = 0;
+  // Learning rate used by this step.
+  double learning_rate = 0;
+};
+
+// Not thread-safe: one owner thread calls step() and the accessors.
+class SftTrainer {
+ public:
+  // Gradients are clipped to this global L2 norm.
+  static constexpr double kMaxGradNorm = 1.0;
+
+  // `policy` is shared with the caller and updated in place. AdamW without weight decay.
+  // Options are validated by the config layer; out-of-range values are bugs (CARAVAN_CHECK).
+  SftTrainer(model::Llama policy, const core::SftOptions& options, int32_t pad_id);
+
+  // One optimizer step. Each example needs a non-empty prompt; targets may be empty (no loss);
+  // ids in the vocabulary and prompt + target within max_position_embeddings. Returns
+  // kInvalidArgument naming the example for bad input (weights untouched), kInternal if the
+  // gradient is not finite (update skipped; the step still counts for the schedule).
+  Result<SftStepStats> step(const std::vector<SftExample>& batch);
+
+  // Learning rate of step number `step` (0-based): learning_rate * min(1, (step + 1) / warmup_steps),
+  // or learning_rate when warmup_steps is 0.
+  double learning_rate_at(int64_t step) const;
+  // Steps taken so far.
+  int64_t steps_done() const { return steps_done_; }
+
+  model::Llama& policy() { return policy_; }
+  torch::optim::AdamW& optimizer() { return optimizer_; }
+
+ private:
+  model::Llama policy_;
+  core::SftOptions options_;
+  int32_t pad_id_;
+  torch::optim::AdamW optimizer_;
+  int64_t steps_done_ = 0;
+};
+
+} // namespace caravan::learner

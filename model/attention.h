@@ -1,0 +1,46 @@
+// File: model/attention.h
+// Grouped-query self-attention of a Llama block: q/k/v projections (no biases), RoPE on q and
+// k, scaled dot-product attention under a boolean mask, output projection. Each group of
+// num_heads / num_kv_heads query heads shares one key/value head (Hugging Face repeat_kv).
+//
+//   model::Attention attention(config, /*layer=*/0);
+//   at::Tensor y = attention(x /*[B,T,hidden]*/, rope, allowed /*[B,1,T,S] bool*/, &cache);
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "core/transformer_config.h"
+#include "model/kv_cache.h"
+#include "model/rope.h"
+
+namespace caravan::model {
+
+// Registers q_proj, k_proj, v_proj, o_proj (".weight" each). Forward is not thread-safe
+// when a cache is passed (it writes to it).
+class AttentionImpl : public torch::nn::Module {
+ public:
+  // `layer` is the index of this block: the slot of its keys/values in a KvCache.
+  AttentionImpl(const core::TransformerConfig& config, int64_t layer);
+
+  // x: [B, T, hidden]. allowed: [B, 1, T, S] bool, true where query t may attend key slot s,
+  // with S = past + T and past = cache ? cache->length() : 0. A query row with no allowed key
+  // attends uniformly (finite output, never NaN). cache: nullable; receives this layer's new
+  // keys/values (the caller advances it). Returns [B, T, hidden].
+  at::Tensor forward(const at::Tensor& x, const RopeTables& rope, const at::Tensor& allowed, KvCache* cache);
+
+ private:
+  int64_t layer_;
+  int64_t num_heads_;
+  int64_t num_kv_heads_;
+  int64_t head_dim_;
+  torch::nn::Linear q_proj_{nullptr};
+  torch::nn::Linear k_proj_{nullptr};
+  torch::nn::Linear v_proj_{nullptr};
+  torch::nn::Linear o_proj_{nullptr};
+};
+TORCH_MODULE(Attention);
+
+} // namespace caravan::model

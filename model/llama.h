@@ -1,0 +1,87 @@
+// File: model/llama.h
+// A Llama-family decoder (Llama 2/3, TinyLlama, SmolLM, Qwen2 without biases) in LibTorch,
+// built from core::TransformerConfig. Its parameters carry exactly the Hugging Face
+// LlamaForCausalLM names, so checkpoints load by name:
+//   model.embed_tokens.weight
+//   model.layers.{i}.self_attn.{q,k,v,o}_proj.weight
+//   model.layers.{i}.mlp.{gate,up,down}_proj.weight
+//   model.layers.{i}.{input,post_attention}_layernorm.weight
+//   model.norm.weight
+//   lm_head.weight                      (absent when tie_word_embeddings)
+//
+//   torch::manual_seed(0);
+//   model::Llama llama(config);          // weights ~ N(0, 0.02), norms = 1
+//   // Two left-padded prompts; positions count real tokens only.
+//   at::Tensor mask = tokens.ne(pad_id);                       // [B, T] bool
+//   at::Tensor positions = mask.to(at::kLong).cumsum(1) - 1;   // pads get -1 (ignored)
+//   model::KvCache cache(config, B, max_len, at::kFloat, at::kCPU);
+//   at::Tensor logits = llama->forward(tokens, positions, mask, &cache);  // [B, T, V] float32
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "core/transformer_config.h"
+#include "model/kv_cache.h"
+#include "model/rms_norm.h"
+
+namespace caravan::model {
+
+// The body (Hugging Face LlamaModel): embed_tokens, layers, norm. Registered as "model".
+class LlamaModelImpl : public torch::nn::Module {
+ public:
+  explicit LlamaModelImpl(const core::TransformerConfig& config);
+
+  // Same contract as LlamaImpl::forward; returns the final-normed hidden states [B, T, hidden]
+  // in the parameters' dtype.
+  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
+                     KvCache* cache);
+
+  const torch::nn::Embedding& embed_tokens() const { return embed_tokens_; }
+
+ private:
+  core::TransformerConfig config_;
+  torch::nn::Embedding embed_tokens_{nullptr};
+  torch::nn::ModuleList layers_{nullptr};
+  RMSNorm norm_{nullptr};
+};
+TORCH_MODULE(LlamaModel);
+
+// The causal language model (Hugging Face LlamaForCausalLM). Owns its parameters; not
+// thread-safe (forward with a cache mutates the cache; training mutates parameters).
+class LlamaImpl : public torch::nn::Module {
+ public:
+  // Initialises linear and embedding weights from N(0, 0.02) with the global LibTorch
+  // generator (seed it with torch::manual_seed) and norm weights to 1. An inconsistent config
+  // (hidden_size not a multiple of num_heads, ...) is a bug: validate configs when reading them.
+  explicit LlamaImpl(const core::TransformerConfig& config);
+
+  // tokens:    [B, T] int64 token ids in [0, vocab_size).
+  // positions: [B, T] int64 RoPE positions, chosen by the caller (left-padded rows start their
+  //            real tokens at 0, e.g. cumsum(mask) - 1).
+  // key_mask:  [B, past + T] bool, true = real token; past = cache ? cache->length() : 0.
+  // cache:     nullable. When given, the T new keys/values are appended (slots past..past+T-1)
+  //            and cache->length() grows by T; overflowing max_len is a CARAVAN_CHECK failure.
+  // Query slot past + i attends key slot j iff j <= past + i and key_mask[b, j]. A query with no
+  // allowed key (a pad query) yields finite logits, never NaN; callers ignore them.
+  // Returns logits [B, T, vocab_size] float32, whatever the parameters' dtype.
+  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
+                     KvCache* cache = nullptr);
+
+  const core::TransformerConfig& config() const { return config_; }
+
+  // Number of scalar parameters (a tied embedding counts once).
+  int64_t parameter_count() const;
+
+ private:
+  core::TransformerConfig config_;
+  LlamaModel model_{nullptr};
+  torch::nn::Linear lm_head_{nullptr};  // empty when tie_word_embeddings
+};
+TORCH_MODULE(Llama);
+
+} // namespace caravan::model

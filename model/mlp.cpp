@@ -1,0 +1,17 @@
+#include "model/mlp.h"
+
+#include "model/linear.h"
+
+namespace caravan::model {
+
+MlpImpl::MlpImpl(int64_t hidden_size, int64_t intermediate_size) {
+  gate_proj_ = register_module("gate_proj", linear_no_bias(hidden_size, intermediate_size));
+  up_proj_ = register_module("up_proj", linear_no_bias(hidden_size, intermediate_size));
+  down_proj_ = register_module("down_proj", linear_no_bias(intermediate_size, hidden_size));
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) {
+  return down_proj_(at::silu(gate_proj_(x)) * up_proj_(x));
+}
+
+} // namespace caravan::model

@@ -1,0 +1,44 @@
+// File: model/safetensors.h
+// Reader and writer of the safetensors format (https://github.com/huggingface/safetensors):
+//   [8 bytes: header length N, little-endian u64]
+//   [N bytes: JSON {"<name>": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]},
+//                   ..., "__metadata__": {"<key>": "<value>"}}, space-padded to 8-byte alignment]
+//   [data: raw little-endian tensor bytes; offsets are relative to the start of this section]
+// Supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.
+//
+//   CARAVAN_RETURN_IF_ERROR(model::save_safetensors(dir / "model.safetensors",
+//                                                   {{"w", weight}}, {{"format", "pt"}}));
+//   CARAVAN_ASSIGN_OR_RETURN(auto tensors, model::load_safetensors(dir / "model.safetensors"));
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/status.h"
+
+namespace caravan::model {
+
+// Named tensors in file order.
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// Writes `tensors` (any device, any strides; copied to contiguous CPU) in the given order,
+// with `metadata` as "__metadata__", atomically (see model/atomic_file.h).
+// Errors: kInvalidArgument for an unsupported dtype, an empty, duplicate or "__metadata__"
+// tensor name (naming the tensor); kUnavailable for I/O failures. Blocks on disk I/O.
+Status save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
+                        const std::map<std::string, std::string>& metadata);
+
+// Reads every tensor of `path` into owned, contiguous CPU tensors, in the order of their data
+// offsets. Every message names the file, and the tensor where one is at fault.
+// Errors: kNotFound (no such file); kDataLoss (file shorter than its 8-byte length prefix or
+// than the header length it declares); kInvalidArgument (invalid JSON, a malformed entry,
+// unknown dtype, data_offsets out of the data section or inconsistent with dtype x shape);
+// kUnavailable (read failure).
+Result<NamedTensors> load_safetensors(const std::filesystem::path& path);
+
+} // namespace caravan::model

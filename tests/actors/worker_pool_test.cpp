@@ -1,0 +1,98 @@
+#include "actors/controller/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/worker_session.h"
+
+using namespace std::chrono_literals;
+
+namespace caravan::controller {
+namespace {
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override { router_ = core::Channel::bind(context_, "tcp://127.0.0.1:*", {}).value(); }
+  // A verifier worker on its own thread that answers each RewardRequest with `behaviour`.
+  enum class Behaviour { kAnswer, kFail, kIgnore };
+  std::jthread start_worker(uint32_t rank, Behaviour behaviour) {
+    return std::jthread([this, rank, behaviour](std::stop_token stop) {
+      auto session = core::WorkerSession::connect(context_, router_->endpoint(), proto::Role::VERIFIER, rank, {}).value();
+      (void)session->serve(
+          [&](const proto::Envelope::Reader& message) -> Status {
+            const uint64_t id = message.getRewardRequest().getRequestId();
+            switch (behaviour) {
+              case Behaviour::kAnswer: {
+                capnp::MallocMessageBuilder reply;
+                reply.initRoot<proto::Envelope>().initRewardResult().setRequestId(id);
+                return session->send(reply);
+              }
+              case Behaviour::kFail: return Status::internal("disk on fire");
+              case Behaviour::kIgnore: return Status();
+            }
+            return Status();
+          },
+          10s, stop);
+    });
+  }
+  zmq::context_t context_;
+  std::unique_ptr<core::Channel> router_;
+};
+
+TEST_F(WorkerPoolTest, ExchangeReturnsRepliesInRequestOrder) {
+  auto a = start_worker(0, Behaviour::kAnswer);
+  auto b = start_worker(1, Behaviour::kAnswer);
+  WorkerPool pool(*router_, {"verifier-0", "verifier-1"}, 5s);
+  ASSERT_TRUE(pool.await_hello({}).ok());
+  std::vector<Outgoing> requests;
+  for (const char* peer : {"verifier-1", "verifier-0"}) {
+    requests.push_back(pool.make_request(peer));
+    requests.back().envelope().initRewardRequest();
+  }
+  auto replies = pool.exchange(std::move(requests), {});
+  ASSERT_TRUE(replies.ok()) << replies.status().to_string();
+  ASSERT_EQ(replies->size(), 2u);
+  EXPECT_EQ((*replies)[0].peer(), "verifier-1");
+  EXPECT_EQ((*replies)[1].peer(), "verifier-0");
+  pool.shutdown_all("test over");
+}
+
+TEST_F(WorkerPoolTest, WorkerErrorFailsTheExchangeNamingIt) {
+  auto a = start_worker(0, Behaviour::kFail);
+  WorkerPool pool(*router_, {"verifier-0"}, 5s);
+  ASSERT_TRUE(pool.await_hello({}).ok());
+  std::vector<Outgoing> requests;
+  requests.push_back(pool.make_request("verifier-0"));
+  requests.back().envelope().initRewardRequest();
+  auto replies = pool.exchange(std::move(requests), {});
+  EXPECT_FALSE(replies.ok());
+  EXPECT_NE(replies.status().message().find("verifier-0"), std::string::npos) << replies.status().message();
+  EXPECT_NE(replies.status().message().find("disk on fire"), std::string::npos) << replies.status().message();
+}
+
+TEST_F(WorkerPoolTest, SilentWorkerTimesOutNamingIt) {
+  auto a = start_worker(0, Behaviour::kIgnore);
+  WorkerPool pool(*router_, {"verifier-0"}, 300ms);
+  ASSERT_TRUE(pool.await_hello({}).ok());
+  std::vector<Outgoing> requests;
+  requests.push_back(pool.make_request("verifier-0"));
+  requests.back().envelope().initRewardRequest();
+  auto replies = pool.exchange(std::move(requests), {});
+  EXPECT_EQ(replies.status().code(), StatusCode::kTimeout);
+  EXPECT_NE(replies.status().message().find("verifier-0"), std::string::npos);
+  pool.shutdown_all("test over");
+}
+
+TEST_F(WorkerPoolTest, MissingWorkerIsNamedWhenWaitingForHello) {
+  auto a = start_worker(0, Behaviour::kAnswer);
+  WorkerPool pool(*router_, {"verifier-0", "learner-0"}, 300ms);
+  Status status = pool.await_hello({});
+  EXPECT_EQ(status.code(), StatusCode::kTimeout);
+  EXPECT_NE(status.message().find("learner-0"), std::string::npos) << status.message();
+  EXPECT_EQ(status.message().find("verifier-0"), std::string::npos) << status.message();
+  pool.shutdown_all("test over");
+}
+
+}  // namespace
+} // namespace caravan::controller

@@ -1,0 +1,179 @@
+// End-to-end: `caravan run` as a user starts it, with every role a real process.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+// Pids of live processes whose command line contains `needle`.
+std::vector<pid_t> processes_with(const std::string& needle) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_file(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    const std::string stat = read_file(entry.path() / "stat");
+    const bool zombie = stat.find(") Z ") != std::string::npos;
+    if (!zombie && cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+class CaravanRun {
+ public:
+  // Starts `caravan run CONFIG --run-dir DIR` with stdout/stderr captured in DIR.log files.
+  CaravanRun(const fs::path& config, const fs::path& run_dir) : run_dir_(run_dir) {
+    out_ = run_dir.string() + ".stdout";
+    err_ = run_dir.string() + ".stderr";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::freopen(out_.c_str(), "w", stdout);
+      std::freopen(err_.c_str(), "w", stderr);
+      ::execl(CARAVAN_BINARY, CARAVAN_BINARY, "run", config.c_str(), "--run-dir", run_dir.c_str(), nullptr);
+      ::_exit(127);
+    }
+  }
+  ~CaravanRun() {
+    if (pid_ > 0 && !exit_status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Exit status, or nullopt if still running after `timeout`.
+  std::optional<int> wait(std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exit_status_ = status;
+        return status;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return std::nullopt;
+  }
+  pid_t pid() const { return pid_; }
+  std::string stdout_text() const { return read_file(out_); }
+  std::string stderr_text() const { return read_file(err_); }
+
+ private:
+  fs::path run_dir_;
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+};
+
+class RunIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    run_dir_ = fs::temp_directory_path() /
+               ("caravan-it-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(run_dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) {
+      fs::remove_all(run_dir_);
+      fs::remove(run_dir_.string() + ".stdout");
+      fs::remove(run_dir_.string() + ".stderr");
+    }
+  }
+  fs::path run_dir_;
+};
+
+TEST_F(RunIntegrationTest, ShortRunCompletesWithEveryRoleTakingPart) {
+  CaravanRun run(CARAVAN_SHORT_CONFIG, run_dir_);
+  auto status = run.wait(120s);
+  ASSERT_TRUE(status.has_value()) << "caravan run did not finish within 2 minutes\n" << run.stderr_text();
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.stderr_text();
+
+  const std::string log = run.stderr_text();
+  for (const char* worker : {"learner-0", "rollout-0", "rollout-1", "verifier-0", "verifier-1"}) {
+    EXPECT_NE(log.find(std::string("event=worker_connected worker=") + worker), std::string::npos) << worker;
+  }
+  const std::string out = run.stdout_text();
+  EXPECT_NE(out.find("held-out accuracy after SFT: "), std::string::npos) << out;
+  EXPECT_NE(out.find("held-out accuracy after RL: "), std::string::npos) << out;
+
+  // The learner trained and published a new version every step; the actors generated with them.
+  std::vector<uint64_t> versions;
+  for (const auto& record : read_jsonl(run_dir_ / "metrics.jsonl")) {
+    if (record["phase"] == "rl") versions.push_back(record["policy_version"].get<uint64_t>());
+  }
+  ASSERT_EQ(versions.size(), 4u);
+  for (size_t i = 1; i < versions.size(); ++i) EXPECT_EQ(versions[i], versions[i - 1] + 1);
+  std::set<uint64_t> generated_with;
+  std::set<std::string> statuses;
+  for (const auto& sample : read_jsonl(run_dir_ / "samples" / "train.jsonl")) {
+    generated_with.insert(sample["policy_version"].get<uint64_t>());
+    statuses.insert(sample["reward"]["status"].get<std::string>());
+  }
+  // Sampled with SFT weights (version 1) and then versions 2, 3, 4 broadcast after each step:
+  // the policy version advanced at least three times on the rollout actors.
+  EXPECT_GE(generated_with.size(), 4u);
+  EXPECT_TRUE(statuses.count("ok") || statuses.count("wrong"));
+
+  for (const char* file : {"config.toml", "metrics.jsonl", "samples/eval-sft.jsonl", "samples/eval-rl.jsonl",
+                           "checkpoints/step-000002/model.safetensors", "checkpoints/step-000004/model.safetensors",
+                           "checkpoints/step-000004/config.json", "checkpoints/step-000004/optimizer.pt",
+                           "checkpoints/step-000004/controller_state.json"}) {
+    EXPECT_TRUE(fs::exists(run_dir_ / file)) << file;
+  }
+  const auto state = nlohmann::json::parse(read_file(run_dir_ / "checkpoints/step-000004/controller_state.json"));
+  EXPECT_EQ(state["step"], 4);
+  EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived the run";
+}
+
+TEST_F(RunIntegrationTest, KilledWorkerFailsTheRunAndLeavesNoOrphans) {
+  CaravanRun run(CARAVAN_LONG_CONFIG, run_dir_);
+  // Wait until the run is under way (the rollout actor is up), then kill that worker.
+  std::vector<pid_t> rollout;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (rollout.empty() && std::chrono::steady_clock::now() < deadline) {
+    rollout = processes_with("--role rollout --rank 0 --config " + (run_dir_ / "config.toml").string());
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(rollout.size(), 1u) << run.stderr_text();
+  std::this_thread::sleep_for(1s);
+  ASSERT_EQ(::kill(rollout.front(), SIGKILL), 0);
+
+  auto status = run.wait(60s);
+  ASSERT_TRUE(status.has_value()) << "caravan run kept running after a worker died\n" << run.stderr_text();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
+  const std::string log = run.stderr_text();
+  EXPECT_NE(log.find("process rollout-0 (pid " + std::to_string(rollout.front()) + ") died: killed by signal 9"),
+            std::string::npos)
+      << log;
+  EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "orphaned worker processes remain";
+}
+
+}  // namespace

@@ -1,0 +1,185 @@
+#include "weights_sync/communicator.h"
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "tests/weights_sync/loopback_group.h"
+
+namespace caravan::wsync {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::free_port;
+using testing::loopback_options;
+using testing::run_ranks;
+
+TEST(MakeCommunicator, UnknownBackendIsInvalidArgumentListingKnownOnes) {
+  auto communicator = make_communicator("nope", CommunicatorOptions{});
+  ASSERT_FALSE(communicator.ok());
+  EXPECT_EQ(communicator.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(communicator.status().message().find("\"nope\""), std::string::npos);
+  EXPECT_NE(communicator.status().message().find("gloo"), std::string::npos);
+}
+
+TEST(MakeCommunicator, InvalidOptionsNameTheField) {
+  CommunicatorOptions options;
+  options.world_size = 2;
+  options.rank = 2;
+  options.store_port = 1234;
+  auto communicator = make_communicator("gloo", options);
+  ASSERT_FALSE(communicator.ok());
+  EXPECT_EQ(communicator.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(communicator.status().message().find("rank"), std::string::npos);
+
+  options.rank = 0;
+  options.store_port = 0;  // with world_size 2 nobody could find rank 0's store
+  EXPECT_EQ(validate_options(options).code(), StatusCode::kInvalidArgument);
+  options.store_port = 70000;
+  EXPECT_EQ(validate_options(options).code(), StatusCode::kInvalidArgument);
+  options.store_port = 1234;
+  options.timeout = 0ms;
+  EXPECT_EQ(validate_options(options).code(), StatusCode::kInvalidArgument);
+  options.timeout = 1s;
+  EXPECT_TRUE(validate_options(options).ok());
+}
+
+TEST(GlooCommunicator, SingleRankPicksAFreePort) {
+  auto communicator = make_communicator("gloo", loopback_options(0, 1, /*port=*/0));
+  ASSERT_TRUE(communicator.ok()) << communicator.status().to_string();
+  Communicator& comm = **communicator;
+  EXPECT_EQ(comm.backend_name(), "gloo");
+  EXPECT_EQ(comm.rank(), 0);
+  EXPECT_EQ(comm.world_size(), 1);
+
+  at::Tensor values = at::tensor({1.5, -2.0}, at::kDouble);
+  ASSERT_TRUE(comm.broadcast(values, 0).ok());
+  EXPECT_EQ(values[0].item<double>(), 1.5);
+  EXPECT_EQ(values[1].item<double>(), -2.0);
+  ASSERT_TRUE(comm.all_reduce(values, ReduceOp::kSum).ok());
+  EXPECT_EQ(values[1].item<double>(), -2.0);
+  EXPECT_TRUE(comm.barrier().ok());
+}
+
+TEST(GlooCommunicator, RejectsBadArgumentsWithoutBreakingTheGroup) {
+  auto communicator = make_communicator("gloo", loopback_options(0, 1, /*port=*/0));
+  ASSERT_TRUE(communicator.ok()) << communicator.status().to_string();
+  Communicator& comm = **communicator;
+  at::Tensor transposed = at::zeros({2, 3}).t();
+  EXPECT_EQ(comm.broadcast(transposed, 0).code(), StatusCode::kInvalidArgument);
+  at::Tensor values = at::zeros({2});
+  EXPECT_EQ(comm.broadcast(values, /*root=*/1).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(comm.broadcast(values, 0).ok());
+}
+
+TEST(GlooCommunicator, ThreeRanksBroadcastAllReduceAndBarrier) {
+  const int port = free_port();
+  std::vector<Status> statuses(3);
+  std::vector<at::Tensor> received(3), sums(3), mins(3), maxs(3);
+  run_ranks(3, [&](int rank) {
+    auto communicator = make_communicator("gloo", loopback_options(rank, 3, port));
+    if (!communicator.ok()) {
+      statuses[rank] = communicator.status();
+      return;
+    }
+    Communicator& comm = **communicator;
+    // bfloat16 is not a Gloo type: broadcast moves bytes, so any dtype works. Root 1 on purpose.
+    received[rank] = rank == 1 ? at::arange(6, at::kBFloat16).reshape({2, 3}) : at::zeros({2, 3}, at::kBFloat16);
+    sums[rank] = at::tensor({rank, 10 * rank}, at::kInt);
+    mins[rank] = at::tensor({int64_t{rank} - 5}, at::kLong);
+    maxs[rank] = at::tensor({static_cast<float>(rank) * 0.5F}, at::kFloat);
+    statuses[rank] = comm.broadcast(received[rank], /*root=*/1);
+    if (statuses[rank].ok()) statuses[rank] = comm.all_reduce(sums[rank], ReduceOp::kSum);
+    if (statuses[rank].ok()) statuses[rank] = comm.all_reduce(mins[rank], ReduceOp::kMin);
+    if (statuses[rank].ok()) statuses[rank] = comm.all_reduce(maxs[rank], ReduceOp::kMax);
+    if (statuses[rank].ok()) statuses[rank] = comm.barrier();
+  });
+  for (int rank = 0; rank < 3; ++rank) {
+    ASSERT_TRUE(statuses[rank].ok()) << "rank " << rank << ": " << statuses[rank].to_string();
+    EXPECT_TRUE(at::equal(received[rank], at::arange(6, at::kBFloat16).reshape({2, 3}))) << "rank " << rank;
+    EXPECT_EQ(sums[rank][0].item<int>(), 0 + 1 + 2);
+    EXPECT_EQ(sums[rank][1].item<int>(), 0 + 10 + 20);
+    EXPECT_EQ(mins[rank][0].item<int64_t>(), -5);
+    EXPECT_EQ(maxs[rank][0].item<float>(), 1.0F);
+  }
+}
+
+TEST(GlooCommunicator, PeerThatNeverJoinsTimesOutWithinTheDeadline) {
+  const auto start = std::chrono::steady_clock::now();
+  // Rank 0 serves the store and waits for rank 1, which never comes.
+  auto communicator = make_communicator("gloo", loopback_options(0, 2, free_port(), /*timeout=*/2s));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(communicator.ok());
+  EXPECT_EQ(communicator.status().code(), StatusCode::kTimeout) << communicator.status().to_string();
+  EXPECT_GE(elapsed, 2s);
+  EXPECT_LT(elapsed, 4s);
+}
+
+TEST(GlooCommunicator, MissingStoreTimesOut) {
+  const auto start = std::chrono::steady_clock::now();
+  // Rank 1 connects to a store that nobody serves.
+  auto communicator = make_communicator("gloo", loopback_options(1, 2, free_port(), /*timeout=*/2s));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(communicator.ok());
+  EXPECT_EQ(communicator.status().code(), StatusCode::kTimeout) << communicator.status().to_string();
+  EXPECT_LT(elapsed, 4s);
+}
+
+TEST(GlooCommunicator, CollectiveTimeoutBreaksTheCommunicator) {
+  const int port = free_port();
+  std::promise<void> rank1_done;
+  std::shared_future<void> rank1_finished = rank1_done.get_future().share();
+  Status first, second;
+  std::vector<Status> joined(2);
+  run_ranks(2, [&](int rank) {
+    auto communicator = make_communicator("gloo", loopback_options(rank, 2, port, /*timeout=*/2s));
+    joined[rank] = communicator.status();
+    if (rank == 1) {
+      if (communicator.ok()) {
+        // Rank 0 never sends: the receive must give up after the timeout.
+        at::Tensor values = at::zeros({4});
+        first = communicator.value()->broadcast(values, 0);
+        second = communicator.value()->barrier();
+      }
+      rank1_done.set_value();
+    } else {
+      rank1_finished.wait();  // keep rank 0 alive, so rank 1 sees a timeout and not a closed peer
+    }
+  });
+  ASSERT_TRUE(joined[0].ok()) << joined[0].to_string();
+  ASSERT_TRUE(joined[1].ok()) << joined[1].to_string();
+  EXPECT_EQ(first.code(), StatusCode::kTimeout) << first.to_string();
+  EXPECT_EQ(second.code(), StatusCode::kFailedPrecondition) << second.to_string();
+}
+
+TEST(GlooCommunicator, PeerThatLeftIsUnavailable) {
+  const int port = free_port();
+  std::promise<void> rank0_left;
+  std::shared_future<void> rank0_gone = rank0_left.get_future().share();
+  Status received;
+  std::vector<Status> joined(2);
+  run_ranks(2, [&](int rank) {
+    if (rank == 0) {
+      joined[0] = make_communicator("gloo", loopback_options(0, 2, port, /*timeout=*/20s)).status();
+      rank0_left.set_value();  // the communicator is gone: rank 0 left the group
+      return;
+    }
+    auto communicator = make_communicator("gloo", loopback_options(1, 2, port, /*timeout=*/20s));
+    joined[1] = communicator.status();
+    rank0_gone.wait();
+    if (communicator.ok()) {
+      at::Tensor values = at::zeros({4});
+      received = communicator.value()->broadcast(values, 0);
+    }
+  });
+  ASSERT_TRUE(joined[0].ok()) << joined[0].to_string();
+  ASSERT_TRUE(joined[1].ok()) << joined[1].to_string();
+  EXPECT_EQ(received.code(), StatusCode::kUnavailable) << received.to_string();
+}
+
+} // namespace
+} // namespace caravan::wsync

@@ -1,0 +1,91 @@
+// File: weights_sync/communicator.h
+// Moves flat tensors between the ranks of a weight-sync group: the learner's rank 0 is the
+// source, rollout actors (and learner peers) receive. This is the narrow interface that the
+// rest of Caravan sees; c10d and every ProcessGroup type stay inside weights_sync/.
+// Implementations: "gloo" (CPU, loopback or TCP). "nccl" and "cuda_ipc" come in a later issue.
+//
+// Sample usage (every rank runs the same sequence of calls):
+//   CommunicatorOptions options;
+//   options.rank = rank;
+//   options.world_size = 3;
+//   options.store_host = "10.0.0.1";  // the machine of rank 0
+//   options.store_port = 29500;
+//   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, make_communicator("gloo", options));
+//   at::Tensor bucket = at::empty({1024}, at::kFloat);  // root fills it; the others receive
+//   CARAVAN_RETURN_IF_ERROR(comm->broadcast(bucket, /*root=*/0));
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <ATen/core/Tensor.h>
+
+#include "core/status.h"
+
+namespace caravan::wsync {
+
+struct CommunicatorOptions {
+  // This process's rank in [0, world_size).
+  int rank = 0;
+  // Number of ranks in the group, >= 1.
+  int world_size = 1;
+  // Rendezvous: a c10d TCPStore served by rank 0 on this host; the other ranks connect to it.
+  std::string store_host = "127.0.0.1";
+  // TCP port of the store, in [0, 65535]. 0 lets rank 0 pick a free port; that is accepted only
+  // for world_size 1, since no other rank could find it.
+  int store_port = 0;
+  // Deadline for the rendezvous (all ranks joined) and for each collective, > 0.
+  std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+};
+
+// ok, or kInvalidArgument naming the first bad field of `options` (rank outside
+// [0, world_size), world_size < 1, empty store_host, store_port outside [0, 65535] or 0 with
+// world_size > 1, timeout <= 0).
+[[nodiscard]] Status validate_options(const CommunicatorOptions& options);
+
+// Element-wise reduction of all_reduce().
+enum class ReduceOp { kSum, kMin, kMax };
+
+// A group of ranks that run collectives over tensors.
+// Not thread-safe: one owner thread issues all calls, in the same order on every rank.
+// Non-copyable and non-movable; held by unique_ptr.
+// After a collective fails (kTimeout, kUnavailable) the group is broken: every later call
+// returns kFailedPrecondition naming the first error. Destroying a broken communicator may
+// block for up to options.timeout while the backend drains its in-flight operation.
+class Communicator {
+ public:
+  Communicator() = default;
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+  virtual ~Communicator() = default;
+
+  // Rank `root` sends `tensor`; other ranks receive into it in place. Every rank passes a
+  // contiguous tensor of the same dtype and numel (any dtype: the bytes are copied).
+  // Blocks until done. kInvalidArgument for a bad root or a non-contiguous tensor, kTimeout
+  // after options.timeout, kUnavailable if a peer left.
+  [[nodiscard]] virtual Status broadcast(at::Tensor& tensor, int root) = 0;
+
+  // Replaces `tensor` on every rank by the element-wise reduction over all ranks. Every rank
+  // passes a contiguous tensor of the same shape and a numeric dtype (int32, int64, float32,
+  // float64). Errors as broadcast().
+  [[nodiscard]] virtual Status all_reduce(at::Tensor& tensor, ReduceOp op) = 0;
+
+  // Returns once every rank has entered barrier(). kTimeout / kUnavailable as broadcast().
+  [[nodiscard]] virtual Status barrier() = 0;
+
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  // "gloo", ...
+  virtual std::string_view backend_name() const = 0;
+};
+
+// Creates the communicator of `backend` and joins the group: blocks until all
+// options.world_size ranks have joined, or returns kTimeout after options.timeout.
+// kInvalidArgument for an unknown or not-compiled-in backend (the message lists the known
+// ones) or for invalid options; kUnavailable when the store or the transport cannot be set up.
+Result<std::unique_ptr<Communicator>> make_communicator(std::string_view backend,
+                                                        const CommunicatorOptions& options);
+
+} // namespace caravan::wsync

@@ -1,0 +1,183 @@
+// File: weights_sync/gloo_communicator.cpp
+// The only translation unit that touches c10d's Gloo process group and TCPStore. Every c10d
+// exception is caught here and turned into a Status.
+#include "weights_sync/gloo_communicator.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <exception>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <c10/util/Exception.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "core/str_cat.h"
+
+namespace caravan::wsync {
+namespace {
+
+// kTimeout when c10d or Gloo say the failure was a timeout, else kUnavailable (peer gone,
+// connection refused, port in use, ...).
+Status status_from_message(const std::string& context, std::string message) {
+  std::string lower = message;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const bool timed_out = lower.find("timeout") != std::string::npos || lower.find("timed out") != std::string::npos ||
+                         lower.find("deadline") != std::string::npos;
+  std::string text = str_cat(context, ": ", message);
+  return timed_out ? Status::timeout(std::move(text)) : Status::unavailable(std::move(text));
+}
+
+// Runs `body`, converting whatever c10d or Gloo throw into a Status prefixed with `context`.
+template <class Body>
+Status guarded(const std::string& context, Body&& body) {
+  try {
+    body();
+    return Status::ok_status();
+  } catch (const c10::Error& e) {
+    return status_from_message(context, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return status_from_message(context, e.what());
+  }
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+// Counts this rank in the store and polls until all `world_size` ranks have; kTimeout naming
+// how many joined once `deadline` passes.
+Status wait_for_all_ranks(c10d::Store& store, int world_size, std::chrono::steady_clock::time_point deadline,
+                          const std::string& context) {
+  static const std::string kJoinedKey = "caravan/wsync/joined";
+  int64_t joined = 0;
+  CARAVAN_RETURN_IF_ERROR(guarded(context, [&] { joined = store.add(kJoinedKey, 1); }));
+  while (joined < world_size) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::timeout(str_cat(context, ": only ", joined, " of ", world_size, " ranks joined before the deadline"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CARAVAN_RETURN_IF_ERROR(guarded(context, [&] { joined = store.add(kJoinedKey, 0); }));
+  }
+  return Status::ok_status();
+}
+
+c10d::ReduceOp to_c10d(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return c10d::ReduceOp::SUM;
+    case ReduceOp::kMin: return c10d::ReduceOp::MIN;
+    case ReduceOp::kMax: return c10d::ReduceOp::MAX;
+  }
+  CARAVAN_CHECK(false, "unhandled ReduceOp ", static_cast<int>(op));
+}
+
+// A flat uint8 alias of `tensor` (shares its storage, so an in-flight Work keeps it alive).
+at::Tensor byte_view(const at::Tensor& tensor) { return tensor.reshape({-1}).view(at::kByte); }
+
+class GlooCommunicator final : public Communicator {
+ public:
+  GlooCommunicator(const CommunicatorOptions& options, c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
+      : options_(options), group_(std::move(group)) {}
+
+  Status broadcast(at::Tensor& tensor, int root) override {
+    if (root < 0 || root >= options_.world_size) {
+      return Status::invalid_argument(
+          str_cat("broadcast: root ", root, " outside [0, world_size=", options_.world_size, ")"));
+    }
+    CARAVAN_RETURN_IF_ERROR(check_tensor("broadcast", tensor));
+    c10d::BroadcastOptions broadcast_options;
+    broadcast_options.rootRank = root;
+    broadcast_options.timeout = options_.timeout;
+    std::vector<at::Tensor> tensors{byte_view(tensor)};
+    return run_collective(str_cat("broadcast of ", tensor.nbytes(), " bytes from root ", root),
+                          [&] { return group_->broadcast(tensors, broadcast_options); });
+  }
+
+  Status all_reduce(at::Tensor& tensor, ReduceOp op) override {
+    CARAVAN_RETURN_IF_ERROR(check_tensor("all_reduce", tensor));
+    c10d::AllreduceOptions reduce_options;
+    reduce_options.reduceOp = to_c10d(op);
+    reduce_options.timeout = options_.timeout;
+    std::vector<at::Tensor> tensors{tensor};
+    return run_collective(str_cat("all_reduce of ", tensor.numel(), " elements"),
+                          [&] { return group_->allreduce(tensors, reduce_options); });
+  }
+
+  Status barrier() override {
+    c10d::BarrierOptions barrier_options;
+    barrier_options.timeout = options_.timeout;
+    return run_collective("barrier", [&] { return group_->barrier(barrier_options); });
+  }
+
+  int rank() const override { return options_.rank; }
+  int world_size() const override { return options_.world_size; }
+  std::string_view backend_name() const override { return "gloo"; }
+
+ private:
+  static Status check_tensor(std::string_view operation, const at::Tensor& tensor) {
+    if (!tensor.defined()) return Status::invalid_argument(str_cat(operation, ": undefined tensor"));
+    if (!tensor.is_contiguous()) {
+      return Status::invalid_argument(str_cat(operation, ": tensor of shape ", tensor.sizes(), " is not contiguous"));
+    }
+    return Status::ok_status();
+  }
+
+  // Issues one collective through `start` and waits up to options_.timeout for it. A failure
+  // breaks the communicator: the other ranks may be at a different point of the sequence.
+  template <class Start>
+  Status run_collective(const std::string& what, Start&& start) {
+    const std::string context = str_cat("gloo rank ", options_.rank, "/", options_.world_size, ": ", what);
+    if (!broken_.ok()) {
+      return Status::failed_precondition(
+          str_cat(context, ": communicator unusable after an earlier failure: ", broken_.to_string()));
+    }
+    Status status = guarded(context, [&] {
+      c10::intrusive_ptr<c10d::Work> work = start();
+      work->wait(options_.timeout);
+    });
+    if (!status.ok()) broken_ = status;
+    return status;
+  }
+
+  const CommunicatorOptions options_;
+  const c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  // The first failed collective; ok while the communicator is usable.
+  Status broken_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Communicator>> make_gloo_communicator(const CommunicatorOptions& options) {
+  CARAVAN_RETURN_IF_ERROR(validate_options(options));
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  const std::string context = str_cat("gloo rank ", options.rank, "/", options.world_size, ": joining via store ",
+                                      options.store_host, ":", options.store_port);
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  CARAVAN_RETURN_IF_ERROR(guarded(context, [&] {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(options.store_port);
+    store_options.isServer = options.rank == 0;
+    store_options.numWorkers = static_cast<std::size_t>(options.world_size);
+    // c10d's own wait overshoots the timeout; wait_for_all_ranks keeps the deadline.
+    store_options.waitWorkers = false;
+    store_options.timeout = options.timeout;
+    store = c10::make_intrusive<c10d::TCPStore>(options.store_host, store_options);
+  }));
+  CARAVAN_RETURN_IF_ERROR(wait_for_all_ranks(*store, options.world_size, deadline, context));
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  CARAVAN_RETURN_IF_ERROR(guarded(context, [&] {
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
+    gloo_options->devices.push_back(is_loopback(options.store_host)
+                                        ? c10d::ProcessGroupGloo::createDeviceForHostname(options.store_host)
+                                        : c10d::ProcessGroupGloo::createDefaultDevice());
+    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size, gloo_options);
+  }));
+  return std::unique_ptr<Communicator>(std::make_unique<GlooCommunicator>(options, std::move(group)));
+}
+
+} // namespace caravan::wsync
