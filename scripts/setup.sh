@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git procps
   libtorch-dev            # LibTorch 1.13 (CPU) + c10d
+  libopenblas0-openmp     # optimised BLAS for LibTorch (the reference BLAS is >10x slower)
   libgloo-dev             # Gloo transport used by c10d ProcessGroupGloo
   libzmq3-dev cppzmq-dev  # ZeroMQ
   capnproto libcapnp-dev  # Cap'n Proto compiler + runtime
