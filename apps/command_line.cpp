@@ -1,6 +1,7 @@
 #include "apps/command_line.h"
 
 #include <algorithm>
+#include <iostream>
 
 namespace caravan::apps {
 
@@ -51,6 +52,18 @@ Status CommandLine::parse(int argc, char** argv, int first) {
                                             positionals_[positional_specs_.size()], "'"));
   }
   return Status();
+}
+
+std::optional<int> CommandLine::parse_or_exit(int argc, char** argv, int first) {
+  if (Status status = parse(argc, argv, first); !status.ok()) {
+    std::cerr << status.message() << "\n";
+    return 2;
+  }
+  if (help_requested_) {
+    std::cout << help();
+    return 0;
+  }
+  return std::nullopt;
 }
 
 std::string CommandLine::help() const {

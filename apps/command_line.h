@@ -5,8 +5,7 @@
 //   CommandLine cli("run", "Start every role of a run on this machine.");
 //   cli.positional("CONFIG", "run configuration (TOML)");
 //   cli.flag("--run-dir", "DIR", "run directory (default: runs/<name>-<time>)");
-//   CARAVAN_RETURN_IF_ERROR(cli.parse(argc, argv));
-//   if (cli.help_requested()) { std::cout << cli.help(); return 0; }
+//   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
 //   std::string config = cli.positional_value(0);
 #pragma once
 
@@ -31,6 +30,10 @@ class CommandLine {
   // Parses argv[first..argc). kInvalidArgument naming an unknown flag, a flag without its value
   // or a missing/extra positional argument. --help / -h always succeeds.
   Status parse(int argc, char** argv, int first);
+
+  // parse(), then the usual command-line outcome: prints the help (exit code 0) or the error
+  // (exit code 2) and returns the code, or returns nullopt when the command should run.
+  std::optional<int> parse_or_exit(int argc, char** argv, int first);
 
   bool help_requested() const { return help_requested_; }
   std::string help() const;

@@ -99,14 +99,7 @@ int run_command(int argc, char** argv) {
                          "as separate processes, supervise them, and stop them all if any fails or on Ctrl-C.");
   cli.positional("CONFIG", "run configuration (TOML), e.g. configs/quickstart.toml");
   cli.flag("--run-dir", "DIR", "run directory to create (default: [run] directory, else runs/<name>-<UTC time>)");
-  if (Status status = cli.parse(argc, argv, 2); !status.ok()) {
-    std::cerr << status.message() << "\n";
-    return 2;
-  }
-  if (cli.help_requested()) {
-    std::cout << cli.help();
-    return 0;
-  }
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
   log::set_context("role=launcher");
   Status status = run(cli.positional_value(0), cli.value("--run-dir"));
   if (!status.ok()) {

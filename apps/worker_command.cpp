@@ -197,14 +197,7 @@ int worker_command(int argc, char** argv) {
   cli.flag("--role", "ROLE", "controller | rollout | verifier | learner (required)");
   cli.flag("--rank", "N", "rank within the role, 0-based (default 0)");
   cli.flag("--config", "FILE", "resolved run configuration, i.e. RUN_DIR/config.toml (required)");
-  if (Status status = cli.parse(argc, argv, 2); !status.ok()) {
-    std::cerr << status.message() << "\n";
-    return 2;
-  }
-  if (cli.help_requested()) {
-    std::cout << cli.help();
-    return 0;
-  }
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
   if (!cli.value("--role") || !cli.value("--config")) {
     std::cerr << "caravan worker: --role and --config are required (see --help)\n";
     return 2;

@@ -36,10 +36,16 @@ std::filesystem::path RunDirectory::checkpoint_dir(int64_t step) const {
 }
 
 Status RunDirectory::append_jsonl(const std::filesystem::path& file, const nlohmann::json& record) const {
+  return append_jsonl_records(file, std::vector<nlohmann::json>{record});
+}
+
+Status RunDirectory::append_jsonl_records(const std::filesystem::path& file, const std::vector<nlohmann::json>& records) const {
   std::ofstream out(file, std::ios::app | std::ios::binary);
   if (!out) return Status::unavailable(str_cat(file.string(), ": cannot open for append"));
-  // Model output is arbitrary bytes: invalid UTF-8 is written as U+FFFD rather than failing.
-  out << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  for (const auto& record : records) {
+    // Model output is arbitrary bytes: invalid UTF-8 is written as U+FFFD rather than failing.
+    out << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  }
   out.flush();
   if (!out) return Status::unavailable(str_cat(file.string(), ": write failed"));
   return Status();

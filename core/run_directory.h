@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,8 @@ class RunDirectory {
   // Appends one compact JSON line to `file` and flushes it; invalid UTF-8 in strings becomes
   // U+FFFD. kUnavailable on I/O errors.
   Status append_jsonl(const std::filesystem::path& file, const nlohmann::json& record) const;
+  // Appends one line per record, in order, with a single open and flush.
+  Status append_jsonl_records(const std::filesystem::path& file, const std::vector<nlohmann::json>& records) const;
 
  private:
   explicit RunDirectory(std::filesystem::path root) : root_(std::move(root)) {}

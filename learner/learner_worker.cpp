@@ -40,23 +40,10 @@ LearnerWorker::LearnerWorker(const core::RunConfig& config, model::Llama policy,
       run_dir_(run_dir) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
-  switch (message.which()) {
-    case proto::Envelope::SFT_REQUEST: return run_sft(message.getSftRequest());
-    case proto::Envelope::TRAIN_BATCH: return train(message.getTrainBatch());
-    case proto::Envelope::SYNC_WEIGHTS: return sync(message.getSyncWeights());
-    case proto::Envelope::SAVE_CHECKPOINT: return save(message.getSaveCheckpoint());
-    case proto::Envelope::HELLO:
-    case proto::Envelope::HEARTBEAT:
-    case proto::Envelope::SHUTDOWN:
-    case proto::Envelope::ROLLOUT_REQUEST:
-    case proto::Envelope::COMPLETION:
-    case proto::Envelope::REWARD_REQUEST:
-    case proto::Envelope::REWARD_RESULT:
-    case proto::Envelope::TRAIN_RESULT:
-    case proto::Envelope::WEIGHTS_SYNCED:
-    case proto::Envelope::CHECKPOINT_SAVED:
-    case proto::Envelope::ERROR_REPLY: break;
-  }
+  if (message.isSftRequest()) return run_sft(message.getSftRequest());
+  if (message.isTrainBatch()) return train(message.getTrainBatch());
+  if (message.isSyncWeights()) return sync(message.getSyncWeights());
+  if (message.isSaveCheckpoint()) return save(message.getSaveCheckpoint());
   return Status::invalid_argument(str_cat("learner: unexpected message kind ", static_cast<int>(message.which())));
 }
 

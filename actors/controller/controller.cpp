@@ -351,24 +351,25 @@ Status Controller::write_samples(const std::string& phase, int64_t step,
                                  const std::vector<core::ArithmeticProblem>& problems,
                                  const std::vector<ScoredSample>& samples) const {
   const size_t samples_per_prompt = samples.size() / problems.size();
+  std::vector<nlohmann::json> records;
+  records.reserve(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples[i];
     const auto& problem = problems[i / samples_per_prompt];
-    CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(
-        run_dir_.samples_path(phase), {{"step", step},
-                                       {"prompt_id", s.prompt_id},
-                                       {"sample_index", s.sample_index},
-                                       {"prompt", problem.prompt()},
-                                       {"ground_truth", problem.answer()},
-                                       {"completion", s.text},
-                                       {"finish_reason", s.stopped ? "stop" : "length"},
-                                       {"reward", {{"verifier", config_.verifier.name},
-                                                   {"score", s.reward},
-                                                   {"status", reward_status_name(s.status)},
-                                                   {"detail", s.detail}}},
-                                       {"policy_version", s.policy_version}}));
+    records.push_back({{"step", step},
+                       {"prompt_id", s.prompt_id},
+                       {"sample_index", s.sample_index},
+                       {"prompt", problem.prompt()},
+                       {"ground_truth", problem.answer()},
+                       {"completion", s.text},
+                       {"finish_reason", s.stopped ? "stop" : "length"},
+                       {"reward", {{"verifier", config_.verifier.name},
+                                   {"score", s.reward},
+                                   {"status", reward_status_name(s.status)},
+                                   {"detail", s.detail}}},
+                       {"policy_version", s.policy_version}});
   }
-  return Status();
+  return run_dir_.append_jsonl_records(run_dir_.samples_path(phase), records);
 }
 
 } // namespace caravan::controller

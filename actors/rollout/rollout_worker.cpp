@@ -14,23 +14,8 @@ RolloutWorker::RolloutWorker(model::Llama model, model::WeightTransport& transpo
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> RolloutWorker::handle(const proto::Envelope::Reader& message) {
-  switch (message.which()) {
-    case proto::Envelope::ROLLOUT_REQUEST: return generate(message.getRolloutRequest());
-    case proto::Envelope::SYNC_WEIGHTS: return sync(message.getSyncWeights());
-    case proto::Envelope::HELLO:
-    case proto::Envelope::HEARTBEAT:
-    case proto::Envelope::SHUTDOWN:
-    case proto::Envelope::COMPLETION:
-    case proto::Envelope::REWARD_REQUEST:
-    case proto::Envelope::REWARD_RESULT:
-    case proto::Envelope::TRAIN_BATCH:
-    case proto::Envelope::TRAIN_RESULT:
-    case proto::Envelope::SFT_REQUEST:
-    case proto::Envelope::WEIGHTS_SYNCED:
-    case proto::Envelope::SAVE_CHECKPOINT:
-    case proto::Envelope::CHECKPOINT_SAVED:
-    case proto::Envelope::ERROR_REPLY: break;
-  }
+  if (message.isRolloutRequest()) return generate(message.getRolloutRequest());
+  if (message.isSyncWeights()) return sync(message.getSyncWeights());
   return Status::invalid_argument(str_cat("rollout actor: unexpected message kind ", static_cast<int>(message.which())));
 }
 

@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "model/safetensors.h"
-#include "tests/model/temp_dir.h"
+#include "tests/common/temp_dir.h"
 
 namespace caravan::model {
 namespace {
 
-using testing::TempDir;
+using caravan::testing::TempDir;
 
 core::TransformerConfig small_config() {
   core::TransformerConfig config;

@@ -8,12 +8,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/model/temp_dir.h"
+#include "tests/common/temp_dir.h"
 
 namespace caravan::model {
 namespace {
 
-using testing::TempDir;
+using caravan::testing::TempDir;
 
 std::string read_bytes(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);

@@ -1,4 +1,4 @@
-// File: tests/model/temp_dir.h
+// File: tests/common/temp_dir.h
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 //
 //   TempDir dir;
@@ -11,14 +11,14 @@
 
 #include <unistd.h>
 
-namespace caravan::model::testing {
+namespace caravan::testing {
 
 class TempDir {
  public:
   TempDir() {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
-            ("caravan_model_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+            ("caravan_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -35,4 +35,4 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-} // namespace caravan::model::testing
+} // namespace caravan::testing
