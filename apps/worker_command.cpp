@@ -151,7 +151,7 @@ Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::
   model::ByteTokenizer tokenizer;
   model::Llama policy(config.model);
   log::info("event=model_ready parameters=", policy->parameter_count());
-  learner::LearnerWorker worker(config, policy, *transport, task, tokenizer, run_dir);
+  learner::LearnerWorker worker(config, policy, *transport, task, tokenizer, run_dir, stop);
   return serve(*session, worker, config, stop);
 }
 
@@ -211,9 +211,13 @@ int worker_command(int argc, char** argv) {
     // The last boundary: whatever escaped a role is reported with its reason, not an abort.
     status = Status::internal(str_cat("unhandled exception: ", e.what()));
   }
+  if (status.code() == StatusCode::kCancelled) {
+    log::warn("event=worker_stopped reason=\"", status.message(), "\"");
+    return 130;
+  }
   if (!status.ok()) {
     log::error("event=worker_failed reason=\"", status.to_string(), "\"");
-    return status.code() == StatusCode::kCancelled ? 130 : 1;
+    return 1;
   }
   return 0;
 }

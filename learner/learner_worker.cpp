@@ -35,9 +35,9 @@ std::unique_ptr<capnp::MallocMessageBuilder> train_result(uint64_t request_id, u
 
 LearnerWorker::LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
                              const core::ArithmeticTask& task, const model::Tokenizer& tokenizer,
-                             const core::RunDirectory& run_dir)
+                             const core::RunDirectory& run_dir, std::stop_token stop)
     : config_(config), policy_(std::move(policy)), transport_(transport), task_(task), tokenizer_(tokenizer),
-      run_dir_(run_dir) {}
+      run_dir_(run_dir), stop_(std::move(stop)) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
   if (message.isSftRequest()) return run_sft(message.getSftRequest());
@@ -71,6 +71,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
   const int64_t steps = request.getSteps();
   const int64_t report_every = std::max<int64_t>(1, steps / 10);
   for (int64_t step = 1; step <= steps; ++step) {
+    if (stop_.stop_requested()) return Status::cancelled(str_cat("SFT stopped at step ", step - 1, " of ", steps));
     CARAVAN_ASSIGN_OR_RETURN(stats, trainer.step(sft_batch()));
     tokens += stats.tokens;
     if (step % report_every == 0 || step == steps) {

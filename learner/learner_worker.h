@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 
 #include <capnp/message.h>
 
@@ -28,11 +29,13 @@
 
 namespace caravan::learner {
 
-// Owner thread only. Every reference must outlive the worker.
+// Owner thread only. Every reference must outlive the worker. `stop` interrupts long work
+// (the SFT stage checks it every step and returns kCancelled).
 class LearnerWorker {
  public:
   LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
-                const core::ArithmeticTask& task, const model::Tokenizer& tokenizer, const core::RunDirectory& run_dir);
+                const core::ArithmeticTask& task, const model::Tokenizer& tokenizer, const core::RunDirectory& run_dir,
+                std::stop_token stop);
 
   // kInvalidArgument for a message the learner does not serve or a malformed batch (naming
   // the group and sample); training and I/O errors are returned as they are.
@@ -53,6 +56,7 @@ class LearnerWorker {
   const core::ArithmeticTask& task_;
   const model::Tokenizer& tokenizer_;
   const core::RunDirectory& run_dir_;
+  std::stop_token stop_;
   std::unique_ptr<GrpoTrainer> grpo_;  // created at the first TrainBatch
   uint64_t sft_cursor_ = 0;
   uint64_t policy_version_ = 0;

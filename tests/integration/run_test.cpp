@@ -56,6 +56,8 @@ class CaravanRun {
     err_ = run_dir.string() + ".stderr";
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Its own process group, like a job started from a shell: Ctrl-C reaches the whole group.
+      ::setpgid(0, 0);
       std::freopen(out_.c_str(), "w", stdout);
       std::freopen(err_.c_str(), "w", stderr);
       ::execl(CARAVAN_BINARY, CARAVAN_BINARY, "run", config.c_str(), "--run-dir", run_dir.c_str(), nullptr);
@@ -153,27 +155,48 @@ TEST_F(RunIntegrationTest, ShortRunCompletesWithEveryRoleTakingPart) {
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived the run";
 }
 
-TEST_F(RunIntegrationTest, KilledWorkerFailsTheRunAndLeavesNoOrphans) {
-  CaravanRun run(CARAVAN_LONG_CONFIG, run_dir_);
-  // Wait until the run is under way (the rollout actor is up), then kill that worker.
-  std::vector<pid_t> rollout;
+// Waits until the run's rollout actor 0 is up; returns its pid, or -1 after a minute.
+pid_t await_rollout_actor(const fs::path& run_dir) {
   const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (rollout.empty() && std::chrono::steady_clock::now() < deadline) {
-    rollout = processes_with("--role rollout --rank 0 --config " + (run_dir_ / "config.toml").string());
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto pids = processes_with("--role rollout --rank 0 --config " + (run_dir / "config.toml").string());
+    if (pids.size() == 1) return pids.front();
     std::this_thread::sleep_for(50ms);
   }
-  ASSERT_EQ(rollout.size(), 1u) << run.stderr_text();
+  return -1;
+}
+
+TEST_F(RunIntegrationTest, KilledWorkerFailsTheRunAndLeavesNoOrphans) {
+  CaravanRun run(CARAVAN_LONG_CONFIG, run_dir_);
+  const pid_t rollout = await_rollout_actor(run_dir_);
+  ASSERT_GT(rollout, 0) << run.stderr_text();
   std::this_thread::sleep_for(1s);
-  ASSERT_EQ(::kill(rollout.front(), SIGKILL), 0);
+  ASSERT_EQ(::kill(rollout, SIGKILL), 0);
 
   auto status = run.wait(60s);
   ASSERT_TRUE(status.has_value()) << "caravan run kept running after a worker died\n" << run.stderr_text();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
   const std::string log = run.stderr_text();
-  EXPECT_NE(log.find("process rollout-0 (pid " + std::to_string(rollout.front()) + ") died: killed by signal 9"),
+  EXPECT_NE(log.find("process rollout-0 (pid " + std::to_string(rollout) + ") died: killed by signal 9"),
             std::string::npos)
       << log;
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "orphaned worker processes remain";
+}
+
+TEST_F(RunIntegrationTest, CtrlCStopsEveryProcessPromptly) {
+  CaravanRun run(CARAVAN_LONG_CONFIG, run_dir_);
+  ASSERT_GT(await_rollout_actor(run_dir_), 0) << run.stderr_text();
+  std::this_thread::sleep_for(1s);
+  // What a terminal's Ctrl-C does: SIGINT to every process of the foreground group.
+  ASSERT_EQ(::kill(-run.pid(), SIGINT), 0);
+  auto status = run.wait(20s);
+  ASSERT_TRUE(status.has_value()) << "caravan run ignored Ctrl-C\n" << run.stderr_text();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 130) << run.stderr_text();
+  const std::string log = run.stderr_text();
+  EXPECT_NE(log.find("interrupted by Interrupt"), std::string::npos) << log;
+  // Every worker stopped by itself (the learner mid-SFT included), none had to be killed.
+  EXPECT_EQ(log.find("event=kill "), std::string::npos) << log;
+  EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived Ctrl-C";
 }
 
 }  // namespace
