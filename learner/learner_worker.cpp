@@ -117,13 +117,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
   }
   CARAVAN_ASSIGN_OR_RETURN(model::WeightSyncStats stats, transport_.synchronize(*policy_, policy_version_));
   log::debug("event=weights_sent policy_version=", stats.version, " bytes=", stats.bytes, " seconds=", stats.seconds);
-  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
-  auto synced = reply->initRoot<proto::Envelope>().initWeightsSynced();
-  synced.setRequestId(request.getRequestId());
-  synced.setPolicyVersion(stats.version);
-  synced.setBytes(static_cast<uint64_t>(stats.bytes));
-  synced.setSeconds(stats.seconds);
-  return reply;
+  return model::weights_synced_reply(request.getRequestId(), stats);
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {

@@ -9,9 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+
+#include <capnp/message.h>
 
 #include "core/status.h"
 #include "model/llama.h"
+#include "proto/caravan.capnp.h"
 
 namespace caravan::model {
 
@@ -33,5 +37,17 @@ class WeightTransport {
   // (the receiver's weights are then untouched).
   virtual Result<WeightSyncStats> synchronize(LlamaImpl& model, uint64_t version) = 0;
 };
+
+// The WeightsSynced reply every participant of a sync sends to the controller.
+inline std::unique_ptr<capnp::MallocMessageBuilder> weights_synced_reply(uint64_t request_id,
+                                                                         const WeightSyncStats& stats) {
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto synced = reply->initRoot<proto::Envelope>().initWeightsSynced();
+  synced.setRequestId(request_id);
+  synced.setPolicyVersion(stats.version);
+  synced.setBytes(static_cast<uint64_t>(stats.bytes));
+  synced.setSeconds(stats.seconds);
+  return reply;
+}
 
 } // namespace caravan::model

@@ -85,13 +85,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> RolloutWorker::sync(const p
   CARAVAN_ASSIGN_OR_RETURN(model::WeightSyncStats stats, transport_.synchronize(*model_, request.getPolicyVersion()));
   policy_version_ = stats.version;
   log::debug("event=weights_received policy_version=", stats.version, " bytes=", stats.bytes, " seconds=", stats.seconds);
-  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
-  auto synced = reply->initRoot<proto::Envelope>().initWeightsSynced();
-  synced.setRequestId(request.getRequestId());
-  synced.setPolicyVersion(stats.version);
-  synced.setBytes(static_cast<uint64_t>(stats.bytes));
-  synced.setSeconds(stats.seconds);
-  return reply;
+  return model::weights_synced_reply(request.getRequestId(), stats);
 }
 
 } // namespace caravan::rollout
