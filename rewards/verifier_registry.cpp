@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "rewards/arithmetic_verifier.h"
+#include "rewards/math/math_verifier.h"
 
 namespace caravan::rewards {
 
@@ -30,6 +31,8 @@ VerifierRegistry make_default_registry() {
   VerifierRegistry registry;
   const Status status = registry.add(std::make_unique<ArithmeticVerifier>());
   CARAVAN_CHECK(status.ok(), status.to_string());
+  const Status math_status = registry.add(std::make_unique<math::MathVerifier>());
+  CARAVAN_CHECK(math_status.ok(), math_status.to_string());
   return registry;
 }
 

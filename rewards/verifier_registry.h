@@ -37,7 +37,7 @@ class VerifierRegistry {
   std::map<std::string, std::unique_ptr<Verifier>, std::less<>> verifiers_;
 };
 
-// A registry with every built-in verifier: "arithmetic".
+// A registry with every built-in verifier: "arithmetic", "math" (rewards/math/math_verifier.h).
 VerifierRegistry make_default_registry();
 
 } // namespace caravan::rewards

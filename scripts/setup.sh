@@ -13,6 +13,7 @@ packages=(
   libcivetweb-dev         # HTTP for /metrics
   libtomlplusplus-dev     # TOML config
   nlohmann-json3-dev      # JSON (metrics.jsonl, samples)
+  libpcre2-dev            # PCRE2: tokenizer pre-split regexes (Unicode classes, look-arounds)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -1,0 +1,438 @@
+#include "model/bpe_tokenizer.h"
+
+#include <algorithm>
+#include <fstream>
+#include <queue>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+namespace caravan::model {
+namespace {
+
+using nlohmann::json;
+
+uint64_t pair_key(int32_t left, int32_t right) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+}
+
+// Builds "<file>: <path>: <message>" errors.
+class FieldErrors {
+ public:
+  explicit FieldErrors(std::string file) : file_(std::move(file)) {}
+  Status invalid(std::string_view path, std::string_view message) const {
+    return Status::invalid_argument(str_cat(file_, ": ", path, ": ", message));
+  }
+
+ private:
+  std::string file_;
+};
+
+// The string at `node[key]`, or an error naming `path.key`. Missing or null -> `fallback` if given.
+Result<std::string> get_string(const json& node, const std::string& key, const std::string& path,
+                               const FieldErrors& errors, std::optional<std::string> fallback = std::nullopt) {
+  auto it = node.find(key);
+  if (it == node.end() || it->is_null()) {
+    if (fallback) return *fallback;
+    return errors.invalid(str_cat(path, ".", key), "missing");
+  }
+  if (!it->is_string()) return errors.invalid(str_cat(path, ".", key), str_cat("expected a string, got ", it->type_name()));
+  return it->get<std::string>();
+}
+
+Result<bool> get_bool(const json& node, const std::string& key, const std::string& path, const FieldErrors& errors,
+                      bool fallback) {
+  auto it = node.find(key);
+  if (it == node.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) return errors.invalid(str_cat(path, ".", key), str_cat("expected a boolean, got ", it->type_name()));
+  return it->get<bool>();
+}
+
+Result<int32_t> get_id(const json& value, const std::string& path, const FieldErrors& errors) {
+  if (!value.is_number_integer()) return errors.invalid(path, str_cat("expected an integer id, got ", value.type_name()));
+  const int64_t id = value.get<int64_t>();
+  if (id < 0 || id >= (int64_t{1} << 30)) return errors.invalid(path, str_cat("id ", id, " is outside [0, 2^30)"));
+  return static_cast<int32_t>(id);
+}
+
+// A field that must be absent, null or equal to `allowed` (an unsupported feature otherwise).
+Status require_default(const json& node, const std::string& key, const std::string& path, const FieldErrors& errors,
+                       const json& allowed) {
+  auto it = node.find(key);
+  if (it == node.end() || it->is_null() || *it == allowed) return Status();
+  return errors.invalid(str_cat(path, ".", key), str_cat("unsupported value ", it->dump()));
+}
+
+std::optional<size_t> find_added(const std::vector<std::string>& contents, std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    auto it = std::find(contents.begin(), contents.end(), name);
+    if (it != contents.end()) return static_cast<size_t>(it - contents.begin());
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+Result<std::shared_ptr<const BpeTokenizer>> BpeTokenizer::load(const std::filesystem::path& tokenizer_json,
+                                                                const BpeSpecialTokens& special_tokens) {
+  const FieldErrors errors(tokenizer_json.string());
+  std::ifstream in(tokenizer_json, std::ios::binary);
+  if (!in) return Status::not_found(str_cat(tokenizer_json.string(), ": cannot open tokenizer.json"));
+  const json root = json::parse(in, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Status::invalid_argument(str_cat(tokenizer_json.string(), ": not valid JSON"));
+  if (!root.is_object()) return errors.invalid("$", "expected an object");
+
+  auto tokenizer = std::make_shared<BpeTokenizer>(Key());
+
+  // --- model ---
+  auto model_it = root.find("model");
+  if (model_it == root.end() || !model_it->is_object()) return errors.invalid("model", "missing or not an object");
+  const json& model = *model_it;
+  CARAVAN_ASSIGN_OR_RETURN(std::string type, get_string(model, "type", "model", errors, std::string("BPE")));
+  if (type != "BPE") return errors.invalid("model.type", str_cat("unsupported model type '", type, "' (only BPE)"));
+  CARAVAN_RETURN_IF_ERROR(require_default(model, "dropout", "model", errors, json()));
+  CARAVAN_RETURN_IF_ERROR(require_default(model, "continuing_subword_prefix", "model", errors, json("")));
+  CARAVAN_RETURN_IF_ERROR(require_default(model, "end_of_word_suffix", "model", errors, json("")));
+  CARAVAN_RETURN_IF_ERROR(require_default(model, "byte_fallback", "model", errors, json(false)));
+  CARAVAN_ASSIGN_OR_RETURN(tokenizer->ignore_merges_, get_bool(model, "ignore_merges", "model", errors, false));
+
+  auto vocab_it = model.find("vocab");
+  if (vocab_it == model.end() || !vocab_it->is_object()) return errors.invalid("model.vocab", "missing or not an object");
+  int32_t max_id = -1;
+  for (const auto& [token, value] : vocab_it->items()) {
+    CARAVAN_ASSIGN_OR_RETURN(int32_t id, get_id(value, str_cat("model.vocab[\"", token, "\"]"), errors));
+    tokenizer->vocab_.emplace(token, id);
+    max_id = std::max(max_id, id);
+  }
+  const auto& table = byte_level_table();
+  for (int byte = 0; byte < 256; ++byte) {
+    auto it = tokenizer->vocab_.find(table[byte]);
+    if (it == tokenizer->vocab_.end()) {
+      return errors.invalid("model.vocab", str_cat("no entry for the byte-level symbol '", table[byte], "' of byte ",
+                                                   byte, " (every byte must encode)"));
+    }
+    tokenizer->byte_ids_[byte] = it->second;
+  }
+
+  auto merges_it = model.find("merges");
+  if (merges_it == model.end() || !merges_it->is_array()) return errors.invalid("model.merges", "missing or not an array");
+  for (size_t rank = 0; rank < merges_it->size(); ++rank) {
+    const json& entry = (*merges_it)[rank];
+    const std::string path = str_cat("model.merges[", rank, "]");
+    std::string left;
+    std::string right;
+    if (entry.is_string()) {
+      const std::string text = entry.get<std::string>();
+      const size_t space = text.find(' ');
+      if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
+        return errors.invalid(path, str_cat("expected \"left right\" with one space, got \"", text, "\""));
+      }
+      left = text.substr(0, space);
+      right = text.substr(space + 1);
+    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
+      left = entry[0].get<std::string>();
+      right = entry[1].get<std::string>();
+    } else {
+      return errors.invalid(path, str_cat("expected \"left right\" or [left, right], got ", entry.dump()));
+    }
+    auto left_it = tokenizer->vocab_.find(left);
+    auto right_it = tokenizer->vocab_.find(right);
+    auto merged_it = tokenizer->vocab_.find(left + right);
+    if (left_it == tokenizer->vocab_.end()) return errors.invalid(path, str_cat("'", left, "' is not in model.vocab"));
+    if (right_it == tokenizer->vocab_.end()) return errors.invalid(path, str_cat("'", right, "' is not in model.vocab"));
+    if (merged_it == tokenizer->vocab_.end()) {
+      return errors.invalid(path, str_cat("merged token '", left, right, "' is not in model.vocab"));
+    }
+    // A repeated pair keeps its first (lowest) rank, as in HF.
+    tokenizer->merges_.emplace(pair_key(left_it->second, right_it->second),
+                               Merge{static_cast<int32_t>(rank), merged_it->second});
+  }
+
+  // --- added_tokens ---
+  if (auto added_it = root.find("added_tokens"); added_it != root.end() && !added_it->is_null()) {
+    if (!added_it->is_array()) return errors.invalid("added_tokens", "expected an array");
+    for (size_t index = 0; index < added_it->size(); ++index) {
+      const json& entry = (*added_it)[index];
+      const std::string path = str_cat("added_tokens[", index, "]");
+      if (!entry.is_object()) return errors.invalid(path, "expected an object");
+      AddedToken token;
+      auto id_it = entry.find("id");
+      if (id_it == entry.end()) return errors.invalid(path + ".id", "missing");
+      CARAVAN_ASSIGN_OR_RETURN(token.id, get_id(*id_it, path + ".id", errors));
+      CARAVAN_ASSIGN_OR_RETURN(token.content, get_string(entry, "content", path, errors));
+      if (token.content.empty()) return errors.invalid(path + ".content", "empty");
+      CARAVAN_ASSIGN_OR_RETURN(token.special, get_bool(entry, "special", path, errors, false));
+      max_id = std::max(max_id, token.id);
+      tokenizer->added_tokens_.push_back(std::move(token));
+    }
+  }
+
+  // --- normalizer, pre_tokenizer, decoder ---
+  if (auto it = root.find("normalizer"); it != root.end() && !it->is_null()) {
+    CARAVAN_ASSIGN_OR_RETURN(std::string normalizer, get_string(*it, "type", "normalizer", errors));
+    if (normalizer != "NFC") return errors.invalid("normalizer.type", str_cat("unsupported normalizer '", normalizer, "'"));
+  }
+  auto pre_it = root.find("pre_tokenizer");
+  if (pre_it == root.end() || !pre_it->is_object()) {
+    return errors.invalid("pre_tokenizer", "missing (a byte-level BPE needs a ByteLevel pre-tokenizer)");
+  }
+  std::vector<std::pair<const json*, std::string>> steps;  // (node, path)
+  CARAVAN_ASSIGN_OR_RETURN(std::string pre_type, get_string(*pre_it, "type", "pre_tokenizer", errors));
+  if (pre_type == "Sequence") {
+    auto list = pre_it->find("pretokenizers");
+    if (list == pre_it->end() || !list->is_array()) return errors.invalid("pre_tokenizer.pretokenizers", "missing or not an array");
+    for (size_t index = 0; index < list->size(); ++index) {
+      steps.emplace_back(&(*list)[index], str_cat("pre_tokenizer.pretokenizers[", index, "]"));
+    }
+  } else {
+    steps.emplace_back(&*pre_it, "pre_tokenizer");
+  }
+  bool has_byte_level = false;
+  for (const auto& [node, path] : steps) {
+    if (!node->is_object()) return errors.invalid(path, "expected an object");
+    CARAVAN_ASSIGN_OR_RETURN(std::string step_type, get_string(*node, "type", path, errors));
+    if (has_byte_level) return errors.invalid(path, "unsupported: a pre-tokenizer after ByteLevel");
+    if (step_type == "ByteLevel") {
+      has_byte_level = true;
+      CARAVAN_ASSIGN_OR_RETURN(tokenizer->pre_tokenizer_.add_prefix_space,
+                               get_bool(*node, "add_prefix_space", path, errors, true));
+      CARAVAN_ASSIGN_OR_RETURN(bool use_regex, get_bool(*node, "use_regex", path, errors, true));
+      if (tokenizer->pre_tokenizer_.add_prefix_space && !tokenizer->pre_tokenizer_.splits.empty()) {
+        // HF would prepend the space to every piece of the earlier Split; not implemented.
+        return errors.invalid(path + ".add_prefix_space", "unsupported: true after a Split");
+      }
+      if (use_regex) {
+        CARAVAN_ASSIGN_OR_RETURN(RegexSplitter splitter, RegexSplitter::compile(kGpt2SplitPattern));
+        tokenizer->pre_tokenizer_.splits.push_back(std::move(splitter));
+      }
+    } else if (step_type == "Split") {
+      auto pattern_it = node->find("pattern");
+      if (pattern_it == node->end() || !pattern_it->is_object()) return errors.invalid(path + ".pattern", "missing or not an object");
+      RegexSplitter::Syntax syntax = RegexSplitter::Syntax::kRegex;
+      std::string pattern;
+      if (pattern_it->contains("Regex")) {
+        CARAVAN_ASSIGN_OR_RETURN(pattern, get_string(*pattern_it, "Regex", path + ".pattern", errors));
+      } else if (pattern_it->contains("String")) {
+        syntax = RegexSplitter::Syntax::kLiteral;
+        CARAVAN_ASSIGN_OR_RETURN(pattern, get_string(*pattern_it, "String", path + ".pattern", errors));
+      } else {
+        return errors.invalid(path + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+      }
+      CARAVAN_ASSIGN_OR_RETURN(std::string behavior, get_string(*node, "behavior", path, errors));
+      if (behavior != "Isolated") return errors.invalid(path + ".behavior", str_cat("unsupported behavior '", behavior, "' (only Isolated)"));
+      CARAVAN_ASSIGN_OR_RETURN(bool invert, get_bool(*node, "invert", path, errors, false));
+      if (invert) return errors.invalid(path + ".invert", "unsupported: true");
+      auto splitter = RegexSplitter::compile(pattern, syntax);
+      if (!splitter.ok()) return errors.invalid(path + ".pattern", splitter.status().message());
+      tokenizer->pre_tokenizer_.splits.push_back(std::move(splitter).value());
+    } else {
+      return errors.invalid(path + ".type", str_cat("unsupported pre-tokenizer '", step_type, "' (ByteLevel, Split, Sequence)"));
+    }
+  }
+  if (!has_byte_level) return errors.invalid("pre_tokenizer", "no ByteLevel step (only byte-level BPE is supported)");
+  if (auto it = root.find("decoder"); it != root.end() && !it->is_null()) {
+    CARAVAN_ASSIGN_OR_RETURN(std::string decoder, get_string(*it, "type", "decoder", errors));
+    if (decoder != "ByteLevel") return errors.invalid("decoder.type", str_cat("unsupported decoder '", decoder, "' (only ByteLevel)"));
+  }
+
+  // --- id tables ---
+  tokenizer->id_bytes_.assign(static_cast<size_t>(max_id + 1), std::string());
+  tokenizer->id_kinds_.assign(static_cast<size_t>(max_id + 1), IdKind::kNone);
+  for (const auto& [token, id] : tokenizer->vocab_) {
+    // Like HF's ByteLevel decoder: a token with a symbol outside the table decodes to its own bytes.
+    std::optional<std::string> bytes = byte_level_decode(token);
+    tokenizer->id_bytes_[id] = bytes ? std::move(*bytes) : token;
+    tokenizer->id_kinds_[id] = IdKind::kVocab;
+  }
+  std::vector<std::string> added_contents;
+  for (const AddedToken& token : tokenizer->added_tokens_) {
+    tokenizer->id_bytes_[token.id] = token.content;
+    tokenizer->id_kinds_[token.id] = token.special ? IdKind::kSpecial : IdKind::kAdded;
+    added_contents.push_back(token.content);
+  }
+  for (size_t index = 0; index < tokenizer->added_tokens_.size(); ++index) {
+    const std::string& content = tokenizer->added_tokens_[index].content;
+    tokenizer->added_by_first_byte_[static_cast<unsigned char>(content[0])].push_back(index);
+  }
+  for (auto& candidates : tokenizer->added_by_first_byte_) {
+    std::stable_sort(candidates.begin(), candidates.end(), [&](size_t a, size_t b) {
+      return tokenizer->added_tokens_[a].content.size() > tokenizer->added_tokens_[b].content.size();
+    });
+  }
+
+  // --- bos / eos / pad ---
+  auto pick = [&](const std::string& requested, std::string_view role,
+                  std::initializer_list<std::string_view> names) -> Result<std::optional<int32_t>> {
+    std::optional<size_t> index;
+    if (!requested.empty()) {
+      index = find_added(added_contents, {requested});
+      if (!index) return errors.invalid("added_tokens", str_cat("no added token '", requested, "' for ", role));
+    } else {
+      index = find_added(added_contents, names);
+    }
+    if (!index) return std::optional<int32_t>();
+    return std::optional<int32_t>(tokenizer->added_tokens_[*index].id);
+  };
+  CARAVAN_ASSIGN_OR_RETURN(std::optional<int32_t> eos,
+                           pick(special_tokens.eos, "eos",
+                                {"<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<|endoftext|>", "</s>"}));
+  if (!eos) return errors.invalid("added_tokens", "cannot identify an eos token; name it in BpeSpecialTokens");
+  CARAVAN_ASSIGN_OR_RETURN(std::optional<int32_t> bos,
+                           pick(special_tokens.bos, "bos", {"<|begin_of_text|>", "<s>", "<|startoftext|>", "<|endoftext|>"}));
+  CARAVAN_ASSIGN_OR_RETURN(std::optional<int32_t> pad,
+                           pick(special_tokens.pad, "pad", {"<|pad|>", "<|finetune_right_pad_id|>", "<pad>", "<|endoftext|>"}));
+  tokenizer->eos_id_ = *eos;
+  tokenizer->bos_id_ = bos.value_or(*eos);
+  tokenizer->pad_id_ = pad.value_or(*eos);
+  return std::shared_ptr<const BpeTokenizer>(std::move(tokenizer));
+}
+
+std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const {
+  for (const AddedToken& added : added_tokens_) {
+    if (added.content == token) return added.id;
+  }
+  auto it = vocab_.find(std::string(token));
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 1);
+  size_t segment_start = 0;
+  size_t position = 0;
+  while (position < text.size()) {
+    const auto& candidates = added_by_first_byte_[static_cast<unsigned char>(text[position])];
+    const AddedToken* match = nullptr;
+    for (size_t index : candidates) {  // longest first
+      const AddedToken& token = added_tokens_[index];
+      if (text.compare(position, token.content.size(), token.content) == 0) {
+        match = &token;
+        break;
+      }
+    }
+    if (match == nullptr) {
+      ++position;
+      continue;
+    }
+    encode_ordinary(text.substr(segment_start, position - segment_start), ids);
+    ids.push_back(match->id);
+    position += match->content.size();
+    segment_start = position;
+  }
+  encode_ordinary(text.substr(segment_start), ids);
+  return ids;
+}
+
+void BpeTokenizer::encode_ordinary(std::string_view text, std::vector<int32_t>& ids) const {
+  if (text.empty()) return;
+  std::string prefixed;
+  if (pre_tokenizer_.add_prefix_space && text.front() != ' ') {
+    prefixed = str_cat(" ", text);
+    text = prefixed;
+  }
+  std::vector<std::string_view> pieces{text};
+  for (const RegexSplitter& splitter : pre_tokenizer_.splits) {
+    std::vector<std::string_view> next;
+    for (std::string_view piece : pieces) {
+      for (std::string_view part : splitter.split(piece)) next.push_back(part);
+    }
+    pieces = std::move(next);
+  }
+  for (std::string_view piece : pieces) encode_word(piece, ids);
+}
+
+void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& ids) const {
+  if (word.size() == 1) {
+    ids.push_back(byte_ids_[static_cast<unsigned char>(word[0])]);
+    return;
+  }
+  const bool cacheable = word.size() <= kCacheMaxWordBytes;
+  std::string key(cacheable ? word : std::string_view());
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> word_ids;
+  auto whole = ignore_merges_ ? vocab_.find(byte_level_encode(word)) : vocab_.end();
+  if (whole != vocab_.end()) {
+    word_ids.push_back(whole->second);
+  } else {
+    word_ids = merge_word(word);
+  }
+  ids.insert(ids.end(), word_ids.begin(), word_ids.end());
+  if (!cacheable) return;
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() < kCacheCapacity) cache_.emplace(std::move(key), std::move(word_ids));
+}
+
+std::vector<int32_t> BpeTokenizer::merge_word(std::string_view bytes) const {
+  struct Symbol {
+    int32_t id;
+    int32_t prev;
+    int32_t next;
+    bool alive;
+  };
+  const int32_t count = static_cast<int32_t>(bytes.size());
+  std::vector<Symbol> word(static_cast<size_t>(count));
+  for (int32_t i = 0; i < count; ++i) {
+    word[i] = Symbol{byte_ids_[static_cast<unsigned char>(bytes[i])], i - 1, i + 1 < count ? i + 1 : -1, true};
+  }
+  // (rank, position, merged id); the lowest rank first, then the leftmost position (HF order).
+  using Candidate = std::tuple<int32_t, int32_t, int32_t>;
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  auto push_pair = [&](int32_t position) {
+    if (position < 0 || word[position].next < 0) return;
+    auto it = merges_.find(pair_key(word[position].id, word[word[position].next].id));
+    if (it != merges_.end()) queue.emplace(it->second.rank, position, it->second.merged_id);
+  };
+  for (int32_t i = 0; i + 1 < count; ++i) push_pair(i);
+  while (!queue.empty()) {
+    const auto [rank, position, merged_id] = queue.top();
+    queue.pop();
+    Symbol& left = word[position];
+    if (!left.alive || left.next < 0) continue;
+    // Stale if either symbol changed since the candidate was pushed.
+    auto it = merges_.find(pair_key(left.id, word[left.next].id));
+    if (it == merges_.end() || it->second.rank != rank || it->second.merged_id != merged_id) continue;
+    Symbol& right = word[left.next];
+    left.id = merged_id;
+    right.alive = false;
+    left.next = right.next;
+    if (left.next >= 0) word[left.next].prev = position;
+    push_pair(left.prev);
+    push_pair(position);
+  }
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i >= 0; i = word[i].next) ids.push_back(word[i].id);
+  return ids;
+}
+
+Result<std::string> BpeTokenizer::decode(std::span<const int32_t> ids) const {
+  std::string text;
+  for (size_t position = 0; position < ids.size(); ++position) {
+    const int32_t id = ids[position];
+    if (id < 0 || id >= vocab_size()) {
+      return Status::invalid_argument(str_cat("BpeTokenizer::decode: id ", id, " at position ", position,
+                                              " is outside [0, ", vocab_size(), ")"));
+    }
+    switch (id_kinds_[id]) {
+      case IdKind::kNone:
+        return Status::invalid_argument(str_cat("BpeTokenizer::decode: id ", id, " at position ", position,
+                                                " is not assigned to any token"));
+      case IdKind::kSpecial:
+        break;
+      case IdKind::kVocab:
+      case IdKind::kAdded:
+        text += id_bytes_[id];
+        break;
+    }
+  }
+  return text;
+}
+
+} // namespace caravan::model

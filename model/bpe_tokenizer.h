@@ -1,0 +1,141 @@
+// File: model/bpe_tokenizer.h
+// A Hugging Face byte-level BPE tokenizer loaded from tokenizer.json (GPT-2, Llama 3, Qwen 2):
+// added/special tokens are cut out of the raw text first (longest match, never split), the
+// rest is pre-split by the regex (model/pretokenizer.h), mapped byte -> unicode symbol, and
+// each pre-token is merged by BPE rank. decode() returns the exact bytes that were encoded,
+// including invalid UTF-8. No LibTorch.
+//
+//   CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<const model::BpeTokenizer> tokenizer,
+//                            model::BpeTokenizer::load(dir / "tokenizer.json"));
+//   std::vector<int32_t> ids = tokenizer->encode("<|im_start|>user\nHi");  // special kept whole
+//   ids.push_back(tokenizer->eos_id());
+//   CARAVAN_ASSIGN_OR_RETURN(std::string text, tokenizer->decode(ids));      // "user\nHi"
+//
+// Supported tokenizer.json subset (anything else fails loudly with kInvalidArgument):
+//  - model: type "BPE"; vocab {token: id}; merges as "a b" strings or [a, b] arrays;
+//    ignore_merges (Llama 3); dropout null; no continuing_subword_prefix/end_of_word_suffix;
+//    byte_fallback false. Every one of the 256 byte symbols must be in the vocab, so any byte
+//    string encodes (no unk token is ever needed).
+//  - pre_tokenizer: ByteLevel (use_regex -> GPT-2 pattern; add_prefix_space prepends ' ' to each
+//    text segment between added tokens), or a Sequence of Split{pattern: {Regex|String},
+//    behavior: "Isolated", invert: false} and ByteLevel{use_regex: false, add_prefix_space: false}.
+//  - decoder: ByteLevel (or null). normalizer: null, or NFC, which is accepted but NOT applied
+//    (TODO(correctness): NFC for Qwen; texts already in NFC, nearly all, encode identically).
+//  - added_tokens: {id, content, special}; lstrip/rstrip/single_word/normalized are ignored.
+//    post_processor is ignored: encode() never adds special tokens.
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model/pretokenizer.h"
+#include "model/tokenizer.h"
+
+namespace caravan::model {
+
+// Names of the added tokens used for bos/eos/pad. An empty name means "identify it": the first
+// added token present from these lists is used:
+//   bos: <|begin_of_text|>, <s>, <|startoftext|>, <|endoftext|>   (falls back to eos)
+//   eos: <|im_end|>, <|eot_id|>, <|end_of_text|>, <|endoftext|>, </s>   (required)
+//   pad: <|pad|>, <|finetune_right_pad_id|>, <pad>, <|endoftext|>   (falls back to eos)
+// eos prefers the chat end-of-turn tokens (<|im_end|>, <|eot_id|>), since RL rollouts of
+// instruct models stop there. Qwen has no bos; <|endoftext|> is used, callers should not prepend it.
+struct BpeSpecialTokens {
+  std::string bos;
+  std::string eos;
+  std::string pad;
+};
+
+// Immutable after load(); every method is const and thread-safe (the per-word merge cache is
+// guarded by a mutex). Share it as std::shared_ptr<const BpeTokenizer>.
+class BpeTokenizer final : public Tokenizer {
+ public:
+  // Parses `tokenizer_json`. Errors: kNotFound if it cannot be read; kInvalidArgument naming
+  // the file and the JSON path of the bad field ("tokenizer.json: model.merges[3]: ...") for
+  // malformed or unsupported content, or when eos cannot be identified.
+  static Result<std::shared_ptr<const BpeTokenizer>> load(const std::filesystem::path& tokenizer_json,
+                                                           const BpeSpecialTokens& special_tokens = {});
+
+  // Token ids of `text` (any bytes). Added tokens are matched first, longest match at the
+  // earliest position; no bos/eos is added.
+  std::vector<int32_t> encode(std::string_view text) const override;
+
+  // The exact bytes of `ids`, skipping added tokens marked special. Non-special added tokens
+  // decode to their content. Errors: kInvalidArgument naming an id outside [0, vocab_size()) or
+  // one no token has (a hole in the id space), and its position.
+  Result<std::string> decode(std::span<const int32_t> ids) const override;
+
+  int32_t bos_id() const override { return bos_id_; }
+  int32_t eos_id() const override { return eos_id_; }
+  int32_t pad_id() const override { return pad_id_; }
+  // One more than the largest id of the vocab and the added tokens.
+  int32_t vocab_size() const override { return static_cast<int32_t>(id_bytes_.size()); }
+
+  // The id of `token` (a vocab entry in byte-level symbols, or an added token's content).
+  std::optional<int32_t> token_to_id(std::string_view token) const;
+
+  // Merge-cache entries kept at most; words are still encoded (uncached) once it is full.
+  static constexpr size_t kCacheCapacity = 100000;
+  // Longer pre-tokens (long whitespace or digit runs) are never cached.
+  static constexpr size_t kCacheMaxWordBytes = 256;
+
+  // Only load() can make one (passkey idiom, so load() can use std::make_shared).
+  class Key {
+    friend class BpeTokenizer;
+    Key() = default;
+  };
+  explicit BpeTokenizer(Key /*key*/) {}
+
+ private:
+  struct AddedToken {
+    std::string content;
+    int32_t id = 0;
+    bool special = false;
+  };
+  // What a pre-tokenizer step does to a segment of text between added tokens.
+  struct PreTokenizer {
+    std::vector<RegexSplitter> splits;  // applied in order, each to every piece of the previous
+    bool add_prefix_space = false;
+  };
+  struct Merge {
+    int32_t rank = 0;
+    int32_t merged_id = 0;
+  };
+  enum class IdKind : uint8_t { kNone, kVocab, kAdded, kSpecial };
+
+  // Appends the ids of one pre-token (raw bytes).
+  void encode_word(std::string_view word, std::vector<int32_t>& ids) const;
+  // BPE merges of one word given as raw bytes, lowest rank first (no cache).
+  std::vector<int32_t> merge_word(std::string_view bytes) const;
+  // Appends the ids of text that contains no added token.
+  void encode_ordinary(std::string_view text, std::vector<int32_t>& ids) const;
+
+  std::unordered_map<std::string, int32_t> vocab_;  // byte-level symbols -> id
+  std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> merge
+  std::array<int32_t, 256> byte_ids_{};             // id of each single-byte symbol
+  bool ignore_merges_ = false;
+  PreTokenizer pre_tokenizer_;
+
+  std::vector<AddedToken> added_tokens_;
+  // Added tokens (indices into added_tokens_) by their first byte, longest content first.
+  std::array<std::vector<size_t>, 256> added_by_first_byte_;
+
+  std::vector<std::string> id_bytes_;  // id -> decoded bytes (vocab) or content (added)
+  std::vector<IdKind> id_kinds_;
+
+  int32_t bos_id_ = 0;
+  int32_t eos_id_ = 0;
+  int32_t pad_id_ = 0;
+
+  mutable std::mutex cache_mutex_;
+  // Guarded by cache_mutex_. Raw pre-token bytes -> ids.
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+};
+
+} // namespace caravan::model
