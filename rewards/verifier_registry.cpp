@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "rewards/arithmetic_verifier.h"
+#include "rewards/ifeval/ifeval_verifier.h"
 #include "rewards/math/math_verifier.h"
 
 namespace caravan::rewards {
@@ -33,6 +34,8 @@ VerifierRegistry make_default_registry() {
   CARAVAN_CHECK(status.ok(), status.to_string());
   const Status math_status = registry.add(std::make_unique<math::MathVerifier>());
   CARAVAN_CHECK(math_status.ok(), math_status.to_string());
+  const Status ifeval_status = registry.add(std::make_unique<ifeval::IfevalVerifier>());
+  CARAVAN_CHECK(ifeval_status.ok(), ifeval_status.to_string());
   return registry;
 }
 

@@ -37,7 +37,8 @@ class VerifierRegistry {
   std::map<std::string, std::unique_ptr<Verifier>, std::less<>> verifiers_;
 };
 
-// A registry with every built-in verifier: "arithmetic", "math" (rewards/math/math_verifier.h).
+// A registry with every built-in verifier: "arithmetic", "math" (rewards/math/math_verifier.h),
+// "ifeval" (rewards/ifeval/ifeval_verifier.h).
 VerifierRegistry make_default_registry();
 
 } // namespace caravan::rewards

@@ -42,7 +42,7 @@ TEST(VerifierRegistry, NotFoundNamesTheVerifierAndListsKnownOnes) {
   const Result<const Verifier*> found = registry.find("python");
   ASSERT_FALSE(found.ok());
   EXPECT_EQ(found.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(found.status().message(), "unknown verifier 'python'; registered: arithmetic, code, math");
+  EXPECT_EQ(found.status().message(), "unknown verifier 'python'; registered: arithmetic, code, ifeval, math");
 
   EXPECT_EQ(VerifierRegistry().find("x").status().message(), "unknown verifier 'x'; registered: (none)");
 }
