@@ -1,8 +1,14 @@
 #include "model/checkpoint_io.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
+#include <regex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -19,8 +25,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr const char* kConfigFile = "config.json";
-constexpr const char* kWeightsFile = "model.safetensors";
+constexpr const char* kConfigFile = kModelConfigFile;
+constexpr const char* kWeightsFile = kModelWeightsFile;
+constexpr const char* kIndexFile = kModelWeightsIndexFile;
+constexpr std::array<const char*, 4> kTokenizerFiles = {"tokenizer.json", "tokenizer_config.json",
+                                                        "special_tokens_map.json", "generation_config.json"};
 
 auto architecture(const core::TransformerConfig& c) {
   return std::tie(c.vocab_size, c.hidden_size, c.intermediate_size, c.num_layers, c.num_heads, c.num_kv_heads,
@@ -77,6 +86,15 @@ Result<core::TransformerConfig> parse_config(const Json& json) {
   if (const auto type = json.find("model_type"); type != json.end() && *type != "llama") {
     return Status::invalid_argument(str_cat("key 'model_type': only \"llama\" is supported, got ", type->dump()));
   }
+  if (const auto archs = json.find("architectures"); archs != json.end() && !archs->is_null()) {
+    const bool llama = archs->is_array() && std::any_of(archs->begin(), archs->end(), [](const Json& a) {
+                         return a == "LlamaForCausalLM";
+                       });
+    if (!llama) {
+      return Status::invalid_argument(
+          str_cat("key 'architectures': only [\"LlamaForCausalLM\"] is supported, got ", archs->dump()));
+    }
+  }
   if (const auto scaling = json.find("rope_scaling"); scaling != json.end() && !scaling->is_null()) {
     return Status::invalid_argument(str_cat("key 'rope_scaling': not supported yet, got ", scaling->dump()));
   }
@@ -110,20 +128,154 @@ Result<core::TransformerConfig> parse_config(const Json& json) {
   return config;
 }
 
-} // namespace
+Result<std::string> read_text(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return Status::not_found(str_cat(path.string(), ": cannot open"));
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) return Status::unavailable(str_cat(path.string(), ": read failed"));
+  return text;
+}
 
-Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config) {
-  CARAVAN_CHECK(architecture(config) == architecture(model->config()),
-                "save_model: config does not describe the model it is saved with");
+// "model-00002-of-00005.safetensors" (1-based `shard`), as transformers names shards.
+std::string shard_file_name(size_t shard, size_t count) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "model-%05zu-of-%05zu.safetensors", shard, count);
+  return name;
+}
+
+// Removes the weights files a previous save may have left in `dir` (single file, index, shards).
+Status remove_old_weights(const std::filesystem::path& dir) {
+  static const std::regex kShardPattern(R"(model-\d{5}-of-\d{5}\.safetensors)");
   std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) return Status::unavailable(str_cat(dir.string(), ": cannot create directory: ", error.message()));
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name == kWeightsFile || name == kIndexFile || std::regex_match(name, kShardPattern)) {
+      std::filesystem::remove(entry.path(), error);
+      if (error) return Status::unavailable(str_cat(entry.path().string(), ": cannot remove: ", error.message()));
+    }
+  }
+  if (error) return Status::unavailable(str_cat(dir.string(), ": cannot list: ", error.message()));
+  return Status::ok_status();
+}
 
+// Writes `tensors` as dir/model.safetensors, or as shards of at most `max_shard_bytes` plus the index.
+Status write_weights(const std::filesystem::path& dir, const NamedTensors& tensors, int64_t max_shard_bytes) {
+  std::vector<NamedTensors> shards;
+  int64_t shard_bytes = 0;
+  int64_t total_bytes = 0;
+  for (const auto& item : tensors) {
+    const int64_t bytes = static_cast<int64_t>(item.second.nbytes());
+    if (shards.empty() || (!shards.back().empty() && shard_bytes + bytes > max_shard_bytes)) {
+      shards.emplace_back();
+      shard_bytes = 0;
+    }
+    shards.back().push_back(item);
+    shard_bytes += bytes;
+    total_bytes += bytes;
+  }
+  const std::map<std::string, std::string> metadata = {{"format", "pt"}};
+  if (shards.size() <= 1) return save_safetensors(dir / kWeightsFile, shards.empty() ? NamedTensors{} : shards[0], metadata);
+
+  Json weight_map = Json::object();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const std::string name = shard_file_name(i + 1, shards.size());
+    CARAVAN_RETURN_IF_ERROR(save_safetensors(dir / name, shards[i], metadata));
+    for (const auto& item : shards[i]) weight_map[item.first] = name;
+  }
+  const Json index = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
+  return core::write_file_atomically(dir / kIndexFile, index.dump(2) + "\n");
+}
+
+Status copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(from, error)) {
+    return Status::not_found(str_cat(from.string(), ": tokenizer source is not a directory"));
+  }
+  for (const char* name : kTokenizerFiles) {
+    if (!std::filesystem::exists(from / name, error)) continue;
+    auto text = read_text(from / name);
+    if (!text.ok()) return Status::unavailable(text.status().message());
+    CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(dir / name, *text));
+  }
+  return Status::ok_status();
+}
+
+// Writes every file of the model directory into the existing directory `dir`.
+Status write_model_files(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config,
+                         const SaveModelOptions& options) {
+  CARAVAN_RETURN_IF_ERROR(remove_old_weights(dir));
   NamedTensors tensors;
   for (const auto& item : model->named_parameters()) tensors.emplace_back(item.key(), item.value());
-  CARAVAN_RETURN_IF_ERROR(save_safetensors(dir / kWeightsFile, tensors, {{"format", "pt"}}));
+  CARAVAN_RETURN_IF_ERROR(write_weights(dir, tensors, options.max_shard_bytes));
+  if (!options.copy_tokenizer_from.empty()) CARAVAN_RETURN_IF_ERROR(copy_tokenizer_files(options.copy_tokenizer_from, dir));
   const std::string text = config_json(config).dump(2) + "\n";
   return core::write_file_atomically(dir / kConfigFile, text);
+}
+
+// Where each tensor lives: one shard file per tensor, from the index or the single file.
+struct WeightLayout {
+  // The index path when sharded; empty for a single model.safetensors.
+  std::filesystem::path index;
+  // Shard file names in sorted order (one entry, model.safetensors, when not sharded).
+  std::vector<std::string> files;
+  // tensor name -> file name (empty when not sharded).
+  std::unordered_map<std::string, std::string> file_of;
+};
+
+Result<WeightLayout> read_weight_layout(const std::filesystem::path& dir) {
+  WeightLayout layout;
+  const std::filesystem::path index_path = dir / kIndexFile;
+  std::error_code error;
+  if (!std::filesystem::exists(index_path, error)) {
+    layout.files.push_back(kWeightsFile);
+    return layout;
+  }
+  layout.index = index_path;
+  CARAVAN_ASSIGN_OR_RETURN(std::string text, read_text(index_path));
+  const Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Status::invalid_argument(str_cat(index_path.string(), ": invalid JSON"));
+  const auto map = json.is_object() ? json.find("weight_map") : json.end();
+  if (map == json.end() || !map->is_object()) {
+    return Status::invalid_argument(str_cat(index_path.string(), ": missing object 'weight_map'"));
+  }
+  std::set<std::string> files;
+  for (const auto& [tensor, file] : map->items()) {
+    // A shard is a plain file name inside `dir`: no path separators, no "..".
+    if (!file.is_string() || file.get<std::string>().empty() ||
+        file.get<std::string>().find('/') != std::string::npos || file.get<std::string>() == "..") {
+      return Status::invalid_argument(
+          str_cat(index_path.string(), ": tensor '", tensor, "': shard must be a file name, got ", file.dump()));
+    }
+    layout.file_of.emplace(tensor, file.get<std::string>());
+    files.insert(file.get<std::string>());
+  }
+  layout.files.assign(files.begin(), files.end());
+  return layout;
+}
+
+} // namespace
+
+Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config,
+                  const SaveModelOptions& options) {
+  CARAVAN_CHECK(architecture(config) == architecture(model->config()),
+                "save_model: config does not describe the model it is saved with");
+  if (options.max_shard_bytes <= 0) {
+    return Status::invalid_argument(str_cat("save_model: max_shard_bytes must be > 0, got ", options.max_shard_bytes));
+  }
+  std::error_code error;
+  if (std::filesystem::exists(dir, error)) return write_model_files(dir, model, config, options);
+
+  std::filesystem::path final_dir = dir.lexically_normal();
+  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "out/" -> "out"
+  const std::filesystem::path staging = final_dir.string() + ".staging";
+  if (final_dir.has_parent_path()) std::filesystem::create_directories(final_dir.parent_path(), error);
+  std::filesystem::remove_all(staging, error);  // leftovers of a crashed attempt
+  std::filesystem::create_directories(staging, error);
+  if (error) return Status::unavailable(str_cat(staging.string(), ": cannot create directory: ", error.message()));
+  Status status = write_model_files(staging, model, config, options);
+  if (status.ok()) status = core::publish_directory_atomically(staging, final_dir);
+  if (!status.ok()) std::filesystem::remove_all(staging, error);
+  return status;
 }
 
 Result<core::TransformerConfig> read_model_config(const std::filesystem::path& dir) {
@@ -139,32 +291,58 @@ Result<core::TransformerConfig> read_model_config(const std::filesystem::path& d
 }
 
 Status load_model_weights(const std::filesystem::path& dir, Llama& model) {
-  const std::filesystem::path path = dir / kWeightsFile;
-  CARAVAN_ASSIGN_OR_RETURN(NamedTensors loaded, load_safetensors(path));
-  std::unordered_map<std::string, size_t> index_of;
-  for (size_t i = 0; i < loaded.size(); ++i) index_of.emplace(loaded[i].first, i);
-  std::vector<bool> used(loaded.size(), false);
+  CARAVAN_ASSIGN_OR_RETURN(WeightLayout layout, read_weight_layout(dir));
+  const bool sharded = !layout.index.empty();
+  auto parameters = model->named_parameters();
+  std::set<std::string> loaded;
 
   at::NoGradGuard no_grad;
-  for (auto& item : model->named_parameters()) {
-    const std::string where = str_cat(path.string(), ": tensor '", item.key(), "'");
-    const auto found = index_of.find(item.key());
-    if (found == index_of.end()) return Status::invalid_argument(str_cat(where, ": missing"));
-    const at::Tensor& source = loaded[found->second].second;
-    if (source.sizes() != item.value().sizes()) {
-      return Status::invalid_argument(
-          str_cat(where, ": shape ", source.sizes(), " does not match the model's ", item.value().sizes()));
+  for (const std::string& file : layout.files) {
+    const std::filesystem::path path = dir / file;
+    std::error_code error;
+    if (sharded && !std::filesystem::exists(path, error)) {
+      std::string example;
+      for (const auto& [tensor, shard] : layout.file_of) {
+        if (shard == file) example = tensor;
+      }
+      return Status::not_found(str_cat(path.string(), ": shard file missing (", layout.index.filename().string(),
+                                       " maps tensor '", example, "' to it)"));
     }
-    if (!at::isFloatingType(source.scalar_type())) {
-      return Status::invalid_argument(str_cat(where, ": dtype ", source.scalar_type(), " is not floating point"));
+    CARAVAN_ASSIGN_OR_RETURN(NamedTensors tensors, load_safetensors(path));
+    std::set<std::string> in_file;
+    for (const auto& [name, source] : tensors) {
+      const std::string where = str_cat(path.string(), ": tensor '", name, "'");
+      if (sharded) {
+        const auto mapped = layout.file_of.find(name);
+        if (mapped == layout.file_of.end() || mapped->second != file) {
+          return Status::invalid_argument(str_cat(where, " is not mapped to this shard by ",
+                                                  layout.index.filename().string()));
+        }
+      }
+      in_file.insert(name);
+      at::Tensor* target = parameters.find(name);
+      if (target == nullptr) return Status::invalid_argument(str_cat(where, " is not a parameter of the model"));
+      if (source.sizes() != target->sizes()) {
+        return Status::invalid_argument(
+            str_cat(where, ": shape ", source.sizes(), " does not match the model's ", target->sizes()));
+      }
+      if (!at::isFloatingType(source.scalar_type())) {
+        return Status::invalid_argument(str_cat(where, ": dtype ", source.scalar_type(), " is not floating point"));
+      }
+      target->copy_(source);
+      loaded.insert(name);
     }
-    item.value().copy_(source);
-    used[found->second] = true;
+    for (const auto& [tensor, shard] : layout.file_of) {
+      if (shard == file && in_file.count(tensor) == 0) {
+        return Status::invalid_argument(str_cat(path.string(), ": tensor '", tensor, "' is missing from the shard (",
+                                                layout.index.filename().string(), " maps it here)"));
+      }
+    }
   }
-  for (size_t i = 0; i < loaded.size(); ++i) {
-    if (!used[i]) {
-      return Status::invalid_argument(
-          str_cat(path.string(), ": tensor '", loaded[i].first, "' is not a parameter of the model"));
+  for (const auto& item : parameters) {
+    if (loaded.count(item.key()) == 0) {
+      const std::filesystem::path where = sharded ? layout.index : dir / kWeightsFile;
+      return Status::invalid_argument(str_cat(where.string(), ": tensor '", item.key(), "': missing"));
     }
   }
   return Status::ok_status();

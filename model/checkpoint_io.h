@@ -1,15 +1,22 @@
 // File: model/checkpoint_io.h
-// Hugging Face-compatible model directories: `config.json` (LlamaForCausalLM keys) plus
-// `model.safetensors` with the parameter names of model/llama.h. A directory written here
-// loads in `transformers` (AutoModelForCausalLM.from_pretrained(dir)), and single-file Llama
-// checkpoints from the Hub load here.
+// Hugging Face-compatible model directories: `config.json` (LlamaForCausalLM keys) plus either
+// `model.safetensors` or shards `model-00001-of-0000N.safetensors` listed by
+// `model.safetensors.index.json` ({"metadata": {"total_size": bytes}, "weight_map":
+// {tensor: shard file}}), with the parameter names of model/llama.h, and optionally the
+// tokenizer files. A directory written here loads in `transformers`
+// (AutoModelForCausalLM.from_pretrained(dir)), and single-file or sharded Llama checkpoints
+// from the Hub load here.
 //
 //   CARAVAN_RETURN_IF_ERROR(model::save_model(run_dir / "checkpoints/step-100", llama, config));
+//   CARAVAN_RETURN_IF_ERROR(model::save_model(out_dir, llama, config,
+//                                             {.max_shard_bytes = 2'000'000'000,
+//                                              .copy_tokenizer_from = base_model_dir}));
 //   CARAVAN_ASSIGN_OR_RETURN(core::TransformerConfig config, model::read_model_config(dir));
 //   model::Llama llama(config);
 //   CARAVAN_RETURN_IF_ERROR(model::load_model_weights(dir, llama));
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 
 #include "core/status.h"
@@ -18,23 +25,58 @@
 
 namespace caravan::model {
 
-// Writes dir/config.json and dir/model.safetensors (parameters in their dtype, named as in
-// named_parameters()), each atomically; creates `dir` if needed. `config` must be the one
-// `model` was built from (CARAVAN_CHECK). The token ids in config.json are the ByteTokenizer's.
-// Errors: kUnavailable for I/O failures (naming the file). Blocks on disk I/O.
-Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config);
+// Names of the files of a model directory.
+inline constexpr const char* kModelConfigFile = "config.json";
+inline constexpr const char* kModelWeightsFile = "model.safetensors";
+inline constexpr const char* kModelWeightsIndexFile = "model.safetensors.index.json";
+
+// How save_model lays out a directory. A copyable value.
+struct SaveModelOptions {
+  // Largest shard in bytes of tensor data (> 0); Hugging Face's default "5GB". Tensors are
+  // packed in named_parameters() order and a shard is closed before it would exceed this, so a
+  // single tensor larger than this gets a shard of its own. Everything in one shard is written
+  // as a plain model.safetensors with no index, as transformers does.
+  int64_t max_shard_bytes = 5'000'000'000;
+  // When non-empty, tokenizer.json, tokenizer_config.json, special_tokens_map.json and
+  // generation_config.json are copied from this directory where present (absent ones skipped).
+  std::filesystem::path copy_tokenizer_from;
+};
+
+// Writes dir/config.json and the weights (parameters in their dtype, named as in
+// named_parameters()), single-file or sharded per `options`, plus the tokenizer files to copy.
+// When `dir` does not exist, everything is written into "<dir>.staging" (cleared first) and
+// published with core::publish_directory_atomically, so `dir` appears complete or not at all.
+// When `dir` exists (e.g. a caller's own staging directory) each file is written atomically in
+// place, and a weights layout left there by an earlier save (the single file, or the index and
+// its shards) is removed so the directory holds one consistent layout.
+// `config` must be the one `model` was built from (CARAVAN_CHECK). The token ids in config.json
+// are the ByteTokenizer's. Errors: kInvalidArgument for max_shard_bytes <= 0; kNotFound when
+// copy_tokenizer_from is set but not a directory; kUnavailable for I/O failures (naming the
+// file). On error a fresh `dir` is not created (the staging directory is removed). Blocks on
+// disk I/O.
+Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config,
+                  const SaveModelOptions& options);
+inline Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config) {
+  return save_model(dir, model, config, SaveModelOptions{});
+}
 
 // Reads dir/config.json. Missing optional keys take Hugging Face's defaults
 // (num_key_value_heads = num_attention_heads, rope_theta = 10000, tie_word_embeddings = false).
 // Errors: kNotFound (no file); kInvalidArgument naming the file and key for invalid JSON, a
-// missing or ill-typed key, a model_type other than "llama", rope_scaling (not supported yet),
-// or an inconsistent architecture (hidden_size % num_attention_heads != 0, ...).
+// missing or ill-typed key, a model_type other than "llama", architectures without
+// "LlamaForCausalLM", rope_scaling (not supported yet), or an inconsistent architecture (hidden_size % num_attention_heads != 0, ...).
 Result<core::TransformerConfig> read_model_config(const std::filesystem::path& dir);
 
-// Copies dir/model.safetensors into `model`'s parameters (converting dtype, keeping device).
-// Errors (naming the tensor): kInvalidArgument when a parameter is missing, has another shape,
-// is not floating point, or the file holds a tensor the model does not have; any error of
-// load_safetensors. On error the model may be partially overwritten.
+// Copies the weights of `dir` into `model`'s parameters, converting dtype (BF16, F16, F32 or
+// F64 to the parameter's dtype) and keeping their device. When dir/model.safetensors.index.json
+// exists its weight_map names the shard of every tensor; otherwise dir/model.safetensors is read.
+// Shards are loaded one at a time, so peak host memory is about one shard.
+// Errors, each naming the file and the tensor at fault: kNotFound for no weights file or a shard
+// the index names that does not exist; kInvalidArgument for an invalid index, a tensor the index
+// maps to a shard that lacks it, a tensor in a shard that the index does not map to it, a
+// parameter missing, of another shape or not floating point, or a tensor the model does not
+// have; any error of load_safetensors (truncated file, header lying about sizes). On error the
+// model may be partially overwritten.
 Status load_model_weights(const std::filesystem::path& dir, Llama& model);
 
 } // namespace caravan::model

@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <span>
 #include <string_view>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -137,35 +142,74 @@ Result<std::vector<Entry>> parse_header(const std::string& text, uint64_t data_b
   return entries;
 }
 
+// A read-only, private mapping of a whole file; unmapped (and the descriptor closed) on
+// destruction. Non-copyable, non-movable: it lives on the stack of read_file only.
+class FileMapping {
+ public:
+  FileMapping() = default;
+  FileMapping(const FileMapping&) = delete;
+  FileMapping& operator=(const FileMapping&) = delete;
+  ~FileMapping() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // kNotFound (no such file), kUnavailable (open, fstat or mmap failure). An empty file maps
+  // to an empty span.
+  Status open(const std::filesystem::path& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      const int code = errno;
+      const std::string message = str_cat("cannot open for reading: ", std::strerror(code));
+      return code == ENOENT ? Status::not_found(message) : Status::unavailable(message);
+    }
+    struct stat info {};
+    if (::fstat(fd_, &info) != 0) return Status::unavailable(str_cat("fstat: ", std::strerror(errno)));
+    if (!S_ISREG(info.st_mode)) return Status::unavailable("not a regular file");
+    size_ = static_cast<size_t>(info.st_size);
+    if (size_ == 0) return Status::ok_status();
+    void* data = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (data == MAP_FAILED) return Status::unavailable(str_cat("mmap: ", std::strerror(errno)));
+    data_ = data;
+    return Status::ok_status();
+  }
+
+  std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), data_ ? size_ : 0}; }
+
+ private:
+  int fd_ = -1;
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Maps `path` and copies every tensor out of the mapping; the mapping is gone on return, so no
+// returned tensor refers to the file.
+// TODO(perf): hand out tensors that alias a shared mapping (at::from_blob with a deleter that
+// keeps it alive) to skip the copy when the caller converts or moves them to GPU anyway.
 Result<NamedTensors> read_file(const std::filesystem::path& path) {
-  std::error_code error;
-  const uint64_t file_bytes = std::filesystem::file_size(path, error);
-  if (error) return Status::not_found(str_cat("cannot stat: ", error.message()));
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return Status::unavailable("cannot open for reading");
+  FileMapping mapping;
+  CARAVAN_RETURN_IF_ERROR(mapping.open(path));
+  const std::span<const std::byte> file = mapping.bytes();
+  const uint64_t file_bytes = file.size();
   if (file_bytes < kLengthPrefixBytes) {
     return Status::data_loss(str_cat("truncated: ", file_bytes, " bytes, shorter than the 8-byte header length"));
   }
-  std::array<unsigned char, kLengthPrefixBytes> prefix{};
-  file.read(reinterpret_cast<char*>(prefix.data()), prefix.size());
   uint64_t header_bytes = 0;
-  std::memcpy(&header_bytes, prefix.data(), sizeof(header_bytes));
+  std::memcpy(&header_bytes, file.data(), sizeof(header_bytes));
   if (header_bytes > kMaxHeaderBytes || header_bytes > file_bytes - kLengthPrefixBytes) {
     return Status::data_loss(str_cat("header length ", header_bytes, " exceeds the ",
                                      file_bytes - kLengthPrefixBytes, " bytes after the length prefix (truncated?)"));
   }
-  std::string header_text(header_bytes, '\0');
-  file.read(header_text.data(), static_cast<std::streamsize>(header_bytes));
+  const std::string header_text(reinterpret_cast<const char*>(file.data()) + kLengthPrefixBytes, header_bytes);
   const uint64_t data_start = kLengthPrefixBytes + header_bytes;
+  // parse_entry checks every [begin, end) against this size, so the copies below stay in bounds.
   CARAVAN_ASSIGN_OR_RETURN(std::vector<Entry> entries, parse_header(header_text, file_bytes - data_start));
 
   NamedTensors tensors;
   tensors.reserve(entries.size());
   for (const Entry& entry : entries) {
     at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(entry.type));
-    file.seekg(static_cast<std::streamoff>(data_start + entry.begin));
-    file.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(tensor.nbytes()));
-    if (!file) return Status::unavailable(str_cat("tensor '", entry.name, "': read failed"));
+    if (tensor.nbytes() > 0) std::memcpy(tensor.data_ptr(), file.data() + data_start + entry.begin, tensor.nbytes());
     tensors.emplace_back(entry.name, std::move(tensor));
   }
   return tensors;

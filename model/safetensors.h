@@ -34,11 +34,15 @@ Status save_safetensors(const std::filesystem::path& path, const NamedTensors& t
                         const std::map<std::string, std::string>& metadata);
 
 // Reads every tensor of `path` into owned, contiguous CPU tensors, in the order of their data
-// offsets. Every message names the file, and the tensor where one is at fault.
+// offsets. The file is memory-mapped (read-only, MAP_PRIVATE) for the duration of the call and
+// each tensor is copied out of the mapping, so the result never refers to the file: it may be
+// replaced or deleted afterwards. Every offset is validated against the file size first; the
+// file must not be truncated by another process during the call (that would raise SIGBUS).
+// Every message names the file, and the tensor where one is at fault.
 // Errors: kNotFound (no such file); kDataLoss (file shorter than its 8-byte length prefix or
 // than the header length it declares); kInvalidArgument (invalid JSON, a malformed entry,
 // unknown dtype, data_offsets out of the data section or inconsistent with dtype x shape);
-// kUnavailable (read failure).
+// kUnavailable (open, fstat or mmap failure, or not a regular file).
 Result<NamedTensors> load_safetensors(const std::filesystem::path& path);
 
 } // namespace caravan::model

@@ -159,6 +159,33 @@ TEST_F(MalformedSafetensors, InvalidJson) {
   expect_error(load_safetensors(path_), StatusCode::kInvalidArgument, {"bad.safetensors", "invalid JSON"});
 }
 
+TEST(Safetensors, LoadedTensorsDoNotReferToTheMappedFile) {
+  TempDir dir;
+  const auto path = dir.path() / "model.safetensors";
+  const at::Tensor weight = at::arange(12, at::kFloat).reshape({3, 4});
+  const at::Tensor empty = at::empty({0, 5}, at::kBFloat16);
+  ASSERT_TRUE(save_safetensors(path, {{"w", weight}, {"empty", empty}}, {}).ok());
+  const Result<NamedTensors> loaded = load_safetensors(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  // Overwrite, then delete, the file: the tensors own copies, not views of the old mapping.
+  ASSERT_TRUE(save_safetensors(path, {{"w", at::zeros({3, 4})}}, {}).ok());
+  std::filesystem::remove(path);
+  ASSERT_EQ(loaded->size(), 2U);
+  EXPECT_TRUE(same_bits((*loaded)[0].second, weight));
+  EXPECT_TRUE(same_bits((*loaded)[1].second, empty));
+}
+
+TEST(Safetensors, EmptyFileOrDirectoryIsAnError) {
+  TempDir dir;
+  write_bytes(dir.path() / "empty.safetensors", "");
+  const Status empty = load_safetensors(dir.path() / "empty.safetensors").status();
+  EXPECT_EQ(empty.code(), StatusCode::kDataLoss);
+  EXPECT_NE(empty.message().find("empty.safetensors: truncated"), std::string::npos) << empty.message();
+  const Status directory = load_safetensors(dir.path()).status();
+  EXPECT_EQ(directory.code(), StatusCode::kUnavailable);
+  EXPECT_NE(directory.message().find(dir.path().string()), std::string::npos) << directory.message();
+}
+
 TEST(Safetensors, MissingFileIsNotFound) {
   TempDir dir;
   expect_error(load_safetensors(dir.path() / "nope.safetensors"), StatusCode::kNotFound, {"nope.safetensors"});

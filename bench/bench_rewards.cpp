@@ -1,0 +1,344 @@
+// File: bench/bench_rewards.cpp
+// Benchmark of the reward verifiers (issue 5): math verifications per second per core on the
+// realistic mix of tests/data/math/cases.jsonl, against the target of >= 20,000 checks/s/core,
+// with ArithmeticVerifier on a generated "37+45=82" mix as the baseline measured in the same run.
+// Single-threaded, so checks/s is checks/s per core. Also prints p50/p99 latency and the five
+// slowest cases and case kinds (by mean latency), so a missed target names what to optimise.
+//
+//   build/bench/bench_rewards --quick            # ~5 s per verifier
+//   build/bench/bench_rewards                    # ~30 s per verifier
+//   build/bench/bench_rewards --cases my.jsonl --seconds 10
+//
+// The last line is `RESULT math_checks_per_s=... math_target_ratio=... ...`.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/status.h"
+#include "core/str_cat.h"
+#include "rewards/arithmetic_verifier.h"
+#include "rewards/math/math_verifier.h"
+#include "rewards/verifier.h"
+
+#ifndef CARAVAN_MATH_CASES
+#error "CARAVAN_MATH_CASES must name tests/data/math/cases.jsonl"
+#endif
+
+namespace caravan::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Issue 5 target for the math verifier.
+constexpr double kMathTargetChecksPerSecond = 20000.0;
+// Latency samples kept per verifier (reservoir sampling beyond this), to bound memory.
+constexpr size_t kMaxLatencySamples = size_t{1} << 20;
+
+struct BenchOptions {
+  // Measured seconds per verifier (after one warm-up pass). Range: > 0.
+  double seconds = 30.0;
+  // JSON-lines file with "output", "ground_truth", "expected" and optional "category".
+  std::string cases_path = CARAVAN_MATH_CASES;
+};
+
+// One (completion, ground truth) pair of a mix.
+struct Case {
+  std::string output;
+  std::string ground_truth;
+  // "ok" or "wrong": what the verifier should say.
+  std::string expected;
+  // Kind of case ("fraction", "pi", ...); "generated" for the arithmetic mix.
+  std::string category;
+  // 1-based line in the cases file; 0 for generated cases.
+  int line = 0;
+};
+
+struct Measurement {
+  uint64_t checks = 0;
+  double seconds = 0.0;
+  double p50_us = 0.0;
+  double p99_us = 0.0;
+  // Cases whose verdict differed from `expected` in the warm-up pass.
+  int disagreements = 0;
+  // Verdicts with status kTimeout during the measured run.
+  uint64_t timeouts = 0;
+  // Per case (index into the mix): total nanoseconds and calls.
+  std::vector<double> case_total_ns;
+  std::vector<uint64_t> case_calls;
+
+  double checks_per_second() const { return seconds > 0 ? static_cast<double>(checks) / seconds : 0.0; }
+};
+
+void print_help() {
+  std::cout << "Usage: bench_rewards [--quick] [--seconds S] [--cases FILE]\n"
+               "Measures reward verifications per second per core (single thread).\n"
+               "  --quick         5 s per verifier instead of 30 s\n"
+               "  --seconds S     measured seconds per verifier (overrides --quick)\n"
+               "  --cases FILE    math mix, JSON lines with output, ground_truth, expected\n"
+               "                  (default " CARAVAN_MATH_CASES ")\n"
+               "  --help          this text\n"
+               "The last line is `RESULT key=value ...`.\n";
+}
+
+// Parses argv. Returns the exit code to stop with (0 after --help, 2 on a bad flag), or nullopt.
+std::optional<int> parse_args(int argc, char** argv, BenchOptions& options) {
+  bool seconds_given = false;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      return 0;
+    }
+    if (arg == "--quick") {
+      quick = true;
+      continue;
+    }
+    if ((arg == "--seconds" || arg == "--cases") && i + 1 < argc) {
+      const std::string value = argv[++i];
+      if (arg == "--cases") {
+        options.cases_path = value;
+        continue;
+      }
+      char* end = nullptr;
+      options.seconds = std::strtod(value.c_str(), &end);
+      if (end == value.c_str() || *end != '\0' || !(options.seconds > 0)) {
+        std::cerr << "bench_rewards: --seconds: expected a number > 0, got '" << value << "'\n";
+        return 2;
+      }
+      seconds_given = true;
+      continue;
+    }
+    std::cerr << "bench_rewards: unknown or incomplete argument '" << arg << "' (see --help)\n";
+    return 2;
+  }
+  if (quick && !seconds_given) options.seconds = 5.0;
+  return std::nullopt;
+}
+
+Result<std::vector<Case>> load_cases(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::invalid_argument(str_cat(path, ": cannot open"));
+  std::vector<Case> cases;
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty()) continue;
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded() || !record.is_object()) {
+      return Status::invalid_argument(str_cat(path, ":", line_number, ": not a JSON object"));
+    }
+    Case c;
+    for (auto [key, field] : {std::pair{"output", &c.output}, std::pair{"ground_truth", &c.ground_truth},
+                              std::pair{"expected", &c.expected}}) {
+      if (!record.contains(key) || !record[key].is_string()) {
+        return Status::invalid_argument(str_cat(path, ":", line_number, ": needs string field '", key, "'"));
+      }
+      *field = record[key].get<std::string>();
+    }
+    c.category = record.contains("category") && record["category"].is_string()
+                     ? record["category"].get<std::string>()
+                     : "uncategorised";
+    c.line = line_number;
+    cases.push_back(std::move(c));
+  }
+  if (cases.empty()) return Status::invalid_argument(str_cat(path, ": no cases"));
+  return cases;
+}
+
+// GSM8K-style completions ending in "a+b=c" / "#### c" / "The answer is c."; one in four wrong.
+std::vector<Case> generate_arithmetic_cases(size_t count) {
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> operand(1, 999);
+  std::vector<Case> cases;
+  cases.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const int a = operand(rng);
+    const int b = operand(rng);
+    const int sum = a + b;
+    const bool wrong = i % 4 == 3;
+    const int answer = wrong ? sum + 1 : sum;
+    Case c;
+    switch (i % 3) {
+      case 0:
+        c.output = str_cat(a, "+", b, "=", answer);
+        break;
+      case 1:
+        c.output = str_cat("We add the two numbers: ", a, " + ", b, " = ", answer, ".\n#### ", answer);
+        break;
+      default:
+        c.output = str_cat("First, ", a, " plus ", b, " gives ", answer, ". The answer is ", answer, ".");
+        break;
+    }
+    c.ground_truth = std::to_string(sum);
+    c.expected = wrong ? "wrong" : "ok";
+    c.category = "generated";
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+double percentile_us(std::vector<float>& samples_ns, double q) {
+  if (samples_ns.empty()) return 0.0;
+  const size_t k = std::min(samples_ns.size() - 1, static_cast<size_t>(q * static_cast<double>(samples_ns.size())));
+  std::nth_element(samples_ns.begin(), samples_ns.begin() + static_cast<std::ptrdiff_t>(k), samples_ns.end());
+  return samples_ns[k] / 1000.0;
+}
+
+// One warm-up pass (which also checks the verdicts against `expected`), then round-robin over
+// `cases` for `seconds`, timing every call. Progress goes to the log once a second.
+Measurement measure(const rewards::Verifier& verifier, const std::vector<Case>& cases, double seconds) {
+  Measurement m;
+  for (const Case& c : cases) {
+    const rewards::Verdict verdict = verifier.verify(c.output, c.ground_truth);
+    if (rewards::verdict_status_name(verdict.status) != c.expected) ++m.disagreements;
+  }
+  m.case_total_ns.assign(cases.size(), 0.0);
+  m.case_calls.assign(cases.size(), 0);
+  std::vector<float> samples_ns;
+  samples_ns.reserve(kMaxLatencySamples);
+  std::mt19937_64 rng(7);
+
+  const auto budget = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point stop = start + budget;
+  Clock::time_point next_progress = start + std::chrono::seconds(1);
+  Clock::time_point now = start;
+  size_t index = 0;
+  while (now < stop) {
+    const Case& c = cases[index];
+    const Clock::time_point before = now;
+    const rewards::Verdict verdict = verifier.verify(c.output, c.ground_truth);
+    now = Clock::now();
+    const double ns = std::chrono::duration<double, std::nano>(now - before).count();
+    if (verdict.status == rewards::VerdictStatus::kTimeout) ++m.timeouts;
+    m.case_total_ns[index] += ns;
+    ++m.case_calls[index];
+    ++m.checks;
+    if (samples_ns.size() < kMaxLatencySamples) {
+      samples_ns.push_back(static_cast<float>(ns));
+    } else {
+      const uint64_t slot = rng() % m.checks;  // reservoir sampling: every call equally likely
+      if (slot < kMaxLatencySamples) samples_ns[slot] = static_cast<float>(ns);
+    }
+    if (++index == cases.size()) index = 0;
+    if (now >= next_progress) {
+      next_progress += std::chrono::seconds(1);
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      log::info("bench=", verifier.name(), " elapsed_s=", static_cast<int>(elapsed + 0.5), "/", seconds,
+                " checks=", m.checks, " checks_per_s=", static_cast<uint64_t>(m.checks / elapsed));
+    }
+  }
+  m.seconds = std::chrono::duration<double>(now - start).count();
+  m.p50_us = percentile_us(samples_ns, 0.50);
+  m.p99_us = percentile_us(samples_ns, 0.99);
+  return m;
+}
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string shorten(std::string_view text, size_t limit) {
+  std::string out;
+  for (char ch : text.substr(0, limit)) out += ch == '\n' ? ' ' : ch;
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
+void report(std::string_view name, const Measurement& m, size_t mix_size) {
+  log::result(str_cat(name, ": ", m.checks, " checks in ", fixed(m.seconds, 2), " s = ",
+                      fixed(m.checks_per_second(), 0), " checks/s/core, p50 ", fixed(m.p50_us, 2), " us, p99 ",
+                      fixed(m.p99_us, 2), " us (mix of ", mix_size, " cases, ", m.disagreements,
+                      " verdicts differing from expected, ", m.timeouts, " timeouts)"));
+}
+
+// The five slowest cases and case kinds by mean latency.
+void report_slowest(const Measurement& m, const std::vector<Case>& cases) {
+  std::vector<size_t> order;
+  std::map<std::string, std::pair<double, uint64_t>> by_category;  // total ns, calls
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (m.case_calls[i] == 0) continue;
+    order.push_back(i);
+    auto& [total, calls] = by_category[cases[i].category];
+    total += m.case_total_ns[i];
+    calls += m.case_calls[i];
+  }
+  const auto mean_us = [&](size_t i) { return m.case_total_ns[i] / static_cast<double>(m.case_calls[i]) / 1000.0; };
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mean_us(a) > mean_us(b); });
+  log::result("5 slowest math cases (mean latency):");
+  for (size_t r = 0; r < std::min<size_t>(5, order.size()); ++r) {
+    const Case& c = cases[order[r]];
+    log::result(str_cat("  ", fixed(mean_us(order[r]), 1), " us  line ", c.line, " [", c.category,
+                        "] output=\"", shorten(c.output, 60), "\" ground_truth=\"", shorten(c.ground_truth, 40),
+                        "\""));
+  }
+  std::vector<std::pair<double, std::string>> kinds;
+  for (const auto& [category, totals] : by_category) {
+    kinds.emplace_back(totals.first / static_cast<double>(totals.second) / 1000.0, category);
+  }
+  std::sort(kinds.rbegin(), kinds.rend());
+  log::result("5 slowest math case kinds (mean latency):");
+  for (size_t r = 0; r < std::min<size_t>(5, kinds.size()); ++r) {
+    log::result(str_cat("  ", fixed(kinds[r].first, 1), " us  ", kinds[r].second));
+  }
+}
+
+int run(const BenchOptions& options) {
+  Result<std::vector<Case>> loaded = load_cases(options.cases_path);
+  if (!loaded.ok()) {
+    log::error("bench_rewards: ", loaded.status().to_string());
+    return 1;
+  }
+  const std::vector<Case>& math_cases = loaded.value();
+  const std::vector<Case> arithmetic_cases = generate_arithmetic_cases(1000);
+  log::info("bench=rewards cases=", options.cases_path, " math_cases=", math_cases.size(),
+            " arithmetic_cases=", arithmetic_cases.size(), " seconds_per_verifier=", options.seconds,
+            " threads=1");
+
+  const rewards::math::MathVerifier math_verifier;
+  const Measurement math = measure(math_verifier, math_cases, options.seconds);
+  const rewards::ArithmeticVerifier arithmetic_verifier;
+  const Measurement arithmetic = measure(arithmetic_verifier, arithmetic_cases, options.seconds);
+
+  report("math", math, math_cases.size());
+  report("arithmetic", arithmetic, arithmetic_cases.size());
+  report_slowest(math, math_cases);
+  const double math_rate = math.checks_per_second();
+  const double target_ratio = math_rate / kMathTargetChecksPerSecond;
+  const double vs_arithmetic = arithmetic.checks_per_second() > 0 ? math_rate / arithmetic.checks_per_second() : 0;
+  log::result(str_cat("math target (>= ", fixed(kMathTargetChecksPerSecond, 0), " checks/s/core): ",
+                      target_ratio >= 1.0 ? "met" : "MISSED", " (ratio ", fixed(target_ratio, 2), ")"));
+  log::result(str_cat("RESULT math_checks_per_s=", fixed(math_rate, 0), " math_p50_us=", fixed(math.p50_us, 2),
+                      " math_p99_us=", fixed(math.p99_us, 2), " math_target_ratio=", fixed(target_ratio, 3),
+                      " arithmetic_checks_per_s=", fixed(arithmetic.checks_per_second(), 0),
+                      " arithmetic_p50_us=", fixed(arithmetic.p50_us, 2), " arithmetic_p99_us=",
+                      fixed(arithmetic.p99_us, 2), " math_vs_arithmetic=", fixed(vs_arithmetic, 4),
+                      " math_disagreements=", math.disagreements, " math_timeouts=", math.timeouts));
+  return 0;
+}
+
+} // namespace
+} // namespace caravan::bench
+
+int main(int argc, char** argv) {
+  caravan::bench::BenchOptions options;
+  if (std::optional<int> exit_code = caravan::bench::parse_args(argc, argv, options)) return *exit_code;
+  return caravan::bench::run(options);
+}
