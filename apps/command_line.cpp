@@ -16,6 +16,10 @@ void CommandLine::flag(std::string name, std::string value_name, std::string hel
   flags_.push_back({std::move(name), std::move(value_name), std::move(help)});
 }
 
+void CommandLine::switch_flag(std::string name, std::string help) {
+  flags_.push_back({std::move(name), "", std::move(help), /*is_switch=*/true});
+}
+
 Status CommandLine::parse(int argc, char** argv, int first) {
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
@@ -33,9 +37,14 @@ Status CommandLine::parse(int argc, char** argv, int first) {
       name = arg.substr(0, eq);
       inline_value = arg.substr(eq + 1);
     }
-    const bool known = std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
-    if (!known) return Status::invalid_argument(str_cat("caravan ", command_, ": unknown option '", name, "' (see --help)"));
-    if (inline_value) {
+    const auto flag = std::find_if(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
+    if (flag == flags_.end()) {
+      return Status::invalid_argument(str_cat("caravan ", command_, ": unknown option '", name, "' (see --help)"));
+    }
+    if (flag->is_switch) {
+      if (inline_value) return Status::invalid_argument(str_cat("caravan ", command_, ": option ", name, " takes no value"));
+      switches_set_.insert(name);
+    } else if (inline_value) {
       values_[name] = *inline_value;
     } else if (i + 1 < argc) {
       values_[name] = argv[++i];
@@ -76,7 +85,9 @@ std::string CommandLine::help() const {
     for (const auto& [name, help] : positional_specs_) text += str_cat("  ", name, "\n      ", help, "\n");
   }
   text += "\noptions:\n";
-  for (const auto& f : flags_) text += str_cat("  ", f.name, " ", f.value_name, "\n      ", f.help, "\n");
+  for (const auto& f : flags_) {
+    text += str_cat("  ", f.name, f.is_switch ? "" : " ", f.value_name, "\n      ", f.help, "\n");
+  }
   text += "  --help\n      show this help and exit\n";
   return text;
 }

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ class CommandLine {
   void positional(std::string name, std::string help);
   // An option taking a value (`--name VALUE` or `--name=VALUE`).
   void flag(std::string name, std::string value_name, std::string help);
+  // An option taking no value (`--name`); is_set() tells whether it was given.
+  void switch_flag(std::string name, std::string help);
 
   // Parses argv[first..argc). kInvalidArgument naming an unknown flag, a flag without its value
   // or a missing/extra positional argument. --help / -h always succeeds.
@@ -39,16 +42,20 @@ class CommandLine {
   std::string help() const;
   const std::string& positional_value(size_t index) const { return positionals_.at(index); }
   std::optional<std::string> value(const std::string& flag) const;
+  bool is_set(const std::string& switch_name) const { return switches_set_.count(switch_name) > 0; }
 
  private:
   struct Flag {
     std::string name, value_name, help;
+    // A switch takes no value (value_name is empty).
+    bool is_switch = false;
   };
   std::string command_, summary_;
   std::vector<std::pair<std::string, std::string>> positional_specs_;
   std::vector<Flag> flags_;
   std::vector<std::string> positionals_;
   std::map<std::string, std::string> values_;
+  std::set<std::string> switches_set_;
   bool help_requested_ = false;
 };
 

@@ -9,5 +9,13 @@ int run_command(int argc, char** argv);
 // caravan worker --role ROLE --rank N --config CONFIG: one process of a run (what `run` and
 // cluster launchers start).
 int worker_command(int argc, char** argv);
+// caravan tokenize --model DIR [--add-special] [--chat]: stdin text (or a JSON messages list with
+// --chat) -> one JSON array of token ids on stdout.
+int tokenize_command(int argc, char** argv);
+// caravan detokenize --model DIR: stdin JSON array of ids -> their exact bytes on stdout.
+int detokenize_command(int argc, char** argv);
+// caravan inspect MODEL_DIR [--json]: architecture, parameter count, dtype, context length, RoPE
+// settings and KV-cache bytes per token, from config.json and the safetensors headers.
+int inspect_command(int argc, char** argv);
 
 } // namespace caravan::apps

@@ -14,6 +14,9 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run CONFIG      start every role of a run on this machine and supervise it\n"
     "  worker          run one process of a run (--role controller|rollout|verifier|learner)\n"
+    "  tokenize        print the token ids of stdin as a JSON array (--model DIR)\n"
+    "  detokenize      write the bytes of a JSON array of token ids read on stdin (--model DIR)\n"
+    "  inspect DIR     print a model's architecture, size, dtype, context and KV-cache cost\n"
     "\n"
     "`caravan <command> --help` describes each command's options.\n";
 
@@ -27,6 +30,9 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "run") return caravan::apps::run_command(argc, argv);
   if (command == "worker") return caravan::apps::worker_command(argc, argv);
+  if (command == "tokenize") return caravan::apps::tokenize_command(argc, argv);
+  if (command == "detokenize") return caravan::apps::detokenize_command(argc, argv);
+  if (command == "inspect") return caravan::apps::inspect_command(argc, argv);
   std::cerr << "caravan: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -71,13 +71,15 @@ milliseconds worker_timeout(const core::RunConfig& config) {
 }
 
 // The weight-sync group: the learner is rank 0, rollout actor r is rank r + 1.
-Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config, int rank) {
+Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config, int rank,
+                                                                             std::stop_token stop) {
   wsync::CommunicatorOptions options;
   options.rank = rank;
   options.world_size = static_cast<int>(config.rollout.actors) + 1;
   options.store_host = config.cluster.host;
   options.store_port = static_cast<int>(config.cluster.weights_sync_port);
   options.timeout = milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000));
+  options.stop = std::move(stop);
   CARAVAN_ASSIGN_OR_RETURN(auto communicator, wsync::make_communicator(config.weights_sync.backend, options));
   return std::make_unique<wsync::CommunicatorWeightTransport>(std::move(communicator), config.weights_sync.bucket_bytes);
 }
@@ -125,7 +127,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
 Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
                                                                       proto::Role::ROLLOUT, rank, {}));
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, static_cast<int>(rank) + 1));
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, static_cast<int>(rank) + 1, stop));
   model::ByteTokenizer tokenizer;
   // Initial values do not matter: the first SyncWeights overwrites them before any request.
   rollout::RolloutWorker worker(model::Llama(config.model), *transport,
@@ -146,7 +148,7 @@ Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::
   CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
   CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
                                                                       proto::Role::LEARNER, 0, {}));
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0));
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0, stop));
   torch::manual_seed(config.run.seed);
   model::ByteTokenizer tokenizer;
   model::Llama policy(config.model);

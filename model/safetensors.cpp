@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <span>
@@ -249,6 +250,47 @@ Status save_safetensors(const std::filesystem::path& path, const NamedTensors& t
     chunks.emplace_back(static_cast<const std::byte*>(tensor.data_ptr()), tensor.nbytes());
   }
   return core::write_file_atomically(path, chunks);
+}
+
+int64_t TensorInfo::numel() const {
+  int64_t count = 1;
+  for (const int64_t dim : shape) count *= dim;
+  return count;
+}
+
+Result<std::vector<TensorInfo>> read_safetensors_header(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return Status::not_found(str_cat(path.string(), ": cannot open for reading"));
+  std::error_code error;
+  const uint64_t file_bytes = std::filesystem::file_size(path, error);
+  if (error) return Status::unavailable(str_cat(path.string(), ": file size: ", error.message()));
+  uint64_t header_bytes = 0;
+  if (file_bytes < kLengthPrefixBytes || !file.read(reinterpret_cast<char*>(&header_bytes), sizeof(header_bytes))) {
+    return Status::data_loss(str_cat(path.string(), ": truncated: ", file_bytes,
+                                     " bytes, shorter than the 8-byte header length"));
+  }
+  if (header_bytes > kMaxHeaderBytes || header_bytes > file_bytes - kLengthPrefixBytes) {
+    return Status::data_loss(str_cat(path.string(), ": header length ", header_bytes, " exceeds the ",
+                                     file_bytes - kLengthPrefixBytes, " bytes after the length prefix (truncated?)"));
+  }
+  std::string header_text(header_bytes, '\0');
+  if (!file.read(header_text.data(), static_cast<std::streamsize>(header_bytes))) {
+    return Status::unavailable(str_cat(path.string(), ": cannot read the header"));
+  }
+  Result<std::vector<Entry>> entries =
+      parse_header(header_text, file_bytes - kLengthPrefixBytes - header_bytes);
+  if (!entries.ok()) return entries.status().with_context(path.string());
+  std::vector<TensorInfo> infos;
+  infos.reserve(entries->size());
+  for (const Entry& entry : *entries) {
+    infos.push_back({.name = entry.name,
+                     .dtype = std::string(*dtype_name(entry.type)),
+                     .shape = entry.shape,
+                     .element_bytes = static_cast<int64_t>(at::elementSize(entry.type)),
+                     .data_begin = entry.begin,
+                     .data_end = entry.end});
+  }
+  return infos;
 }
 
 Result<NamedTensors> load_safetensors(const std::filesystem::path& path) {

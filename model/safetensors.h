@@ -9,8 +9,10 @@
 //   CARAVAN_RETURN_IF_ERROR(model::save_safetensors(dir / "model.safetensors",
 //                                                   {{"w", weight}}, {{"format", "pt"}}));
 //   CARAVAN_ASSIGN_OR_RETURN(auto tensors, model::load_safetensors(dir / "model.safetensors"));
+//   CARAVAN_ASSIGN_OR_RETURN(auto infos, model::read_safetensors_header(dir / "model.safetensors"));
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -25,6 +27,22 @@ namespace caravan::model {
 
 // Named tensors in file order.
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// One tensor's header entry, without its data. A copyable value.
+struct TensorInfo {
+  std::string name;
+  // The safetensors spelling: "F32", "BF16", ...
+  std::string dtype;
+  std::vector<int64_t> shape;
+  // Bytes per element of dtype.
+  int64_t element_bytes = 0;
+  // Byte range [data_begin, data_end) within the data section.
+  uint64_t data_begin = 0;
+  uint64_t data_end = 0;
+
+  // Number of elements (1 for a scalar).
+  int64_t numel() const;
+};
 
 // Writes `tensors` (any device, any strides; copied to contiguous CPU) in the given order,
 // with `metadata` as "__metadata__", atomically (see model/atomic_file.h).
@@ -44,5 +62,10 @@ Status save_safetensors(const std::filesystem::path& path, const NamedTensors& t
 // unknown dtype, data_offsets out of the data section or inconsistent with dtype x shape);
 // kUnavailable (open, fstat or mmap failure, or not a regular file).
 Result<NamedTensors> load_safetensors(const std::filesystem::path& path);
+
+// Reads and validates only the length prefix and the JSON header of `path` (no tensor data is
+// read), returning the entries in file order. Validation and errors are those of
+// load_safetensors (offsets are checked against the file size); every message names the file.
+Result<std::vector<TensorInfo>> read_safetensors_header(const std::filesystem::path& path);
 
 } // namespace caravan::model

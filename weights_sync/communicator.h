@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,8 @@ struct CommunicatorOptions {
   int store_port = 0;
   // Deadline for the rendezvous (all ranks joined) and for each collective, > 0.
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+  // Interrupts the rendezvous (checked at least once a second): kCancelled once requested.
+  std::stop_token stop;
 };
 
 // ok, or kInvalidArgument naming the first bad field of `options` (rank outside

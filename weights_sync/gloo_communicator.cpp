@@ -51,9 +51,9 @@ bool is_loopback(const std::string& host) {
 }
 
 // Counts this rank in the store and polls until all `world_size` ranks have; kTimeout naming
-// how many joined once `deadline` passes.
+// how many joined once `deadline` passes, kCancelled on a stop request.
 Status wait_for_all_ranks(c10d::Store& store, int world_size, std::chrono::steady_clock::time_point deadline,
-                          const std::string& context) {
+                          const std::stop_token& stop, const std::string& context) {
   static const std::string kJoinedKey = "caravan/wsync/joined";
   int64_t joined = 0;
   CARAVAN_RETURN_IF_ERROR(guarded(context, [&] { joined = store.add(kJoinedKey, 1); }));
@@ -61,6 +61,7 @@ Status wait_for_all_ranks(c10d::Store& store, int world_size, std::chrono::stead
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::timeout(str_cat(context, ": only ", joined, " of ", world_size, " ranks joined before the deadline"));
     }
+    if (stop.stop_requested()) return Status::cancelled(str_cat(context, ": stop requested"));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CARAVAN_RETURN_IF_ERROR(guarded(context, [&] { joined = store.add(kJoinedKey, 0); }));
   }
@@ -158,17 +159,26 @@ Result<std::unique_ptr<Communicator>> make_gloo_communicator(const CommunicatorO
   const std::string context = str_cat("gloo rank ", options.rank, "/", options.world_size, ": joining via store ",
                                       options.store_host, ":", options.store_port);
   c10::intrusive_ptr<c10d::TCPStore> store;
-  CARAVAN_RETURN_IF_ERROR(guarded(context, [&] {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<std::uint16_t>(options.store_port);
-    store_options.isServer = options.rank == 0;
-    store_options.numWorkers = static_cast<std::size_t>(options.world_size);
-    // c10d's own wait overshoots the timeout; wait_for_all_ranks keeps the deadline.
-    store_options.waitWorkers = false;
-    store_options.timeout = options.timeout;
-    store = c10::make_intrusive<c10d::TCPStore>(options.store_host, store_options);
-  }));
-  CARAVAN_RETURN_IF_ERROR(wait_for_all_ranks(*store, options.world_size, deadline, context));
+  // Clients retry until the server (rank 0) is up. Connect in slices of at most a second so a
+  // stop request is seen; then give the store the full timeout for its operations.
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    Status connected = guarded(context, [&] {
+      c10d::TCPStoreOptions store_options;
+      store_options.port = static_cast<std::uint16_t>(options.store_port);
+      store_options.isServer = options.rank == 0;
+      store_options.numWorkers = static_cast<std::size_t>(options.world_size);
+      // c10d's own wait overshoots the timeout; wait_for_all_ranks keeps the deadline.
+      store_options.waitWorkers = false;
+      store_options.timeout = std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(1000));
+      store = c10::make_intrusive<c10d::TCPStore>(options.store_host, store_options);
+    });
+    if (connected.ok()) break;
+    if (options.rank == 0 || std::chrono::steady_clock::now() >= deadline) return connected;
+    if (options.stop.stop_requested()) return Status::cancelled(str_cat(context, ": stop requested"));
+  }
+  store->setTimeout(options.timeout);
+  CARAVAN_RETURN_IF_ERROR(wait_for_all_ranks(*store, options.world_size, deadline, options.stop, context));
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   CARAVAN_RETURN_IF_ERROR(guarded(context, [&] {
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);

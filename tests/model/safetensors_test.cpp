@@ -204,3 +204,68 @@ TEST(Safetensors, SaveRejectsUnsupportedDtypeAndDuplicateNames) {
 
 } // namespace
 } // namespace caravan::model
+
+namespace caravan::model {
+namespace {
+
+TEST(SafetensorsHeader, ListsEntriesInFileOrderWithoutReadingData) {
+  TempDir dir;
+  const auto path = dir.path() / "hand.safetensors";
+  write_bytes(path, make_file(R"({"b":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},)"
+                              R"("a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]},)"
+                              R"("__metadata__":{"format":"pt"}})",
+                              std::string(12, '\0')));
+  const Result<std::vector<TensorInfo>> infos = read_safetensors_header(path);
+  ASSERT_TRUE(infos.ok()) << infos.status().to_string();
+  ASSERT_EQ(infos->size(), 2u);
+  EXPECT_EQ((*infos)[0].name, "a");
+  EXPECT_EQ((*infos)[0].dtype, "BF16");
+  EXPECT_EQ((*infos)[0].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ((*infos)[0].numel(), 4);
+  EXPECT_EQ((*infos)[0].element_bytes, 2);
+  EXPECT_EQ((*infos)[0].data_begin, 0u);
+  EXPECT_EQ((*infos)[0].data_end, 8u);
+  EXPECT_EQ((*infos)[1].name, "b");
+  EXPECT_EQ((*infos)[1].dtype, "I32");
+  EXPECT_EQ((*infos)[1].numel(), 1);
+}
+
+TEST(SafetensorsHeader, MatchesASavedFile) {
+  TempDir dir;
+  const auto path = dir.path() / "saved.safetensors";
+  ASSERT_TRUE(save_safetensors(path, {{"w", at::ones({3, 5})}, {"s", at::zeros({}, at::kDouble)}}, {}).ok());
+  const Result<std::vector<TensorInfo>> infos = read_safetensors_header(path);
+  ASSERT_TRUE(infos.ok()) << infos.status().to_string();
+  ASSERT_EQ(infos->size(), 2u);
+  EXPECT_EQ((*infos)[0].name, "w");
+  EXPECT_EQ((*infos)[0].numel(), 15);
+  EXPECT_EQ((*infos)[1].name, "s");
+  EXPECT_EQ((*infos)[1].dtype, "F64");
+  EXPECT_EQ((*infos)[1].numel(), 1);
+}
+
+TEST(SafetensorsHeader, ErrorsNameTheFile) {
+  TempDir dir;
+  const auto missing = dir.path() / "nope.safetensors";
+  Result<std::vector<TensorInfo>> result = read_safetensors_header(missing);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(result.status().message().find("nope.safetensors"), std::string::npos);
+
+  const auto truncated = dir.path() / "short.safetensors";
+  write_bytes(truncated, make_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0')));
+  result = read_safetensors_header(truncated);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("short.safetensors"), std::string::npos) << result.status().message();
+  EXPECT_NE(result.status().message().find("out of range"), std::string::npos) << result.status().message();
+
+  const auto tiny = dir.path() / "tiny.safetensors";
+  write_bytes(tiny, "abc");
+  result = read_safetensors_header(tiny);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kDataLoss);
+}
+
+} // namespace
+} // namespace caravan::model

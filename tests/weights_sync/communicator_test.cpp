@@ -3,6 +3,8 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <stop_token>
+#include <thread>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -127,6 +129,24 @@ TEST(GlooCommunicator, MissingStoreTimesOut) {
   ASSERT_FALSE(communicator.ok());
   EXPECT_EQ(communicator.status().code(), StatusCode::kTimeout) << communicator.status().to_string();
   EXPECT_LT(elapsed, 4s);
+}
+
+TEST(GlooCommunicator, StopRequestInterruptsTheRendezvous) {
+  // Shutdown must not wait out the rendezvous deadline: neither a client waiting for the store
+  // nor the server waiting for peers.
+  for (int rank : {0, 1}) {
+    std::stop_source source;
+    CommunicatorOptions options = loopback_options(rank, 2, free_port(), /*timeout=*/60s);
+    options.stop = source.get_token();
+    std::jthread stopper([&] {
+      std::this_thread::sleep_for(300ms);
+      source.request_stop();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    auto communicator = make_communicator("gloo", options);
+    EXPECT_EQ(communicator.status().code(), StatusCode::kCancelled) << "rank " << rank;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "rank " << rank;
+  }
 }
 
 TEST(GlooCommunicator, CollectiveTimeoutBreaksTheCommunicator) {

@@ -1,0 +1,286 @@
+// caravan tokenize / detokenize / inspect: small tools over a Hugging Face model directory.
+// tokenize and detokenize use only the tokenizer files (no LibTorch work); inspect reads
+// config.json and the safetensors headers only, never the tensor data.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/command_line.h"
+#include "apps/commands.h"
+#include "model/bpe_tokenizer.h"
+#include "model/chat_template.h"
+#include "model/checkpoint_io.h"
+#include "model/safetensors.h"
+
+namespace caravan::apps {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string read_stdin() {
+  std::ostringstream text;
+  text << std::cin.rdbuf();
+  return text.str();
+}
+
+// Prints "caravan <command>: <message>" and returns the failure exit code.
+int fail(const std::string& command, const Status& status) {
+  std::cerr << "caravan " << command << ": " << status.message() << "\n";
+  return 1;
+}
+
+Result<fs::path> existing_model_dir(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return Status::not_found(str_cat("model directory ", dir, ": no such directory"));
+  return fs::path(dir);
+}
+
+Result<std::shared_ptr<const model::BpeTokenizer>> load_tokenizer(const fs::path& dir) {
+  return model::BpeTokenizer::load(dir / "tokenizer.json");
+}
+
+// Parses stdin of `tokenize --chat`: [{"role": ..., "content": ...}, ...].
+Result<std::vector<model::ChatMessage>> parse_messages(const std::string& text) {
+  const json messages = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (messages.is_discarded()) return Status::invalid_argument("stdin: not valid JSON (expected a list of messages)");
+  if (!messages.is_array()) return Status::invalid_argument("stdin: expected a JSON list of messages");
+  std::vector<model::ChatMessage> result;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json& message = messages[i];
+    if (!message.is_object() || !message.contains("role") || !message["role"].is_string() ||
+        !message.contains("content") || !message["content"].is_string()) {
+      return Status::invalid_argument(str_cat("stdin: [", i, "]: expected {\"role\": string, \"content\": string}"));
+    }
+    result.push_back({message["role"].get<std::string>(), message["content"].get<std::string>()});
+  }
+  return result;
+}
+
+Result<std::vector<int32_t>> tokenize(const std::string& dir_flag, bool add_special, bool chat) {
+  CARAVAN_ASSIGN_OR_RETURN(fs::path dir, existing_model_dir(dir_flag));
+  CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<const model::BpeTokenizer> tokenizer, load_tokenizer(dir));
+  const std::string input = read_stdin();
+  std::vector<int32_t> ids;
+  if (chat) {
+    // The template carries its own special tokens: --add-special adds nothing here.
+    CARAVAN_ASSIGN_OR_RETURN(model::ChatFormat format, model::detect_chat_format(dir / "tokenizer_config.json"));
+    CARAVAN_ASSIGN_OR_RETURN(std::vector<model::ChatMessage> messages, parse_messages(input));
+    CARAVAN_ASSIGN_OR_RETURN(model::RenderedChat rendered, model::render_chat(format, messages, {}));
+    ids = tokenizer->encode(rendered.text);
+  } else {
+    if (add_special) ids.push_back(tokenizer->bos_id());
+    const std::vector<int32_t> text_ids = tokenizer->encode(input);
+    ids.insert(ids.end(), text_ids.begin(), text_ids.end());
+  }
+  return ids;
+}
+
+Result<std::string> detokenize(const std::string& dir_flag) {
+  CARAVAN_ASSIGN_OR_RETURN(fs::path dir, existing_model_dir(dir_flag));
+  CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<const model::BpeTokenizer> tokenizer, load_tokenizer(dir));
+  const json ids_json = json::parse(read_stdin(), nullptr, /*allow_exceptions=*/false);
+  if (ids_json.is_discarded() || !ids_json.is_array()) {
+    return Status::invalid_argument("stdin: expected a JSON array of token ids");
+  }
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < ids_json.size(); ++i) {
+    const json& id = ids_json[i];
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
+      return Status::invalid_argument(str_cat("stdin: [", i, "]: expected a non-negative integer token id"));
+    }
+    ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+  }
+  return tokenizer->decode(ids);
+}
+
+// The safetensors files of a model directory: the shards its index names, or model.safetensors.
+Result<std::vector<fs::path>> weight_files(const fs::path& dir) {
+  const fs::path index_path = dir / model::kModelWeightsIndexFile;
+  if (!fs::exists(index_path)) {
+    const fs::path single = dir / model::kModelWeightsFile;
+    if (!fs::exists(single)) {
+      return Status::not_found(str_cat(dir.string(), ": no ", model::kModelWeightsFile, " or ",
+                                       model::kModelWeightsIndexFile));
+    }
+    return std::vector<fs::path>{single};
+  }
+  std::ifstream file(index_path);
+  const json index = json::parse(file, nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    return Status::invalid_argument(str_cat(index_path.string(), ": weight_map: expected an object"));
+  }
+  std::set<std::string> shards;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    if (!shard.is_string()) return Status::invalid_argument(str_cat(index_path.string(), ": weight_map.", tensor, ": expected a file name"));
+    shards.insert(shard.get<std::string>());
+  }
+  std::vector<fs::path> files;
+  for (const std::string& shard : shards) files.push_back(dir / shard);
+  return files;
+}
+
+struct ModelSummary {
+  std::string architecture;
+  core::TransformerConfig config;
+  int64_t parameters = 0;
+  // dtype -> number of parameters stored in it.
+  std::map<std::string, int64_t> dtypes;
+  std::string main_dtype;
+  int64_t main_dtype_bytes = 0;
+  int64_t kv_cache_bytes_per_token = 0;
+};
+
+Result<ModelSummary> summarize(const std::string& dir_arg) {
+  CARAVAN_ASSIGN_OR_RETURN(fs::path dir, existing_model_dir(dir_arg));
+  ModelSummary summary;
+  CARAVAN_ASSIGN_OR_RETURN(summary.config, model::read_model_config(dir));
+  {
+    std::ifstream file(dir / model::kModelConfigFile);
+    const json config = json::parse(file, nullptr, /*allow_exceptions=*/false);
+    summary.architecture = "LlamaForCausalLM";  // read_model_config accepts only this one.
+    if (config.is_object() && config.contains("architectures") && config["architectures"].is_array() &&
+        !config["architectures"].empty() && config["architectures"][0].is_string()) {
+      summary.architecture = config["architectures"][0].get<std::string>();
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<fs::path> files, weight_files(dir));
+  std::map<std::string, int64_t> dtype_bytes;
+  for (const fs::path& path : files) {
+    CARAVAN_ASSIGN_OR_RETURN(std::vector<model::TensorInfo> tensors, model::read_safetensors_header(path));
+    for (const model::TensorInfo& tensor : tensors) {
+      summary.parameters += tensor.numel();
+      summary.dtypes[tensor.dtype] += tensor.numel();
+      dtype_bytes[tensor.dtype] = tensor.element_bytes;
+    }
+  }
+  // The KV cache is kept in the dtype most of the parameters are stored in.
+  int64_t most = -1;
+  for (const auto& [dtype, count] : summary.dtypes) {
+    if (count > most) {
+      most = count;
+      summary.main_dtype = dtype;
+    }
+  }
+  if (summary.main_dtype.empty()) return Status::invalid_argument(str_cat(dir.string(), ": the weights hold no tensors"));
+  summary.main_dtype_bytes = dtype_bytes[summary.main_dtype];
+  const core::TransformerConfig& c = summary.config;
+  // K and V, per layer and KV head.
+  summary.kv_cache_bytes_per_token = 2 * c.num_layers * c.num_kv_heads * c.head_dim() * summary.main_dtype_bytes;
+  return summary;
+}
+
+std::string dtypes_text(const ModelSummary& summary) {
+  std::string text;
+  for (const auto& [dtype, count] : summary.dtypes) text += str_cat(text.empty() ? "" : ", ", dtype);
+  return text;
+}
+
+json summary_json(const ModelSummary& s) {
+  const core::TransformerConfig& c = s.config;
+  return json{{"architecture", s.architecture},
+              {"parameters", s.parameters},
+              {"dtype", s.main_dtype},
+              {"dtypes", s.dtypes},
+              {"vocab_size", c.vocab_size},
+              {"hidden_size", c.hidden_size},
+              {"intermediate_size", c.intermediate_size},
+              {"num_layers", c.num_layers},
+              {"num_heads", c.num_heads},
+              {"num_kv_heads", c.num_kv_heads},
+              {"head_dim", c.head_dim()},
+              {"context_length", c.max_position_embeddings},
+              {"rope_theta", c.rope_theta},
+              {"rope_scaling", nullptr},
+              {"tie_word_embeddings", c.tie_word_embeddings},
+              {"kv_cache_bytes_per_token", s.kv_cache_bytes_per_token}};
+}
+
+std::string summary_text(const ModelSummary& s) {
+  const core::TransformerConfig& c = s.config;
+  std::ostringstream rope_theta;
+  rope_theta << c.rope_theta;
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"architecture", s.architecture},
+      {"parameters", std::to_string(s.parameters)},
+      {"dtype", dtypes_text(s)},
+      {"vocab_size", std::to_string(c.vocab_size)},
+      {"hidden_size", std::to_string(c.hidden_size)},
+      {"intermediate_size", std::to_string(c.intermediate_size)},
+      {"num_layers", std::to_string(c.num_layers)},
+      {"num_heads", std::to_string(c.num_heads)},
+      {"num_kv_heads", std::to_string(c.num_kv_heads)},
+      {"head_dim", std::to_string(c.head_dim())},
+      {"context_length", std::to_string(c.max_position_embeddings)},
+      {"rope_theta", rope_theta.str()},
+      {"rope_scaling", "none"},
+      {"tie_word_embeddings", c.tie_word_embeddings ? "true" : "false"},
+      {"kv_cache_bytes_per_token", str_cat(s.kv_cache_bytes_per_token, " (", s.main_dtype, ")")}};
+  size_t width = 0;
+  for (const auto& [key, value] : rows) width = std::max(width, key.size());
+  std::string text;
+  for (const auto& [key, value] : rows) text += str_cat(key, ":", std::string(width - key.size() + 1, ' '), value, "\n");
+  return text;
+}
+
+} // namespace
+
+int tokenize_command(int argc, char** argv) {
+  CommandLine cli("tokenize", "Read UTF-8 text on stdin and print its token ids as one JSON array.");
+  cli.flag("--model", "DIR", "model directory holding tokenizer.json (required)");
+  cli.switch_flag("--add-special", "prepend the bos token (ignored with --chat: the template holds its specials)");
+  cli.switch_flag("--chat", "stdin is a JSON list of {role, content}; apply the chat template of tokenizer_config.json");
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
+  std::optional<std::string> dir = cli.value("--model");
+  if (!dir) {
+    std::cerr << "caravan tokenize: --model DIR is required (see --help)\n";
+    return 2;
+  }
+  Result<std::vector<int32_t>> ids = tokenize(*dir, cli.is_set("--add-special"), cli.is_set("--chat"));
+  if (!ids.ok()) return fail("tokenize", ids.status());
+  std::cout << json(*ids).dump() << "\n";
+  return 0;
+}
+
+int detokenize_command(int argc, char** argv) {
+  CommandLine cli("detokenize", "Read a JSON array of token ids on stdin and write their exact bytes to stdout.");
+  cli.flag("--model", "DIR", "model directory holding tokenizer.json (required)");
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
+  std::optional<std::string> dir = cli.value("--model");
+  if (!dir) {
+    std::cerr << "caravan detokenize: --model DIR is required (see --help)\n";
+    return 2;
+  }
+  Result<std::string> text = detokenize(*dir);
+  if (!text.ok()) return fail("detokenize", text.status());
+  std::cout.write(text->data(), static_cast<std::streamsize>(text->size()));
+  std::cout.flush();
+  return 0;
+}
+
+int inspect_command(int argc, char** argv) {
+  CommandLine cli("inspect",
+                  "Print a model directory's architecture, parameter count, dtype, context length, RoPE settings\n"
+                  "and KV-cache bytes per token (reads config.json and the safetensors headers only).");
+  cli.positional("MODEL_DIR", "Hugging Face model directory (config.json + safetensors weights)");
+  cli.switch_flag("--json", "print one JSON object instead of aligned key: value lines");
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
+  Result<ModelSummary> summary = summarize(cli.positional_value(0));
+  if (!summary.ok()) return fail("inspect", summary.status());
+  if (cli.is_set("--json")) {
+    std::cout << summary_json(*summary).dump(2) << "\n";
+  } else {
+    std::cout << summary_text(*summary);
+  }
+  return 0;
+}
+
+} // namespace caravan::apps

@@ -1,0 +1,248 @@
+// End-to-end tests of `caravan tokenize`, `caravan detokenize` and `caravan inspect`: a tiny
+// model directory (a saved tiny Llama plus a GPT-2-style tokenizer.json) is written into a
+// TempDir and the real binary is run with stdin/stdout/stderr redirected through files.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "model/bpe_tokenizer.h"
+#include "model/chat_template.h"
+#include "model/checkpoint_io.h"
+#include "model/llama.h"
+#include "model/pretokenizer.h"
+#include "tests/common/temp_dir.h"
+
+namespace caravan::apps {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr int32_t kIdEndOfText = 300;
+constexpr int32_t kIdImEnd = 301;
+constexpr int32_t kIdImStart = 302;
+
+// A GPT-2-style tokenizer.json with a few merges and ChatML's special tokens.
+json tokenizer_fixture() {
+  json vocab = json::object();
+  const auto& table = model::byte_level_table();
+  for (int byte = 0; byte < 256; ++byte) vocab[table[byte]] = byte;
+  vocab["Ġt"] = 256;
+  vocab["he"] = 257;
+  vocab["Ġthe"] = 258;
+  json added = json::array();
+  added.push_back({{"id", kIdEndOfText}, {"content", "<|endoftext|>"}, {"special", true}});
+  added.push_back({{"id", kIdImEnd}, {"content", "<|im_end|>"}, {"special", true}});
+  added.push_back({{"id", kIdImStart}, {"content", "<|im_start|>"}, {"special", true}});
+  return json{
+      {"version", "1.0"},
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model",
+       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
+        {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+        {"merges", json::array({"Ġ t", "h e", "Ġt he"})}}},
+  };
+}
+
+core::TransformerConfig tiny_config() {
+  core::TransformerConfig config;
+  config.vocab_size = 303;
+  config.hidden_size = 16;
+  config.intermediate_size = 24;
+  config.num_layers = 2;
+  config.num_heads = 4;
+  config.num_kv_heads = 2;
+  config.max_position_embeddings = 48;
+  config.rope_theta = 500000.0;
+  return config;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary);
+  file << text;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class ModelToolsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_dir_ = dir_.path() / "model";
+    const core::TransformerConfig config = tiny_config();
+    model::Llama llama(config);
+    ASSERT_TRUE(model::save_model(model_dir_, llama, config).ok());
+    for (const auto& parameter : llama->parameters()) parameters_ += parameter.numel();
+    write_text(model_dir_ / "tokenizer.json", tokenizer_fixture().dump());
+    write_text(model_dir_ / "tokenizer_config.json",
+               json{{"chat_template", "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+                                      "{% endfor %}"}}
+                   .dump());
+    Result<std::shared_ptr<const model::BpeTokenizer>> tokenizer = model::BpeTokenizer::load(model_dir_ / "tokenizer.json");
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
+    tokenizer_ = *tokenizer;
+  }
+
+  // Runs `caravan ARGS < stdin_text` and collects the exit code, stdout and stderr.
+  Outcome run(const std::string& args, const std::string& stdin_text = "") {
+    const fs::path in = dir_.path() / "stdin", out = dir_.path() / "stdout", err = dir_.path() / "stderr";
+    write_text(in, stdin_text);
+    const std::string command = std::string("'") + CARAVAN_BINARY + "' " + args + " < '" + in.string() + "' > '" +
+                                out.string() + "' 2> '" + err.string() + "'";
+    const int status = std::system(command.c_str());
+    Outcome outcome;
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    outcome.out = read_text(out);
+    outcome.err = read_text(err);
+    return outcome;
+  }
+
+  std::string model_flag() const { return "--model '" + model_dir_.string() + "'"; }
+
+  std::vector<int32_t> ids_of(const Outcome& outcome) {
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+    return json::parse(outcome.out).get<std::vector<int32_t>>();
+  }
+
+  testing::TempDir dir_;
+  fs::path model_dir_;
+  int64_t parameters_ = 0;
+  std::shared_ptr<const model::BpeTokenizer> tokenizer_;
+};
+
+TEST_F(ModelToolsTest, TokenizeThenDetokenizeGivesTheExactBytes) {
+  const std::string text = "the cat saw the héllo wörld → 日本語\n\ttabs  and\r\nend";
+  const std::vector<int32_t> ids = ids_of(run("tokenize " + model_flag(), text));
+  EXPECT_EQ(ids, tokenizer_->encode(text));
+  EXPECT_NE(std::find(ids.begin(), ids.end(), 258), ids.end());  // " the" merged
+  const Outcome back = run("detokenize " + model_flag(), json(ids).dump());
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(back.out, text);
+}
+
+TEST_F(ModelToolsTest, AddSpecialPrependsBos) {
+  const std::string text = "the end";
+  const std::vector<int32_t> plain = ids_of(run("tokenize " + model_flag(), text));
+  EXPECT_EQ(plain, tokenizer_->encode(text));
+  const std::vector<int32_t> with_bos = ids_of(run("tokenize --add-special " + model_flag(), text));
+  ASSERT_EQ(with_bos.size(), plain.size() + 1);
+  EXPECT_EQ(with_bos[0], tokenizer_->bos_id());
+  EXPECT_EQ(std::vector<int32_t>(with_bos.begin() + 1, with_bos.end()), plain);
+}
+
+TEST_F(ModelToolsTest, ChatAppliesTheTemplate) {
+  const json messages = json::array({{{"role", "system"}, {"content", "be brief"}},
+                                     {{"role", "user"}, {"content", "the sum?"}},
+                                     {{"role", "assistant"}, {"content", "4"}}});
+  const std::vector<model::ChatMessage> chat = {{"system", "be brief"}, {"user", "the sum?"}, {"assistant", "4"}};
+  Result<model::RenderedChat> rendered = model::render_chat(model::ChatFormat::kChatMl, chat, {});
+  ASSERT_TRUE(rendered.ok()) << rendered.status().message();
+  const std::vector<int32_t> expected = tokenizer_->encode(rendered->text);
+  EXPECT_EQ(ids_of(run("tokenize --chat " + model_flag(), messages.dump())), expected);
+  EXPECT_EQ(expected.front(), kIdImStart);
+  // The template carries its specials: --add-special adds nothing with --chat.
+  EXPECT_EQ(ids_of(run("tokenize --chat --add-special " + model_flag(), messages.dump())), expected);
+  // A malformed message names its index.
+  const Outcome bad = run("tokenize --chat " + model_flag(), R"([{"role": "user"}])");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("[0]"), std::string::npos) << bad.err;
+}
+
+TEST_F(ModelToolsTest, InspectPrintsSizesAndKvCacheBytes) {
+  // 2 (K, V) * 2 layers * 2 KV heads * head_dim 4 * 4 bytes (F32).
+  const int64_t kv_bytes = 2 * 2 * 2 * 4 * 4;
+  const Outcome text = run("inspect '" + model_dir_.string() + "'");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("architecture:             LlamaForCausalLM\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("parameters:               " + std::to_string(parameters_) + "\n"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("dtype:                    F32\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("context_length:           48\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("rope_theta:               500000\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("rope_scaling:             none\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("kv_cache_bytes_per_token: " + std::to_string(kv_bytes) + " (F32)\n"), std::string::npos)
+      << text.out;
+
+  const Outcome as_json = run("inspect --json '" + model_dir_.string() + "'");
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const json summary = json::parse(as_json.out);
+  EXPECT_EQ(summary["parameters"].get<int64_t>(), parameters_);
+  EXPECT_EQ(summary["kv_cache_bytes_per_token"].get<int64_t>(), kv_bytes);
+  EXPECT_EQ(summary["dtype"], "F32");
+  EXPECT_EQ(summary["context_length"].get<int64_t>(), 48);
+  EXPECT_EQ(summary["rope_theta"].get<double>(), 500000.0);
+  EXPECT_TRUE(summary["rope_scaling"].is_null());
+}
+
+TEST_F(ModelToolsTest, InspectReadsShardedCheckpoints) {
+  const core::TransformerConfig config = tiny_config();
+  model::Llama llama(config);
+  const fs::path sharded = dir_.path() / "sharded";
+  model::SaveModelOptions options;
+  options.max_shard_bytes = 20000;
+  ASSERT_TRUE(model::save_model(sharded, llama, config, options).ok());
+  ASSERT_TRUE(fs::exists(sharded / model::kModelWeightsIndexFile));
+  const Outcome outcome = run("inspect --json '" + sharded.string() + "'");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_EQ(json::parse(outcome.out)["parameters"].get<int64_t>(), parameters_);
+}
+
+TEST_F(ModelToolsTest, MissingModelDirFailsNamingIt) {
+  const std::string missing = (dir_.path() / "no_such_model").string();
+  for (const std::string command : {"tokenize --model", "detokenize --model", "inspect"}) {
+    const Outcome outcome = run(command + " '" + missing + "'", "[1]");
+    EXPECT_EQ(outcome.exit_code, 1) << command;
+    EXPECT_NE(outcome.err.find(missing), std::string::npos) << command << ": " << outcome.err;
+  }
+  // A directory without tokenizer.json names the file.
+  const Outcome no_tokenizer = run("tokenize --model '" + dir_.path().string() + "'", "x");
+  EXPECT_EQ(no_tokenizer.exit_code, 1);
+  EXPECT_NE(no_tokenizer.err.find("tokenizer.json"), std::string::npos) << no_tokenizer.err;
+}
+
+TEST_F(ModelToolsTest, UsageErrorsExitTwoAndHelpExitsZero) {
+  EXPECT_EQ(run("tokenize").exit_code, 2);
+  EXPECT_EQ(run("detokenize").exit_code, 2);
+  EXPECT_EQ(run("inspect").exit_code, 2);
+  EXPECT_EQ(run("tokenize --add-special=yes " + model_flag()).exit_code, 2);
+  const Outcome help = run("tokenize --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--add-special\n"), std::string::npos) << help.out;
+}
+
+TEST_F(ModelToolsTest, DetokenizeRejectsBadInput) {
+  const Outcome not_array = run("detokenize " + model_flag(), "{\"a\": 1}");
+  EXPECT_EQ(not_array.exit_code, 1);
+  EXPECT_NE(not_array.err.find("stdin"), std::string::npos) << not_array.err;
+  const Outcome negative = run("detokenize " + model_flag(), "[1, -2]");
+  EXPECT_EQ(negative.exit_code, 1);
+  EXPECT_NE(negative.err.find("[1]"), std::string::npos) << negative.err;
+  const Outcome out_of_vocab = run("detokenize " + model_flag(), "[99999]");
+  EXPECT_EQ(out_of_vocab.exit_code, 1);
+  EXPECT_NE(out_of_vocab.err.find("99999"), std::string::npos) << out_of_vocab.err;
+}
+
+} // namespace
+} // namespace caravan::apps
