@@ -18,6 +18,7 @@
 #include "model/checkpoint_io.h"
 #include "model/llama.h"
 #include "model/pretokenizer.h"
+#include "tests/common/bpe_fixture.h"
 #include "tests/common/temp_dir.h"
 
 namespace caravan::apps {
@@ -32,28 +33,12 @@ constexpr int32_t kIdImStart = 302;
 
 // A GPT-2-style tokenizer.json with a few merges and ChatML's special tokens.
 json tokenizer_fixture() {
-  json vocab = json::object();
-  const auto& table = model::byte_level_table();
-  for (int byte = 0; byte < 256; ++byte) vocab[table[byte]] = byte;
-  vocab["Ġt"] = 256;
-  vocab["he"] = 257;
-  vocab["Ġthe"] = 258;
   json added = json::array();
   added.push_back({{"id", kIdEndOfText}, {"content", "<|endoftext|>"}, {"special", true}});
   added.push_back({{"id", kIdImEnd}, {"content", "<|im_end|>"}, {"special", true}});
   added.push_back({{"id", kIdImStart}, {"content", "<|im_start|>"}, {"special", true}});
-  return json{
-      {"version", "1.0"},
-      {"added_tokens", added},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
-        {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
-        {"merges", json::array({"Ġ t", "h e", "Ġt he"})}}},
-  };
+  return caravan::testing::byte_level_bpe_json({{"Ġt", 256}, {"he", 257}, {"Ġthe", 258}},
+                                               json::array({"Ġ t", "h e", "Ġt he"}), added);
 }
 
 core::TransformerConfig tiny_config() {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/pretokenizer.h"
+#include "tests/common/bpe_fixture.h"
 #include "tests/common/temp_dir.h"
 
 namespace caravan::model {
@@ -29,14 +30,7 @@ constexpr int32_t kIdIm = 303;  // "<|im", a non-special added token (prefix of 
 // A GPT-2-style tokenizer.json: ByteLevel pre-tokenizer with the GPT-2 regex.
 // `ab_first`: whether "a b" has a lower rank than "b c". `array_merges`: [a, b] merge form.
 json make_fixture(bool ab_first = false, bool array_merges = false) {
-  json vocab = json::object();
-  const auto& table = byte_level_table();
-  for (int byte = 0; byte < 256; ++byte) vocab[table[byte]] = byte;
-  vocab["Ġt"] = kIdGt;
-  vocab["he"] = kIdHe;
-  vocab["Ġthe"] = kIdGthe;
-  vocab["ab"] = kIdAb;
-  vocab["bc"] = kIdBc;
+  const json merged_tokens = {{"Ġt", kIdGt}, {"he", kIdHe}, {"Ġthe", kIdGthe}, {"ab", kIdAb}, {"bc", kIdBc}};
   std::vector<std::pair<std::string, std::string>> pairs = {{"Ġ", "t"}, {"h", "e"}, {"Ġt", "he"}};
   if (ab_first) {
     pairs.emplace_back("a", "b");
@@ -58,18 +52,7 @@ json make_fixture(bool ab_first = false, bool array_merges = false) {
   added.push_back({{"id", kIdImEnd}, {"content", "<|im_end|>"}, {"special", true}});
   added.push_back({{"id", kIdImStart}, {"content", "<|im_start|>"}, {"special", true}});
   added.push_back({{"id", kIdIm}, {"content", "<|im"}, {"special", false}});
-  return json{
-      {"version", "1.0"},
-      {"added_tokens", added},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
-        {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
-        {"merges", merges}}},
-  };
+  return testing::byte_level_bpe_json(merged_tokens, merges, added);
 }
 
 // A Llama-3-style pre-tokenizer: Sequence[Split(regex, Isolated), ByteLevel(use_regex=false)].
