@@ -4,21 +4,12 @@
 #include <torch/utils.h>
 
 #include "model/logprobs.h"
+#include "tests/common/tiny_transformer.h"
 
 namespace caravan::rollout {
 namespace {
 
-core::TransformerConfig tiny_config() {
-  core::TransformerConfig config;
-  config.vocab_size = 40;
-  config.hidden_size = 32;
-  config.intermediate_size = 48;
-  config.num_layers = 2;
-  config.num_heads = 4;
-  config.num_kv_heads = 2;
-  config.max_position_embeddings = 32;
-  return config;
-}
+core::TransformerConfig tiny_config() { return caravan::testing::tiny_transformer_config(/*vocab_size=*/40); }
 
 class GeneratorTest : public ::testing::Test {
  protected:

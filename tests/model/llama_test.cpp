@@ -6,21 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "core/status.h"
+#include "tests/common/tiny_transformer.h"
 
 namespace caravan::model {
 namespace {
 
-core::TransformerConfig tiny_config() {
-  core::TransformerConfig config;
-  config.vocab_size = 50;
-  config.hidden_size = 32;
-  config.intermediate_size = 48;
-  config.num_layers = 2;
-  config.num_heads = 4;
-  config.num_kv_heads = 2;
-  config.max_position_embeddings = 32;
-  return config;
-}
+core::TransformerConfig tiny_config() { return caravan::testing::tiny_transformer_config(/*vocab_size=*/50); }
 
 Llama seeded_model(const core::TransformerConfig& config) {
   at::manual_seed(1234);
