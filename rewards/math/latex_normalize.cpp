@@ -26,14 +26,19 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
   s = std::move(out);
 }
 
+// Whether the LaTeX command `cmd` starts at s[i] as a whole command (not followed by a letter,
+// so "\le" does not match the start of "\left").
+bool command_at(std::string_view s, std::size_t i, std::string_view cmd) {
+  return s.substr(i).starts_with(cmd) && (i + cmd.size() >= s.size() || !is_letter(s[i + cmd.size()]));
+}
+
 // Removes the LaTeX command `cmd` (e.g. "\left") only where it is not followed by a letter, so
 // "\le" does not eat the start of "\left" and "\pi" survives "\p...".
 void remove_command(std::string& s, std::string_view cmd, std::string_view to = "") {
   std::string out;
   std::size_t i = 0;
   while (i < s.size()) {
-    if (std::string_view(s).substr(i).starts_with(cmd) &&
-        (i + cmd.size() >= s.size() || !is_letter(s[i + cmd.size()]))) {
+    if (command_at(s, i, cmd)) {
       out += to;
       i += cmd.size();
     } else {
@@ -116,8 +121,7 @@ void fix_shorthand(std::string& s, std::string_view cmd, int arguments) {
   std::string out;
   std::size_t i = 0;
   while (i < s.size()) {
-    if (std::string_view(s).substr(i).starts_with(cmd) &&
-        (i + cmd.size() >= s.size() || !is_letter(s[i + cmd.size()]))) {
+    if (command_at(s, i, cmd)) {
       out += cmd;
       i += cmd.size();
       for (int a = 0; a < arguments && i < s.size(); ++a) {
