@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/command_line.h"
+#include "core/command_line.h"
 #include "apps/commands.h"
 #include "model/bpe_tokenizer.h"
 #include "model/chat_template.h"
@@ -265,7 +265,7 @@ std::string summary_text(const ModelSummary& s) {
 } // namespace
 
 int tokenize_command(int argc, char** argv) {
-  CommandLine cli("tokenize", "Read UTF-8 text on stdin and print its token ids as one JSON array.");
+  core::CommandLine cli("caravan tokenize", "Read UTF-8 text on stdin and print its token ids as one JSON array.");
   cli.flag("--model", "DIR", "model directory holding tokenizer.json (required)");
   cli.switch_flag("--add-special", "prepend the bos token (ignored with --chat: the template holds its specials)");
   cli.switch_flag("--chat", "stdin is a JSON list of {role, content}; apply the chat template of tokenizer_config.json");
@@ -282,7 +282,7 @@ int tokenize_command(int argc, char** argv) {
 }
 
 int detokenize_command(int argc, char** argv) {
-  CommandLine cli("detokenize", "Read a JSON array of token ids on stdin and write their exact bytes to stdout.");
+  core::CommandLine cli("caravan detokenize", "Read a JSON array of token ids on stdin and write their exact bytes to stdout.");
   cli.flag("--model", "DIR", "model directory holding tokenizer.json (required)");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
   std::optional<std::string> dir = cli.value("--model");
@@ -298,7 +298,7 @@ int detokenize_command(int argc, char** argv) {
 }
 
 int inspect_command(int argc, char** argv) {
-  CommandLine cli("inspect",
+  core::CommandLine cli("caravan inspect",
                   "Print a model directory's architecture, parameter count, dtype, context length, head_dim,\n"
                   "RoPE settings (incl. scaling), q/k norm and bias layout, and KV-cache bytes per token\n"
                   "(reads config.json and the safetensors headers only).");

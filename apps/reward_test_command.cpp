@@ -40,7 +40,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/command_line.h"
+#include "core/command_line.h"
 #include "apps/commands.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
@@ -404,7 +404,7 @@ int usage_error(const Status& status) {
 }  // namespace
 
 int reward_test_command(int argc, char** argv) {
-  CommandLine cli("reward-test",
+  core::CommandLine cli("caravan reward-test",
                   "Run verifiers (and reward rules) over labelled samples and report agreement.\n"
                   "Exit code 0: all agree; 1: some status differs from \"expected\"; 2: usage or input error.\n"
                   "SIGHUP re-reads --config.");

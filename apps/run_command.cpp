@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/command_line.h"
+#include "core/command_line.h"
 #include "apps/commands.h"
 #include "apps/process_supervisor.h"
 #include "core/config.h"
@@ -61,6 +61,9 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
     config.verifier.reward_config =
         std::filesystem::absolute(config.verifier.reward_config).lexically_normal().string();
   }
+  if (!config.task.dataset.empty()) {
+    config.task.dataset = std::filesystem::absolute(config.task.dataset).lexically_normal().string();
+  }
   if (config.cluster.controller_port == 0) {
     CARAVAN_ASSIGN_OR_RETURN(config.cluster.controller_port, pick_free_port(config.cluster.host));
   }
@@ -100,7 +103,7 @@ Status run(const std::string& config_path, const std::optional<std::string>& run
 }  // namespace
 
 int run_command(int argc, char** argv) {
-  CommandLine cli("run", "Start every role of a run (controller, learner, rollout actors, verifiers) on this machine\n"
+  core::CommandLine cli("caravan run", "Start every role of a run (controller, learner, rollout actors, verifiers) on this machine\n"
                          "as separate processes, supervise them, and stop them all if any fails or on Ctrl-C.");
   cli.positional("CONFIG", "run configuration (TOML), e.g. configs/quickstart.toml");
   cli.flag("--run-dir", "DIR", "run directory to create (default: [run] directory, else runs/<name>-<UTC time>)");

@@ -5,19 +5,22 @@
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "actors/controller/controller.h"
 #include "actors/rollout/rollout_worker.h"
-#include "apps/command_line.h"
+#include "core/command_line.h"
 #include "apps/commands.h"
 #include "core/arithmetic_task.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics/exposer.h"
+#include "core/rlvr_prompt_source.h"
 #include "core/run_directory.h"
 #include "core/worker_session.h"
 #include "learner/learner_worker.h"
@@ -149,9 +152,73 @@ Result<std::unique_ptr<metrics::Exposer>> start_metrics(const core::RunConfig& c
   return exposer;
 }
 
+core::BadRowPolicy bad_row_policy(const std::string& on_bad_row) {
+  return on_bad_row == "fail" ? core::BadRowPolicy::kFail : core::BadRowPolicy::kSkip;
+}
+
+// Loads the [task] rlvr prompt set once, logs and records in metrics.jsonl what was skipped
+// (malformed rows with FILE:LINE, prompts too long for the model), and splits it.
+Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const core::RunConfig& config,
+                                                              const core::RunDirectory& run_dir,
+                                                              const model::Tokenizer& tokenizer) {
+  const std::string& file = config.task.dataset;
+  core::RlvrDatasetOptions load_options;
+  load_options.on_bad_row = bad_row_policy(config.task.on_bad_row);
+  CARAVAN_ASSIGN_OR_RETURN(core::RlvrDataset dataset, core::load_rlvr_dataset(file, load_options));
+  const core::RlvrDatasetReport loaded = dataset.report;
+  // The prompt, its BOS token and the completion must fit the model's positions.
+  const auto fits = [&](const std::string& text) {
+    const auto tokens = static_cast<int64_t>(tokenizer.encode(text).size()) + 1;
+    return tokens + config.rollout.max_new_tokens <= config.model.max_position_embeddings;
+  };
+  CARAVAN_ASSIGN_OR_RETURN(auto prompts, core::RlvrPromptSource::create(std::move(dataset), file,
+                                                                         {.held_out_size = config.task.held_out_size,
+                                                                          .held_out_seed = config.task.held_out_seed,
+                                                                          .seed = config.run.seed,
+                                                                          .fits = fits}));
+  const core::RlvrPromptReport& split = prompts->report();
+  log::info("event=dataset_loaded file=", file, " rows_read=", loaded.rows_read, " rows_skipped=", loaded.rows_skipped,
+            " rows_too_long=", split.rows_too_long, " training_rows=", split.training_rows,
+            " held_out_rows=", split.held_out_rows);
+  constexpr size_t kProblemsLogged = 5;
+  for (size_t i = 0; i < std::min(kProblemsLogged, loaded.problems.size()); ++i) {
+    log::warn("event=dataset_row_skipped problem=\"", loaded.problems[i], "\"");
+  }
+  if (split.rows_too_long > 0) {
+    log::warn("event=dataset_rows_too_long count=", split.rows_too_long, " first_line=", split.too_long_lines.front(),
+              " limit_tokens=", config.model.max_position_embeddings - config.rollout.max_new_tokens);
+  }
+  CARAVAN_RETURN_IF_ERROR(run_dir.append_jsonl(run_dir.metrics_path(), {{"phase", "dataset"},
+                                                                        {"file", file},
+                                                                        {"rows_read", loaded.rows_read},
+                                                                        {"rows_skipped", loaded.rows_skipped},
+                                                                        {"skipped_problems", loaded.problems},
+                                                                        {"rows_too_long", split.rows_too_long},
+                                                                        {"too_long_lines", split.too_long_lines},
+                                                                        {"training_rows", split.training_rows},
+                                                                        {"held_out_rows", split.held_out_rows}}));
+  if (split.training_rows < config.grpo.prompts_per_step) {
+    return Status::invalid_argument(str_cat(file, ": ", split.training_rows,
+                                            " training rows are fewer than [grpo] prompts_per_step = ",
+                                            config.grpo.prompts_per_step));
+  }
+  return std::unique_ptr<core::PromptSource>(std::move(prompts));
+}
+
+// The run's prompts per [task] kind.
+Result<std::unique_ptr<core::PromptSource>> open_prompts(const core::RunConfig& config,
+                                                         const core::RunDirectory& run_dir,
+                                                         const model::Tokenizer& tokenizer) {
+  if (config.task.kind == "rlvr") return open_rlvr_prompts(config, run_dir, tokenizer);
+  CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
+  return std::unique_ptr<core::PromptSource>(std::make_unique<core::ArithmeticPromptSource>(
+      std::move(task), config.run.seed, config.verifier.name, config.task.kind));
+}
+
 Status run_controller(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
-  CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
+  model::ByteTokenizer tokenizer;
+  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<core::PromptSource> prompts, open_prompts(config, run_dir, tokenizer));
   CARAVAN_ASSIGN_OR_RETURN(auto router,
                            core::Channel::bind(context, str_cat("tcp://", config.cluster.host, ":",
                                                                 config.cluster.controller_port), {}));
@@ -163,8 +230,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
     workers.push_back(core::worker_identity(proto::Role::VERIFIER, static_cast<uint32_t>(r)));
   }
   controller::WorkerPool pool(*router, workers, worker_timeout(config));
-  model::ByteTokenizer tokenizer;
-  controller::Controller controller(config, pool, run_dir, task, tokenizer);
+  controller::Controller controller(config, pool, run_dir, *prompts, tokenizer);
   return controller.run(stop);
 }
 
@@ -249,7 +315,11 @@ Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalSt
 
 Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
-  CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
+  // SFT examples exist only for the arithmetic task (config checks that RLVR runs skip SFT).
+  std::optional<core::ArithmeticTask> sft_task;
+  if (config.task.kind == "arithmetic") {
+    CARAVAN_ASSIGN_OR_RETURN(sft_task, core::ArithmeticTask::create(config.task));
+  }
   CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
                                                                       proto::Role::LEARNER, 0, {}));
   CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0, stop));
@@ -257,7 +327,7 @@ Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::
   model::ByteTokenizer tokenizer;
   model::Llama policy(config.model);
   log::info("event=model_ready parameters=", policy->parameter_count());
-  learner::LearnerWorker worker(config, policy, *transport, task, tokenizer, run_dir, stop);
+  learner::LearnerWorker worker(config, policy, *transport, sft_task ? &*sft_task : nullptr, tokenizer, run_dir, stop);
   return serve(*session, worker, config, stop);
 }
 
@@ -299,7 +369,7 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
 }  // namespace
 
 int worker_command(int argc, char** argv) {
-  CommandLine cli("worker", "Run one process of a run: the controller, a rollout actor, a verifier or the learner.\n"
+  core::CommandLine cli("caravan worker", "Run one process of a run: the controller, a rollout actor, a verifier or the learner.\n"
                             "`caravan run` starts these; cluster launchers (srun, pods) start one per process.");
   cli.flag("--role", "ROLE", "controller | rollout | verifier | learner (required)");
   cli.flag("--rank", "N", "rank within the role, 0-based (default 0)");

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/command_line.h"
 #include "core/str_cat.h"
 #include "rewards/code/code_verifier.h"
 #include "rewards/code/sandbox_process.h"
@@ -65,59 +66,29 @@ struct Measurement {
   double runs_per_second() const { return seconds > 0 ? static_cast<double>(runs) / seconds : 0.0; }
 };
 
-void print_help() {
-  std::cout << "Usage: bench_code [--quick] [--seconds S] [--threads N] [--pool K]\n"
-               "Measures sandboxed code verifications per second, warm pool vs cold start.\n"
-               "  --quick         5 s per mode instead of 20 s\n"
-               "  --seconds S     measured seconds per mode (overrides --quick)\n"
-               "  --threads N     worker threads (default 2)\n"
-               "  --pool K        warm pool size (default 4)\n"
-               "The last line is `RESULT key=value ...`.\n";
-}
-
-// Parses a number > 0 (an integer when `integer`); nullopt with a message on stderr otherwise.
-std::optional<double> parse_positive(std::string_view flag, const std::string& value, bool integer) {
-  char* end = nullptr;
-  const double number = std::strtod(value.c_str(), &end);
-  if (end == value.c_str() || *end != '\0' || !(number > 0) || (integer && number != static_cast<int>(number))) {
-    std::cerr << "bench_code: " << flag << ": expected " << (integer ? "an integer" : "a number") << " > 0, got '"
-              << value << "'\n";
-    return std::nullopt;
-  }
-  return number;
-}
-
-// Parses argv. Returns the exit code to stop with (0 after --help, 2 on a bad flag), or nullopt.
+// Parses argv into `options`. Returns the exit code to stop with (0 after --help, 2 on a bad
+// flag), or nullopt to run.
 std::optional<int> parse_args(int argc, char** argv, BenchOptions& options) {
-  bool seconds_given = false;
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      print_help();
-      return 0;
+  core::CommandLine cli("bench_code",
+                        "Measures sandboxed code verifications per second, warm pool vs cold start.\n"
+                        "The last line is `RESULT key=value ...`.");
+  cli.switch_flag("--quick", "5 s per mode instead of 20 s");
+  cli.flag("--seconds", "S", "measured seconds per mode (overrides --quick)");
+  cli.flag("--threads", "N", "worker threads calling verify() (default 2)");
+  cli.flag("--pool", "K", "warm pool size (default 4)");
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/1)) return exit_code;
+  Result<double> seconds = cli.positive_number("--seconds", cli.is_set("--quick") ? 5.0 : options.seconds);
+  Result<double> threads = cli.positive_number("--threads", options.threads, /*integer=*/true);
+  Result<double> pool = cli.positive_number("--pool", options.pool, /*integer=*/true);
+  for (const Status& status : {seconds.status(), threads.status(), pool.status()}) {
+    if (!status.ok()) {
+      std::cerr << status.message() << "\n";
+      return 2;
     }
-    if (arg == "--quick") {
-      quick = true;
-      continue;
-    }
-    if ((arg == "--seconds" || arg == "--threads" || arg == "--pool") && i + 1 < argc) {
-      const std::optional<double> value = parse_positive(arg, argv[++i], /*integer=*/arg != "--seconds");
-      if (!value) return 2;
-      if (arg == "--seconds") {
-        options.seconds = *value;
-        seconds_given = true;
-      } else if (arg == "--threads") {
-        options.threads = static_cast<int>(*value);
-      } else {
-        options.pool = static_cast<int>(*value);
-      }
-      continue;
-    }
-    std::cerr << "bench_code: unknown or incomplete flag '" << arg << "' (see --help)\n";
-    return 2;
   }
-  if (quick && !seconds_given) options.seconds = 5.0;
+  options.seconds = *seconds;
+  options.threads = static_cast<int>(*threads);
+  options.pool = static_cast<int>(*pool);
   return std::nullopt;
 }
 

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/command_line.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/str_cat.h"
@@ -82,50 +83,23 @@ struct Measurement {
   double checks_per_second() const { return seconds > 0 ? static_cast<double>(checks) / seconds : 0.0; }
 };
 
-void print_help() {
-  std::cout << "Usage: bench_rewards [--quick] [--seconds S] [--cases FILE]\n"
-               "Measures reward verifications per second per core (single thread).\n"
-               "  --quick         5 s per verifier instead of 30 s\n"
-               "  --seconds S     measured seconds per verifier (overrides --quick)\n"
-               "  --cases FILE    math mix, JSON lines with output, ground_truth, expected\n"
-               "                  (default " CARAVAN_MATH_CASES ")\n"
-               "  --help          this text\n"
-               "The last line is `RESULT key=value ...`.\n";
-}
-
-// Parses argv. Returns the exit code to stop with (0 after --help, 2 on a bad flag), or nullopt.
+// Parses argv into `options`. Returns the exit code to stop with (0 after --help, 2 on a bad
+// flag), or nullopt to run.
 std::optional<int> parse_args(int argc, char** argv, BenchOptions& options) {
-  bool seconds_given = false;
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      print_help();
-      return 0;
-    }
-    if (arg == "--quick") {
-      quick = true;
-      continue;
-    }
-    if ((arg == "--seconds" || arg == "--cases") && i + 1 < argc) {
-      const std::string value = argv[++i];
-      if (arg == "--cases") {
-        options.cases_path = value;
-        continue;
-      }
-      char* end = nullptr;
-      options.seconds = std::strtod(value.c_str(), &end);
-      if (end == value.c_str() || *end != '\0' || !(options.seconds > 0)) {
-        std::cerr << "bench_rewards: --seconds: expected a number > 0, got '" << value << "'\n";
-        return 2;
-      }
-      seconds_given = true;
-      continue;
-    }
-    std::cerr << "bench_rewards: unknown or incomplete argument '" << arg << "' (see --help)\n";
+  core::CommandLine cli("bench_rewards",
+                        "Measures reward verifications per second per core (single thread).\n"
+                        "The last line is `RESULT key=value ...`.");
+  cli.switch_flag("--quick", "5 s per verifier instead of 30 s");
+  cli.flag("--seconds", "S", "measured seconds per verifier (overrides --quick)");
+  cli.flag("--cases", "FILE", "math mix, JSON lines with output, ground_truth, expected (default " CARAVAN_MATH_CASES ")");
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/1)) return exit_code;
+  Result<double> seconds = cli.positive_number("--seconds", cli.is_set("--quick") ? 5.0 : options.seconds);
+  if (!seconds.ok()) {
+    std::cerr << seconds.status().message() << "\n";
     return 2;
   }
-  if (quick && !seconds_given) options.seconds = 5.0;
+  options.seconds = *seconds;
+  options.cases_path = cli.value("--cases").value_or(options.cases_path);
   return std::nullopt;
 }
 

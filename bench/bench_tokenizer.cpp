@@ -23,12 +23,14 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/command_line.h"
 #include "core/status.h"
 #include "core/str_cat.h"
 #include "model/bpe_tokenizer.h"
@@ -57,38 +59,33 @@ struct BenchOptions {
 // Size of one document of the corpus in bytes (about; documents end at a line boundary).
 constexpr size_t kDocumentBytes = 4096;
 
-Result<BenchOptions> parse_args(int argc, char** argv) {
-  BenchOptions options;
-  for (int index = 1; index < argc; ++index) {
-    const std::string_view arg = argv[index];
-    auto value = [&]() -> Result<std::string> {
-      if (index + 1 >= argc) return Status::invalid_argument(str_cat(arg, ": missing value"));
-      return std::string(argv[++index]);
-    };
-    if (arg == "--quick") {
-      options.corpus_bytes = size_t{2} << 20;
-      options.seconds = 3.0;
-    } else if (arg == "--tokenizer") {
-      CARAVAN_ASSIGN_OR_RETURN(std::string path, value());
-      options.tokenizer = path;
-    } else if (arg == "--corpus") {
-      CARAVAN_ASSIGN_OR_RETURN(std::string path, value());
-      options.corpus = path;
-    } else if (arg == "--seconds") {
-      CARAVAN_ASSIGN_OR_RETURN(std::string text, value());
-      options.seconds = std::atof(text.c_str());
-      if (!(options.seconds > 0)) return Status::invalid_argument(str_cat("--seconds: expected > 0, got ", text));
-    } else if (arg == "--megabytes") {
-      CARAVAN_ASSIGN_OR_RETURN(std::string text, value());
-      const double megabytes = std::atof(text.c_str());
-      if (!(megabytes > 0)) return Status::invalid_argument(str_cat("--megabytes: expected > 0, got ", text));
-      options.corpus_bytes = static_cast<size_t>(megabytes * (1 << 20));
-    } else {
-      return Status::invalid_argument(
-          str_cat("unknown argument '", arg, "' (--quick, --tokenizer PATH, --corpus PATH, --seconds S, --megabytes M)"));
+// Parses argv into `options`. Returns the exit code to stop with (0 after --help, 2 on a bad
+// flag), or nullopt to run.
+std::optional<int> parse_args(int argc, char** argv, BenchOptions& options) {
+  core::CommandLine cli("bench_tokenizer",
+                        "Measures tokenizer encode and decode throughput (MB/s, tokens/s) on a multilingual corpus.\n"
+                        "The last line is `RESULT key=value ...`.");
+  cli.switch_flag("--quick", "a 2 MiB corpus and 3 s per phase");
+  cli.flag("--tokenizer", "PATH", "tokenizer.json (default: Qwen3's, installed by the conformance test fixture)");
+  cli.flag("--corpus", "PATH", "JSON lines {\"text\": ...} the corpus is built from");
+  cli.flag("--seconds", "S", "measured seconds per phase (default 10)");
+  cli.flag("--megabytes", "M", "corpus size in MiB (default 16)");
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/1)) return exit_code;
+  const bool quick = cli.is_set("--quick");
+  Result<double> seconds = cli.positive_number("--seconds", quick ? 3.0 : options.seconds);
+  Result<double> megabytes =
+      cli.positive_number("--megabytes", static_cast<double>(quick ? size_t{2} << 20 : options.corpus_bytes) / (1 << 20));
+  for (const Status& status : {seconds.status(), megabytes.status()}) {
+    if (!status.ok()) {
+      std::cerr << status.message() << "\n";
+      return 2;
     }
   }
-  return options;
+  options.seconds = *seconds;
+  options.corpus_bytes = static_cast<size_t>(*megabytes * (1 << 20));
+  if (auto path = cli.value("--tokenizer")) options.tokenizer = *path;
+  if (auto path = cli.value("--corpus")) options.corpus = *path;
+  return std::nullopt;
 }
 
 Result<std::vector<std::string>> read_corpus_lines(const std::filesystem::path& path) {
@@ -219,10 +216,7 @@ int run(const BenchOptions& options) {
 } // namespace caravan::bench
 
 int main(int argc, char** argv) {
-  caravan::Result<caravan::bench::BenchOptions> options = caravan::bench::parse_args(argc, argv);
-  if (!options.ok()) {
-    std::cerr << "bench_tokenizer: " << options.status().to_string() << "\n";
-    return 2;
-  }
-  return caravan::bench::run(*options);
+  caravan::bench::BenchOptions options;
+  if (std::optional<int> exit_code = caravan::bench::parse_args(argc, argv, options)) return *exit_code;
+  return caravan::bench::run(options);
 }

@@ -1,6 +1,7 @@
 #include "core/arithmetic_task.h"
 
 #include <unordered_set>
+#include <utility>
 
 namespace caravan::core {
 namespace {
@@ -81,6 +82,22 @@ ArithmeticProblem ArithmeticTask::problem_from_hash(uint64_t hash) const {
   problem.a = static_cast<int64_t>(h % operand_range);
   problem.b = static_cast<int64_t>((h / operand_range) % operand_range);
   return problem;
+}
+
+ArithmeticPromptSource::ArithmeticPromptSource(ArithmeticTask task, uint64_t seed, std::string verifier,
+                                               std::string source)
+    : task_(std::move(task)), seed_(seed), verifier_(std::move(verifier)), source_(std::move(source)) {
+  held_out_.reserve(task_.held_out().size());
+  for (const ArithmeticProblem& problem : task_.held_out()) held_out_.push_back(to_prompt(problem));
+}
+
+TaskPrompt ArithmeticPromptSource::training_prompt(uint64_t index) {
+  return to_prompt(task_.training_problem(seed_, index));
+}
+
+TaskPrompt ArithmeticPromptSource::to_prompt(const ArithmeticProblem& problem) const {
+  return {.id = problem.id(), .text = problem.prompt(), .ground_truth = problem.answer(), .verifier = verifier_,
+          .source = source_};
 }
 
 } // namespace caravan::core

@@ -8,6 +8,8 @@
 //   ArithmeticProblem p = task.training_problem(/*seed=*/7, /*index=*/cursor++);
 //   std::string prompt = p.prompt();   // "37+45="
 //   std::string answer = p.answer();   // "82"
+//
+// ArithmeticPromptSource presents the task to the controller as a core::PromptSource.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 
 #include "core/run_config.h"
 #include "core/status.h"
+#include "core/task_prompt.h"
 
 namespace caravan::core {
 
@@ -50,6 +53,27 @@ class ArithmeticTask {
 
   TaskOptions options_;
   std::vector<ArithmeticProblem> held_out_;
+};
+
+// The task as a PromptSource: prompt text, answer and id come from ArithmeticProblem, so a run
+// sees exactly the problems ArithmeticTask draws.
+class ArithmeticPromptSource : public PromptSource {
+ public:
+  // `seed` selects the training stream; `verifier` scores every prompt; `source` is the
+  // dataset name sent with each reward item (config.task.kind).
+  ArithmeticPromptSource(ArithmeticTask task, uint64_t seed, std::string verifier, std::string source);
+
+  TaskPrompt training_prompt(uint64_t index) override;
+  const std::vector<TaskPrompt>& held_out() const override { return held_out_; }
+
+ private:
+  TaskPrompt to_prompt(const ArithmeticProblem& problem) const;
+
+  ArithmeticTask task_;
+  uint64_t seed_;
+  std::string verifier_;
+  std::string source_;
+  std::vector<TaskPrompt> held_out_;
 };
 
 } // namespace caravan::core

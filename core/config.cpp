@@ -1,7 +1,6 @@
 #include "core/config.h"
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -10,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/read_file.h"
 #include "core/toml_names.h"
 
 namespace caravan::core {
@@ -92,7 +92,9 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("threads_per_process", c.run.threads_per_process, in_range(1, 256));
 
   v.section("task");
-  v.field("kind", c.task.kind, required_one_of({"arithmetic"}));
+  v.field("kind", c.task.kind, required_one_of({"arithmetic", "rlvr"}));
+  v.field("dataset", c.task.dataset, Rule{});
+  v.field("on_bad_row", c.task.on_bad_row, one_of({"skip", "fail"}));
   v.field("max_operand_add", c.task.max_operand_add, in_range(1, 1e6));
   v.field("max_operand_mul", c.task.max_operand_mul, in_range(1, 1e6));
   v.field("held_out_size", c.task.held_out_size, in_range(1, 1e6));
@@ -334,6 +336,18 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             ") must exceed rope_scaling_low_freq_factor (",
                                             m.rope_scaling.low_freq_factor, ")"));
   }
+  if (c.task.kind == "rlvr" && c.task.dataset.empty()) {
+    return Status::invalid_argument(str_cat(source, ": [task] kind = \"rlvr\" needs dataset = \"FILE.jsonl\""));
+  }
+  if (c.task.kind != "rlvr" && !c.task.dataset.empty()) {
+    return Status::invalid_argument(str_cat(source, ": [task] dataset is only read when kind = \"rlvr\" (kind is \"",
+                                            c.task.kind, "\")"));
+  }
+  if (c.task.kind == "rlvr" && c.sft.steps != 0) {
+    return Status::invalid_argument(str_cat(source, ": [sft] steps = ", c.sft.steps,
+                                            " but must be 0 for [task] kind = \"rlvr\": RLVR rows carry a ground "
+                                            "truth for the verifier, not reference completions to imitate"));
+  }
   // One metrics port per process: controller, learner, rollout actors, verifiers.
   const int64_t last_metrics_port = c.metrics.port_base + 1 + c.rollout.actors + c.verifier.workers;
   if (c.metrics.port_base != 0 && last_metrics_port > 65535) {
@@ -365,11 +379,8 @@ Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string
 }
 
 Result<RunConfig> load_run_config(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Status::not_found(str_cat(file.string(), ": cannot open config file"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_run_config(text.str(), file.string());
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, read_file(file, "config file"));
+  return parse_run_config(text, file.string());
 }
 
 std::string to_toml(const RunConfig& config) {

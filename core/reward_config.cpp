@@ -2,12 +2,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
 
+#include "core/read_file.h"
 #include "core/toml_names.h"
 
 namespace caravan::core {
@@ -236,11 +236,8 @@ Result<RewardOptions> parse_reward_options(std::string_view toml_text, const std
 }
 
 Result<RewardOptions> load_reward_options(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Status::not_found(str_cat(file.string(), ": cannot open reward config"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_reward_options(text.str(), file.string());
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, read_file(file, "reward config"));
+  return parse_reward_options(text, file.string());
 }
 
 } // namespace caravan::core

@@ -26,15 +26,23 @@ struct RunOptions {
   int64_t threads_per_process = 1;
 };
 
-// [task]: the embedded arithmetic task (a+b, a-b, a*b).
+// [task]: what the run trains on: the embedded arithmetic task (a+b, a-b, a*b) or an RLVR
+// prompt set in the Tülu 3 JSONL layout (core/rlvr_dataset.h).
 struct TaskOptions {
-  // Dataset kind; only "arithmetic" exists today. Required.
+  // "arithmetic" or "rlvr". Required. Arithmetic prompts are scored by [verifier] name; RLVR
+  // rows by the verifier their "dataset" maps to (core/rlvr_dataset.h).
   std::string kind;
-  // Operands of + and - are drawn from [0, max_operand_add], 1..10^6.
+  // rlvr only, required there: the JSONL prompt set. `caravan run` records it as an absolute path.
+  std::string dataset;
+  // rlvr only: "skip" a malformed row (logged with FILE:LINE and counted in metrics.jsonl) or
+  // "fail" the run at the first one.
+  std::string on_bad_row = "skip";
+  // arithmetic only: operands of + and - are drawn from [0, max_operand_add], 1..10^6.
   int64_t max_operand_add = 99;
-  // Operands of * are drawn from [0, max_operand_mul], 1..10^6.
+  // arithmetic only: operands of * are drawn from [0, max_operand_mul], 1..10^6.
   int64_t max_operand_mul = 19;
-  // Size of the fixed, seeded held-out set, disjoint from the training problems, >= 1.
+  // Size of the fixed, seeded held-out set, disjoint from the training prompts, >= 1. For rlvr,
+  // that many rows are split off by a seeded hash of their content and must leave training rows.
   int64_t held_out_size = 500;
   // Seed of the held-out split and selection (independent of run.seed so runs are comparable).
   uint64_t held_out_seed = 20261123;

@@ -34,9 +34,9 @@ std::unique_ptr<capnp::MallocMessageBuilder> train_result(uint64_t request_id, u
 }  // namespace
 
 LearnerWorker::LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
-                             const core::ArithmeticTask& task, const model::Tokenizer& tokenizer,
+                             const core::ArithmeticTask* sft_task, const model::Tokenizer& tokenizer,
                              const core::RunDirectory& run_dir, std::stop_token stop)
-    : config_(config), policy_(std::move(policy)), transport_(transport), task_(task), tokenizer_(tokenizer),
+    : config_(config), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task), tokenizer_(tokenizer),
       run_dir_(run_dir), stop_(std::move(stop)) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
@@ -51,7 +51,7 @@ std::vector<SftExample> LearnerWorker::sft_batch() {
   std::vector<SftExample> batch;
   batch.reserve(static_cast<size_t>(config_.sft.batch_size));
   for (int64_t i = 0; i < config_.sft.batch_size; ++i) {
-    const core::ArithmeticProblem problem = task_.training_problem(config_.run.seed ^ kSftStreamSalt, sft_cursor_++);
+    const core::ArithmeticProblem problem = sft_task_->training_problem(config_.run.seed ^ kSftStreamSalt, sft_cursor_++);
     SftExample example;
     example.prompt = tokenizer_.encode(problem.prompt());
     example.prompt.insert(example.prompt.begin(), tokenizer_.bos_id());
@@ -64,6 +64,10 @@ std::vector<SftExample> LearnerWorker::sft_batch() {
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(const proto::SftRequest::Reader& request) {
   if (grpo_ != nullptr) return Status::failed_precondition("SftRequest after RL started");
+  if (sft_task_ == nullptr && request.getSteps() > 0) {
+    return Status::failed_precondition(str_cat("SftRequest for ", request.getSteps(), " steps, but [task] kind = \"",
+                                               config_.task.kind, "\" has no reference completions to train on"));
+  }
   const auto started = Clock::now();
   SftTrainer trainer(policy_, config_.sft, tokenizer_.pad_id());
   SftStepStats stats;

@@ -7,7 +7,10 @@
 // The reference model of the KL penalty is frozen from the weights at the first TrainBatch
 // (i.e. the SFT result). Socket-free, so tests drive it message by message.
 //
-//   LearnerWorker worker(config, policy, transport, task, tokenizer, run_dir);
+// SFT examples come from the arithmetic task; a run whose task has no reference completions
+// (RLVR prompt sets) passes no task, and an SftRequest with steps > 0 is then refused.
+//
+//   LearnerWorker worker(config, policy, transport, &task, tokenizer, run_dir, stop);
 //   CARAVAN_ASSIGN_OR_RETURN(auto reply, worker.handle(message));
 #pragma once
 
@@ -29,12 +32,12 @@
 
 namespace caravan::learner {
 
-// Owner thread only. Every reference must outlive the worker. `stop` interrupts long work
+// Owner thread only. Every reference (and `sft_task`, when not null) must outlive the worker. `stop` interrupts long work
 // (the SFT stage checks it every step and returns kCancelled).
 class LearnerWorker {
  public:
   LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
-                const core::ArithmeticTask& task, const model::Tokenizer& tokenizer, const core::RunDirectory& run_dir,
+                const core::ArithmeticTask* sft_task, const model::Tokenizer& tokenizer, const core::RunDirectory& run_dir,
                 std::stop_token stop);
 
   // kInvalidArgument for a message the learner does not serve or a malformed batch (naming
@@ -53,7 +56,8 @@ class LearnerWorker {
   const core::RunConfig& config_;
   model::Llama policy_;
   model::WeightTransport& transport_;
-  const core::ArithmeticTask& task_;
+  // Null when the run's task has no reference completions.
+  const core::ArithmeticTask* sft_task_;
   const model::Tokenizer& tokenizer_;
   const core::RunDirectory& run_dir_;
   std::stop_token stop_;

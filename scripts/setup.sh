@@ -10,7 +10,6 @@ packages=(
   libgloo-dev             # Gloo transport used by c10d ProcessGroupGloo
   libzmq3-dev cppzmq-dev  # ZeroMQ
   capnproto libcapnp-dev  # Cap'n Proto compiler + runtime
-  libcivetweb-dev         # HTTP for /metrics
   libtomlplusplus-dev     # TOML config
   nlohmann-json3-dev      # JSON (metrics.jsonl, samples)
   libpcre2-dev            # PCRE2: tokenizer pre-split regexes (Unicode classes, look-arounds)

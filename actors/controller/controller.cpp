@@ -15,6 +15,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A step gives up drawing distinct training prompts after this many draws per prompt wanted
+// (a prompt set with fewer distinct prompts than a step needs would otherwise loop forever).
+constexpr size_t kMaxDrawsPerPrompt = 1000;
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -86,8 +90,8 @@ uint64_t mix_seed(uint64_t a, uint64_t b) {
 }  // namespace
 
 Controller::Controller(const core::RunConfig& config, WorkerPool& pool, const core::RunDirectory& run_dir,
-                       const core::ArithmeticTask& task, const model::Tokenizer& tokenizer)
-    : config_(config), pool_(pool), run_dir_(run_dir), task_(task), tokenizer_(tokenizer) {}
+                       core::PromptSource& prompts, const model::Tokenizer& tokenizer)
+    : config_(config), pool_(pool), run_dir_(run_dir), prompts_(prompts), tokenizer_(tokenizer) {}
 
 Status Controller::run(std::stop_token stop) {
   Status status = run_phases(stop);
@@ -106,13 +110,14 @@ Status Controller::run_phases(std::stop_token stop) {
     if (periodic || step == config_.grpo.steps) CARAVAN_RETURN_IF_ERROR(save_checkpoint(step, stop));
   }
   CARAVAN_ASSIGN_OR_RETURN(const double rl_accuracy, evaluate("rl", stop));
-  log::result(str_cat("held-out accuracy after SFT: ", percent(sft_accuracy)));
+  log::result(str_cat("held-out accuracy ", config_.sft.steps > 0 ? "after SFT" : "before RL", ": ",
+                      percent(sft_accuracy)));
   log::result(str_cat("held-out accuracy after RL: ", percent(rl_accuracy)));
   return Status();
 }
 
-std::vector<int32_t> Controller::prompt_tokens(const core::ArithmeticProblem& problem) const {
-  std::vector<int32_t> tokens = tokenizer_.encode(problem.prompt());
+std::vector<int32_t> Controller::prompt_tokens(const core::TaskPrompt& prompt) const {
+  std::vector<int32_t> tokens = tokenizer_.encode(prompt.text);
   tokens.insert(tokens.begin(), tokenizer_.bos_id());
   return tokens;
 }
@@ -158,11 +163,11 @@ Status Controller::sync_weights(uint64_t version, std::stop_token stop) {
   return Status();
 }
 
-Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::vector<core::ArithmeticProblem>& problems,
+Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::vector<core::TaskPrompt>& prompts,
                                                                    uint32_t samples_per_prompt, double temperature,
                                                                    uint64_t seed, std::stop_token stop) {
   const auto actors = pool_.workers_with_prefix("rollout-");
-  const auto ranges = split_evenly(problems.size(), actors.size());
+  const auto ranges = split_evenly(prompts.size(), actors.size());
   std::vector<Outgoing> requests;
   for (size_t r = 0; r < ranges.size(); ++r) {
     requests.push_back(pool_.make_request(actors[r]));
@@ -171,17 +176,17 @@ Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::ve
     request.setMaxNewTokens(static_cast<uint32_t>(config_.rollout.max_new_tokens));
     request.setTemperature(static_cast<float>(temperature));
     request.setSeed(mix_seed(seed, r));
-    auto prompts = request.initPrompts(static_cast<unsigned>(ranges[r].second - ranges[r].first));
+    auto request_prompts = request.initPrompts(static_cast<unsigned>(ranges[r].second - ranges[r].first));
     for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
-      auto prompt = prompts[static_cast<unsigned>(i - ranges[r].first)];
-      prompt.setPromptId(problems[i].id());
-      const std::vector<int32_t> tokens = prompt_tokens(problems[i]);
-      core::copy_into(prompt.initTokens(static_cast<unsigned>(tokens.size())), tokens);
+      auto request_prompt = request_prompts[static_cast<unsigned>(i - ranges[r].first)];
+      request_prompt.setPromptId(prompts[i].id);
+      const std::vector<int32_t> tokens = prompt_tokens(prompts[i]);
+      core::copy_into(request_prompt.initTokens(static_cast<unsigned>(tokens.size())), tokens);
     }
   }
   CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
   std::vector<ScoredSample> samples;
-  samples.reserve(problems.size() * samples_per_prompt);
+  samples.reserve(prompts.size() * samples_per_prompt);
   int64_t tokens_generated = 0;
   double slowest_seconds = 0;
   for (size_t r = 0; r < replies.size(); ++r) {
@@ -209,23 +214,23 @@ Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::ve
       samples.push_back(std::move(scored));
     }
   }
-  // Samples arrive prompt-major in request order; check that the ids line up with the problems.
+  // Samples arrive prompt-major in request order; check that the ids line up with the prompts.
   for (size_t i = 0; i < samples.size(); ++i) {
-    const auto& problem = problems[i / samples_per_prompt];
-    if (samples[i].prompt_id != problem.id()) {
+    const auto& prompt = prompts[i / samples_per_prompt];
+    if (samples[i].prompt_id != prompt.id) {
       return Status::invalid_argument(str_cat("Completion sample ", i, " carries prompt id ", samples[i].prompt_id,
-                                              ", expected ", problem.id()));
+                                              ", expected ", prompt.id));
     }
   }
   last_generation_tokens_per_s_ = slowest_seconds > 0 ? static_cast<double>(tokens_generated) / slowest_seconds : 0;
   return samples;
 }
 
-Status Controller::score(const std::vector<core::ArithmeticProblem>& problems, std::vector<ScoredSample>& samples,
+Status Controller::score(const std::vector<core::TaskPrompt>& prompts, std::vector<ScoredSample>& samples,
                          std::stop_token stop) {
   const auto verifiers = pool_.workers_with_prefix("verifier-");
   const auto ranges = split_evenly(samples.size(), verifiers.size());
-  const size_t samples_per_prompt = samples.size() / problems.size();
+  const size_t samples_per_prompt = samples.size() / prompts.size();
   std::vector<Outgoing> requests;
   for (size_t r = 0; r < ranges.size(); ++r) {
     requests.push_back(pool_.make_request(verifiers[r]));
@@ -235,10 +240,11 @@ Status Controller::score(const std::vector<core::ArithmeticProblem>& problems, s
       auto item = items[static_cast<unsigned>(i - ranges[r].first)];
       item.setPromptId(samples[i].prompt_id);
       item.setSampleIndex(samples[i].sample_index);
-      item.setVerifier(config_.verifier.name);
-      item.setGroundTruth(problems[i / samples_per_prompt].answer());
+      const core::TaskPrompt& prompt = prompts[i / samples_per_prompt];
+      item.setVerifier(prompt.verifier);
+      item.setGroundTruth(prompt.ground_truth);
       item.setCompletion(samples[i].text);
-      item.setSource(config_.task.kind);
+      item.setSource(prompt.source);
       item.setCompletionTokens(static_cast<uint32_t>(samples[i].tokens.size()));
       item.setTruncated(!samples[i].stopped);
     }
@@ -261,26 +267,26 @@ Status Controller::score(const std::vector<core::ArithmeticProblem>& problems, s
 }
 
 Result<std::vector<Controller::ScoredSample>> Controller::generate_and_score(
-    const std::vector<core::ArithmeticProblem>& problems, uint32_t samples_per_prompt, double temperature,
+    const std::vector<core::TaskPrompt>& prompts, uint32_t samples_per_prompt, double temperature,
     uint64_t seed, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
-                           generate(problems, samples_per_prompt, temperature, seed, stop));
-  CARAVAN_RETURN_IF_ERROR(score(problems, samples, stop));
+                           generate(prompts, samples_per_prompt, temperature, seed, stop));
+  CARAVAN_RETURN_IF_ERROR(score(prompts, samples, stop));
   return samples;
 }
 
 Result<double> Controller::evaluate(const std::string& label, std::stop_token stop) {
   const auto started = Clock::now();
-  const auto& problems = task_.held_out();
+  const auto& prompts = prompts_.held_out();
   CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
-                           generate_and_score(problems, /*samples_per_prompt=*/1, /*temperature=*/0.0,
+                           generate_and_score(prompts, /*samples_per_prompt=*/1, /*temperature=*/0.0,
                                               config_.run.seed, stop));
   const auto correct = std::count_if(samples.begin(), samples.end(),
                                      [](const ScoredSample& s) { return s.status == proto::RewardStatus::OK; });
   const double accuracy = static_cast<double>(correct) / static_cast<double>(samples.size());
   log::info("event=eval phase=", label, " problems=", samples.size(), " accuracy=", accuracy,
             " policy_version=", policy_version_, " seconds=", seconds_since(started));
-  CARAVAN_RETURN_IF_ERROR(write_samples("eval-" + label, 0, problems, samples));
+  CARAVAN_RETURN_IF_ERROR(write_samples("eval-" + label, 0, prompts, samples));
   CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "eval-" + label},
                                                                           {"held_out_accuracy", accuracy},
                                                                           {"problems", samples.size()},
@@ -290,16 +296,21 @@ Result<double> Controller::evaluate(const std::string& label, std::stop_token st
 
 Status Controller::rl_step(int64_t step, std::stop_token stop) {
   const auto started = Clock::now();
-  // Distinct problems per step, so each GRPO group has its own prompt id.
-  std::vector<core::ArithmeticProblem> problems;
+  // Distinct prompts per step, so each GRPO group has its own prompt id.
+  std::vector<core::TaskPrompt> prompts;
   std::unordered_set<uint64_t> ids;
-  while (problems.size() < static_cast<size_t>(config_.grpo.prompts_per_step)) {
-    core::ArithmeticProblem problem = task_.training_problem(config_.run.seed, dataset_cursor_++);
-    if (ids.insert(problem.id()).second) problems.push_back(problem);
+  const auto wanted = static_cast<size_t>(config_.grpo.prompts_per_step);
+  for (size_t draws = 0; prompts.size() < wanted; ++draws) {
+    if (draws == kMaxDrawsPerPrompt * wanted) {
+      return Status::failed_precondition(str_cat("the training stream repeats: fewer than [grpo] prompts_per_step = ",
+                                                 wanted, " distinct prompts in ", draws, " draws"));
+    }
+    core::TaskPrompt prompt = prompts_.training_prompt(dataset_cursor_++);
+    if (ids.insert(prompt.id).second) prompts.push_back(std::move(prompt));
   }
   const auto group_size = static_cast<uint32_t>(config_.grpo.group_size);
   CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
-                           generate_and_score(problems, group_size, config_.rollout.temperature,
+                           generate_and_score(prompts, group_size, config_.rollout.temperature,
                                               mix_seed(config_.run.seed, static_cast<uint64_t>(step)), stop));
   const double generation_tokens_per_s = last_generation_tokens_per_s_;
 
@@ -308,11 +319,11 @@ Status Controller::rl_step(int64_t step, std::stop_token stop) {
   requests.push_back(pool_.make_request(learner.front()));
   auto batch = requests.back().envelope().initTrainBatch();
   batch.setStep(static_cast<uint64_t>(step));
-  auto groups = batch.initGroups(static_cast<unsigned>(problems.size()));
-  for (size_t p = 0; p < problems.size(); ++p) {
+  auto groups = batch.initGroups(static_cast<unsigned>(prompts.size()));
+  for (size_t p = 0; p < prompts.size(); ++p) {
     auto group = groups[static_cast<unsigned>(p)];
-    group.setPromptId(problems[p].id());
-    const std::vector<int32_t> prompt = prompt_tokens(problems[p]);
+    group.setPromptId(prompts[p].id);
+    const std::vector<int32_t> prompt = prompt_tokens(prompts[p]);
     core::copy_into(group.initPromptTokens(static_cast<unsigned>(prompt.size())), prompt);
     auto members = group.initSamples(group_size);
     for (uint32_t s = 0; s < group_size; ++s) {
@@ -354,7 +365,7 @@ Status Controller::rl_step(int64_t step, std::stop_token stop) {
                 result.getKlMean(), result.getLoss(), generation_tokens_per_s,
                 static_cast<unsigned long long>(policy_version_), seconds);
   log::info(line);
-  CARAVAN_RETURN_IF_ERROR(write_samples("train", step, problems, samples));
+  CARAVAN_RETURN_IF_ERROR(write_samples("train", step, prompts, samples));
   return run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "rl"},
                                                          {"step", step},
                                                          {"reward_mean", reward_mean},
@@ -387,19 +398,21 @@ Status Controller::save_checkpoint(int64_t step, std::stop_token stop) {
 }
 
 Status Controller::write_samples(const std::string& phase, int64_t step,
-                                 const std::vector<core::ArithmeticProblem>& problems,
+                                 const std::vector<core::TaskPrompt>& prompts,
                                  const std::vector<ScoredSample>& samples) const {
-  const size_t samples_per_prompt = samples.size() / problems.size();
+  const size_t samples_per_prompt = samples.size() / prompts.size();
   std::vector<nlohmann::json> records;
   records.reserve(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples[i];
-    const auto& problem = problems[i / samples_per_prompt];
+    const auto& prompt = prompts[i / samples_per_prompt];
     records.push_back({{"step", step},
                        {"prompt_id", s.prompt_id},
                        {"sample_index", s.sample_index},
-                       {"prompt", problem.prompt()},
-                       {"ground_truth", problem.answer()},
+                       {"source", prompt.source},
+                       {"verifier", prompt.verifier},
+                       {"prompt", prompt.text},
+                       {"ground_truth", prompt.ground_truth},
                        {"completion", s.text},
                        {"finish_reason", s.stopped ? "stop" : "length"},
                        {"reward", s.reward_record},

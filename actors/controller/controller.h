@@ -6,7 +6,10 @@
 //   with checkpoints; 6. held-out evaluation again; 7. shut the workers down.
 // One progress line per step and two result lines ("held-out accuracy after SFT: x%").
 //
-//   Controller controller(config, pool, run_dir, task, tokenizer);
+// The prompts come from a core::PromptSource (the arithmetic task or an RLVR prompt set); each
+// reward item carries its prompt's verifier, ground truth and source.
+//
+//   Controller controller(config, pool, run_dir, prompts, tokenizer);
 //   Status status = controller.run(stop);
 #pragma once
 
@@ -18,9 +21,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/controller/worker_pool.h"
-#include "core/arithmetic_task.h"
 #include "core/run_config.h"
 #include "core/run_directory.h"
+#include "core/task_prompt.h"
 #include "model/tokenizer.h"
 
 namespace caravan::controller {
@@ -29,7 +32,7 @@ namespace caravan::controller {
 class Controller {
  public:
   Controller(const core::RunConfig& config, WorkerPool& pool, const core::RunDirectory& run_dir,
-             const core::ArithmeticTask& task, const model::Tokenizer& tokenizer);
+             core::PromptSource& prompts, const model::Tokenizer& tokenizer);
 
   // Runs the whole run and shuts the workers down (also on failure). Errors name the worker
   // or file at fault.
@@ -58,24 +61,24 @@ class Controller {
   Status rl_step(int64_t step, std::stop_token stop);
   Status save_checkpoint(int64_t step, std::stop_token stop);
 
-  // Generates `samples_per_prompt` completions for each problem across the rollout actors
+  // Generates `samples_per_prompt` completions for each prompt across the rollout actors
   // and scores them across the verifiers.
-  Result<std::vector<ScoredSample>> generate_and_score(const std::vector<core::ArithmeticProblem>& problems,
+  Result<std::vector<ScoredSample>> generate_and_score(const std::vector<core::TaskPrompt>& prompts,
                                                        uint32_t samples_per_prompt, double temperature, uint64_t seed,
                                                        std::stop_token stop);
-  Result<std::vector<ScoredSample>> generate(const std::vector<core::ArithmeticProblem>& problems,
+  Result<std::vector<ScoredSample>> generate(const std::vector<core::TaskPrompt>& prompts,
                                              uint32_t samples_per_prompt, double temperature, uint64_t seed,
                                              std::stop_token stop);
-  Status score(const std::vector<core::ArithmeticProblem>& problems, std::vector<ScoredSample>& samples,
+  Status score(const std::vector<core::TaskPrompt>& prompts, std::vector<ScoredSample>& samples,
                std::stop_token stop);
-  Status write_samples(const std::string& phase, int64_t step, const std::vector<core::ArithmeticProblem>& problems,
+  Status write_samples(const std::string& phase, int64_t step, const std::vector<core::TaskPrompt>& prompts,
                        const std::vector<ScoredSample>& samples) const;
-  std::vector<int32_t> prompt_tokens(const core::ArithmeticProblem& problem) const;
+  std::vector<int32_t> prompt_tokens(const core::TaskPrompt& prompt) const;
 
   const core::RunConfig& config_;
   WorkerPool& pool_;
   const core::RunDirectory& run_dir_;
-  const core::ArithmeticTask& task_;
+  core::PromptSource& prompts_;
   const model::Tokenizer& tokenizer_;
   uint64_t dataset_cursor_ = 0;
   uint64_t policy_version_ = 0;

@@ -10,13 +10,17 @@
 //                       "kwargs": [{}, {}]})");
 //   // -> {0.5, kWrong, "not followed: punctuation:no_comma"}
 //
+// The completion is first reduced to its final answer as open-instruct does (the text after the
+// last "</think>" / "</evaluation>", without "<answer>" tags, stripped); an empty answer is wrong.
+//
 // Accepted ground-truth layouts (the whole string is JSON):
 //  - {"instruction_id_list": [...], "kwargs": [{...}, ...]} (IFEval input_data.jsonl; extra
 //    keys such as "key" and "prompt" are ignored; "kwargs" may be absent = all empty);
 //  - the same with "instruction_id" instead of "instruction_id_list" (open-instruct IFEvalG);
-//  - either of the above encoded once more as a JSON string.
-// Not supported: open-instruct's older {"func_name": "verify_...", ...} layout (its functions
-// take different parameters); IFEval's "loose" mode.
+//  - {"func_name": "validate_...", ...arguments} (open-instruct's functions, the Tülu 3 RLVR
+//    "ifeval" rows; see if_functions.h): score 1 or 0;
+//  - any of the above encoded once more as a JSON string.
+// Not supported: IFEval's "loose" mode.
 #pragma once
 
 #include <string_view>
@@ -34,8 +38,9 @@ class IfevalVerifier : public Verifier {
 
   // {followed / total, kOk, ""} when every instruction is followed; {followed / total, kWrong,
   // "not followed: id1, id2"} otherwise. {0.0, kError, detail} when the ground truth is not
-  // JSON, has no instruction list, has an empty list, lists and kwargs differ in length, an id
-  // is unknown or an instruction's kwargs are malformed (detail names the id and parameter).
+  // JSON, has no instruction list or func_name, has an empty list, lists and kwargs differ in
+  // length, an id or function is unknown or its arguments are malformed (detail names the id or
+  // function and the parameter).
   Verdict verify(std::string_view completion, std::string_view ground_truth) const override;
 };
 

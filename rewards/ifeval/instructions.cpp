@@ -2,211 +2,23 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
-#include <limits>
 #include <string>
 #include <utility>
 
 #include "core/str_cat.h"
 #include "rewards/ascii.h"
+#include "rewards/ifeval/kwargs.h"
+#include "rewards/ifeval/text_scan.h"
 
 namespace caravan::rewards::ifeval {
 namespace {
 
 using nlohmann::json;
 
-// ---- text helpers ----------------------------------------------------------------------------
-
-char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower_ascii(c);
-  return out;
-}
-
-// One decoded code point; invalid or truncated sequences decode as U+FFFD of length 1.
-struct CodePoint {
-  char32_t value = 0;
-  std::size_t length = 1;
-};
-
-CodePoint decode_utf8(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return {lead, 1};
-  std::size_t length = 0;
-  char32_t value = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    value = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    value = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    value = lead & 0x07;
-  } else {
-    return {0xFFFD, 1};
-  }
-  if (i + length > text.size()) return {0xFFFD, 1};
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return {0xFFFD, 1};
-    value = (value << 6) | (byte(i + k) & 0x3F);
-  }
-  return {value, length};
-}
-
-bool is_unicode_punctuation(char32_t c) {
-  return (c >= 0xA0 && c <= 0xBF) || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x206F) ||
-         (c >= 0x3000 && c <= 0x303F) || (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
-         (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65) || c == 0xFFFD;
-}
-
-bool is_word_code_point(char32_t c) {
-  if (c < 0x80) return is_ascii_alnum(static_cast<char>(c)) || c == '_';
-  return !is_unicode_punctuation(c);
-}
-
-// Word-character test for a single byte (regex \b approximation): ASCII alnum, '_' or any
-// non-ASCII byte.
-bool is_word_byte(char c) { return is_ascii_alnum(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80; }
-
-// Splits `text` into \w+ runs.
-std::vector<std::string_view> word_runs(std::string_view text) {
-  std::vector<std::string_view> words;
-  std::size_t i = 0;
-  std::size_t start = std::string_view::npos;
-  while (i < text.size()) {
-    const CodePoint cp = decode_utf8(text, i);
-    if (is_word_code_point(cp.value)) {
-      if (start == std::string_view::npos) start = i;
-    } else if (start != std::string_view::npos) {
-      words.push_back(text.substr(start, i - start));
-      start = std::string_view::npos;
-    }
-    i += cp.length;
-  }
-  if (start != std::string_view::npos) words.push_back(text.substr(start));
-  return words;
-}
-
-// Non-overlapping occurrences of `needle` in `haystack` (both already lowercased).
-std::size_t count_occurrences(std::string_view haystack, std::string_view needle) {
-  if (needle.empty()) return 0;
-  std::size_t count = 0;
-  for (std::size_t at = haystack.find(needle); at != std::string_view::npos;
-       at = haystack.find(needle, at + needle.size())) {
-    ++count;
-  }
-  return count;
-}
-
-// Python's str.isupper() / str.islower() over ASCII letters: at least one cased letter and none
-// of the other case. Non-ASCII letters are ignored.
-bool ascii_is_upper(std::string_view text) {
-  bool cased = false;
-  for (char c : text) {
-    if (c >= 'a' && c <= 'z') return false;
-    if (c >= 'A' && c <= 'Z') cased = true;
-  }
-  return cased;
-}
-
-bool ascii_is_lower(std::string_view text) {
-  bool cased = false;
-  for (char c : text) {
-    if (c >= 'A' && c <= 'Z') return false;
-    if (c >= 'a' && c <= 'z') cased = true;
-  }
-  return cased;
-}
-
-std::vector<std::string_view> split(std::string_view text, std::string_view separator) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  for (std::size_t at = text.find(separator); at != std::string_view::npos;
-       at = text.find(separator, start)) {
-    parts.push_back(text.substr(start, at - start));
-    start = at + separator.size();
-  }
-  parts.push_back(text.substr(start));
-  return parts;
-}
-
-bool is_blank(std::string_view text) { return trim_ascii(text).empty(); }
-
 std::string_view remove_prefix(std::string_view text, std::string_view prefix) {
   if (text.starts_with(prefix)) text.remove_prefix(prefix.size());
   return text;
 }
-
-// ---- kwargs access ---------------------------------------------------------------------------
-
-class Kwargs {
- public:
-  Kwargs(std::string_view id, const json& object) : id_(id), object_(object) {}
-
-  Status missing(std::string_view key, std::string_view expected) const {
-    return Status::invalid_argument(
-        str_cat("instruction '", id_, "': kwarg '", key, "' is missing or not ", expected));
-  }
-
-  const json* find(std::string_view key) const {
-    if (!object_.is_object()) return nullptr;
-    const auto it = object_.find(key);
-    if (it == object_.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  Result<std::string> string(std::string_view key) const {
-    const json* value = find(key);
-    if (value == nullptr || !value->is_string()) return missing(key, "a string");
-    return value->get<std::string>();
-  }
-
-  // A non-negative integer (JSON integer or integral float).
-  Result<std::int64_t> count(std::string_view key) const {
-    const json* value = find(key);
-    if (value != nullptr && value->is_number_integer()) {
-      const std::int64_t n = value->is_number_unsigned()
-                                 ? static_cast<std::int64_t>(std::min<std::uint64_t>(
-                                       value->get<std::uint64_t>(),
-                                       static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())))
-                                 : value->get<std::int64_t>();
-      if (n >= 0) return n;
-    } else if (value != nullptr && value->is_number_float()) {
-      const double d = value->get<double>();
-      if (std::isfinite(d) && d >= 0 && d < 1e15 && d == std::floor(d)) return static_cast<std::int64_t>(d);
-    }
-    return missing(key, "a non-negative integer");
-  }
-
-  Result<Relation> relation(std::string_view key) const {
-    CARAVAN_ASSIGN_OR_RETURN(std::string text, string(key));
-    Result<Relation> relation = parse_relation(text);
-    if (!relation.ok()) {
-      return Status::invalid_argument(
-          str_cat("instruction '", id_, "': kwarg '", key, "': ", relation.status().message()));
-    }
-    return relation;
-  }
-
-  Result<std::vector<std::string>> strings(std::string_view key) const {
-    const json* value = find(key);
-    if (value == nullptr || !value->is_array()) return missing(key, "a list of strings");
-    std::vector<std::string> out;
-    for (const json& item : *value) {
-      if (!item.is_string()) return missing(key, "a list of strings");
-      out.push_back(item.get<std::string>());
-    }
-    return out;
-  }
-
- private:
-  std::string_view id_;
-  const json& object_;
-};
 
 // ---- checkers ----------------------------------------------------------------------------------
 
@@ -321,23 +133,7 @@ Result<bool> check_nth_paragraph_first_word(const Kwargs& kwargs, std::string_vi
 // Placeholders are non-greedy "[...]" spans on one line, possibly empty (IFEval r"\[.*?\]").
 Result<bool> check_number_placeholders(const Kwargs& kwargs, std::string_view response) {
   CARAVAN_ASSIGN_OR_RETURN(std::int64_t n, kwargs.count("num_placeholders"));
-  std::int64_t found = 0;
-  std::size_t i = 0;
-  while (i < response.size()) {
-    if (response[i] != '[') {
-      ++i;
-      continue;
-    }
-    std::size_t j = i + 1;
-    while (j < response.size() && response[j] != ']' && response[j] != '\n') ++j;
-    if (j < response.size() && response[j] == ']') {
-      ++found;
-      i = j + 1;
-    } else {
-      ++i;
-    }
-  }
-  return found >= n;
+  return static_cast<std::int64_t>(delimited_spans(response, '[', ']').size()) >= n;
 }
 
 // Matches `pattern` at `at` in `text`, where ' ' in the pattern is an optional single

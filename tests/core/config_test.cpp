@@ -53,7 +53,66 @@ TEST(ConfigTest, OutOfRangeValueShowsTheRange) {
 
 TEST(ConfigTest, InvalidChoiceListsTheChoices) {
   Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"chess\"\n");
-  EXPECT_NE(status.message().find("[task] kind: expected one of \"arithmetic\", got \"chess\""), std::string::npos)
+  EXPECT_NE(status.message().find("[task] kind: expected one of \"arithmetic\", \"rlvr\", got \"chess\""),
+            std::string::npos)
+      << status.message();
+}
+
+constexpr const char* kRlvr = R"(
+[run]
+name = "t"
+[task]
+kind = "rlvr"
+dataset = "prompts.jsonl"
+held_out_size = 8
+[sft]
+steps = 0
+)";
+
+TEST(ConfigTest, RlvrTaskReadsDatasetAndBadRowPolicy) {
+  auto config = parse_run_config(kRlvr, "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->task.dataset, "prompts.jsonl");
+  EXPECT_EQ(config->task.on_bad_row, "skip");
+  EXPECT_EQ(config->task.held_out_size, 8);
+  const std::string with_fail = "[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n"
+                                "on_bad_row = \"fail\"\n[sft]\nsteps = 0\n";
+  ASSERT_TRUE(parse_run_config(with_fail, "test.toml").ok());
+  EXPECT_EQ(parse_run_config(with_fail, "test.toml")->task.on_bad_row, "fail");
+  auto round_trip = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(round_trip.ok()) << round_trip.status().to_string();
+  EXPECT_EQ(round_trip->task.dataset, "prompts.jsonl");
+}
+
+TEST(ConfigTest, RlvrTaskNeedsADataset) {
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\n[sft]\nsteps = 0\n");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("test.toml: [task] kind = \"rlvr\" needs dataset = \"FILE.jsonl\""),
+            std::string::npos)
+      << status.message();
+}
+
+TEST(ConfigTest, DatasetWithoutRlvrKindIsRejected) {
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\ndataset = \"d.jsonl\"\n");
+  EXPECT_NE(status.message().find("[task] dataset is only read when kind = \"rlvr\""), std::string::npos)
+      << status.message();
+}
+
+TEST(ConfigTest, RlvrTaskRefusesSftStepsBecauseRowsHaveNoReferenceCompletions) {
+  // [sft] steps defaults to 300, so an RLVR config must set it to 0.
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("[sft] steps = 300 but must be 0 for [task] kind = \"rlvr\": RLVR rows carry "
+                                  "a ground truth for the verifier, not reference completions"),
+            std::string::npos)
+      << status.message();
+}
+
+TEST(ConfigTest, BadRowPolicyListsTheChoices) {
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n"
+                              "on_bad_row = \"ignore\"\n[sft]\nsteps = 0\n");
+  EXPECT_NE(status.message().find("[task] on_bad_row: expected one of \"skip\", \"fail\", got \"ignore\""),
+            std::string::npos)
       << status.message();
 }
 

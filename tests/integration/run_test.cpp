@@ -199,4 +199,124 @@ TEST_F(RunIntegrationTest, CtrlCStopsEveryProcessPromptly) {
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived Ctrl-C";
 }
 
+// A 2-step GRPO run on the Tülu 3 style sample set (tests/data/rlvr/sample.jsonl: gsm8k, MATH
+// and ifeval rows, one malformed row on line 21, one prompt too long for this context).
+std::string rlvr_config(const std::string& on_bad_row) {
+  return std::string(R"([run]
+name = "rlvr-integration"
+seed = 7
+threads_per_process = 1
+
+[task]
+kind = "rlvr"
+dataset = ")") + CARAVAN_RLVR_SAMPLE + R"("
+on_bad_row = ")" + on_bad_row + R"("
+held_out_size = 4
+
+[model]
+hidden_size = 32
+intermediate_size = 64
+num_layers = 2
+num_heads = 2
+num_kv_heads = 1
+max_position_embeddings = 128
+
+[sft]
+steps = 0
+
+[grpo]
+steps = 2
+prompts_per_step = 4
+group_size = 4
+
+[rollout]
+actors = 1
+max_new_tokens = 12
+
+[verifier]
+workers = 1
+
+[cluster]
+worker_timeout_s = 60
+)";
+}
+
+class RlvrRunIntegrationTest : public RunIntegrationTest {
+ protected:
+  // Writes the config next to the run directory and returns its path.
+  fs::path write_config(const std::string& on_bad_row) {
+    config_ = run_dir_.string() + ".toml";
+    std::ofstream(config_) << rlvr_config(on_bad_row);
+    return config_;
+  }
+  void TearDown() override {
+    fs::remove(config_);
+    RunIntegrationTest::TearDown();
+  }
+  fs::path config_;
+};
+
+TEST_F(RlvrRunIntegrationTest, TrainsOnTheSampleSetSkippingTheBadRow) {
+  CaravanRun run(write_config("skip"), run_dir_);
+  auto status = run.wait(120s);
+  ASSERT_TRUE(status.has_value()) << "caravan run did not finish within 2 minutes\n" << run.stderr_text();
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.stderr_text();
+
+  const std::string log = run.stderr_text();
+  EXPECT_NE(log.find("sample.jsonl:21: field 'ground_truth': missing"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=dataset_rows_too_long count=1 first_line=38"), std::string::npos) << log;
+  std::optional<nlohmann::json> dataset;
+  int rl_steps = 0;
+  for (const auto& record : read_jsonl(run_dir_ / "metrics.jsonl")) {
+    if (record["phase"] == "dataset") dataset = record;
+    if (record["phase"] == "rl") ++rl_steps;
+  }
+  ASSERT_TRUE(dataset.has_value());
+  EXPECT_EQ((*dataset)["rows_read"], 38);
+  EXPECT_EQ((*dataset)["rows_skipped"], 1);
+  ASSERT_EQ((*dataset)["skipped_problems"].size(), 1u);
+  EXPECT_NE((*dataset)["skipped_problems"][0].get<std::string>().find("sample.jsonl:21: "), std::string::npos);
+  EXPECT_EQ((*dataset)["rows_too_long"], 1);
+  EXPECT_EQ((*dataset)["held_out_rows"], 4);
+  EXPECT_EQ((*dataset)["training_rows"], 32);
+  EXPECT_EQ(rl_steps, 2);
+  const std::string out = run.stdout_text();
+  EXPECT_NE(out.find("held-out accuracy before RL: "), std::string::npos) << out;  // no SFT phase
+
+  // Every reward item went to the row's verifier with the row's dataset as its source.
+  std::set<std::string> verifiers;
+  std::set<std::string> held_out_prompts;
+  for (const char* file : {"train.jsonl", "eval-sft.jsonl", "eval-rl.jsonl"}) {
+    const auto samples = read_jsonl(run_dir_ / "samples" / file);
+    EXPECT_EQ(samples.size(), std::string(file) == "train.jsonl" ? 2u * 4 * 4 : 4u) << file;
+    for (const auto& sample : samples) {
+      const std::string verifier = sample["verifier"];
+      const std::string source = sample["source"];
+      EXPECT_EQ(sample["reward"]["verifier"], verifier);
+      EXPECT_NE(sample["reward"]["status"], "error") << sample.dump();
+      EXPECT_EQ(verifier, source == "ifeval" ? "ifeval" : "math") << sample.dump();
+      const std::string prompt = sample["prompt"];
+      EXPECT_TRUE(prompt.rfind("user: ", 0) == 0 || prompt.rfind("system: ", 0) == 0) << prompt;
+      EXPECT_EQ(prompt.substr(prompt.size() - 11), "\nassistant:") << prompt;
+      verifiers.insert(verifier);
+      if (std::string(file) != "train.jsonl") held_out_prompts.insert(prompt);
+    }
+  }
+  EXPECT_EQ(verifiers, (std::set<std::string>{"math", "ifeval"}));
+  for (const auto& sample : read_jsonl(run_dir_ / "samples" / "train.jsonl")) {
+    EXPECT_EQ(held_out_prompts.count(sample["prompt"].get<std::string>()), 0u) << "trained on a held-out row";
+  }
+  EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived the run";
+}
+
+TEST_F(RlvrRunIntegrationTest, FailPolicyStopsTheRunNamingTheBadLine) {
+  CaravanRun run(write_config("fail"), run_dir_);
+  auto status = run.wait(60s);
+  ASSERT_TRUE(status.has_value()) << "caravan run kept running after a bad row\n" << run.stderr_text();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
+  const std::string log = run.stderr_text();
+  EXPECT_NE(log.find("sample.jsonl:21: field 'ground_truth': missing"), std::string::npos) << log;
+  EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "orphaned worker processes remain";
+}
+
 }  // namespace

@@ -1,12 +1,14 @@
-#include "apps/command_line.h"
+#include "core/command_line.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
-namespace caravan::apps {
+namespace caravan::core {
 
-CommandLine::CommandLine(std::string command, std::string summary)
-    : command_(std::move(command)), summary_(std::move(summary)) {}
+CommandLine::CommandLine(std::string program, std::string summary)
+    : program_(std::move(program)), summary_(std::move(summary)) {}
 
 void CommandLine::positional(std::string name, std::string help) {
   positional_specs_.emplace_back(std::move(name), std::move(help));
@@ -39,25 +41,25 @@ Status CommandLine::parse(int argc, char** argv, int first) {
     }
     const auto flag = std::find_if(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
     if (flag == flags_.end()) {
-      return Status::invalid_argument(str_cat("caravan ", command_, ": unknown option '", name, "' (see --help)"));
+      return Status::invalid_argument(str_cat(program_, ": unknown option '", name, "' (see --help)"));
     }
     if (flag->is_switch) {
-      if (inline_value) return Status::invalid_argument(str_cat("caravan ", command_, ": option ", name, " takes no value"));
+      if (inline_value) return Status::invalid_argument(str_cat(program_, ": option ", name, " takes no value"));
       switches_set_.insert(name);
     } else if (inline_value) {
       values_[name] = *inline_value;
     } else if (i + 1 < argc) {
       values_[name] = argv[++i];
     } else {
-      return Status::invalid_argument(str_cat("caravan ", command_, ": option ", name, " needs a value"));
+      return Status::invalid_argument(str_cat(program_, ": option ", name, " needs a value"));
     }
   }
   if (positionals_.size() < positional_specs_.size()) {
-    return Status::invalid_argument(str_cat("caravan ", command_, ": missing ", positional_specs_[positionals_.size()].first,
+    return Status::invalid_argument(str_cat(program_, ": missing ", positional_specs_[positionals_.size()].first,
                                             " (see --help)"));
   }
   if (positionals_.size() > positional_specs_.size()) {
-    return Status::invalid_argument(str_cat("caravan ", command_, ": unexpected argument '",
+    return Status::invalid_argument(str_cat(program_, ": unexpected argument '",
                                             positionals_[positional_specs_.size()], "'"));
   }
   return Status();
@@ -76,7 +78,7 @@ std::optional<int> CommandLine::parse_or_exit(int argc, char** argv, int first) 
 }
 
 std::string CommandLine::help() const {
-  std::string usage = str_cat("usage: caravan ", command_);
+  std::string usage = str_cat("usage: ", program_);
   for (const auto& [name, unused] : positional_specs_) usage += " " + name;
   if (!flags_.empty()) usage += " [options]";
   std::string text = str_cat(usage, "\n\n", summary_, "\n");
@@ -98,4 +100,16 @@ std::optional<std::string> CommandLine::value(const std::string& flag) const {
   return it->second;
 }
 
-} // namespace caravan::apps
+Result<double> CommandLine::positive_number(const std::string& flag, double fallback, bool integer) const {
+  const std::optional<std::string> text = value(flag);
+  if (!text) return fallback;
+  char* end = nullptr;
+  const double number = std::strtod(text->c_str(), &end);
+  if (end == text->c_str() || *end != '\0' || !(number > 0) || (integer && number != std::floor(number))) {
+    return Status::invalid_argument(str_cat(program_, ": ", flag, ": expected ", integer ? "an integer" : "a number",
+                                            " > 0, got '", *text, "'"));
+  }
+  return number;
+}
+
+} // namespace caravan::core

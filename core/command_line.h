@@ -1,8 +1,9 @@
-// File: apps/command_line.h
-// A small parser for `caravan <command> [--flag value] [--switch] [POSITIONAL]`. Each command
-// declares its flags with help text; --help prints them. Unknown flags are errors.
+// File: core/command_line.h
+// A small parser for `PROGRAM [--flag value] [--switch] [POSITIONAL]`, shared by the `caravan`
+// subcommands and the benchmarks. Each command declares its flags with help text; --help
+// prints them. Unknown flags are errors.
 //
-//   CommandLine cli("run", "Start every role of a run on this machine.");
+//   CommandLine cli("caravan run", "Start every role of a run on this machine.");
 //   cli.positional("CONFIG", "run configuration (TOML)");
 //   cli.flag("--run-dir", "DIR", "run directory (default: runs/<name>-<time>)");
 //   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
@@ -17,11 +18,12 @@
 
 #include "core/status.h"
 
-namespace caravan::apps {
+namespace caravan::core {
 
 class CommandLine {
  public:
-  CommandLine(std::string command, std::string summary);
+  // `program` prefixes the usage line and every error, e.g. "caravan run" or "bench_code".
+  CommandLine(std::string program, std::string summary);
 
   // A required positional argument (in declaration order).
   void positional(std::string name, std::string help);
@@ -30,7 +32,7 @@ class CommandLine {
   // An option taking no value (`--name`); is_set() tells whether it was given.
   void switch_flag(std::string name, std::string help);
 
-  // Parses argv[first..argc). kInvalidArgument naming an unknown flag, a flag without its value
+  // Parses argv[first..argc); call once per object. kInvalidArgument naming an unknown flag, a flag without its value
   // or a missing/extra positional argument. --help / -h always succeeds.
   Status parse(int argc, char** argv, int first);
 
@@ -43,6 +45,9 @@ class CommandLine {
   const std::string& positional_value(size_t index) const { return positionals_.at(index); }
   std::optional<std::string> value(const std::string& flag) const;
   bool is_set(const std::string& switch_name) const { return switches_set_.count(switch_name) > 0; }
+  // The value of `flag` as a number > 0 (an integer when `integer`), or `fallback` when the flag
+  // was not given. kInvalidArgument naming the program, the flag and the text otherwise.
+  Result<double> positive_number(const std::string& flag, double fallback, bool integer = false) const;
 
  private:
   struct Flag {
@@ -50,7 +55,7 @@ class CommandLine {
     // A switch takes no value (value_name is empty).
     bool is_switch = false;
   };
-  std::string command_, summary_;
+  std::string program_, summary_;
   std::vector<std::pair<std::string, std::string>> positional_specs_;
   std::vector<Flag> flags_;
   std::vector<std::string> positionals_;
@@ -59,4 +64,4 @@ class CommandLine {
   bool help_requested_ = false;
 };
 
-} // namespace caravan::apps
+} // namespace caravan::core

@@ -1,0 +1,134 @@
+#include "core/rlvr_prompt_source.h"
+
+#include <algorithm>
+#include <numeric>
+#include <tuple>
+#include <utility>
+
+namespace caravan::core {
+namespace {
+
+// SplitMix64 finaliser: a fast, well-mixed 64-bit hash.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// FNV-1a over length-prefixed fields, so ("ab", "c") and ("a", "bc") hash differently.
+class FieldHasher {
+ public:
+  void add(const std::string& field) {
+    add_bytes(std::to_string(field.size()) + ":");
+    add_bytes(field);
+  }
+  uint64_t value() const { return mix(hash_); }
+
+ private:
+  void add_bytes(const std::string& bytes) {
+    for (const unsigned char c : bytes) hash_ = (hash_ ^ c) * 0x100000001b3ULL;
+  }
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+} // namespace
+
+std::string render_chat_prompt(const std::vector<RlvrChatMessage>& messages) {
+  std::string text;
+  for (const RlvrChatMessage& message : messages) text += str_cat(message.role, ": ", message.content, "\n");
+  return text + "assistant:";
+}
+
+uint64_t rlvr_prompt_id(const RlvrRow& row) {
+  FieldHasher hasher;
+  for (const RlvrChatMessage& message : row.messages) {
+    hasher.add(message.role);
+    hasher.add(message.content);
+  }
+  hasher.add(row.ground_truth);
+  hasher.add(row.dataset);
+  return hasher.value();
+}
+
+Result<std::unique_ptr<RlvrPromptSource>> RlvrPromptSource::create(RlvrDataset dataset,
+                                                                   const std::filesystem::path& file,
+                                                                   const RlvrPromptSourceOptions& options) {
+  RlvrPromptReport report;
+  std::vector<TaskPrompt> usable;
+  for (RlvrRow& row : dataset.rows) {
+    TaskPrompt prompt{.id = rlvr_prompt_id(row),
+                      .text = render_chat_prompt(row.messages),
+                      .ground_truth = std::move(row.ground_truth),
+                      .verifier = std::move(row.verifier),
+                      .source = std::move(row.dataset)};
+    if (options.fits && !options.fits(prompt.text)) {
+      ++report.rows_too_long;
+      if (report.too_long_lines.size() < RlvrPromptReport::kMaxLines) report.too_long_lines.push_back(row.line);
+      continue;
+    }
+    usable.push_back(std::move(prompt));
+  }
+  if (usable.empty()) {
+    return Status::invalid_argument(str_cat(file.string(), ": none of the ", report.rows_too_long,
+                                            " valid rows fits the model's context ([model] max_position_embeddings "
+                                            "minus [rollout] max_new_tokens)"));
+  }
+  if (options.held_out_size >= static_cast<int64_t>(usable.size())) {
+    return Status::invalid_argument(str_cat("[task] held_out_size = ", options.held_out_size,
+                                            " leaves no training rows: ", file.string(), " has ", usable.size(),
+                                            " usable rows (", report.rows_too_long,
+                                            " more too long for the model); lower held_out_size"));
+  }
+
+  // Rank rows by a seeded hash of their id: the first held_out_size go to the held-out set.
+  // Identical rows share an id and so stay on the same side of the split.
+  std::vector<size_t> ranked(usable.size());
+  std::iota(ranked.begin(), ranked.end(), size_t{0});
+  const uint64_t salt = mix(options.held_out_seed);
+  std::sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
+    return std::make_tuple(mix(usable[a].id ^ salt), usable[a].id, a) <
+           std::make_tuple(mix(usable[b].id ^ salt), usable[b].id, b);
+  });
+  std::vector<bool> is_held_out(usable.size(), false);
+  size_t held = 0;
+  for (size_t r = 0; r < ranked.size(); ++r) {
+    const bool same_as_previous = r > 0 && usable[ranked[r]].id == usable[ranked[r - 1]].id;
+    if (held >= static_cast<size_t>(options.held_out_size) && !same_as_previous) break;
+    is_held_out[ranked[r]] = true;
+    ++held;
+  }
+  std::vector<TaskPrompt> training;
+  std::vector<TaskPrompt> held_out;
+  for (size_t i = 0; i < usable.size(); ++i) (is_held_out[i] ? held_out : training).push_back(std::move(usable[i]));
+  if (training.empty()) {
+    return Status::invalid_argument(str_cat("[task] held_out_size = ", options.held_out_size, " leaves no training rows: ",
+                                            file.string(), " holds only duplicates of held-out rows"));
+  }
+  report.training_rows = static_cast<int64_t>(training.size());
+  report.held_out_rows = static_cast<int64_t>(held_out.size());
+  return std::unique_ptr<RlvrPromptSource>(
+      new RlvrPromptSource(options.seed, std::move(training), std::move(held_out), std::move(report)));
+}
+
+RlvrPromptSource::RlvrPromptSource(uint64_t seed, std::vector<TaskPrompt> training, std::vector<TaskPrompt> held_out,
+                                   RlvrPromptReport report)
+    : seed_(seed), training_(std::move(training)), held_out_(std::move(held_out)), report_(std::move(report)) {}
+
+TaskPrompt RlvrPromptSource::training_prompt(uint64_t index) {
+  const uint64_t epoch = index / training_.size();
+  if (epoch_order_.empty() || epoch != cached_epoch_) {
+    // Fisher-Yates with a SplitMix64 stream seeded by (seed, epoch).
+    epoch_order_.resize(training_.size());
+    std::iota(epoch_order_.begin(), epoch_order_.end(), size_t{0});
+    uint64_t state = mix(mix(seed_) ^ mix(epoch + 1));
+    for (size_t i = epoch_order_.size(); i > 1; --i) {
+      state = mix(state);
+      std::swap(epoch_order_[i - 1], epoch_order_[state % i]);
+    }
+    cached_epoch_ = epoch;
+  }
+  return training_[epoch_order_[index % training_.size()]];
+}
+
+} // namespace caravan::core
