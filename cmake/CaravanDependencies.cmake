@@ -6,7 +6,7 @@ find_package(cppzmq CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
-# PCRE2 (8-bit code units) for the tokenizer pre-split regexes; Debian's libpcre2-dev ships only pkg-config.
+# PCRE2 (8-bit code units) for core/regex (tokenizer pre-split and reward format patterns); Debian's libpcre2-dev ships only pkg-config.
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 
 # LibTorch, with its ABI flag checked: every TU that passes std::string across the

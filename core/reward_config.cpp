@@ -173,11 +173,9 @@ Result<FormatRewardOptions> make_format_reward_options(std::string pattern, doub
     return Status::invalid_argument(str_cat("multiplier_if_missing: expected 0 <= x <= 1, got ", multiplier_if_missing));
   }
   FormatRewardOptions format;
-  try {
-    format.regex = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    return Status::invalid_argument(str_cat("'", pattern, "' is not a valid ECMAScript regular expression: ", e.what()));
-  }
+  Result<Regex> regex = Regex::compile(pattern);
+  if (!regex.ok()) return Status::invalid_argument(str_cat("not a valid regular expression: ", regex.status().message()));
+  format.regex = std::move(*regex);
   format.pattern = std::move(pattern);
   format.multiplier_if_missing = multiplier_if_missing;
   return format;

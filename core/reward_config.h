@@ -11,7 +11,7 @@
 //   weight = 1.0                # multiplies the verifier score, 0 <= x <= 1000
 //   partial_credit = true       # false: a score < 1 becomes 0 (e.g. unit tests of code)
 //   [source.gsm8k.format]       # optional multiplicative format reward
-//   pattern = '\\boxed\{'       # ECMAScript regex searched anywhere in the completion
+//   pattern = '\\boxed\{'       # PCRE2 regex (core/regex.h) searched anywhere in the completion
 //   multiplier_if_missing = 0.0 # reward *= this when the pattern is absent, 0 <= x <= 1
 //   [source.gsm8k.overlong]     # optional DAPO soft overlong punishment
 //   max_tokens = 1024           # L_max >= 1
@@ -30,10 +30,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 
+#include "core/regex.h"
 #include "core/status.h"
 
 namespace caravan::core {
@@ -41,18 +41,18 @@ namespace caravan::core {
 // Multiplicative format reward (open-instruct found additive format bonuses get gamed).
 // A plain value; copies share the compiled, immutable regex.
 struct FormatRewardOptions {
-  // ECMAScript regular expression (std::regex), searched anywhere in the completion. Keep it
-  // literal-like ('\\boxed\{', 'Answer: '): libstdc++'s matcher recurses per character for
-  // patterns such as '(.|\n)*' and can exhaust the stack on very long completions.
+  // PCRE2 (Perl-syntax) regular expression, searched anywhere in the completion. Matching is
+  // bounded (core/regex.h): a completion on which the pattern exceeds the match or heap limit
+  // counts as missing the format.
   std::string pattern;
   // The reward is multiplied by this when the pattern is absent. Range: [0, 1].
   double multiplier_if_missing = 0.0;
-  // `pattern` compiled; never null in options made by make_format_reward_options() or the parser.
-  std::shared_ptr<const std::regex> regex;
+  // `pattern` compiled; always set in options made by make_format_reward_options() or the parser.
+  std::optional<Regex> regex;
 };
 
-// kInvalidArgument naming the pattern and std::regex's reason when `pattern` is not a valid
-// ECMAScript regular expression, or when multiplier_if_missing is outside [0, 1].
+// kInvalidArgument naming the pattern and PCRE2's reason when `pattern` is not a valid regular
+// expression, or when multiplier_if_missing is outside [0, 1].
 Result<FormatRewardOptions> make_format_reward_options(std::string pattern, double multiplier_if_missing);
 
 // DAPO soft overlong punishment (Yu et al. 2025, eq. 13), added to the reward:

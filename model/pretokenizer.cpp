@@ -1,24 +1,10 @@
 #include "model/pretokenizer.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <unordered_map>
+#include <utility>
 
 namespace caravan::model {
 namespace {
-
-struct MatchDataDeleter {
-  void operator()(pcre2_match_data* data) const noexcept { pcre2_match_data_free(data); }
-};
-using MatchDataPtr = std::unique_ptr<pcre2_match_data, MatchDataDeleter>;
-
-std::string pcre2_message(int error_code) {
-  PCRE2_UCHAR buffer[256];
-  const int length = pcre2_get_error_message(error_code, buffer, sizeof(buffer));
-  if (length < 0) return str_cat("PCRE2 error ", error_code);
-  return std::string(reinterpret_cast<const char*>(buffer), static_cast<size_t>(length));
-}
 
 // Length of the UTF-8 sequence starting with `lead` (1 for continuation or invalid bytes).
 size_t utf8_length(unsigned char lead) {
@@ -62,61 +48,21 @@ std::unordered_map<std::string, unsigned char> build_inverse_table() {
 
 } // namespace
 
-struct RegexSplitter::Code {
-  struct Deleter {
-    void operator()(pcre2_code* code) const noexcept { pcre2_code_free(code); }
-  };
-  std::unique_ptr<pcre2_code, Deleter> code;
-  bool jit = false;
-};
-
 Result<RegexSplitter> RegexSplitter::compile(std::string_view pattern, Syntax syntax) {
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
-  switch (syntax) {
-    case Syntax::kRegex:
-      break;
-    case Syntax::kLiteral:
-      options |= PCRE2_LITERAL;
-      break;
-  }
-  int error_code = 0;
-  PCRE2_SIZE error_offset = 0;
-  pcre2_code* raw = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
-                                  &error_code, &error_offset, nullptr);
-  if (raw == nullptr) {
-    return Status::invalid_argument(str_cat("regex '", pattern, "': ", pcre2_message(error_code), " at offset ",
-                                            error_offset));
-  }
-  auto code = std::make_shared<Code>();
-  code->code.reset(raw);
-  uint32_t has_jit = 0;
-  if (pcre2_config(PCRE2_CONFIG_JIT, &has_jit) >= 0 && has_jit != 0) {
-    // JIT failure (e.g. no executable memory) is not an error: the interpreter still works.
-    code->jit = pcre2_jit_compile(raw, PCRE2_JIT_COMPLETE) == 0;
-  }
-  return RegexSplitter(std::string(pattern), std::move(code));
+  CARAVAN_ASSIGN_OR_RETURN(core::Regex regex, core::Regex::compile(pattern, syntax));
+  return RegexSplitter(std::move(regex));
 }
 
 std::vector<std::string_view> RegexSplitter::split(std::string_view text) const {
   std::vector<std::string_view> pieces;
-  if (text.empty()) return pieces;
-  const pcre2_code* code = code_->code.get();
-  MatchDataPtr match(pcre2_match_data_create_from_pattern(code, nullptr));
-  CARAVAN_CHECK(match != nullptr, "pcre2_match_data_create_from_pattern: out of memory");
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t gap_start = 0;  // start of the text not yet emitted
   size_t search = 0;
   while (search < text.size()) {
-    int rc = pcre2_match(code, subject, text.size(), search, 0, match.get(), nullptr);
-    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && code_->jit) {
-      // The JIT's fixed machine stack can overflow on huge inputs; the interpreter uses the heap.
-      rc = pcre2_match(code, subject, text.size(), search, PCRE2_NO_JIT, match.get(), nullptr);
-    }
-    if (rc == PCRE2_ERROR_NOMATCH) break;
-    CARAVAN_CHECK(rc >= 0, "pcre2_match('", pattern_, "'): ", pcre2_message(rc));
-    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
-    const size_t begin = ovector[0];
-    const size_t end = ovector[1];
+    Result<std::optional<core::Regex::Span>> found = regex_.find(text, search);
+    // The split patterns are linear (no nested quantifiers), so a limit here is a bug.
+    CARAVAN_CHECK(found.ok(), found.status().message());
+    if (!*found) break;
+    const auto [begin, end] = **found;
     if (end == begin) {
       // An empty match emits nothing; step one code point so the loop always advances.
       search = begin + utf8_length(static_cast<unsigned char>(text[begin < text.size() ? begin : 0]));

@@ -1,6 +1,6 @@
 // File: model/pretokenizer.h
 // The two pieces of a Hugging Face byte-level pre-tokenizer, without LibTorch:
-//  - RegexSplitter: a PCRE2 regex (UTF + UCP, JIT when available) that cuts text into
+//  - RegexSplitter: a PCRE2 regex (core/regex.h: UTF + UCP, JIT when available) that cuts text into
 //    pre-tokens with the "Isolated" behaviour: every match is one piece, and every gap between
 //    matches is one piece too, so the pieces always concatenate back to the input.
 //  - The GPT-2 byte <-> unicode table (bytes_to_unicode): each byte maps to one printable code
@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/regex.h"
 #include "core/status.h"
 
 namespace caravan::model {
@@ -37,17 +38,16 @@ inline constexpr std::string_view kLlama3SplitPattern =
 inline constexpr std::string_view kQwen2SplitPattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-// A compiled PCRE2 pattern. Immutable after compile(); split() is const and thread-safe
-// (each call uses its own match data). Copies share the compiled code.
+// A compiled PCRE2 pattern. Immutable after compile(); split() is const and thread-safe.
+// Copies share the compiled code.
 class RegexSplitter {
  public:
-  enum class Syntax {
-    kRegex,    // PCRE2 syntax (HF "Regex"; its Rust regex patterns above are PCRE2-compatible)
-    kLiteral,  // the pattern is a literal string (HF "String")
-  };
+  // kRegex: PCRE2 syntax (HF "Regex"; its Rust regex patterns above are PCRE2-compatible);
+  // kLiteral: the pattern is a literal string (HF "String").
+  using Syntax = core::Regex::Syntax;
 
-  // Compiles `pattern` with PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF and JIT-compiles it
-  // when PCRE2 has JIT. Errors: kInvalidArgument with PCRE2's message and the offset.
+  // Compiles `pattern` (core::Regex::compile). Errors: kInvalidArgument with PCRE2's message and
+  // the offset.
   static Result<RegexSplitter> compile(std::string_view pattern, Syntax syntax = Syntax::kRegex);
 
   // Cuts `text` into consecutive non-empty pieces that concatenate to `text`: each match and
@@ -55,15 +55,12 @@ class RegexSplitter {
   // and so lands in gap pieces. The views point into `text`.
   std::vector<std::string_view> split(std::string_view text) const;
 
-  const std::string& pattern() const { return pattern_; }
+  const std::string& pattern() const { return regex_.pattern(); }
 
  private:
-  struct Code;
-  RegexSplitter(std::string pattern, std::shared_ptr<const Code> code)
-      : pattern_(std::move(pattern)), code_(std::move(code)) {}
+  explicit RegexSplitter(core::Regex regex) : regex_(std::move(regex)) {}
 
-  std::string pattern_;
-  std::shared_ptr<const Code> code_;
+  core::Regex regex_;
 };
 
 // The GPT-2 table: byte b -> the UTF-8 encoding of its code point. Printable Latin-1 bytes

@@ -1,6 +1,5 @@
 #include "rewards/reward_composer.h"
 
-#include <regex>
 
 namespace caravan::rewards {
 
@@ -52,8 +51,10 @@ RewardBreakdown compose_reward(const core::SourceRewardOptions& rules, std::stri
   score *= rules.weight;
   breakdown.steps.push_back({"weight", rules.weight});
   if (rules.format) {
-    CARAVAN_CHECK(rules.format->regex != nullptr, "format rule '", rules.format->pattern, "' was never compiled");
-    const bool found = std::regex_search(sample.completion.begin(), sample.completion.end(), *rules.format->regex);
+    CARAVAN_CHECK(rules.format->regex.has_value(), "format rule '", rules.format->pattern, "' was never compiled");
+    // A completion that drives the pattern past its match limit has not shown the format.
+    const Result<std::optional<core::Regex::Span>> match = rules.format->regex->find(sample.completion);
+    const bool found = match.ok() && match->has_value();
     const double multiplier = found ? 1.0 : rules.format->multiplier_if_missing;
     score *= multiplier;
     breakdown.steps.push_back({"format", multiplier});

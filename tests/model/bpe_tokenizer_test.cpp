@@ -139,6 +139,14 @@ TEST(RegexSplitter, Llama3Pattern) {
   EXPECT_EQ(splitter->split("(foo)"), (Pieces{"(foo", ")"}));
 }
 
+TEST(RegexSplitter, LiteralPatternSplitsOnTheTextItself) {
+  // HF "String" split patterns: metacharacters are plain text.
+  Result<RegexSplitter> splitter = RegexSplitter::compile("|.", RegexSplitter::Syntax::kLiteral);
+  ASSERT_TRUE(splitter.ok()) << splitter.status().to_string();
+  using Pieces = std::vector<std::string_view>;
+  EXPECT_EQ(splitter->split("a|.b|c"), (Pieces{"a", "|.", "b|c"}));
+}
+
 TEST(RegexSplitter, InvalidUtf8LandsInGapPieces) {
   Result<RegexSplitter> splitter = RegexSplitter::compile(kGpt2SplitPattern);
   ASSERT_TRUE(splitter.ok());

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace caravan::rewards {
 namespace {
 
@@ -86,6 +88,23 @@ TEST(RewardComposerTest, FormatMultipliesOnlyWhenThePatternIsMissing) {
   const RewardBreakdown missing = compose_reward(rules, kVersion, "math", ok(), {.completion = "so 4"});
   EXPECT_EQ(missing.final_reward, 0.25);
   EXPECT_EQ(missing.steps[1].value, 0.25);
+}
+
+TEST(RewardComposerTest, HostileCompletionsCannotCrashOrStallTheFormatCheck) {
+  core::SourceRewardOptions rules = plain_rules();
+  // A thinking-block pattern as ops teams write it; std::regex overflowed its stack on long text.
+  Result<core::FormatRewardOptions> thinking = core::make_format_reward_options("<think>(.|\\n)*</think>", 0.5);
+  ASSERT_TRUE(thinking.ok()) << thinking.status().message();
+  rules.format = *thinking;
+  const std::string long_thought = "<think>" + std::string(200'000, 'a') + "</think> 4";
+  EXPECT_EQ(compose_reward(rules, kVersion, "math", ok(), {.completion = long_thought}).final_reward, 1.0);
+  // Exponential backtracking stops at the match limit and counts as a missing format.
+  Result<core::FormatRewardOptions> catastrophic = core::make_format_reward_options("(x+x+)+$", 0.5);
+  ASSERT_TRUE(catastrophic.ok()) << catastrophic.status().message();
+  rules.format = *catastrophic;
+  const RewardBreakdown limited =
+      compose_reward(rules, kVersion, "math", ok(), {.completion = std::string(40, 'x') + "!"});
+  EXPECT_EQ(limited.final_reward, 0.5);
 }
 
 TEST(RewardComposerTest, OverlongPenaltyIsAdded) {
