@@ -19,8 +19,8 @@
 //  - validate_choice accepts its options as a JSON list or as a string holding a Python tuple or
 //    list of string literals ("('yes', 'no')"), which is parsed; open-instruct iterates such a
 //    string character by character, so any answer sharing one character passed;
-//  - validate_response_language uses the script-based detector of instructions.h (langdetect is
-//    statistical): Latin-script languages other than "en" are unsupported;
+//  - validate_response_language uses the detector of instructions.h (scripts, and function words
+//    for Latin-script languages) instead of langdetect;
 //  - case tests (validate_uppercase / validate_lowercase / capital words / the case-insensitive
 //    comparisons) fold ASCII letters only, and \w is approximated as in text_scan.h.
 #pragma once

@@ -8,6 +8,7 @@
 #include "core/str_cat.h"
 #include "rewards/ascii.h"
 #include "rewards/ifeval/kwargs.h"
+#include "rewards/ifeval/latin_language.h"
 #include "rewards/ifeval/text_scan.h"
 
 namespace caravan::rewards::ifeval {
@@ -407,17 +408,17 @@ struct LanguageScript {
   Script script;
 };
 
-constexpr std::array<LanguageScript, 28> kLanguages{{
-    {"en", Script::kLatin},      {"ar", Script::kArabic},     {"fa", Script::kArabic},
-    {"ur", Script::kArabic},     {"ru", Script::kCyrillic},   {"uk", Script::kCyrillic},
-    {"bg", Script::kCyrillic},   {"mk", Script::kCyrillic},   {"sr", Script::kCyrillic},
-    {"hi", Script::kDevanagari}, {"mr", Script::kDevanagari}, {"ne", Script::kDevanagari},
-    {"el", Script::kGreek},      {"he", Script::kHebrew},     {"iw", Script::kHebrew},
-    {"th", Script::kThai},       {"ko", Script::kHangul},     {"ja", Script::kKana},
-    {"zh", Script::kHan},        {"zh-cn", Script::kHan},     {"zh-tw", Script::kHan},
-    {"bn", Script::kBengali},    {"pa", Script::kGurmukhi},   {"gu", Script::kGujarati},
-    {"ta", Script::kTamil},      {"te", Script::kTelugu},     {"kn", Script::kKannada},
-    {"ml", Script::kMalayalam},
+// Non-Latin languages, decided by script alone; Latin-script ones by latin_language.h.
+constexpr std::array<LanguageScript, 27> kLanguages{{
+    {"ar", Script::kArabic},     {"fa", Script::kArabic},     {"ur", Script::kArabic},
+    {"ru", Script::kCyrillic},   {"uk", Script::kCyrillic},   {"bg", Script::kCyrillic},
+    {"mk", Script::kCyrillic},   {"sr", Script::kCyrillic},   {"hi", Script::kDevanagari},
+    {"mr", Script::kDevanagari}, {"ne", Script::kDevanagari}, {"el", Script::kGreek},
+    {"he", Script::kHebrew},     {"iw", Script::kHebrew},     {"th", Script::kThai},
+    {"ko", Script::kHangul},     {"ja", Script::kKana},       {"zh", Script::kHan},
+    {"zh-cn", Script::kHan},     {"zh-tw", Script::kHan},     {"bn", Script::kBengali},
+    {"pa", Script::kGurmukhi},   {"gu", Script::kGujarati},   {"ta", Script::kTamil},
+    {"te", Script::kTelugu},     {"kn", Script::kKannada},    {"ml", Script::kMalayalam},
 }};
 
 } // namespace
@@ -518,11 +519,16 @@ Script dominant_script(std::string_view text) {
 }
 
 Result<bool> is_language(std::string_view text, std::string_view language) {
+  if (is_detectable_latin_language(language)) {
+    if (dominant_script(text) != Script::kLatin) return false;
+    const std::string_view detected = detect_latin_language(text);
+    // Latin text without any function word ("OK", "HELLO WORLD") counts as English only.
+    return detected == language || (detected.empty() && language == "en");
+  }
   for (const LanguageScript& entry : kLanguages) {
     if (entry.code == language) return dominant_script(text) == entry.script;
   }
-  return Status::invalid_argument(
-      str_cat("language '", language, "' is not supported by the script-based detector"));
+  return Status::invalid_argument(str_cat("language '", language, "' is not supported by the language detector"));
 }
 
 } // namespace caravan::rewards::ifeval

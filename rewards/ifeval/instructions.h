@@ -85,14 +85,16 @@ enum class Script {
 // the result is kKana when that group wins and any kana occurs (Japanese), kHan otherwise.
 Script dominant_script(std::string_view text);
 
-// Whether `text` is written in `language` (an ISO 639-1 code as langdetect reports it), decided
-// only by dominant_script(): "en" is Latin script (other Latin-script languages are NOT told
-// apart, so they are rejected as unsupported), "ar"/"fa"/"ur" Arabic, "ru"/"uk"/"bg"/"mk"/"sr"
-// Cyrillic, "hi"/"mr"/"ne" Devanagari, "el" Greek, "he"/"iw" Hebrew, "th" Thai, "ko" Hangul,
+// Whether `text` is written in `language` (an ISO 639-1 code as langdetect reports it).
+// Latin-script languages "en", "es", "pt", "fr", "de", "it", "pl", "vi", "sw", "fi" (those IFEval
+// prompts ask for) need Latin as dominant_script() and detect_latin_language() to pick them
+// (latin_language.h); Latin text with no function word of any of them counts as "en" only.
+// Other languages are decided by dominant_script(): "ar"/"fa"/"ur" Arabic, "ru"/"uk"/"bg"/"mk"/
+// "sr" Cyrillic, "hi"/"mr"/"ne" Devanagari, "el" Greek, "he"/"iw" Hebrew, "th" Thai, "ko" Hangul,
 // "ja" Kana (Han with kana), "zh"/"zh-cn"/"zh-tw" Han without kana, "bn", "pa", "gu", "ta", "te",
 // "kn", "ml" their Indic scripts. Text without letters is not in any language (IFEval counts it
 // as followed; we do not, so a letter-free answer cannot collect the reward).
-// kInvalidArgument for any other code (e.g. "de", "es", "fr", "vi").
+// kInvalidArgument for any other code (e.g. "nl", "tr").
 Result<bool> is_language(std::string_view text, std::string_view language);
 
 } // namespace caravan::rewards::ifeval

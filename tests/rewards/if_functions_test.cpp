@@ -56,7 +56,8 @@ TEST(IfFunctions, LetterFrequencyIsCaseSensitiveAndNeedsOneCharacter) {
 TEST(IfFunctions, ResponseLanguage) {
   EXPECT_TRUE(followed(R"({"func_name": "validate_response_language", "language": "ru"})", "Привет, мир"));
   EXPECT_FALSE(followed(R"({"func_name": "validate_response_language", "language": "en"})", "Привет, мир"));
-  EXPECT_NE(error_of(R"({"func_name": "validate_response_language", "language": "de"})").find("'de'"),
+  EXPECT_TRUE(followed(R"({"func_name": "validate_response_language", "language": "de"})", "Das ist gut und schön."));
+  EXPECT_NE(error_of(R"({"func_name": "validate_response_language", "language": "nl"})").find("'nl'"),
             std::string::npos);
 }
 

@@ -2,11 +2,13 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "rewards/ifeval/ifeval_verifier.h"
 #include "rewards/ifeval/instructions.h"
+#include "rewards/ifeval/latin_language.h"
 #include "rewards/verifier_registry.h"
 
 namespace caravan::rewards::ifeval {
@@ -67,7 +69,33 @@ TEST(IfevalText, DominantScriptAndLanguage) {
   EXPECT_TRUE(*is_language("สวัสดีชาวโลก", "th"));
   EXPECT_FALSE(*is_language("Hello world", "ru"));
   EXPECT_FALSE(*is_language("1234", "en"));           // no letters: not followed (IFEval would say yes)
-  EXPECT_FALSE(is_language("Hallo Welt", "de").ok()); // Latin languages other than en unsupported
+  EXPECT_FALSE(is_language("Hallo Welt", "nl").ok()); // Latin languages IFEval never asks for
+}
+
+// One everyday sentence per language IFEval asks for in Latin script.
+TEST(IfevalText, LatinLanguagesByFunctionWords) {
+  const std::pair<const char*, const char*> samples[] = {
+      {"en", "The weather is nice today and we are going to the park with our friends."},
+      {"es", "El tiempo es muy bueno hoy y vamos al parque con los amigos de la escuela."},
+      {"pt", "O tempo está muito bom hoje e nós vamos ao parque com os amigos da escola."},
+      {"fr", "Le temps est très beau aujourd'hui et nous allons au parc avec les amis de l'école."},
+      {"de", "Das Wetter ist heute schön und wir gehen mit den Freunden in den Park."},
+      {"it", "Il tempo è molto bello oggi e andiamo al parco con gli amici della scuola."},
+      {"pl", "Pogoda jest dzisiaj bardzo ładna i idziemy do parku z przyjaciółmi ze szkoły."},
+      {"vi", "Thời tiết hôm nay rất đẹp và chúng tôi sẽ đi công viên với những người bạn của mình."},
+      {"sw", "Hali ya hewa ni nzuri sana leo na tunaenda kwenye bustani pamoja na marafiki wa shule."},
+      {"fi", "Sää on tänään kaunis ja me menemme puistoon ystävien kanssa, mutta vain hetkeksi."},
+  };
+  for (const auto& [code, text] : samples) {
+    EXPECT_EQ(detect_latin_language(text), code) << text;
+    for (const auto& [other, unused] : samples) {
+      EXPECT_EQ(*is_language(text, other), std::string_view(code) == other) << code << " asked as " << other;
+    }
+  }
+  EXPECT_EQ(detect_latin_language("OK 42"), "");
+  EXPECT_TRUE(*is_language("HELLO WORLD", "en"));   // no function words: English by default only
+  EXPECT_FALSE(*is_language("HELLO WORLD", "de"));
+  EXPECT_FALSE(*is_language("Привет, мир", "de"));  // not Latin script at all
 }
 
 TEST(IfevalKeywords, Existence) {
@@ -111,7 +139,9 @@ TEST(IfevalLanguage, ResponseLanguage) {
   EXPECT_TRUE(followed("language:response_language", R"({"language": "ru"})", "Это ответ на русском языке."));
   EXPECT_FALSE(followed("language:response_language", R"({"language": "ru"})", "This is English."));
   EXPECT_TRUE(followed("language:response_language", R"({"language": "ko"})", "안녕하세요"));
-  EXPECT_EQ(error_of("language:response_language", R"({"language": "fr"})").code(),
+  EXPECT_TRUE(followed("language:response_language", R"({"language": "fr"})", "C'est une réponse en français."));
+  EXPECT_FALSE(followed("language:response_language", R"({"language": "fr"})", "This is the English answer."));
+  EXPECT_EQ(error_of("language:response_language", R"({"language": "nl"})").code(),
             StatusCode::kInvalidArgument);
 }
 
