@@ -10,7 +10,7 @@ constexpr std::string_view kHarnessSource = R"PY(
 # Caravan's code-verifier harness (rewards/code/harness.h explains the design). Runs as
 # `python3 -S -I -B -c`, reads its job on stdin, writes "<tag> <index> <outcome> <detail>" lines
 # and "<tag> end" on fd 3.
-import errno, os, select, sys
+import _ast, errno, os, select, sys
 
 REPORT_FD = 3
 DONE_CAP = 65536
@@ -24,6 +24,9 @@ LIMIT_ERRNOS = (errno.EFBIG, errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENF
 # Linux signal numbers (the signal module would import enum, which costs start-up time).
 SIGKILL, SIGXCPU, SIGXFSZ = 9, 24, 25
 LIMIT_SIGNALS = {SIGKILL: "SIGKILL", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ"}
+ONLY_AST = 0x400  # ast.PyCF_ONLY_AST (importing ast would import enum: slow start-up)
+# Name under which the rewritten asserts find strict_eq; random per job so programs cannot guess it.
+STRICT_EQ_NAME = "_caravan_eq_" + os.urandom(8).hex()
 
 
 def read_all(fd):
@@ -51,7 +54,7 @@ def path_allowed(path):
     return path in OPEN_ALLOWED_EXACT or path.startswith(OPEN_ALLOWED)
 
 
-def make_guard(done_fd, harness_frame):
+def make_guard(done_fd, harness_frame, protected):
     # The nonce lives only in this closure: no frame, global or attribute refers to it.
     nonce = os.urandom(16).hex().encode()
     write, getframe, passed = os.write, sys._getframe, set()
@@ -64,7 +67,9 @@ def make_guard(done_fd, harness_frame):
                 passed.add(args[0])
                 write(done_fd, b"D %s %d\n" % (nonce, args[0]))
             return
-        if event.startswith(DENIED_PREFIXES) or (event == "open" and not path_allowed(args[0])):
+        if (event.startswith(DENIED_PREFIXES) or (event == "open" and not path_allowed(args[0]))
+                or (event == "object.__setattr__" and args[1] in ("__code__", "__defaults__", "__kwdefaults__")
+                    and args[0] in protected)):
             detail = event if event != "open" else "open " + one_line(repr(args[0]), 80)
             write(done_fd, b"V " + detail.encode() + b"\n")
             raise PermissionError("sandbox: " + detail + " is not allowed")
@@ -72,18 +77,123 @@ def make_guard(done_fd, harness_frame):
     return guard
 
 
+def make_strict_eq(kind=type, subclass=issubclass, make_list=list, make_tuple=tuple, make_dict=dict,
+                   make_set=set, make_frozenset=frozenset, list_iter=list.__iter__, tuple_iter=tuple.__iter__,
+                   set_iter=set.__iter__, frozenset_iter=frozenset.__iter__, dict_items=dict.items,
+                   int_add=int.__add__, float_add=float.__add__, complex_add=complex.__add__,
+                   str_add=str.__add__, bytes_add=bytes.__add__):
+    # The comparison the rewritten asserts use for == and != (see strict_compares). Values are
+    # first rebuilt from builtin scalars and containers by C code only (subclasses such as
+    # namedtuple, defaultdict, Counter or IntEnum become their builtin base); an object of any
+    # other class is "untrusted". Two rebuilt values compare with builtin ==; an untrusted value
+    # never equals a rebuilt one (an object whose __eq__ always returns True cannot pass
+    # `assert f(x) == 5`); two untrusted values use their own ==. Everything is bound now,
+    # before untrusted code runs.
+    untrusted = object()
+    scalars = (int, float, complex, bool, str, bytes, kind(None))
+    conversions = ((int, int_add, 0), (float, float_add, 0.0), (complex, complex_add, 0j),
+                   (str, str_add, ""), (bytes, bytes_add, b""))
+
+    def rebuilt(value):
+        value_type = kind(value)
+        for scalar in scalars:
+            if value_type is scalar:
+                return value
+        for base, add, zero in conversions:
+            if subclass(value_type, base):
+                return add(value, zero)
+        if subclass(value_type, dict):
+            items = [(rebuilt(key), rebuilt(item)) for key, item in dict_items(value)]
+            for key, item in items:
+                if key is untrusted or item is untrusted:
+                    return untrusted
+            return make_dict(items)
+        for base, iterate, make in ((list, list_iter, make_list), (tuple, tuple_iter, make_tuple),
+                                    (set, set_iter, make_set), (frozenset, frozenset_iter, make_frozenset)):
+            if subclass(value_type, base):
+                items = [rebuilt(item) for item in iterate(value)]
+                for item in items:
+                    if item is untrusted:
+                        return untrusted
+                return make(items)
+        return untrusted
+
+    def strict_eq(left, right):
+        plain_left, plain_right = rebuilt(left), rebuilt(right)
+        if plain_left is untrusted and plain_right is untrusted:
+            return left == right
+        if plain_left is untrusted or plain_right is untrusted:
+            return False
+        return plain_left == plain_right
+
+    return strict_eq
+
+
+def strict_compares(node, in_assert=False):
+    # Rewrites `a == b` and `a != b` inside assert statements of a test's AST into
+    # STRICT_EQ_NAME(a, b) and `not STRICT_EQ_NAME(a, b)`; returns the (new) node.
+    in_assert = in_assert or isinstance(node, _ast.Assert)
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            setattr(node, field, [strict_compares(item, in_assert) if isinstance(item, _ast.AST) else item
+                                  for item in value])
+        elif isinstance(value, _ast.AST):
+            setattr(node, field, strict_compares(value, in_assert))
+    if not (in_assert and isinstance(node, _ast.Compare) and len(node.ops) == 1
+            and isinstance(node.ops[0], (_ast.Eq, _ast.NotEq))):
+        return node
+    name = _ast.Name(id=STRICT_EQ_NAME, ctx=_ast.Load())
+    call = _ast.Call(func=name, args=[node.left, node.comparators[0]], keywords=[])
+    result = call if isinstance(node.ops[0], _ast.Eq) else _ast.UnaryOp(op=_ast.Not(), operand=call)
+    for new in (name, call, result):
+        for attribute in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            setattr(new, attribute, getattr(node, attribute))
+    return result
+
+
+class TestNamespace(dict):
+    # A test's local namespace: STRICT_EQ_NAME always reads strict_eq (the program cannot
+    # replace it for top-level asserts); every other name reads and writes the program's globals,
+    # so tests share state as they would in one module.
+    def __init__(self, scope, strict_eq_name, strict_eq):
+        super().__init__()
+        self.scope, self.strict_eq_name, self.strict_eq = scope, strict_eq_name, strict_eq
+
+    def __getitem__(self, name):
+        return self.strict_eq if name == self.strict_eq_name else self.scope[name]
+
+    def __setitem__(self, name, value):
+        self.scope[name] = value
+
+    def __delitem__(self, name):
+        del self.scope[name]
+
+
+def compile_test(text, index):
+    tree = compile(text, "<test %d>" % index, "exec", ONLY_AST)
+    return compile(strict_compares(tree), "<test %d>" % index, "exec")
+
+
 def run_untrusted(solution, tests, done_fd, run=exec, audit=sys.audit, exit_now=os._exit,
                   out=sys.stdout, err=sys.stderr, write=os.write, base=BaseException,
                   oserror=OSError, memory_error=MemoryError, kind=type, isinstance=isinstance,
-                  count=len):
+                  count=len, namespace=TestNamespace, eq_name=STRICT_EQ_NAME):
     # Runs the program (index -1), then each test (a tuple of code objects: immutable, so the
     # program cannot swap them). Everything used after untrusted code starts is bound here.
-    sys.addaudithook(make_guard(done_fd, sys._getframe()))
+    # Tests see strict_eq through a TestNamespace; the program's globals get it too (reset before
+    # each test), for asserts inside functions a test defines.
+    strict_eq = make_strict_eq()
+    sys.addaudithook(make_guard(done_fd, sys._getframe(), (strict_eq,)))
     scope = {"__name__": "__main__", "__builtins__": __builtins__}
     index = -1
     while index < count(tests):
         try:
-            run(solution if index < 0 else tests[index], scope)
+            if index < 0:
+                run(solution, scope)
+            else:
+                scope[eq_name] = strict_eq
+                run(tests[index], scope, namespace(scope, eq_name, strict_eq))
             out.flush()
             err.flush()
         except base as error:
@@ -203,8 +313,8 @@ def judge_job(mode, source, fields, count, output_cap):
         tests = []
         for index, text in enumerate(fields):
             try:
-                tests.append(compile(text, "<test %d>" % index, "exec"))
-            except (SyntaxError, ValueError) as error:
+                tests.append(compile_test(text, index))
+            except (SyntaxError, ValueError, RecursionError) as error:
                 return [("error", "test %d does not compile: %s" % (index, error))] * count
     try:
         solution = compile(source, "<solution>", "exec")

@@ -24,8 +24,20 @@
 //    random,urandom} (so no /proc/<pid>/mem or /proc/<pid>/fd), symlinks and hard links, fork,
 //    exec, spawn, subprocess, os.kill/killpg, signal.pthread_kill and sockets. The sandbox
 //    (sandbox_process.h) enforces the same boundaries again at the kernel level.
-//  - Not covered: values whose __eq__ is always true pass `assert f(x) == y` (tests can compare
-//    type() or repr() to close that); sys._getframe stays allowed (namedtuple and typing need
+//  - Equality is judged on values, not on the objects' own claims: P rewrites `a == b` and
+//    `a != b` inside the tests' assert statements into calls of a comparison bound before
+//    untrusted code runs. It rebuilds both sides from builtin scalars and containers with C code
+//    only (namedtuple, defaultdict, Counter, IntEnum... become their builtin base); an object of
+//    any other class never equals such a value, so an object whose __eq__ always returns True
+//    cannot pass `assert f(x) == 5` (it does pass `!=`, being unequal). Top-level asserts reach the
+//    comparison through a namespace the program cannot write; asserts inside a function a test
+//    defines reach it through a global with a random name, reset before each test; replacing its
+//    __code__ or __defaults__ is denied. Two objects of the program's own classes compare with
+//    their own ==. The price: a result of a value type outside the builtins (fractions.Fraction,
+//    decimal.Decimal) never equals a literal, so `assert f() == 0.5` fails for Fraction(1, 2).
+//  - Not covered: other expressions an object can fake (`assert abs(f(x) - y) < 1e-6`,
+//    `assert f(x)`); a program that finds the comparison's global name and rewrites it between
+//    two asserts of one test function; sys._getframe stays allowed (namedtuple and typing need
 //    it), so frames and harness locals are visible, but the nonce is in none of them; a program
 //    that closes the event pipe before a denied operation escapes the violation label (the
 //    operation is still denied, and no test can pass without the pipe).

@@ -136,6 +136,24 @@ TEST_F(CodeVerifierTest, ShutdownLeavesNoSandboxProcess) {
   EXPECT_EQ(left, 0);
 }
 
+// Results of standard-library types compare by value with plain literals, in top-level asserts, in
+// asserts inside a test's own function, with != and with state shared across tests.
+TEST_F(CodeVerifierTest, EqualityIsJudgedOnValues) {
+  CodeVerifier verifier(fast_options());
+  const std::string program =
+      "from collections import Counter, namedtuple\nPoint = namedtuple('Point', 'x y')\n"
+      "def counts(s):\n    return Counter(s)\ndef point(x):\n    return Point(x, 2 * x)\n";
+  const Verdict v = verifier.verify(fenced(program), R"j([
+      "assert counts('aab') == {'a': 2, 'b': 1}",
+      "assert point(1) == (1, 2)",
+      "assert point(2) != (2, 5)",
+      "def check(c):\n    assert c('x') == {'x': 1}\n    assert c('') == {}\ncheck(counts)",
+      "total = len(counts('abc'))",
+      "assert total == 3.0"])j");
+  EXPECT_EQ(v.status, VerdictStatus::kOk) << v.detail;
+  EXPECT_EQ(v.score, 1.0);
+}
+
 // Each program below tries to make the failing test `assert f(1) == 99` count as passed.
 class ForgeryTest : public CodeVerifierTest,
                     public ::testing::WithParamInterface<std::pair<const char*, const char*>> {};
@@ -169,7 +187,21 @@ INSTANTIATE_TEST_SUITE_P(
                   "    frame.f_globals['judge_child'] = lambda *a: ('pass', '', b'')\n"
                   "    frame.f_globals['one_line'] = lambda *a: 'pass'\n"},
         std::pair{"hunt_nonce_with_gc", "import gc\nobjects = gc.get_objects()\n"},
-        std::pair{"reopen_report_fd", "open('/proc/1/fd/3', 'w').write('x 0 pass\\n')\n"}),
+        std::pair{"reopen_report_fd", "open('/proc/1/fd/3', 'w').write('x 0 pass\\n')\n"},
+        std::pair{"always_equal_object",
+                  "class Eq:\n    def __eq__(self, other):\n        return True\n"
+                  "    def __ne__(self, other):\n        return False\ndef f(x):\n    return Eq()\n"},
+        std::pair{"always_equal_int_subclass",
+                  "class Eq(int):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Eq(x)\n"},
+        std::pair{"replace_comparison_in_globals",
+                  "class Eq:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    g = globals()\n"
+                  "    for name in list(g):\n        if name.startswith('_caravan_eq_'):\n"
+                  "            g[name] = lambda a, b: True\n    return Eq()\n"},
+        std::pair{"swap_comparison_code",
+                  "import sys\ndef f(x):\n    frame = sys._getframe(1)\n"
+                  "    for value in list(frame.f_globals.values()):\n"
+                  "        if getattr(value, '__name__', '') == 'strict_eq':\n"
+                  "            value.__code__ = (lambda a, b: True).__code__\n    return x\n"}),
     [](const auto& info) { return std::string(info.param.first); });
 
 }  // namespace
