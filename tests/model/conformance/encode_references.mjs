@@ -22,6 +22,7 @@
 //    the pre-token split of e.g. "'ſt" ("'ſ" + "t" vs "'ſt") but gave identical ids when tried.
 //
 // Usage: node encode_references.mjs <npm prefix> <corpus.jsonl> <output dir>
+// Exits 77 (skipped) when install_references.sh could not reach the npm registry.
 // Writes <output dir>/llama3/tokenizer.json, <output dir>/qwen3.json and <output dir>/llama3.json;
 // each JSON is {"tokenizer": path, "cases": [{"text", "ids", "decoded"}]} where "decoded" is
 // the reference's decode of its own ids with special tokens skipped.
@@ -44,6 +45,12 @@ function fail(message) {
 const [prefix, corpusPath, outDir] = process.argv.slice(2);
 if (!prefix || !corpusPath || !outDir) fail('usage: node encode_references.mjs <npm prefix> <corpus.jsonl> <output dir>');
 const modules = path.join(prefix, 'node_modules');
+// install_references.sh leaves this note when the registry was unreachable: skip (CTest: 77).
+const unreachable = path.join(prefix, 'registry-unreachable.txt');
+if (fs.existsSync(unreachable)) {
+  console.log(fs.readFileSync(unreachable, 'utf8'));
+  process.exit(77);
+}
 
 const texts = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((line) => line.length > 0).map((line, index) => {
   const entry = JSON.parse(line);
