@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include "core/str_cat.h"
+#include "core/utf8.h"
 
 namespace caravan::core {
 namespace {
@@ -69,25 +70,55 @@ Result<Regex> Regex::compile(std::string_view pattern, Syntax syntax) {
   return Regex(std::string(pattern), std::move(code));
 }
 
-Result<std::optional<Regex::Span>> Regex::find(std::string_view text, size_t start) const {
-  CARAVAN_CHECK(start <= text.size(), "find start ", start, " is past the end of a ", text.size(), "-byte text");
-  const pcre2_code* code = code_->code.get();
-  MatchDataPtr match(pcre2_match_data_create_from_pattern(code, nullptr));
-  CARAVAN_CHECK(match != nullptr, "pcre2_match_data_create_from_pattern: out of memory");
+int Regex::match_at(pcre2_match_data* match, std::string_view text, size_t start) const {
+  const Code& code = *code_;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  int rc = pcre2_match(code, subject, text.size(), start, 0, match.get(), code_->context.get());
-  if (rc == PCRE2_ERROR_JIT_STACKLIMIT && code_->jit) {
-    // The JIT's fixed machine stack overflowed; the interpreter keeps its backtracking on the heap.
-    rc = pcre2_match(code, subject, text.size(), start, PCRE2_NO_JIT, match.get(), code_->context.get());
-  }
-  if (rc == PCRE2_ERROR_NOMATCH) return std::optional<Span>();
+  const int rc = pcre2_match(code.code.get(), subject, text.size(), start, 0, match, code.context.get());
+  if (rc != PCRE2_ERROR_JIT_STACKLIMIT || !code.jit) return rc;
+  // The JIT's fixed machine stack overflowed; the interpreter keeps its backtracking on the heap.
+  return pcre2_match(code.code.get(), subject, text.size(), start, PCRE2_NO_JIT, match, code.context.get());
+}
+
+Status Regex::failure(int rc, size_t text_size) const {
   if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
-    return Status::resource_exhausted(str_cat("regex '", pattern_, "': ", pcre2_message(rc), " on a ", text.size(),
+    return Status::resource_exhausted(str_cat("regex '", pattern_, "': ", pcre2_message(rc), " on a ", text_size,
                                               "-byte text"));
   }
-  if (rc < 0) return Status::internal(str_cat("regex '", pattern_, "': ", pcre2_message(rc)));
+  return Status::internal(str_cat("regex '", pattern_, "': ", pcre2_message(rc)));
+}
+
+Result<std::optional<Regex::Span>> Regex::find(std::string_view text, size_t start) const {
+  CARAVAN_CHECK(start <= text.size(), "find start ", start, " is past the end of a ", text.size(), "-byte text");
+  MatchDataPtr match(pcre2_match_data_create_from_pattern(code_->code.get(), nullptr));
+  CARAVAN_CHECK(match != nullptr, "pcre2_match_data_create_from_pattern: out of memory");
+  const int rc = match_at(match.get(), text, start);
+  if (rc == PCRE2_ERROR_NOMATCH) return std::optional<Span>();
+  if (rc < 0) return failure(rc, text.size());
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
   return std::optional<Span>(Span{ovector[0], ovector[1]});
+}
+
+Result<std::vector<Regex::Span>> Regex::find_all(std::string_view text) const {
+  std::vector<Span> spans;
+  if (text.empty()) return spans;
+  MatchDataPtr match(pcre2_match_data_create_from_pattern(code_->code.get(), nullptr));
+  CARAVAN_CHECK(match != nullptr, "pcre2_match_data_create_from_pattern: out of memory");
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
+  size_t start = 0;
+  while (start < text.size()) {
+    const int rc = match_at(match.get(), text, start);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) return failure(rc, text.size());
+    const Span span{ovector[0], ovector[1]};
+    if (span.end > span.begin) {
+      spans.push_back(span);
+      start = span.end;
+    } else {
+      // An empty match (possible at the very end) moves the search on by one code point.
+      start = span.begin + (span.begin < text.size() ? utf8_sequence_length(static_cast<unsigned char>(text[span.begin])) : 1);
+    }
+  }
+  return spans;
 }
 
 } // namespace caravan::core

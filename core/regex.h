@@ -19,13 +19,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
+// PCRE2's match data (pcre2_match_data with 8-bit code units), kept out of this header.
+struct pcre2_real_match_data_8;
+
 namespace caravan::core {
 
-// Immutable after compile(); find() is const and thread-safe (each call has its own match
-// data). Copies share the compiled code.
+// Immutable after compile(); find() and find_all() are const and thread-safe (each call has its
+// own match data). Copies share the compiled code.
 class Regex {
  public:
   enum class Syntax {
@@ -45,7 +49,8 @@ class Regex {
   static constexpr uint32_t kHeapLimitKiB = 64 * 1024;
 
   // Compiles `pattern` with PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, plus PCRE2_UCP (kRegex) or
-  // PCRE2_LITERAL (kLiteral), and JIT-compiles it when PCRE2 has JIT. Errors: kInvalidArgument "regex 'PATTERN': REASON at offset N".
+  // PCRE2_LITERAL (kLiteral), and JIT-compiles it when PCRE2 has JIT.
+  // Errors: kInvalidArgument "regex 'PATTERN': REASON at offset N".
   static Result<Regex> compile(std::string_view pattern, Syntax syntax = Syntax::kRegex);
 
   // The leftmost match starting at or after byte `start` (<= text.size()); nullopt when there is
@@ -53,11 +58,22 @@ class Regex {
   // kInternal for any other PCRE2 failure.
   Result<std::optional<Span>> find(std::string_view text, size_t start = 0) const;
 
+  // Every non-empty match, left to right and non-overlapping: each search starts where the
+  // previous match ended, or one code point further after an empty match. One match buffer
+  // serves the whole scan. Errors as find().
+  Result<std::vector<Span>> find_all(std::string_view text) const;
+
   const std::string& pattern() const { return pattern_; }
 
  private:
   struct Code;
   Regex(std::string pattern, std::shared_ptr<const Code> code) : pattern_(std::move(pattern)), code_(std::move(code)) {}
+
+  // pcre2_match of `text` from `start` into `match`, on the interpreter again when the JIT's
+  // stack overflows: PCRE2's return code (>= 0 on a match).
+  int match_at(pcre2_real_match_data_8* match, std::string_view text, size_t start) const;
+  // The Status for a failing return code of match_at() other than "no match".
+  Status failure(int rc, size_t text_size) const;
 
   std::string pattern_;
   std::shared_ptr<const Code> code_;

@@ -3,17 +3,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/utf8.h"
+
 namespace caravan::model {
 namespace {
-
-// Length of the UTF-8 sequence starting with `lead` (1 for continuation or invalid bytes).
-size_t utf8_length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0) return 2;
-  if ((lead & 0xF0) == 0xE0) return 3;
-  if ((lead & 0xF8) == 0xF0) return 4;
-  return 1;
-}
 
 void append_utf8(std::string& out, uint32_t code_point) {
   if (code_point < 0x80) {
@@ -54,24 +47,16 @@ Result<RegexSplitter> RegexSplitter::compile(std::string_view pattern, Syntax sy
 }
 
 std::vector<std::string_view> RegexSplitter::split(std::string_view text) const {
+  Result<std::vector<core::Regex::Span>> matches = regex_.find_all(text);
+  // The split patterns are linear (no nested quantifiers), so a limit here is a bug.
+  CARAVAN_CHECK(matches.ok(), matches.status().message());
   std::vector<std::string_view> pieces;
+  pieces.reserve(2 * matches->size() + 1);  // each match, the gap before it, the tail
   size_t gap_start = 0;  // start of the text not yet emitted
-  size_t search = 0;
-  while (search < text.size()) {
-    Result<std::optional<core::Regex::Span>> found = regex_.find(text, search);
-    // The split patterns are linear (no nested quantifiers), so a limit here is a bug.
-    CARAVAN_CHECK(found.ok(), found.status().message());
-    if (!*found) break;
-    const auto [begin, end] = **found;
-    if (end == begin) {
-      // An empty match emits nothing; step one code point so the loop always advances.
-      search = begin + utf8_length(static_cast<unsigned char>(text[begin < text.size() ? begin : 0]));
-      continue;
-    }
-    if (begin > gap_start) pieces.push_back(text.substr(gap_start, begin - gap_start));
-    pieces.push_back(text.substr(begin, end - begin));
-    gap_start = end;
-    search = end;
+  for (const core::Regex::Span& match : *matches) {
+    if (match.begin > gap_start) pieces.push_back(text.substr(gap_start, match.begin - gap_start));
+    pieces.push_back(text.substr(match.begin, match.end - match.begin));
+    gap_start = match.end;
   }
   if (gap_start < text.size()) pieces.push_back(text.substr(gap_start));
   return pieces;
@@ -96,7 +81,7 @@ std::optional<std::string> byte_level_decode(std::string_view symbols) {
   bytes.reserve(symbols.size());
   size_t position = 0;
   while (position < symbols.size()) {
-    const size_t length = utf8_length(static_cast<unsigned char>(symbols[position]));
+    const size_t length = core::utf8_sequence_length(static_cast<unsigned char>(symbols[position]));
     if (position + length > symbols.size()) return std::nullopt;
     auto it = inverse.find(std::string(symbols.substr(position, length)));
     if (it == inverse.end()) return std::nullopt;

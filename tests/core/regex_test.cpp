@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/regex.h"
 
@@ -30,6 +31,20 @@ TEST(RegexTest, FindsTheLeftmostMatchFromAStartOffset) {
   EXPECT_EQ(match_text(number, "a 12 b 345", 4), "345");
   EXPECT_EQ(match_text(number, "no digits"), std::nullopt);
   EXPECT_EQ(match_text(number, "12", 2), std::nullopt);
+}
+
+TEST(RegexTest, FindAllReturnsNonEmptyMatchesLeftToRight) {
+  const Regex digits = compiled(R"(\d*)");  // also matches empty: those are stepped over
+  Result<std::vector<Regex::Span>> found = digits.find_all("a12é345");
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].begin, 1u);
+  EXPECT_EQ((*found)[0].end, 3u);
+  EXPECT_EQ((*found)[1].begin, 5u);  // after the two-byte 'é'
+  EXPECT_EQ((*found)[1].end, 8u);
+  EXPECT_TRUE(digits.find_all("")->empty());
+  EXPECT_EQ(compiled("(x+x+)+$").find_all(std::string(40, 'x') + "!").status().code(),
+            StatusCode::kResourceExhausted);
 }
 
 TEST(RegexTest, UnicodePropertiesAndInvalidUtf8Subjects) {
