@@ -16,6 +16,26 @@ namespace {
 
 using nlohmann::json;
 
+// Word-character test for a single byte (regex \b approximation): ASCII alnum, '_' or any
+// non-ASCII byte.
+bool is_word_byte(char c) { return is_ascii_alnum(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80; }
+
+// Python's str.isupper() (`upper`) or str.islower() over ASCII letters: at least one letter of
+// that case and none of the other. Non-ASCII letters are ignored.
+bool ascii_has_only_case(std::string_view text, bool upper) {
+  const char wanted = upper ? 'A' : 'a';
+  const char other = upper ? 'a' : 'A';
+  bool cased = false;
+  for (char c : text) {
+    if (c >= other && c <= other + 25) return false;
+    if (c >= wanted && c <= wanted + 25) cased = true;
+  }
+  return cased;
+}
+
+// Whether `text` is empty or ASCII whitespace only.
+bool is_blank(std::string_view text) { return trim_ascii(text).empty(); }
+
 std::string_view remove_prefix(std::string_view text, std::string_view prefix) {
   if (text.starts_with(prefix)) text.remove_prefix(prefix.size());
   return text;
@@ -305,17 +325,17 @@ Result<bool> check_capital_word_frequency(const Kwargs& kwargs, std::string_view
   CARAVAN_ASSIGN_OR_RETURN(std::int64_t n, kwargs.count("capital_frequency"));
   CARAVAN_ASSIGN_OR_RETURN(Relation relation, kwargs.relation("capital_relation"));
   std::int64_t capital = 0;
-  for (std::string_view word : word_runs(response)) capital += ascii_is_upper(word) ? 1 : 0;
+  for (std::string_view word : word_runs(response)) capital += ascii_has_only_case(word, /*upper=*/true) ? 1 : 0;
   return relation_holds(capital, relation, n);
 }
 
 Result<bool> check_english_capital(const Kwargs& /*kwargs*/, std::string_view response) {
-  if (!ascii_is_upper(response)) return false;
+  if (!ascii_has_only_case(response, /*upper=*/true)) return false;
   return is_language(response, "en");
 }
 
 Result<bool> check_english_lowercase(const Kwargs& /*kwargs*/, std::string_view response) {
-  if (!ascii_is_lower(response)) return false;
+  if (!ascii_has_only_case(response, /*upper=*/false)) return false;
   return is_language(response, "en");
 }
 

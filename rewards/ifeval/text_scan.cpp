@@ -52,8 +52,6 @@ bool is_word_code_point(char32_t c) {
   return !is_unicode_punctuation(c) && !is_python_space(c);
 }
 
-bool is_word_byte(char c) { return is_ascii_alnum(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80; }
-
 bool is_python_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
@@ -111,24 +109,6 @@ std::size_t count_occurrences(std::string_view haystack, std::string_view needle
   return count;
 }
 
-bool ascii_is_upper(std::string_view text) {
-  bool cased = false;
-  for (char c : text) {
-    if (c >= 'a' && c <= 'z') return false;
-    if (c >= 'A' && c <= 'Z') cased = true;
-  }
-  return cased;
-}
-
-bool ascii_is_lower(std::string_view text) {
-  bool cased = false;
-  for (char c : text) {
-    if (c >= 'A' && c <= 'Z') return false;
-    if (c >= 'a' && c <= 'z') cased = true;
-  }
-  return cased;
-}
-
 std::vector<std::string_view> split(std::string_view text, std::string_view separator) {
   std::vector<std::string_view> parts;
   std::size_t start = 0;
@@ -160,7 +140,5 @@ std::vector<std::string_view> delimited_spans(std::string_view text, char open, 
   }
   return spans;
 }
-
-bool is_blank(std::string_view text) { return trim_ascii(text).empty(); }
 
 } // namespace caravan::rewards::ifeval

@@ -33,10 +33,6 @@ CodePoint decode_utf8(std::string_view text, std::size_t i);
 // points outside the common punctuation and symbol blocks (an approximation of str.isalnum()).
 bool is_word_code_point(char32_t c);
 
-// Word-character test for a single byte (regex \b approximation): ASCII alnum, '_' or any
-// non-ASCII byte.
-bool is_word_byte(char c);
-
 // Whether `c` is whitespace as Python's str.isspace() / re's \s define it for str.
 bool is_python_space(char32_t c);
 
@@ -52,11 +48,6 @@ std::vector<std::string_view> word_runs(std::string_view text);
 // Non-overlapping occurrences of `needle` in `haystack` (Python str.count); 0 for an empty needle.
 std::size_t count_occurrences(std::string_view haystack, std::string_view needle);
 
-// Python's str.isupper() / str.islower() over ASCII letters: at least one cased letter and none
-// of the other case. Non-ASCII letters are ignored.
-bool ascii_is_upper(std::string_view text);
-bool ascii_is_lower(std::string_view text);
-
 // Python's text.split(separator) for a non-empty separator: n separators give n + 1 pieces.
 std::vector<std::string_view> split(std::string_view text, std::string_view separator);
 
@@ -64,8 +55,5 @@ std::vector<std::string_view> split(std::string_view text, std::string_view sepa
 // left to right with the shortest close (Python re.findall of r"\[(.*?)\]" for '[' and ']').
 // Empty spans count.
 std::vector<std::string_view> delimited_spans(std::string_view text, char open, char close);
-
-// Whether `text` is empty or ASCII whitespace only.
-bool is_blank(std::string_view text);
 
 } // namespace caravan::rewards::ifeval
