@@ -3,19 +3,13 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/hash.h"
+
 namespace caravan::core {
 namespace {
 
 // One in kHeldOutShare problems of the space belongs to the held-out partition.
 constexpr uint64_t kHeldOutShare = 10;
-
-// SplitMix64 finaliser: a fast, well-mixed 64-bit hash.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 char op_symbol(ArithmeticOp op) {
   switch (op) {
@@ -56,7 +50,7 @@ Result<ArithmeticTask> ArithmeticTask::create(const TaskOptions& options) {
   }
   std::unordered_set<uint64_t> chosen;
   for (uint64_t i = 0; task.held_out_.size() < static_cast<size_t>(options.held_out_size); ++i) {
-    const ArithmeticProblem candidate = task.problem_from_hash(mix(options.held_out_seed ^ mix(i)));
+    const ArithmeticProblem candidate = task.problem_from_hash(splitmix64(options.held_out_seed ^ splitmix64(i)));
     if (task.is_held_out(candidate) && chosen.insert(candidate.id()).second) task.held_out_.push_back(candidate);
   }
   return task;
@@ -64,13 +58,14 @@ Result<ArithmeticTask> ArithmeticTask::create(const TaskOptions& options) {
 
 ArithmeticProblem ArithmeticTask::training_problem(uint64_t seed, uint64_t index) const {
   for (uint64_t attempt = 0;; ++attempt) {
-    const ArithmeticProblem candidate = problem_from_hash(mix(mix(seed) ^ mix(index * 0x100000001b3ULL + attempt)));
+    const ArithmeticProblem candidate =
+        problem_from_hash(splitmix64(splitmix64(seed) ^ splitmix64(index * 0x100000001b3ULL + attempt)));
     if (!is_held_out(candidate)) return candidate;
   }
 }
 
 bool ArithmeticTask::is_held_out(const ArithmeticProblem& problem) const {
-  return mix(problem.id() ^ mix(options_.held_out_seed)) % kHeldOutShare == 0;
+  return splitmix64(problem.id() ^ splitmix64(options_.held_out_seed)) % kHeldOutShare == 0;
 }
 
 ArithmeticProblem ArithmeticTask::problem_from_hash(uint64_t hash) const {
@@ -78,7 +73,7 @@ ArithmeticProblem ArithmeticTask::problem_from_hash(uint64_t hash) const {
   problem.op = static_cast<ArithmeticOp>(hash % 3);
   const uint64_t operand_range =
       static_cast<uint64_t>(problem.op == ArithmeticOp::kMultiply ? options_.max_operand_mul : options_.max_operand_add) + 1;
-  const uint64_t h = mix(hash);
+  const uint64_t h = splitmix64(hash);
   problem.a = static_cast<int64_t>(h % operand_range);
   problem.b = static_cast<int64_t>((h / operand_range) % operand_range);
   return problem;

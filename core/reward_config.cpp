@@ -7,6 +7,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/hash.h"
 #include "core/read_file.h"
 #include "core/toml_names.h"
 
@@ -188,11 +189,7 @@ const SourceRewardOptions* RewardOptions::find(std::string_view source) const {
 }
 
 std::string reward_config_version(std::string_view bytes) {
-  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64 offset basis
-  for (unsigned char byte : bytes) {
-    hash ^= byte;
-    hash *= 0x100000001b3ULL;  // FNV-1a 64 prime
-  }
+  const uint64_t hash = fnv1a64(bytes);
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
   return std::string(hex, 12);

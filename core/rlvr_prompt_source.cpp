@@ -5,31 +5,22 @@
 #include <tuple>
 #include <utility>
 
+#include "core/hash.h"
+
 namespace caravan::core {
 namespace {
-
-// SplitMix64 finaliser: a fast, well-mixed 64-bit hash.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // FNV-1a over length-prefixed fields, so ("ab", "c") and ("a", "bc") hash differently.
 class FieldHasher {
  public:
   void add(const std::string& field) {
-    add_bytes(std::to_string(field.size()) + ":");
-    add_bytes(field);
+    hash_ = fnv1a64(std::to_string(field.size()) + ":", hash_);
+    hash_ = fnv1a64(field, hash_);
   }
-  uint64_t value() const { return mix(hash_); }
+  uint64_t value() const { return splitmix64(hash_); }
 
  private:
-  void add_bytes(const std::string& bytes) {
-    for (const unsigned char c : bytes) hash_ = (hash_ ^ c) * 0x100000001b3ULL;
-  }
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
+  uint64_t hash_ = kFnv1aOffsetBasis;
 };
 
 } // namespace
@@ -85,10 +76,10 @@ Result<std::unique_ptr<RlvrPromptSource>> RlvrPromptSource::create(RlvrDataset d
   // Identical rows share an id and so stay on the same side of the split.
   std::vector<size_t> ranked(usable.size());
   std::iota(ranked.begin(), ranked.end(), size_t{0});
-  const uint64_t salt = mix(options.held_out_seed);
+  const uint64_t salt = splitmix64(options.held_out_seed);
   std::sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
-    return std::make_tuple(mix(usable[a].id ^ salt), usable[a].id, a) <
-           std::make_tuple(mix(usable[b].id ^ salt), usable[b].id, b);
+    return std::make_tuple(splitmix64(usable[a].id ^ salt), usable[a].id, a) <
+           std::make_tuple(splitmix64(usable[b].id ^ salt), usable[b].id, b);
   });
   std::vector<bool> is_held_out(usable.size(), false);
   size_t held = 0;
@@ -121,9 +112,9 @@ TaskPrompt RlvrPromptSource::training_prompt(uint64_t index) {
     // Fisher-Yates with a SplitMix64 stream seeded by (seed, epoch).
     epoch_order_.resize(training_.size());
     std::iota(epoch_order_.begin(), epoch_order_.end(), size_t{0});
-    uint64_t state = mix(mix(seed_) ^ mix(epoch + 1));
+    uint64_t state = splitmix64(splitmix64(seed_) ^ splitmix64(epoch + 1));
     for (size_t i = epoch_order_.size(); i > 1; --i) {
-      state = mix(state);
+      state = splitmix64(state);
       std::swap(epoch_order_[i - 1], epoch_order_[state % i]);
     }
     cached_epoch_ = epoch;
