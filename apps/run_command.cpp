@@ -55,14 +55,9 @@ std::string utc_stamp() {
 Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std::string>& run_dir_flag) {
   if (run_dir_flag) config.run.directory = *run_dir_flag;
   if (config.run.directory.empty()) config.run.directory = str_cat("runs/", config.run.name, "-", utc_stamp());
-  config.run.directory = std::filesystem::absolute(config.run.directory).lexically_normal().string();
-  if (!config.verifier.reward_config.empty()) {
-    // Workers may start elsewhere (cluster launchers): the resolved config names it absolutely.
-    config.verifier.reward_config =
-        std::filesystem::absolute(config.verifier.reward_config).lexically_normal().string();
-  }
-  if (!config.task.dataset.empty()) {
-    config.task.dataset = std::filesystem::absolute(config.task.dataset).lexically_normal().string();
+  // Workers may start elsewhere (cluster launchers): the resolved config names every path absolutely.
+  for (std::string* path : {&config.run.directory, &config.verifier.reward_config, &config.task.dataset}) {
+    if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
   }
   if (config.cluster.controller_port == 0) {
     CARAVAN_ASSIGN_OR_RETURN(config.cluster.controller_port, pick_free_port(config.cluster.host));
