@@ -21,5 +21,8 @@ int inspect_command(int argc, char** argv);
 // [--strict]: verifiers (and reward rules) over labelled samples; agreement, score distribution
 // and slowest cases. Exit code 0 all agree, 1 a disagreement with "expected", 2 usage/input error.
 int reward_test_command(int argc, char** argv);
+// caravan generate --model DIR --prompts FILE.jsonl [--n N] [--temperature T] [--top-p P]
+// [--max-new-tokens N] [--seed S] [--out OUT.jsonl]: offline sampling with the rollout code.
+int generate_command(int argc, char** argv);
 
 } // namespace caravan::apps

@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "  detokenize      write the bytes of a JSON array of token ids read on stdin (--model DIR)\n"
     "  inspect DIR     print a model's architecture, size, dtype, context and KV-cache cost\n"
     "  reward-test     run verifiers and reward rules over labelled samples (--samples S.jsonl)\n"
+    "  generate        sample completions from a model directory (--model DIR --prompts P.jsonl)\n"
     "\n"
     "`caravan <command> --help` describes each command's options.\n";
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   if (command == "detokenize") return caravan::apps::detokenize_command(argc, argv);
   if (command == "inspect") return caravan::apps::inspect_command(argc, argv);
   if (command == "reward-test") return caravan::apps::reward_test_command(argc, argv);
+  if (command == "generate") return caravan::apps::generate_command(argc, argv);
   std::cerr << "caravan: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

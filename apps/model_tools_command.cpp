@@ -18,6 +18,7 @@
 #include "model/bpe_tokenizer.h"
 #include "model/chat_template.h"
 #include "model/checkpoint_io.h"
+#include "model/model_loader.h"
 #include "model/safetensors.h"
 
 namespace caravan::apps {
@@ -49,11 +50,11 @@ Result<std::shared_ptr<const model::BpeTokenizer>> load_tokenizer(const fs::path
 }
 
 // Parses stdin of `tokenize --chat`: [{"role": ..., "content": ...}, ...].
-Result<std::vector<model::ChatMessage>> parse_messages(const std::string& text) {
+Result<std::vector<core::ChatMessage>> parse_messages(const std::string& text) {
   const json messages = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (messages.is_discarded()) return Status::invalid_argument("stdin: not valid JSON (expected a list of messages)");
   if (!messages.is_array()) return Status::invalid_argument("stdin: expected a JSON list of messages");
-  std::vector<model::ChatMessage> result;
+  std::vector<core::ChatMessage> result;
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& message = messages[i];
     if (!message.is_object() || !message.contains("role") || !message["role"].is_string() ||
@@ -65,23 +66,21 @@ Result<std::vector<model::ChatMessage>> parse_messages(const std::string& text) 
   return result;
 }
 
+// Ids of stdin as a run's prompt encoder (model/prompt_encoder.h) sees them.
 Result<std::vector<int32_t>> tokenize(const std::string& dir_flag, bool add_special, bool chat) {
   CARAVAN_ASSIGN_OR_RETURN(fs::path dir, existing_model_dir(dir_flag));
-  CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<const model::BpeTokenizer> tokenizer, load_tokenizer(dir));
+  CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<const model::PromptEncoder> encoder,
+                           model::open_prompt_encoder(dir, core::ModelOptions{}, /*fallback_eos=*/{}));
   const std::string input = read_stdin();
-  std::vector<int32_t> ids;
-  if (chat) {
-    // The template carries its own special tokens: --add-special adds nothing here.
-    CARAVAN_ASSIGN_OR_RETURN(model::ChatFormat format, model::detect_chat_format(dir / "tokenizer_config.json"));
-    CARAVAN_ASSIGN_OR_RETURN(std::vector<model::ChatMessage> messages, parse_messages(input));
-    CARAVAN_ASSIGN_OR_RETURN(model::RenderedChat rendered, model::render_chat(format, messages, {}));
-    ids = tokenizer->encode(rendered.text);
-  } else {
-    if (add_special) ids.push_back(tokenizer->bos_id());
-    const std::vector<int32_t> text_ids = tokenizer->encode(input);
-    ids.insert(ids.end(), text_ids.begin(), text_ids.end());
-  }
-  return ids;
+  if (!chat) return add_special ? encoder->encode_text(input) : encoder->tokenizer().encode(input);
+  // The template carries its own special tokens: --add-special adds nothing here.
+  const model::PromptFormat& format = encoder->format();
+  if (!format.chat_format) return Status::failed_precondition(str_cat("--chat: ", format.chat_template_origin));
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<core::ChatMessage> messages, parse_messages(input));
+  model::ChatRenderOptions options = format.render;
+  options.add_generation_prompt = false;
+  CARAVAN_ASSIGN_OR_RETURN(model::RenderedChat rendered, model::render_chat(*format.chat_format, messages, options));
+  return encoder->tokenizer().encode(rendered.text);
 }
 
 Result<std::string> detokenize(const std::string& dir_flag) {
@@ -267,7 +266,8 @@ std::string summary_text(const ModelSummary& s) {
 int tokenize_command(int argc, char** argv) {
   core::CommandLine cli("caravan tokenize", "Read UTF-8 text on stdin and print its token ids as one JSON array.");
   cli.flag("--model", "DIR", "model directory holding tokenizer.json (required)");
-  cli.switch_flag("--add-special", "prepend the bos token (ignored with --chat: the template holds its specials)");
+  cli.switch_flag("--add-special", "add the special tokens tokenizer(text) adds (Llama 3: <|begin_of_text|>; none for Qwen);\n"
+                                   "ignored with --chat: the template holds its specials");
   cli.switch_flag("--chat", "stdin is a JSON list of {role, content}; apply the chat template of tokenizer_config.json");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
   std::optional<std::string> dir = cli.value("--model");

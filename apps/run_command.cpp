@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/run_directory.h"
+#include "model/model_loader.h"
 
 namespace caravan::apps {
 namespace {
@@ -56,7 +57,8 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
   if (run_dir_flag) config.run.directory = *run_dir_flag;
   if (config.run.directory.empty()) config.run.directory = str_cat("runs/", config.run.name, "-", utc_stamp());
   // Workers may start elsewhere (cluster launchers): the resolved config names every path absolutely.
-  for (std::string* path : {&config.run.directory, &config.verifier.reward_config, &config.task.dataset}) {
+  for (std::string* path :
+       {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.model.path}) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
   }
   if (config.cluster.controller_port == 0) {
@@ -70,11 +72,31 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
   return config;
 }
 
+// Opens the model every worker will load, so a checkpoint Caravan cannot represent, or one the
+// task cannot prompt, fails here, naming the file and key, before any process starts.
+Status check_model(const core::RunConfig& config) {
+  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
+  if (config.task.kind == "rlvr" && !spec.prompts->format().chat_format) {
+    return Status::invalid_argument(str_cat("[task] kind = \"rlvr\" renders chat prompts, but ",
+                                            spec.prompts->format().chat_template_origin));
+  }
+  if (config.rollout.max_new_tokens >= spec.config.max_position_embeddings) {
+    return Status::invalid_argument(str_cat("[rollout] max_new_tokens = ", config.rollout.max_new_tokens,
+                                            " leaves no room for a prompt in the model's ",
+                                            spec.config.max_position_embeddings, " positions"));
+  }
+  log::info("event=model_checked source=", spec.pretrained() ? spec.directory.string() : std::string("inline"),
+            " architecture=", core::enum_name(spec.config.architecture), " layers=", spec.config.num_layers,
+            " vocab=", spec.config.vocab_size, " context=", spec.config.max_position_embeddings);
+  return Status();
+}
+
 Status run(const std::string& config_path, const std::optional<std::string>& run_dir_flag) {
   // Before any thread exists, so the signal mask holds for the whole process.
   ProcessSupervisor supervisor(std::chrono::seconds(10));
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig loaded, core::load_run_config(config_path));
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, resolve(std::move(loaded), run_dir_flag));
+  CARAVAN_RETURN_IF_ERROR(check_model(config));
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir,
                            core::RunDirectory::create(config.run.directory, core::to_toml(config)));
   log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(),

@@ -24,7 +24,7 @@
 #include "core/run_directory.h"
 #include "core/worker_session.h"
 #include "learner/learner_worker.h"
-#include "model/byte_tokenizer.h"
+#include "model/model_loader.h"
 #include "rewards/reward_config_watcher.h"
 #include "rewards/verifier_worker.h"
 #include "weights_sync/communicator_weight_transport.h"
@@ -160,22 +160,20 @@ core::BadRowPolicy bad_row_policy(const std::string& on_bad_row) {
 // (malformed rows with FILE:LINE, prompts too long for the model), and splits it.
 Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const core::RunConfig& config,
                                                               const core::RunDirectory& run_dir,
-                                                              const model::Tokenizer& tokenizer) {
+                                                              const model::ModelSpec& spec) {
   const std::string& file = config.task.dataset;
   core::RlvrDatasetOptions load_options;
   load_options.on_bad_row = bad_row_policy(config.task.on_bad_row);
   CARAVAN_ASSIGN_OR_RETURN(core::RlvrDataset dataset, core::load_rlvr_dataset(file, load_options));
   const core::RlvrDatasetReport loaded = dataset.report;
-  // The prompt, its BOS token and the completion must fit the model's positions.
-  const auto fits = [&](const std::string& text) {
-    const auto tokens = static_cast<int64_t>(tokenizer.encode(text).size()) + 1;
-    return tokens + config.rollout.max_new_tokens <= config.model.max_position_embeddings;
-  };
+  // The prompt and the completion must fit the model's positions.
+  const int64_t max_prompt_tokens = spec.config.max_position_embeddings - config.rollout.max_new_tokens;
   CARAVAN_ASSIGN_OR_RETURN(auto prompts, core::RlvrPromptSource::create(std::move(dataset), file,
                                                                          {.held_out_size = config.task.held_out_size,
                                                                           .held_out_seed = config.task.held_out_seed,
                                                                           .seed = config.run.seed,
-                                                                          .fits = fits}));
+                                                                          .encode = spec.prompts->as_encode_fn(),
+                                                                          .max_prompt_tokens = max_prompt_tokens}));
   const core::RlvrPromptReport& split = prompts->report();
   log::info("event=dataset_loaded file=", file, " rows_read=", loaded.rows_read, " rows_skipped=", loaded.rows_skipped,
             " rows_too_long=", split.rows_too_long, " training_rows=", split.training_rows,
@@ -186,7 +184,7 @@ Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const core::RunCon
   }
   if (split.rows_too_long > 0) {
     log::warn("event=dataset_rows_too_long count=", split.rows_too_long, " first_line=", split.too_long_lines.front(),
-              " limit_tokens=", config.model.max_position_embeddings - config.rollout.max_new_tokens);
+              " limit_tokens=", max_prompt_tokens);
   }
   CARAVAN_RETURN_IF_ERROR(run_dir.append_jsonl(run_dir.metrics_path(), {{"phase", "dataset"},
                                                                         {"file", file},
@@ -205,20 +203,20 @@ Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const core::RunCon
   return std::unique_ptr<core::PromptSource>(std::move(prompts));
 }
 
-// The run's prompts per [task] kind.
+// The run's prompts per [task] kind, encoded by the model's prompt encoder.
 Result<std::unique_ptr<core::PromptSource>> open_prompts(const core::RunConfig& config,
                                                          const core::RunDirectory& run_dir,
-                                                         const model::Tokenizer& tokenizer) {
-  if (config.task.kind == "rlvr") return open_rlvr_prompts(config, run_dir, tokenizer);
+                                                         const model::ModelSpec& spec) {
+  if (config.task.kind == "rlvr") return open_rlvr_prompts(config, run_dir, spec);
   CARAVAN_ASSIGN_OR_RETURN(core::ArithmeticTask task, core::ArithmeticTask::create(config.task));
   return std::unique_ptr<core::PromptSource>(std::make_unique<core::ArithmeticPromptSource>(
-      std::move(task), config.run.seed, config.verifier.name, config.task.kind));
+      std::move(task), config.run.seed, config.verifier.name, config.task.kind, spec.prompts->as_encode_fn()));
 }
 
 Status run_controller(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
-  model::ByteTokenizer tokenizer;
-  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<core::PromptSource> prompts, open_prompts(config, run_dir, tokenizer));
+  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
+  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<core::PromptSource> prompts, open_prompts(config, run_dir, spec));
   CARAVAN_ASSIGN_OR_RETURN(auto router,
                            core::Channel::bind(context, str_cat("tcp://", config.cluster.host, ":",
                                                                 config.cluster.controller_port), {}));
@@ -230,7 +228,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
     workers.push_back(core::worker_identity(proto::Role::VERIFIER, static_cast<uint32_t>(r)));
   }
   controller::WorkerPool pool(*router, workers, worker_timeout(config));
-  controller::Controller controller(config, pool, run_dir, *prompts, tokenizer);
+  controller::Controller controller(config, pool, run_dir, *prompts, *spec.tokenizer);
   return controller.run(stop);
 }
 
@@ -238,10 +236,11 @@ Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t&
   CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
                                                                       proto::Role::ROLLOUT, rank, {}));
   CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, static_cast<int>(rank) + 1, stop));
-  model::ByteTokenizer tokenizer;
-  // Initial values do not matter: the first SyncWeights overwrites them before any request.
-  rollout::RolloutWorker worker(model::Llama(config.model), *transport,
-                                {.eos_id = tokenizer.eos_id(), .pad_id = tokenizer.pad_id()});
+  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
+  // The first SyncWeights installs the learner's weights before any request.
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
+  rollout::RolloutWorker worker(std::move(policy), *transport,
+                                {.stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
   return serve(*session, worker, config, stop);
 }
 
@@ -323,11 +322,9 @@ Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::
   CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
                                                                       proto::Role::LEARNER, 0, {}));
   CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0, stop));
-  torch::manual_seed(config.run.seed);
-  model::ByteTokenizer tokenizer;
-  model::Llama policy(config.model);
-  log::info("event=model_ready parameters=", policy->parameter_count());
-  learner::LearnerWorker worker(config, policy, *transport, sft_task ? &*sft_task : nullptr, tokenizer, run_dir, stop);
+  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
+  learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop);
   return serve(*session, worker, config, stop);
 }
 

@@ -80,8 +80,9 @@ ArithmeticProblem ArithmeticTask::problem_from_hash(uint64_t hash) const {
 }
 
 ArithmeticPromptSource::ArithmeticPromptSource(ArithmeticTask task, uint64_t seed, std::string verifier,
-                                               std::string source)
-    : task_(std::move(task)), seed_(seed), verifier_(std::move(verifier)), source_(std::move(source)) {
+                                               std::string source, PromptEncodeFn encode)
+    : task_(std::move(task)), seed_(seed), verifier_(std::move(verifier)), source_(std::move(source)),
+      encode_(std::move(encode)) {
   held_out_.reserve(task_.held_out().size());
   for (const ArithmeticProblem& problem : task_.held_out()) held_out_.push_back(to_prompt(problem));
 }
@@ -91,8 +92,16 @@ TaskPrompt ArithmeticPromptSource::training_prompt(uint64_t index) {
 }
 
 TaskPrompt ArithmeticPromptSource::to_prompt(const ArithmeticProblem& problem) const {
-  return {.id = problem.id(), .text = problem.prompt(), .ground_truth = problem.answer(), .verifier = verifier_,
-          .source = source_};
+  TaskPrompt prompt;
+  prompt.id = problem.id();
+  prompt.text = problem.prompt();
+  prompt.ground_truth = problem.answer();
+  prompt.verifier = verifier_;
+  prompt.source = source_;
+  Result<std::vector<int32_t>> tokens = encode_(prompt);
+  CARAVAN_CHECK(tokens.ok(), "encoding the raw prompt \"", prompt.text, "\" failed: ", tokens.status().to_string());
+  prompt.tokens = std::move(*tokens);
+  return prompt;
 }
 
 } // namespace caravan::core

@@ -60,8 +60,11 @@ class ArithmeticTask {
 class ArithmeticPromptSource : public PromptSource {
  public:
   // `seed` selects the training stream; `verifier` scores every prompt; `source` is the
-  // dataset name sent with each reward item (config.task.kind).
-  ArithmeticPromptSource(ArithmeticTask task, uint64_t seed, std::string verifier, std::string source);
+  // dataset name sent with each reward item (config.task.kind). Prompts are raw text
+  // ("37+45="); `encode` turns them into tokens and must not fail on raw text (a failure is a
+  // bug: CARAVAN_CHECK).
+  ArithmeticPromptSource(ArithmeticTask task, uint64_t seed, std::string verifier, std::string source,
+                         PromptEncodeFn encode);
 
   TaskPrompt training_prompt(uint64_t index) override;
   const std::vector<TaskPrompt>& held_out() const override { return held_out_; }
@@ -73,6 +76,7 @@ class ArithmeticPromptSource : public PromptSource {
   uint64_t seed_;
   std::string verifier_;
   std::string source_;
+  PromptEncodeFn encode_;
   std::vector<TaskPrompt> held_out_;
 };
 

@@ -101,13 +101,21 @@ std::optional<std::string> CommandLine::value(const std::string& flag) const {
 }
 
 Result<double> CommandLine::positive_number(const std::string& flag, double fallback, bool integer) const {
+  return number(flag, fallback, {.low = 0, .low_inclusive = false, .integer = integer});
+}
+
+Result<double> CommandLine::number(const std::string& flag, double fallback, const NumberRange& range) const {
   const std::optional<std::string> text = value(flag);
   if (!text) return fallback;
   char* end = nullptr;
   const double number = std::strtod(text->c_str(), &end);
-  if (end == text->c_str() || *end != '\0' || !(number > 0) || (integer && number != std::floor(number))) {
-    return Status::invalid_argument(str_cat(program_, ": ", flag, ": expected ", integer ? "an integer" : "a number",
-                                            " > 0, got '", *text, "'"));
+  const bool above = range.low_inclusive ? number >= range.low : number > range.low;
+  const bool below = !range.high || number <= *range.high;
+  if (end == text->c_str() || *end != '\0' || !above || !below || (range.integer && number != std::floor(number))) {
+    return Status::invalid_argument(str_cat(program_, ": ", flag, ": expected ", range.integer ? "an integer" : "a number",
+                                            " ", range.low_inclusive ? ">= " : "> ", range.low,
+                                            range.high ? str_cat(" and <= ", *range.high) : std::string(), ", got '",
+                                            *text, "'"));
   }
   return number;
 }

@@ -48,6 +48,16 @@ class CommandLine {
   // The value of `flag` as a number > 0 (an integer when `integer`), or `fallback` when the flag
   // was not given. kInvalidArgument naming the program, the flag and the text otherwise.
   Result<double> positive_number(const std::string& flag, double fallback, bool integer = false) const;
+  // Bounds for number(): low < x (or low <= x when low_inclusive) and x <= high when given.
+  struct NumberRange {
+    double low = 0;
+    bool low_inclusive = true;
+    std::optional<double> high = std::nullopt;
+    bool integer = false;
+  };
+  // The value of `flag` as a number in `range`, or `fallback` when the flag was not given.
+  // kInvalidArgument naming the program, the flag, the range and the text otherwise.
+  Result<double> number(const std::string& flag, double fallback, const NumberRange& range) const;
 
  private:
   struct Flag {

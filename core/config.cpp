@@ -45,6 +45,12 @@ Rule in_range(double low, double high) {
   rule.max = high;
   return rule;
 }
+// low < x <= high.
+Rule left_open_range(double low, double high) {
+  Rule rule = in_range(low, high);
+  rule.min_exclusive = true;
+  return rule;
+}
 Rule open_range(double low, double high) {
   Rule rule = in_range(low, high);
   rule.min_exclusive = rule.max_exclusive = true;
@@ -101,25 +107,34 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("held_out_seed", c.task.held_out_seed, Rule{});
 
   v.section("model");
-  v.field("architecture", c.model.architecture, enum_choices(c.model.architecture));
-  v.field("vocab_size", c.model.vocab_size, in_range(1, 1e7));
-  v.field("hidden_size", c.model.hidden_size, in_range(2, 65536));
-  v.field("intermediate_size", c.model.intermediate_size, in_range(1, 1e6));
-  v.field("num_layers", c.model.num_layers, in_range(1, 1024));
-  v.field("num_heads", c.model.num_heads, in_range(1, 1024));
-  v.field("num_kv_heads", c.model.num_kv_heads, in_range(1, 1024));
-  v.field("max_position_embeddings", c.model.max_position_embeddings, in_range(2, 1e7));
-  v.field("rope_theta", c.model.rope_theta, greater_than(0));
-  v.field("rms_norm_eps", c.model.rms_norm_eps, open_range(0, 1));
-  v.field("tie_word_embeddings", c.model.tie_word_embeddings, Rule{});
-  // 0 = hidden_size / num_heads.
-  v.field("head_dim", c.model.explicit_head_dim, in_range(0, 65536));
-  v.field("rope_scaling", c.model.rope_scaling.type, enum_choices(c.model.rope_scaling.type));
-  v.field("rope_scaling_factor", c.model.rope_scaling.factor, in_range(1, 1e6));
-  v.field("rope_scaling_low_freq_factor", c.model.rope_scaling.low_freq_factor, greater_than(0));
-  v.field("rope_scaling_high_freq_factor", c.model.rope_scaling.high_freq_factor, greater_than(0));
-  v.field("rope_scaling_original_max_position_embeddings", c.model.rope_scaling.original_max_position_embeddings,
-          in_range(1, 1e7));
+  v.field("path", c.model.path, Rule{});
+  v.field("dtype", c.model.dtype, one_of({"float32", "bfloat16"}));
+  v.field("checkpoint_dtype", c.model.checkpoint_dtype, one_of({"auto", "float32", "bfloat16", "float16"}));
+  v.field("chat_template", c.model.chat_template, Rule{});
+  v.field("enable_thinking", c.model.enable_thinking, Rule{});
+  // The inline architecture: read only to be rejected when `path` is set, written only when not.
+  v.inline_model_fields(c.model.path.empty(), [&] {
+    TransformerConfig& m = c.model.inline_config;
+    v.field("architecture", m.architecture, enum_choices(m.architecture));
+    v.field("vocab_size", m.vocab_size, in_range(1, 1e7));
+    v.field("hidden_size", m.hidden_size, in_range(2, 65536));
+    v.field("intermediate_size", m.intermediate_size, in_range(1, 1e6));
+    v.field("num_layers", m.num_layers, in_range(1, 1024));
+    v.field("num_heads", m.num_heads, in_range(1, 1024));
+    v.field("num_kv_heads", m.num_kv_heads, in_range(1, 1024));
+    v.field("max_position_embeddings", m.max_position_embeddings, in_range(2, 1e7));
+    v.field("rope_theta", m.rope_theta, greater_than(0));
+    v.field("rms_norm_eps", m.rms_norm_eps, open_range(0, 1));
+    v.field("tie_word_embeddings", m.tie_word_embeddings, Rule{});
+    // 0 = hidden_size / num_heads.
+    v.field("head_dim", m.explicit_head_dim, in_range(0, 65536));
+    v.field("rope_scaling", m.rope_scaling.type, enum_choices(m.rope_scaling.type));
+    v.field("rope_scaling_factor", m.rope_scaling.factor, in_range(1, 1e6));
+    v.field("rope_scaling_low_freq_factor", m.rope_scaling.low_freq_factor, greater_than(0));
+    v.field("rope_scaling_high_freq_factor", m.rope_scaling.high_freq_factor, greater_than(0));
+    v.field("rope_scaling_original_max_position_embeddings", m.rope_scaling.original_max_position_embeddings,
+            in_range(1, 1e7));
+  });
 
   v.section("sft");
   v.field("steps", c.sft.steps, in_range(0, 1e7));
@@ -143,6 +158,7 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.section("rollout");
   v.field("actors", c.rollout.actors, in_range(1, 1024));
   v.field("temperature", c.rollout.temperature, greater_than(0));
+  v.field("top_p", c.rollout.top_p, left_open_range(0, 1));
   v.field("max_new_tokens", c.rollout.max_new_tokens, in_range(1, 1e6));
 
   v.section("verifier");
@@ -185,10 +201,22 @@ class FieldReader {
     }
   }
 
+  // Reads the inline architecture keys whatever `used` says, recording which are present, so
+  // that validate_model_source can reject them beside [model] path.
+  template <class Fields>
+  void inline_model_fields(bool /*used*/, const Fields& fields) {
+    reading_inline_model_ = true;
+    fields();
+    reading_inline_model_ = false;
+  }
+  // The inline architecture keys the file gives, in file order of visit_fields.
+  const std::vector<std::string>& inline_model_keys() const { return inline_model_keys_; }
+
   template <class T>
   void field(std::string_view key, T& value, const Rule& rule) {
     known_keys_[section_].insert(std::string(key));
     const toml::node* node = table_ != nullptr ? table_->get(key) : nullptr;
+    if (node != nullptr && reading_inline_model_) inline_model_keys_.emplace_back(key);
     if (node == nullptr) {
       if (rule.required) fail(str_cat("[", section_, "] missing required key '", key, "'"));
       return;
@@ -283,12 +311,19 @@ class FieldReader {
   std::string section_;
   const toml::table* table_ = nullptr;
   std::map<std::string, std::set<std::string>> known_keys_;
+  bool reading_inline_model_ = false;
+  std::vector<std::string> inline_model_keys_;
   Status status_;
 };
 
 // Writes every field into a TOML document.
 class FieldWriter {
  public:
+  // The inline architecture is written only for a model without [model] path.
+  template <class Fields>
+  void inline_model_fields(bool used, const Fields& fields) {
+    if (used) fields();
+  }
   void section(std::string_view name) {
     root_.insert(name, toml::table{});
     table_ = root_.get(name)->as_table();
@@ -312,9 +347,23 @@ class FieldWriter {
   toml::table* table_ = nullptr;
 };
 
-// Constraints that involve several fields.
-Status validate_cross_fields(const RunConfig& c, const std::string& source) {
-  const auto& m = c.model;
+// [model] takes a checkpoint directory or an inline architecture, never both and never neither.
+Status validate_model_source(const ModelOptions& model, const std::vector<std::string>& inline_keys,
+                             const std::string& source) {
+  if (!model.path.empty() && !inline_keys.empty()) {
+    return Status::invalid_argument(str_cat(source, ": [model] ", inline_keys.front(),
+                                            ": an inline architecture key cannot be combined with path = \"",
+                                            model.path, "\" (the checkpoint's config.json defines the architecture)"));
+  }
+  if (model.path.empty() && inline_keys.empty()) {
+    return Status::invalid_argument(str_cat(source, ": [model] needs path = \"DIR\" (a Hugging Face checkpoint) or an "
+                                            "inline architecture (vocab_size, hidden_size, num_layers, ...)"));
+  }
+  return Status();
+}
+
+// The shape constraints of an inline architecture.
+Status validate_inline_model(const TransformerConfig& m, const std::string& source) {
   if (m.explicit_head_dim == 0 && m.hidden_size % m.num_heads != 0) {
     return Status::invalid_argument(str_cat(source, ": [model] hidden_size (", m.hidden_size,
                                             ") must be a multiple of num_heads (", m.num_heads,
@@ -336,6 +385,12 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             ") must exceed rope_scaling_low_freq_factor (",
                                             m.rope_scaling.low_freq_factor, ")"));
   }
+  return Status();
+}
+
+// Constraints that involve several fields.
+Status validate_cross_fields(const RunConfig& c, const std::string& source) {
+  if (c.model.path.empty()) CARAVAN_RETURN_IF_ERROR(validate_inline_model(c.model.inline_config, source));
   if (c.task.kind == "rlvr" && c.task.dataset.empty()) {
     return Status::invalid_argument(str_cat(source, ": [task] kind = \"rlvr\" needs dataset = \"FILE.jsonl\""));
   }
@@ -374,6 +429,7 @@ Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string
   visit_fields(config, reader);
   reader.reject_unknown();
   CARAVAN_RETURN_IF_ERROR(reader.status());
+  CARAVAN_RETURN_IF_ERROR(validate_model_source(config.model, reader.inline_model_keys(), source_name));
   CARAVAN_RETURN_IF_ERROR(validate_cross_fields(config, source_name));
   return config;
 }

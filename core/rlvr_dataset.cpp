@@ -1,8 +1,10 @@
 #include "core/rlvr_dataset.h"
 
-#include <fstream>
 #include <optional>
 #include <utility>
+
+#include "core/jsonl.h"
+#include "core/prompt_messages.h"
 
 namespace caravan::core {
 namespace {
@@ -17,30 +19,9 @@ std::optional<std::string> validate_row(const json& object, const RlvrDatasetOpt
   // messages
   auto messages = object.find("messages");
   if (messages == object.end()) return "field 'messages': missing";
-  if (!messages->is_array()) return str_cat("field 'messages': expected an array, got ", type_name(*messages));
-  if (messages->empty()) return std::string("field 'messages': empty (a prompt needs at least one message)");
-  for (size_t i = 0; i < messages->size(); ++i) {
-    const json& message = (*messages)[i];
-    const std::string field = str_cat("messages[", i, "]");
-    if (!message.is_object()) return str_cat("field '", field, "': expected an object, got ", type_name(message));
-    auto role = message.find("role");
-    if (role == message.end()) return str_cat("field '", field, ".role': missing");
-    if (!role->is_string()) return str_cat("field '", field, ".role': expected a string, got ", type_name(*role));
-    const std::string& role_name = role->get_ref<const std::string&>();
-    if (role_name != "system" && role_name != "user" && role_name != "assistant") {
-      return str_cat("field '", field, ".role': expected system, user or assistant, got \"", role_name, "\"");
-    }
-    auto content = message.find("content");
-    if (content == message.end()) return str_cat("field '", field, ".content': missing");
-    if (!content->is_string()) {
-      return str_cat("field '", field, ".content': expected a string, got ", type_name(*content));
-    }
-    row.messages.push_back({role_name, content->get<std::string>()});
-  }
-  if (row.messages.back().role == "assistant") {
-    return str_cat("field 'messages[", row.messages.size() - 1,
-                   "].role': the last message is from the assistant; a prompt must await an answer");
-  }
+  Result<std::vector<ChatMessage>> parsed = parse_prompt_messages(*messages);
+  if (!parsed.ok()) return parsed.status().message();
+  row.messages = std::move(*parsed);
 
   // ground_truth
   auto truth = object.find("ground_truth");
@@ -81,45 +62,22 @@ std::optional<std::string> validate_row(const json& object, const RlvrDatasetOpt
   return std::nullopt;
 }
 
-// Parses and validates one non-empty line; on failure returns "reason" (without FILE:LINE).
-std::optional<std::string> parse_row(const std::string& text, const RlvrDatasetOptions& options, RlvrRow& row) {
-  json object;
-  try {
-    object = json::parse(text);
-  } catch (const json::exception& e) {  // Adapter boundary: nlohmann reports by exception.
-    return str_cat("invalid JSON: ", e.what());
-  }
-  if (!object.is_object()) return str_cat("expected a JSON object, got ", type_name(object));
-  return validate_row(object, options, row);
-}
-
-bool is_blank(const std::string& line) {
-  return line.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 } // namespace
 
 Result<RlvrDataset> load_rlvr_dataset(const std::filesystem::path& jsonl, const RlvrDatasetOptions& options) {
   const std::string file = jsonl.string();
-  std::ifstream in(jsonl, std::ios::binary);
-  if (!in) return Status::not_found(str_cat(file, ": cannot open RLVR dataset"));
-
   RlvrDataset dataset;
-  std::string line;
-  int64_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (is_blank(line)) continue;
+  CARAVAN_RETURN_IF_ERROR(for_each_jsonl_row(jsonl, "RLVR dataset", [&](int64_t line, const Result<json>& object) {
     ++dataset.report.rows_read;
     RlvrRow row;
-    row.line = line_number;
-    std::optional<std::string> problem = parse_row(line, options, row);
+    row.line = line;
+    const std::optional<std::string> problem =
+        object.ok() ? validate_row(*object, options, row) : std::optional<std::string>(object.status().message());
     if (!problem) {
       dataset.rows.push_back(std::move(row));
-      continue;
+      return Status();
     }
-    std::string message = str_cat(file, ":", line_number, ": ", *problem);
+    std::string message = str_cat(file, ":", line, ": ", *problem);
     switch (options.on_bad_row) {
       case BadRowPolicy::kFail:
         return Status::invalid_argument(std::move(message));
@@ -130,8 +88,8 @@ Result<RlvrDataset> load_rlvr_dataset(const std::filesystem::path& jsonl, const 
         }
         break;
     }
-  }
-  if (in.bad()) return Status::data_loss(str_cat(file, ":", line_number + 1, ": read error"));
+    return Status();
+  }));
   if (dataset.rows.empty()) {
     if (dataset.report.rows_read == 0) return Status::invalid_argument(str_cat(file, ": no rows (empty file)"));
     return Status::invalid_argument(str_cat(file, ": no valid rows (", dataset.report.rows_skipped,

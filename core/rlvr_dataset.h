@@ -26,22 +26,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/chat_message.h"
 #include "core/status.h"
 
 namespace caravan::core {
-
-// One chat turn of a prompt. role is "system", "user" or "assistant".
-struct RlvrChatMessage {
-  std::string role;
-  std::string content;
-};
 
 // One validated prompt.
 struct RlvrRow {
   // 1-based line number in the JSONL file.
   int64_t line = 0;
   // Non-empty; the last message is never from the assistant.
-  std::vector<RlvrChatMessage> messages;
+  std::vector<ChatMessage> messages;
   // The string as stored; an array of strings is kept as its compact JSON text
   // (["a","b"] -> "[\"a\",\"b\"]"). For IFEval rows this is the constraints' JSON text.
   std::string ground_truth;

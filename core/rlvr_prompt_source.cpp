@@ -25,15 +25,9 @@ class FieldHasher {
 
 } // namespace
 
-std::string render_chat_prompt(const std::vector<RlvrChatMessage>& messages) {
-  std::string text;
-  for (const RlvrChatMessage& message : messages) text += str_cat(message.role, ": ", message.content, "\n");
-  return text + "assistant:";
-}
-
 uint64_t rlvr_prompt_id(const RlvrRow& row) {
   FieldHasher hasher;
-  for (const RlvrChatMessage& message : row.messages) {
+  for (const ChatMessage& message : row.messages) {
     hasher.add(message.role);
     hasher.add(message.content);
   }
@@ -47,13 +41,18 @@ Result<std::unique_ptr<RlvrPromptSource>> RlvrPromptSource::create(RlvrDataset d
                                                                    const RlvrPromptSourceOptions& options) {
   RlvrPromptReport report;
   std::vector<TaskPrompt> usable;
+  CARAVAN_CHECK(options.encode != nullptr, "RlvrPromptSource needs an encode function");
   for (RlvrRow& row : dataset.rows) {
-    TaskPrompt prompt{.id = rlvr_prompt_id(row),
-                      .text = render_chat_prompt(row.messages),
-                      .ground_truth = std::move(row.ground_truth),
-                      .verifier = std::move(row.verifier),
-                      .source = std::move(row.dataset)};
-    if (options.fits && !options.fits(prompt.text)) {
+    TaskPrompt prompt;
+    prompt.id = rlvr_prompt_id(row);
+    prompt.messages = std::move(row.messages);
+    prompt.ground_truth = std::move(row.ground_truth);
+    prompt.verifier = std::move(row.verifier);
+    prompt.source = std::move(row.dataset);
+    Result<std::vector<int32_t>> tokens = options.encode(prompt);
+    if (!tokens.ok()) return tokens.status().with_context(str_cat(file.string(), ":", row.line));
+    prompt.tokens = std::move(*tokens);
+    if (options.max_prompt_tokens > 0 && static_cast<int64_t>(prompt.tokens.size()) > options.max_prompt_tokens) {
       ++report.rows_too_long;
       if (report.too_long_lines.size() < RlvrPromptReport::kMaxLines) report.too_long_lines.push_back(row.line);
       continue;

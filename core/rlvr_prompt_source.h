@@ -4,24 +4,23 @@
 // split is taken deterministically by a seeded hash of each row's content, and the training
 // stream walks the remaining rows in a seeded shuffle, epoch after epoch.
 //
-// Rendering: runs still use the byte tokenizer and the tiny embedded model, so chat messages
-// are rendered plainly, one "role: content\n" line per message followed by "assistant:"
-// (render_chat_prompt). Real chat templates come with real HF tokenizers.
+// Each row's messages are encoded once, at creation, by the `encode` function the source is
+// given (in a run: the model's chat template through model::PromptEncoder).
 //
-// Prompts too long for the model: a row whose rendered prompt does not fit (the `fits`
-// predicate, typically "tokens <= context - max_new_tokens") is skipped, never truncated,
-// because cutting a prompt can remove the question or the constraints it is judged by. The
-// skipped rows are counted and their first line numbers kept in RlvrPromptReport.
+// Prompts too long for the model: a row whose prompt has more than `max_prompt_tokens` tokens
+// (typically context - max_new_tokens) is skipped, never truncated, because cutting a prompt can
+// remove the question or the constraints it is judged by. The skipped rows are counted and
+// their first line numbers kept in RlvrPromptReport.
 //
 //   CARAVAN_ASSIGN_OR_RETURN(RlvrDataset data, load_rlvr_dataset(path, {}));
-//   RlvrPromptSourceOptions options{.held_out_size = 8, .held_out_seed = 1, .seed = 7};
+//   RlvrPromptSourceOptions options{.held_out_size = 8, .held_out_seed = 1, .seed = 7,
+//                                   .encode = encoder_fn, .max_prompt_tokens = 4000};
 //   CARAVAN_ASSIGN_OR_RETURN(auto prompts, RlvrPromptSource::create(std::move(data), path, options));
 //   TaskPrompt p = prompts->training_prompt(0);   // p.verifier == "math", p.source == "gsm8k"
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,8 +38,10 @@ struct RlvrPromptSourceOptions {
   uint64_t held_out_seed = 0;
   // Seed of the training shuffle.
   uint64_t seed = 0;
-  // True when a rendered prompt fits the model; empty = every prompt fits.
-  std::function<bool(const std::string& prompt_text)> fits;
+  // Turns a row's messages into token ids. Required.
+  PromptEncodeFn encode;
+  // Rows whose prompt has more tokens are skipped; 0 = no limit.
+  int64_t max_prompt_tokens = 0;
 };
 
 struct RlvrPromptReport {
@@ -53,9 +54,6 @@ struct RlvrPromptReport {
   int64_t held_out_rows = 0;
 };
 
-// "user: What is 2+3?\nassistant:" for a single user message; see the file comment.
-std::string render_chat_prompt(const std::vector<RlvrChatMessage>& messages);
-
 // The prompt id of a row: a hash of its messages, ground truth and dataset, so it is the same
 // in every run and wherever the row sits in the file. Identical rows share an id.
 uint64_t rlvr_prompt_id(const RlvrRow& row);
@@ -64,7 +62,7 @@ uint64_t rlvr_prompt_id(const RlvrRow& row);
 class RlvrPromptSource : public PromptSource {
  public:
   // Errors (kInvalidArgument, naming `file` and [task] held_out_size): no row fits the model;
-  // held_out_size leaves no training rows.
+  // held_out_size leaves no training rows; a row that cannot be encoded (naming FILE:LINE).
   static Result<std::unique_ptr<RlvrPromptSource>> create(RlvrDataset dataset, const std::filesystem::path& file,
                                                           const RlvrPromptSourceOptions& options);
 

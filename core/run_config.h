@@ -4,7 +4,7 @@
 // into these structs (and writes them back); components receive their own struct.
 //
 //   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config("configs/quickstart.toml"));
-//   learner::GrpoTrainer trainer(model, config.grpo);
+//   CARAVAN_ASSIGN_OR_RETURN(model::ModelSpec spec, model::open_model(config.model));
 #pragma once
 
 #include <cstdint>
@@ -46,6 +46,30 @@ struct TaskOptions {
   int64_t held_out_size = 500;
   // Seed of the held-out split and selection (independent of run.seed so runs are comparable).
   uint64_t held_out_seed = 20261123;
+};
+
+// [model]: the model a run trains: a Hugging Face checkpoint directory (`path`) or, for the
+// embedded quickstart, an architecture given inline (the keys of core::TransformerConfig) with
+// random weights and the byte tokenizer. Exactly one of the two (core/config checks it).
+struct ModelOptions {
+  // A Hugging Face model directory: config.json, model.safetensors (or shards with their
+  // index), tokenizer.json, tokenizer_config.json (chat template, special tokens) and optionally
+  // generation_config.json. `caravan run` records it as an absolute path. Empty = inline.
+  std::string path;
+  // Compute dtype of every process's copy of the model: "float32" or "bfloat16".
+  std::string dtype = "float32";
+  // dtype of the safetensors in written checkpoints: "auto" (the input checkpoint's dtype;
+  // float32 for an inline model), "float32", "bfloat16" or "float16".
+  std::string checkpoint_dtype = "auto";
+  // A built-in chat template family used instead of the checkpoint's own: "llama3", "chatml",
+  // "qwen3" or "tulu" (model/chat_template.h). Empty = recognise the checkpoint's template. An
+  // inline model has no template of its own, so chat prompts ([task] kind = "rlvr") need one.
+  std::string chat_template;
+  // Chat templates with a thinking switch (Qwen3): render the generation prompt with thinking
+  // on (true, the template's default) or off (false: an empty <think></think> block).
+  bool enable_thinking = true;
+  // The inline architecture; only read when `path` is empty.
+  TransformerConfig inline_config;
 };
 
 // [sft]: supervised warm-up on generated problems with their answers.
@@ -91,6 +115,9 @@ struct RolloutOptions {
   int64_t actors = 1;
   // Sampling temperature for RL rollouts, > 0 (held-out evaluation is always greedy).
   double temperature = 1.0;
+  // Nucleus sampling for RL rollouts: sample from the smallest set of tokens whose probability
+  // reaches top_p; 1 = the full distribution. (0, 1].
+  double top_p = 1.0;
   // Generated tokens per completion, >= 1.
   int64_t max_new_tokens = 8;
 };
@@ -152,7 +179,7 @@ struct MetricsOptions {
 struct RunConfig {
   RunOptions run;
   TaskOptions task;
-  TransformerConfig model;
+  ModelOptions model;
   SftOptions sft;
   GrpoOptions grpo;
   RolloutOptions rollout;

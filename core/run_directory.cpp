@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/atomic_file.h"
+#include "core/jsonl.h"
 
 namespace caravan::core {
 
@@ -42,10 +43,8 @@ Status RunDirectory::append_jsonl(const std::filesystem::path& file, const nlohm
 Status RunDirectory::append_jsonl_records(const std::filesystem::path& file, const std::vector<nlohmann::json>& records) const {
   std::ofstream out(file, std::ios::app | std::ios::binary);
   if (!out) return Status::unavailable(str_cat(file.string(), ": cannot open for append"));
-  for (const auto& record : records) {
-    // Model output is arbitrary bytes: invalid UTF-8 is written as U+FFFD rather than failing.
-    out << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-  }
+  // Model output is arbitrary bytes: jsonl_line writes invalid UTF-8 as U+FFFD rather than failing.
+  for (const auto& record : records) out << core::jsonl_line(record);
   out.flush();
   if (!out) return Status::unavailable(str_cat(file.string(), ": write failed"));
   return Status();

@@ -34,6 +34,7 @@ uint64_t request_id_of(const proto::Envelope::Reader& message) {
     case proto::Envelope::WEIGHTS_SYNCED: return message.getWeightsSynced().getRequestId();
     case proto::Envelope::SAVE_CHECKPOINT: return message.getSaveCheckpoint().getRequestId();
     case proto::Envelope::CHECKPOINT_SAVED: return message.getCheckpointSaved().getRequestId();
+    case proto::Envelope::EXPORT_MODEL: return message.getExportModel().getRequestId();
     case proto::Envelope::ERROR_REPLY: return message.getErrorReply().getRequestId();
   }
   return 0;

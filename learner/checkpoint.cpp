@@ -4,14 +4,14 @@
 #include <torch/serialize.h>
 
 #include "core/atomic_file.h"
-#include "model/checkpoint_io.h"
 
 namespace caravan::learner {
 namespace {
 
 Status write_contents(const std::filesystem::path& staging, const CheckpointContents& contents, model::Llama& model,
-                      const core::TransformerConfig& config, torch::optim::Optimizer* optimizer) {
-  CARAVAN_RETURN_IF_ERROR(model::save_model(staging, model, config));
+                      const core::TransformerConfig& config, const model::SaveModelOptions& model_options,
+                      torch::optim::Optimizer* optimizer) {
+  CARAVAN_RETURN_IF_ERROR(model::save_model(staging, model, config, model_options));
   if (optimizer != nullptr) {
     try {
       torch::save(*optimizer, (staging / "optimizer.pt").string());
@@ -28,6 +28,7 @@ Status write_contents(const std::filesystem::path& staging, const CheckpointCont
 
 Result<std::filesystem::path> write_checkpoint(const core::RunDirectory& run_dir, const CheckpointContents& contents,
                                                model::Llama& model, const core::TransformerConfig& config,
+                                               const model::SaveModelOptions& model_options,
                                                torch::optim::Optimizer* optimizer) {
   const std::filesystem::path final_dir = run_dir.checkpoint_dir(contents.step);
   const std::filesystem::path staging = final_dir.parent_path() / ("." + final_dir.filename().string() + ".staging");
@@ -38,7 +39,7 @@ Result<std::filesystem::path> write_checkpoint(const core::RunDirectory& run_dir
   std::filesystem::remove_all(staging, error);  // leftovers of a crashed attempt
   std::filesystem::create_directories(staging, error);
   if (error) return Status::unavailable(str_cat(staging.string(), ": cannot create: ", error.message()));
-  Status status = write_contents(staging, contents, model, config, optimizer);
+  Status status = write_contents(staging, contents, model, config, model_options, optimizer);
   if (status.ok()) status = core::publish_directory_atomically(staging, final_dir);
   if (!status.ok()) {
     std::filesystem::remove_all(staging, error);

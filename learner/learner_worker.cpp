@@ -33,10 +33,10 @@ std::unique_ptr<capnp::MallocMessageBuilder> train_result(uint64_t request_id, u
 
 }  // namespace
 
-LearnerWorker::LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
-                             const core::ArithmeticTask* sft_task, const model::Tokenizer& tokenizer,
+LearnerWorker::LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
+                             model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
                              const core::RunDirectory& run_dir, std::stop_token stop)
-    : config_(config), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task), tokenizer_(tokenizer),
+    : config_(config), spec_(spec), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task),
       run_dir_(run_dir), stop_(std::move(stop)) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
@@ -44,6 +44,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const
   if (message.isTrainBatch()) return train(message.getTrainBatch());
   if (message.isSyncWeights()) return sync(message.getSyncWeights());
   if (message.isSaveCheckpoint()) return save(message.getSaveCheckpoint());
+  if (message.isExportModel()) return export_model(message.getExportModel());
   return Status::invalid_argument(str_cat("learner: unexpected message kind ", static_cast<int>(message.which())));
 }
 
@@ -53,10 +54,8 @@ std::vector<SftExample> LearnerWorker::sft_batch() {
   for (int64_t i = 0; i < config_.sft.batch_size; ++i) {
     const core::ArithmeticProblem problem = sft_task_->training_problem(config_.run.seed ^ kSftStreamSalt, sft_cursor_++);
     SftExample example;
-    example.prompt = tokenizer_.encode(problem.prompt());
-    example.prompt.insert(example.prompt.begin(), tokenizer_.bos_id());
-    example.target = tokenizer_.encode(problem.answer());
-    example.target.push_back(tokenizer_.eos_id());
+    example.prompt = spec_.prompts->encode_text(problem.prompt());
+    example.target = spec_.prompts->encode_answer(problem.answer());
     batch.push_back(std::move(example));
   }
   return batch;
@@ -69,7 +68,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
                                                config_.task.kind, "\" has no reference completions to train on"));
   }
   const auto started = Clock::now();
-  SftTrainer trainer(policy_, config_.sft, tokenizer_.pad_id());
+  SftTrainer trainer(policy_, config_.sft, spec_.tokenizer->pad_id());
   SftStepStats stats;
   int64_t tokens = 0;
   const int64_t steps = request.getSteps();
@@ -90,7 +89,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const proto::TrainBatch::Reader& batch) {
   if (grpo_ == nullptr) {
     // The reference of the KL penalty is the policy as RL starts: the SFT result.
-    grpo_ = std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout.temperature, tokenizer_.pad_id());
+    grpo_ = std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout.temperature, spec_.tokenizer->pad_id());
   }
   std::vector<RolloutGroup> groups;
   groups.reserve(batch.getGroups().size());
@@ -131,8 +130,26 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const p
   contents.policy_version = policy_version_;
   contents.controller_state = request.getControllerState();
   CARAVAN_ASSIGN_OR_RETURN(std::filesystem::path dir,
-                           write_checkpoint(run_dir_, contents, policy_, config_.model,
+                           write_checkpoint(run_dir_, contents, policy_, spec_.config, model::save_options(spec_),
                                             grpo_ != nullptr ? &grpo_->optimizer() : nullptr));
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto saved = reply->initRoot<proto::Envelope>().initCheckpointSaved();
+  saved.setRequestId(request.getRequestId());
+  saved.setDirectory(dir.string());
+  return reply;
+}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::export_model(
+    const proto::ExportModel::Reader& request) {
+  const std::string name = request.getDirectory();
+  if (name.empty() || std::filesystem::path(name).is_absolute() || name.find("..") != std::string::npos) {
+    return Status::invalid_argument(str_cat("ExportModel.directory: expected a name inside the run directory, got \"",
+                                            name, "\""));
+  }
+  const std::filesystem::path dir = run_dir_.root() / name;
+  std::error_code error;
+  if (std::filesystem::exists(dir, error)) return Status::failed_precondition(str_cat(dir.string(), ": already exists"));
+  CARAVAN_RETURN_IF_ERROR(model::save_model(dir, policy_, spec_.config, model::save_options(spec_)));
   auto reply = std::make_unique<capnp::MallocMessageBuilder>();
   auto saved = reply->initRoot<proto::Envelope>().initCheckpointSaved();
   saved.setRequestId(request.getRequestId());

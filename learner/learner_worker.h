@@ -4,13 +4,16 @@
 //   TrainBatch     -> one GRPO update over the groups             -> TrainResult
 //   SyncWeights    -> broadcast the current weights (WeightTransport) -> WeightsSynced
 //   SaveCheckpoint -> checkpoints/step-N/ written atomically      -> CheckpointSaved
+//   ExportModel    -> a Hugging Face model directory (final_model) -> CheckpointSaved
 // The reference model of the KL penalty is frozen from the weights at the first TrainBatch
 // (i.e. the SFT result). Socket-free, so tests drive it message by message.
 //
-// SFT examples come from the arithmetic task; a run whose task has no reference completions
-// (RLVR prompt sets) passes no task, and an SftRequest with steps > 0 is then refused.
+// SFT examples come from the arithmetic task, encoded by the model's prompt encoder; a run whose
+// task has no reference completions (RLVR prompt sets) passes no task, and an SftRequest with
+// steps > 0 is then refused. Checkpoints and exports are Hugging Face directories written as
+// model::save_options(spec) says.
 //
-//   LearnerWorker worker(config, policy, transport, &task, tokenizer, run_dir, stop);
+//   LearnerWorker worker(config, spec, policy, transport, &task, run_dir, stop);
 //   CARAVAN_ASSIGN_OR_RETURN(auto reply, worker.handle(message));
 #pragma once
 
@@ -26,19 +29,20 @@
 #include "learner/grpo_trainer.h"
 #include "learner/sft_trainer.h"
 #include "model/llama.h"
-#include "model/tokenizer.h"
+#include "model/model_loader.h"
 #include "model/weight_transport.h"
 #include "proto/caravan.capnp.h"
 
 namespace caravan::learner {
 
-// Owner thread only. Every reference (and `sft_task`, when not null) must outlive the worker. `stop` interrupts long work
+// Owner thread only. Every reference (and `sft_task`, when not null) must outlive the worker.
+// `stop` interrupts long work
 // (the SFT stage checks it every step and returns kCancelled).
 class LearnerWorker {
  public:
-  LearnerWorker(const core::RunConfig& config, model::Llama policy, model::WeightTransport& transport,
-                const core::ArithmeticTask* sft_task, const model::Tokenizer& tokenizer, const core::RunDirectory& run_dir,
-                std::stop_token stop);
+  LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
+                model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
+                const core::RunDirectory& run_dir, std::stop_token stop);
 
   // kInvalidArgument for a message the learner does not serve or a malformed batch (naming
   // the group and sample); training and I/O errors are returned as they are.
@@ -51,14 +55,15 @@ class LearnerWorker {
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> train(const proto::TrainBatch::Reader& batch);
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> sync(const proto::SyncWeights::Reader& request);
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> save(const proto::SaveCheckpoint::Reader& request);
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> export_model(const proto::ExportModel::Reader& request);
   std::vector<SftExample> sft_batch();
 
   const core::RunConfig& config_;
+  const model::ModelSpec& spec_;
   model::Llama policy_;
   model::WeightTransport& transport_;
   // Null when the run's task has no reference completions.
   const core::ArithmeticTask* sft_task_;
-  const model::Tokenizer& tokenizer_;
   const core::RunDirectory& run_dir_;
   std::stop_token stop_;
   std::unique_ptr<GrpoTrainer> grpo_;  // created at the first TrainBatch

@@ -102,6 +102,56 @@ std::optional<size_t> find_added(const std::vector<std::string>& contents, std::
   return std::nullopt;
 }
 
+// The special token ids a TemplateProcessing puts before the sequence of a single input
+// (`tokenizer(text)` with add_special_tokens): its "single" template's leading SpecialToken
+// pieces, resolved through its "special_tokens" map.
+Result<std::vector<int32_t>> template_prefix(const json& node, const std::string& path, const FieldErrors& errors) {
+  const auto single = node.find("single");
+  if (single == node.end() || !single->is_array()) return errors.invalid(path + ".single", "missing or not an array");
+  std::vector<int32_t> prefix;
+  for (size_t index = 0; index < single->size(); ++index) {
+    const json& piece = (*single)[index];
+    const auto special = piece.is_object() ? piece.find("SpecialToken") : piece.end();
+    if (special == piece.end()) break;  // the sequence itself ("Sequence": {"id": "A"})
+    const std::string piece_path = str_cat(path, ".single[", index, "].SpecialToken");
+    CARAVAN_ASSIGN_OR_RETURN(const std::string name, get_string(*special, "id", piece_path, errors));
+    const json& tokens = node.value("special_tokens", json::object());
+    const json& entry = tokens.is_object() && tokens.contains(name) ? tokens[name] : json();
+    if (!entry.is_object() || !entry.contains("ids") || !entry["ids"].is_array()) {
+      return errors.invalid(str_cat(path, ".special_tokens"), str_cat("no ids for '", name, "'"));
+    }
+    for (const json& id : entry["ids"]) {
+      CARAVAN_ASSIGN_OR_RETURN(const int32_t value, get_id(id, str_cat(path, ".special_tokens.", name, ".ids"), errors));
+      prefix.push_back(value);
+    }
+  }
+  return prefix;
+}
+
+// What the post_processor puts before a single sequence: TemplateProcessing (also inside a
+// Sequence) contributes its template prefix; ByteLevel adds nothing.
+Result<std::vector<int32_t>> post_processor_prefix(const json& node, const std::string& path,
+                                                   const FieldErrors& errors) {
+  if (node.is_null()) return std::vector<int32_t>();
+  if (!node.is_object()) return errors.invalid(path, "expected an object");
+  CARAVAN_ASSIGN_OR_RETURN(const std::string type, get_string(node, "type", path, errors));
+  if (type == "ByteLevel") return std::vector<int32_t>();
+  if (type == "TemplateProcessing") return template_prefix(node, path, errors);
+  if (type != "Sequence") {
+    return errors.invalid(path + ".type", str_cat("unsupported post-processor '", type,
+                                                  "' (ByteLevel, TemplateProcessing, Sequence)"));
+  }
+  const auto list = node.find("processors");
+  if (list == node.end() || !list->is_array()) return errors.invalid(path + ".processors", "missing or not an array");
+  std::vector<int32_t> prefix;
+  for (size_t index = 0; index < list->size(); ++index) {
+    CARAVAN_ASSIGN_OR_RETURN(const std::vector<int32_t> part,
+                             post_processor_prefix((*list)[index], str_cat(path, ".processors[", index, "]"), errors));
+    prefix.insert(prefix.end(), part.begin(), part.end());
+  }
+  return prefix;
+}
+
 } // namespace
 
 Result<std::shared_ptr<const BpeTokenizer>> BpeTokenizer::load(const std::filesystem::path& tokenizer_json,
@@ -269,6 +319,10 @@ Result<std::shared_ptr<const BpeTokenizer>> BpeTokenizer::load(const std::filesy
   if (auto it = root.find("decoder"); it != root.end() && !it->is_null()) {
     CARAVAN_ASSIGN_OR_RETURN(std::string decoder, get_string(*it, "type", "decoder", errors));
     if (decoder != "ByteLevel") return errors.invalid("decoder.type", str_cat("unsupported decoder '", decoder, "' (only ByteLevel)"));
+  }
+
+  if (auto it = root.find("post_processor"); it != root.end()) {
+    CARAVAN_ASSIGN_OR_RETURN(tokenizer->single_prefix_ids_, post_processor_prefix(*it, "post_processor", errors));
   }
 
   // --- id tables ---

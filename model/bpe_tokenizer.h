@@ -26,7 +26,10 @@
 //    texts already in the normalizer's form (for NFC, nearly all real text).
 //  - added_tokens: {id, content, special, normalized (default !special), lstrip, rstrip};
 //    lstrip/rstrip make a match swallow the whitespace (Unicode White_Space) before/after it;
-//    single_word must be false. post_processor is ignored: encode() never adds special tokens.
+//    single_word must be false.
+//  - post_processor: ByteLevel, TemplateProcessing or a Sequence of them. encode() never adds
+//    special tokens; single_prefix_ids() reports what the template puts before a single text
+//    (Llama 3: <|begin_of_text|>), for callers that encode as `tokenizer(text)` does.
 #pragma once
 
 #include <array>
@@ -83,6 +86,10 @@ class BpeTokenizer final : public Tokenizer {
   int32_t pad_id() const override { return pad_id_; }
   // One more than the largest id of the vocab and the added tokens.
   int32_t vocab_size() const override { return static_cast<int32_t>(id_bytes_.size()); }
+
+  // The special ids the post_processor puts before a single text (`tokenizer(text)` with
+  // add_special_tokens=True): [<|begin_of_text|>] for Llama 3, empty for Qwen.
+  const std::vector<int32_t>& single_prefix_ids() const { return single_prefix_ids_; }
 
   // The id of `token` (a vocab entry in byte-level symbols, or an added token's content).
   std::optional<int32_t> token_to_id(std::string_view token) const;
@@ -163,6 +170,7 @@ class BpeTokenizer final : public Tokenizer {
   int32_t bos_id_ = 0;
   int32_t eos_id_ = 0;
   int32_t pad_id_ = 0;
+  std::vector<int32_t> single_prefix_ids_;
 
   // Hashes std::string and std::string_view alike, so cache lookups need no allocation.
   struct StringHash {

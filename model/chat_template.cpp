@@ -1,13 +1,7 @@
 #include "model/chat_template.h"
 
-#include <fstream>
-
-#include <nlohmann/json.hpp>
-
 namespace caravan::model {
 namespace {
-
-using nlohmann::json;
 
 constexpr std::string_view kQwenDefaultSystem =
     "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
@@ -75,6 +69,82 @@ void render_chatml(std::span<const ChatMessage> messages, const ChatRenderOption
   if (options.add_generation_prompt) out.add("<|im_start|>assistant\n");
 }
 
+// Python's str.strip / lstrip / rstrip with the character set "\n".
+std::string_view lstrip_newlines(std::string_view text) {
+  const size_t begin = text.find_first_not_of('\n');
+  return begin == std::string_view::npos ? std::string_view() : text.substr(begin);
+}
+std::string_view rstrip_newlines(std::string_view text) {
+  const size_t end = text.find_last_not_of('\n');
+  return end == std::string_view::npos ? std::string_view() : text.substr(0, end + 1);
+}
+
+// An assistant message split as the Qwen3 template does when it holds "</think>": the reasoning
+// is what lies between the last "<think>" before the first "</think>" and that "</think>"; the
+// content is what follows the last "</think>".
+struct QwenAssistantTurn {
+  std::string_view reasoning;
+  std::string_view content;
+};
+QwenAssistantTurn split_reasoning(std::string_view text) {
+  constexpr std::string_view kOpen = "<think>";
+  constexpr std::string_view kClose = "</think>";
+  const size_t first_close = text.find(kClose);
+  if (first_close == std::string_view::npos) return {{}, text};
+  std::string_view reasoning = rstrip_newlines(text.substr(0, first_close));
+  if (const size_t open = reasoning.rfind(kOpen); open != std::string_view::npos) {
+    reasoning = reasoning.substr(open + kOpen.size());
+  }
+  return {lstrip_newlines(reasoning), lstrip_newlines(text.substr(text.rfind(kClose) + kClose.size()))};
+}
+
+// The Qwen3 template without tools (Qwen/Qwen3-0.6B tokenizer_config.json), see the header.
+void render_qwen3(std::span<const ChatMessage> messages, const ChatRenderOptions& options, ChatWriter& out) {
+  if (messages.front().role == "system") {
+    out.add("<|im_start|>system\n");
+    out.add(messages.front().content);
+    out.add("<|im_end|>\n");
+  }
+  // The last user turn that is not a tool response (the template's ns.last_query_index).
+  size_t last_query = messages.size() - 1;
+  for (size_t index = messages.size(); index-- > 0;) {
+    const std::string_view content = messages[index].content;
+    const bool tool_response = content.starts_with("<tool_response>") && content.ends_with("</tool_response>");
+    if (messages[index].role == "user" && !tool_response) {
+      last_query = index;
+      break;
+    }
+  }
+  for (size_t index = 0; index < messages.size(); ++index) {
+    const ChatMessage& message = messages[index];
+    if (message.role != "assistant") {
+      if (message.role == "system" && index == 0) continue;  // rendered above
+      out.add("<|im_start|>");
+      out.add(message.role);
+      out.add("\n");
+      out.add(message.content);
+      out.add("<|im_end|>\n");
+      continue;
+    }
+    const QwenAssistantTurn turn = split_reasoning(message.content);
+    out.add("<|im_start|>assistant\n");
+    const bool last = index + 1 == messages.size();
+    std::string body;
+    if (index > last_query && (last || !turn.reasoning.empty())) {
+      body = str_cat("<think>\n", lstrip_newlines(rstrip_newlines(turn.reasoning)), "\n</think>\n\n",
+                     lstrip_newlines(turn.content));
+    } else {
+      body = std::string(turn.content);
+    }
+    out.add_assistant(body, "<|im_end|>");
+    out.add("\n");
+  }
+  if (options.add_generation_prompt) {
+    out.add("<|im_start|>assistant\n");
+    if (!options.enable_thinking) out.add("<think>\n\n</think>\n\n");
+  }
+}
+
 void render_tulu(std::span<const ChatMessage> messages, const ChatRenderOptions& options, ChatWriter& out) {
   for (size_t index = 0; index < messages.size(); ++index) {
     const ChatMessage& message = messages[index];
@@ -95,11 +165,11 @@ void render_tulu(std::span<const ChatMessage> messages, const ChatRenderOptions&
 } // namespace
 
 Result<ChatFormat> chat_format_from_name(std::string_view name) {
-  for (ChatFormat format : {ChatFormat::kLlama3, ChatFormat::kChatMl, ChatFormat::kTulu}) {
+  for (ChatFormat format : kAllChatFormats) {
     if (name == chat_format_name(format)) return format;
   }
   return Status::invalid_argument(
-      str_cat("unknown chat format \"", name, "\" (expected \"llama3\", \"chatml\" or \"tulu\")"));
+      str_cat("unknown chat format \"", name, "\" (expected \"llama3\", \"chatml\", \"qwen3\" or \"tulu\")"));
 }
 
 std::string_view chat_format_name(ChatFormat format) {
@@ -108,6 +178,8 @@ std::string_view chat_format_name(ChatFormat format) {
       return "llama3";
     case ChatFormat::kChatMl:
       return "chatml";
+    case ChatFormat::kQwen3:
+      return "qwen3";
     case ChatFormat::kTulu:
       return "tulu";
   }
@@ -115,37 +187,14 @@ std::string_view chat_format_name(ChatFormat format) {
   return {};
 }
 
-Result<ChatFormat> detect_chat_format(const std::filesystem::path& tokenizer_config_json) {
-  const std::string file = tokenizer_config_json.string();
-  std::ifstream in(tokenizer_config_json, std::ios::binary);
-  if (!in) return Status::not_found(str_cat(file, ": cannot open tokenizer_config.json"));
-  const json root = json::parse(in, /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return Status::invalid_argument(str_cat(file, ": not valid JSON"));
-  if (!root.is_object()) return Status::invalid_argument(str_cat(file, ": expected a JSON object"));
-  const auto it = root.find("chat_template");
-  if (it == root.end() || it->is_null()) return Status::not_found(str_cat(file, ": no chat_template"));
-
-  std::string chat_template;
-  if (it->is_string()) {
-    chat_template = it->get<std::string>();
-  } else if (it->is_array()) {
-    for (const json& entry : *it) {
-      if (!entry.is_object()) continue;
-      const auto name = entry.find("name");
-      const auto text = entry.find("template");
-      if (name != entry.end() && *name == "default" && text != entry.end() && text->is_string()) {
-        chat_template = text->get<std::string>();
-      }
-    }
-    if (chat_template.empty()) return Status::not_found(str_cat(file, ": chat_template: no \"default\" template"));
-  } else {
-    return Status::invalid_argument(str_cat(file, ": chat_template: expected a string or a list"));
+Result<ChatFormat> detect_chat_format(std::string_view chat_template, std::string_view source) {
+  if (chat_template.find("<|start_header_id|>") != std::string_view::npos) return ChatFormat::kLlama3;
+  if (chat_template.find("<|im_start|>") != std::string_view::npos) {
+    return chat_template.find("enable_thinking") != std::string_view::npos ? ChatFormat::kQwen3 : ChatFormat::kChatMl;
   }
-
-  if (chat_template.find("<|start_header_id|>") != std::string::npos) return ChatFormat::kLlama3;
-  if (chat_template.find("<|im_start|>") != std::string::npos) return ChatFormat::kChatMl;
-  if (chat_template.find("<|assistant|>") != std::string::npos) return ChatFormat::kTulu;
-  return Status::not_found(str_cat(file, ": chat_template matches no known format (llama3, chatml, tulu)"));
+  if (chat_template.find("<|assistant|>") != std::string_view::npos) return ChatFormat::kTulu;
+  return Status::invalid_argument(
+      str_cat(source, ": chat_template matches no known format (llama3, chatml, qwen3, tulu)"));
 }
 
 Result<RenderedChat> render_chat(ChatFormat format, std::span<const ChatMessage> messages,
@@ -165,6 +214,9 @@ Result<RenderedChat> render_chat(ChatFormat format, std::span<const ChatMessage>
       break;
     case ChatFormat::kChatMl:
       render_chatml(messages, options, out);
+      break;
+    case ChatFormat::kQwen3:
+      render_qwen3(messages, options, out);
       break;
     case ChatFormat::kTulu:
       render_tulu(messages, options, out);

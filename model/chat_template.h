@@ -1,14 +1,15 @@
 // File: model/chat_template.h
 // Renders a conversation into the exact prompt text an instruct model was trained on, for
-// three built-in families (no Jinja engine): Llama 3, ChatML (Qwen 2.5) and Tülu 3. The format
-// is chosen by name in the config or detected from a model's tokenizer_config.json. The result
+// four built-in families (no Jinja engine): Llama 3, ChatML (Qwen 2.5), Qwen3 and Tülu 3. The
+// format is chosen by name or detected from a model's chat template (model/tokenizer_config.h).
+// The result
 // also records which bytes belong to assistant turns, so SFT can train on the assistant's
 // tokens only (tokenize_chat turns those byte spans into a 0/1 loss mask per token id).
 // No LibTorch.
 //
 //   CARAVAN_ASSIGN_OR_RETURN(model::ChatFormat format,
-//                            model::detect_chat_format(dir / "tokenizer_config.json"));
-//   std::vector<model::ChatMessage> messages = {{"user", "2+2?"}, {"assistant", "4"}};
+//                            model::detect_chat_format(tokenizer_config.chat_template, "tokenizer_config.json"));
+//   std::vector<core::ChatMessage> messages = {{"user", "2+2?"}, {"assistant", "4"}};
 //   CARAVAN_ASSIGN_OR_RETURN(model::RenderedChat chat, model::render_chat(format, messages, {}));
 //   CARAVAN_ASSIGN_OR_RETURN(model::TokenizedChat tokens, model::tokenize_chat(*tokenizer, chat));
 //   // tokens.loss_mask[i] == 1 exactly for the ids of "4" and the end-of-turn token.
@@ -28,6 +29,16 @@
 //    Qwen 2.5 inserts "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a
 //    helpful assistant.<|im_end|>\n" when the first message is not a system message; that is
 //    ChatRenderOptions::chatml_default_system (default off, i.e. plain ChatML).
+//  - kQwen3 (Qwen/Qwen3-0.6B and the other Qwen3 hybrid-thinking models, without tools): ChatML
+//    where a first system message is rendered first and an assistant message holding
+//    "</think>" is split into reasoning (after the last "<think>" before the first "</think>",
+//    newlines stripped) and content (after the last "</think>", leading newlines stripped).
+//    Assistant turns after the last user turn are rendered as
+//    "<|im_start|>assistant\n<think>\n{reasoning}\n</think>\n\n{content}<|im_end|>\n" when they are
+//    the last message or have reasoning; every other assistant turn loses its reasoning:
+//    "<|im_start|>assistant\n{content}<|im_end|>\n". Generation prompt "<|im_start|>assistant\n",
+//    followed by "<think>\n\n</think>\n\n" when ChatRenderOptions::enable_thinking is false
+//    (the template's enable_thinking=False).
 //  - kTulu (allenai/Llama-3.1-Tulu-3-8B, also OLMo 2 Instruct): "<|system|>\n{content}\n",
 //    "<|user|>\n{content}\n", "<|assistant|>\n{content}{eos}\n" where the trailing "\n" is
 //    omitted after the LAST message (as in the official template); generation prompt
@@ -40,45 +51,43 @@
 // newline after the marker are outside.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/chat_message.h"
 #include "core/status.h"
 #include "model/tokenizer.h"
 
 namespace caravan::model {
 
-// One turn of a conversation. role is "system", "user" or "assistant"; content is any bytes.
-struct ChatMessage {
-  std::string role;
-  std::string content;
-};
+using core::ChatMessage;
 
 enum class ChatFormat {
   kLlama3,
   kChatMl,
+  kQwen3,
   kTulu,
 };
+inline constexpr std::array<ChatFormat, 4> kAllChatFormats = {ChatFormat::kLlama3, ChatFormat::kChatMl,
+                                                              ChatFormat::kQwen3, ChatFormat::kTulu};
 
-// "llama3", "chatml" or "tulu" (the config spelling, also what chat_format_name returns).
+// "llama3", "chatml", "qwen3" or "tulu" (the config spelling, also what chat_format_name returns).
 // Errors: kInvalidArgument naming the unknown name and the accepted ones.
 Result<ChatFormat> chat_format_from_name(std::string_view name);
 std::string_view chat_format_name(ChatFormat format);
 
-// Reads the "chat_template" of a Hugging Face tokenizer_config.json (a string, or a list of
-// {"name", "template"} entries, of which "default" is used) and recognises the family by a
-// distinctive marker, checked in this order: "<|start_header_id|>" -> kLlama3,
-// "<|im_start|>" -> kChatMl, "<|assistant|>" -> kTulu.
-// Errors: kNotFound (naming the file) if it cannot be opened, has no chat_template, or the
-// template matches no family; kInvalidArgument if it is not valid JSON or chat_template has
-// the wrong type.
-Result<ChatFormat> detect_chat_format(const std::filesystem::path& tokenizer_config_json);
+// Recognises the family of a Jinja chat template by a distinctive marker, checked in this
+// order: "<|start_header_id|>" -> kLlama3; "<|im_start|>" -> kQwen3 if the template reads
+// "enable_thinking", else kChatMl; "<|assistant|>" -> kTulu.
+// Errors: kInvalidArgument naming `source` (the file the template came from) when no family
+// matches.
+Result<ChatFormat> detect_chat_format(std::string_view chat_template, std::string_view source);
 
 struct ChatRenderOptions {
   // Append the header that makes the model answer as the assistant (inference/rollout prompts).
@@ -88,6 +97,8 @@ struct ChatRenderOptions {
   bool chatml_default_system = false;
   // kTulu only: the eos token ending each assistant turn.
   std::string tulu_eos_token = "<|end_of_text|>";
+  // kQwen3 only: false renders the generation prompt with an empty thinking block.
+  bool enable_thinking = true;
 };
 
 struct RenderedChat {

@@ -28,8 +28,11 @@ using Json = nlohmann::json;
 constexpr const char* kConfigFile = kModelConfigFile;
 constexpr const char* kWeightsFile = kModelWeightsFile;
 constexpr const char* kIndexFile = kModelWeightsIndexFile;
-constexpr std::array<const char*, 4> kTokenizerFiles = {"tokenizer.json", "tokenizer_config.json",
-                                                        "special_tokens_map.json", "generation_config.json"};
+// Everything beside the weights that makes a Hugging Face directory loadable by transformers'
+// AutoTokenizer and generation (both the fast tokenizer.json and a slow tokenizer's files).
+constexpr std::array<const char*, 9> kTokenizerFiles = {
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+    "chat_template.jinja", "vocab.json", "merges.txt", "added_tokens.json", "tokenizer.model"};
 
 // What save_model's consistency check compares: everything that shapes the parameters.
 auto shape_fields(const core::TransformerConfig& c) {
@@ -377,17 +380,37 @@ Status copy_tokenizer_files(const std::filesystem::path& from, const std::filesy
   return Status::ok_status();
 }
 
+// config.json for `config`: config_json's keys, or, given the config.json the model was loaded
+// from, that file unchanged but for the dtype a save may change. The base must describe the same
+// model (a bug otherwise).
+Result<Json> output_config_json(const core::TransformerConfig& config, at::ScalarType dtype,
+                                const std::string& base_config_json) {
+  if (base_config_json.empty()) return config_json(config, dtype);
+  Json base = Json::parse(base_config_json, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  const Result<core::TransformerConfig> described = parse_config(base);
+  CARAVAN_CHECK(described.ok() && shape_fields(*described) == shape_fields(config),
+                "save_model: base_config_json does not describe the model it is saved with");
+  // transformers 4 writes torch_dtype, transformers 5 dtype.
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (base.contains(key)) base[key] = dtype_name(dtype);
+  }
+  if (!base.contains("torch_dtype") && !base.contains("dtype")) base["torch_dtype"] = dtype_name(dtype);
+  return base;
+}
+
 // Writes every file of the model directory into the existing directory `dir`.
 Status write_model_files(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config,
                          const SaveModelOptions& options) {
   CARAVAN_RETURN_IF_ERROR(remove_old_weights(dir));
   NamedTensors tensors;
-  for (const auto& item : model->named_parameters()) tensors.emplace_back(item.key(), item.value());
+  for (const auto& item : model->named_parameters()) {
+    tensors.emplace_back(item.key(), options.dtype ? item.value().to(*options.dtype) : item.value());
+  }
   CARAVAN_RETURN_IF_ERROR(write_weights(dir, tensors, options.max_shard_bytes));
   if (!options.copy_tokenizer_from.empty()) CARAVAN_RETURN_IF_ERROR(copy_tokenizer_files(options.copy_tokenizer_from, dir));
   const at::ScalarType dtype = tensors.empty() ? at::kFloat : tensors.front().second.scalar_type();
-  const std::string text = config_json(config, dtype).dump(2) + "\n";
-  return core::write_file_atomically(dir / kConfigFile, text);
+  CARAVAN_ASSIGN_OR_RETURN(const Json json, output_config_json(config, dtype, options.base_config_json));
+  return core::write_file_atomically(dir / kConfigFile, json.dump(2) + "\n");
 }
 
 // Where each tensor lives: one shard file per tensor, from the index or the single file.
@@ -486,10 +509,10 @@ Status load_model_weights(const std::filesystem::path& dir, Llama& model) {
       return Status::not_found(str_cat(path.string(), ": shard file missing (", layout.index.filename().string(),
                                        " maps tensor '", example, "' to it)"));
     }
-    CARAVAN_ASSIGN_OR_RETURN(NamedTensors tensors, load_safetensors(path));
     std::set<std::string> in_file;
-    for (const auto& [name, source] : tensors) {
-      const std::string where = str_cat(path.string(), ": tensor '", name, "'");
+    // Each tensor is copied straight from the file's mapping into its parameter (converting dtype).
+    CARAVAN_RETURN_IF_ERROR(visit_safetensors(path, [&](const std::string& name, const at::Tensor& source) -> Status {
+      const std::string where = str_cat("tensor '", name, "'");
       if (sharded) {
         const auto mapped = layout.file_of.find(name);
         if (mapped == layout.file_of.end() || mapped->second != file) {
@@ -509,7 +532,8 @@ Status load_model_weights(const std::filesystem::path& dir, Llama& model) {
       }
       target->copy_(source);
       loaded.insert(name);
-    }
+      return Status::ok_status();
+    }));
     for (const auto& [tensor, shard] : layout.file_of) {
       if (shard == file && in_file.count(tensor) == 0) {
         return Status::invalid_argument(str_cat(path.string(), ": tensor '", tensor, "' is missing from the shard (",

@@ -7,9 +7,9 @@
 // tokenizer files. A directory written here loads in `transformers`
 // (AutoModelForCausalLM.from_pretrained(dir)), and single-file or sharded checkpoints of
 // these four architectures from the Hub load here. Special token ids (bos/eos/pad) travel in
-// core::TransformerConfig, so a Hub model loaded and saved again keeps them; other keys of the
-// original config.json (initializer_range, transformers_version, ...) are not carried: they do
-// not change the model, and transformers fills in its defaults.
+// core::TransformerConfig; the other keys of the original config.json (initializer_range,
+// transformers_version, ...) are kept when the caller passes that file as
+// SaveModelOptions::base_config_json, so a trained checkpoint has the same keys as its input.
 //
 //   CARAVAN_RETURN_IF_ERROR(model::save_model(run_dir / "checkpoints/step-100", llama, config));
 //   CARAVAN_RETURN_IF_ERROR(model::save_model(out_dir, llama, config,
@@ -22,6 +22,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include "core/status.h"
 #include "core/transformer_config.h"
@@ -41,9 +43,18 @@ struct SaveModelOptions {
   // single tensor larger than this gets a shard of its own. Everything in one shard is written
   // as a plain model.safetensors with no index, as transformers does.
   int64_t max_shard_bytes = 5'000'000'000;
-  // When non-empty, tokenizer.json, tokenizer_config.json, special_tokens_map.json and
-  // generation_config.json are copied from this directory where present (absent ones skipped).
+  // When non-empty, the tokenizer and generation files (tokenizer.json, tokenizer_config.json,
+  // special_tokens_map.json, generation_config.json, chat_template.jinja, and a slow
+  // tokenizer's vocab.json, merges.txt, added_tokens.json, tokenizer.model) are copied from this
+  // directory where present (absent ones skipped).
   std::filesystem::path copy_tokenizer_from;
+  // The config.json text of the checkpoint the model was loaded from. When non-empty, the
+  // written config.json is that file with only its torch_dtype / dtype set to the saved dtype
+  // (every other key and its layout, rope_parameters or rope_scaling, kept), and it must
+  // describe `config` (CARAVAN_CHECK). Empty: the writer's own keys.
+  std::string base_config_json;
+  // dtype of the written tensors; nullopt = each parameter's own dtype.
+  std::optional<at::ScalarType> dtype;
 };
 
 // Writes dir/config.json and the weights (parameters in their dtype, named as in

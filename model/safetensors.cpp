@@ -144,7 +144,7 @@ Result<std::vector<Entry>> parse_header(const std::string& text, uint64_t data_b
 }
 
 // A read-only, private mapping of a whole file; unmapped (and the descriptor closed) on
-// destruction. Non-copyable, non-movable: it lives on the stack of read_file only.
+// destruction. Non-copyable, non-movable: it lives on the stack of visit_file only.
 class FileMapping {
  public:
   FileMapping() = default;
@@ -183,11 +183,9 @@ class FileMapping {
   size_t size_ = 0;
 };
 
-// Maps `path` and copies every tensor out of the mapping; the mapping is gone on return, so no
-// returned tensor refers to the file.
-// TODO(perf): hand out tensors that alias a shared mapping (at::from_blob with a deleter that
-// keeps it alive) to skip the copy when the caller converts or moves them to GPU anyway.
-Result<NamedTensors> read_file(const std::filesystem::path& path) {
+// Maps `path` and calls `visit` with a view of every tensor inside the mapping; the mapping is
+// gone on return.
+Status visit_file(const std::filesystem::path& path, const TensorVisitor& visit) {
   FileMapping mapping;
   CARAVAN_RETURN_IF_ERROR(mapping.open(path));
   const std::span<const std::byte> file = mapping.bytes();
@@ -203,17 +201,16 @@ Result<NamedTensors> read_file(const std::filesystem::path& path) {
   }
   const std::string header_text(reinterpret_cast<const char*>(file.data()) + kLengthPrefixBytes, header_bytes);
   const uint64_t data_start = kLengthPrefixBytes + header_bytes;
-  // parse_entry checks every [begin, end) against this size, so the copies below stay in bounds.
+  // parse_entry checks every [begin, end) against this size, so the views below stay in bounds.
   CARAVAN_ASSIGN_OR_RETURN(std::vector<Entry> entries, parse_header(header_text, file_bytes - data_start));
-
-  NamedTensors tensors;
-  tensors.reserve(entries.size());
   for (const Entry& entry : entries) {
-    at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(entry.type));
-    if (tensor.nbytes() > 0) std::memcpy(tensor.data_ptr(), file.data() + data_start + entry.begin, tensor.nbytes());
-    tensors.emplace_back(entry.name, std::move(tensor));
+    const at::TensorOptions options = at::TensorOptions().dtype(entry.type);
+    // The mapping is read-only; visitors only read the view (documented in the header).
+    void* data = const_cast<std::byte*>(file.data() + data_start + entry.begin);
+    const at::Tensor view = entry.end > entry.begin ? at::from_blob(data, entry.shape, options) : at::empty(entry.shape, options);
+    CARAVAN_RETURN_IF_ERROR(visit(entry.name, view));
   }
-  return tensors;
+  return Status::ok_status();
 }
 
 } // namespace
@@ -293,9 +290,18 @@ Result<std::vector<TensorInfo>> read_safetensors_header(const std::filesystem::p
   return infos;
 }
 
+Status visit_safetensors(const std::filesystem::path& path, const TensorVisitor& visit) {
+  const Status status = visit_file(path, visit);
+  if (!status.ok()) return status.with_context(path.string());
+  return status;
+}
+
 Result<NamedTensors> load_safetensors(const std::filesystem::path& path) {
-  auto tensors = read_file(path);
-  if (!tensors.ok()) return tensors.status().with_context(path.string());
+  NamedTensors tensors;
+  CARAVAN_RETURN_IF_ERROR(visit_safetensors(path, [&](const std::string& name, const at::Tensor& view) {
+    tensors.emplace_back(name, view.clone());
+    return Status::ok_status();
+  }));
   return tensors;
 }
 

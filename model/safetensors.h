@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -50,6 +51,17 @@ struct TensorInfo {
 // tensor name (naming the tensor); kUnavailable for I/O failures. Blocks on disk I/O.
 Status save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
                         const std::map<std::string, std::string>& metadata);
+
+// Called with each tensor's name and a read-only, contiguous CPU view of its bytes inside the
+// file's memory mapping. The view is valid only during the call: copy what you keep (copy_ into
+// a parameter converts dtype and device on the way). Returning an error stops the walk.
+using TensorVisitor = std::function<Status(const std::string& name, const at::Tensor& view)>;
+
+// Memory-maps `path` (read-only, MAP_PRIVATE) and calls `visit` for every tensor in the order of
+// their data offsets, with no intermediate copy: loading a checkpoint touches each byte once.
+// Validation and errors are those of load_safetensors; an error from `visit` is returned with
+// the file name prefixed. The file must not be truncated by another process during the call.
+Status visit_safetensors(const std::filesystem::path& path, const TensorVisitor& visit);
 
 // Reads every tensor of `path` into owned, contiguous CPU tensors, in the order of their data
 // offsets. The file is memory-mapped (read-only, MAP_PRIVATE) for the duration of the call and

@@ -39,4 +39,17 @@ class Tokenizer {
   virtual int32_t vocab_size() const = 0;
 };
 
+// The text of ids a model generated. An embedding may have more rows than its tokenizer has ids
+// (Qwen pads 151669 ids to 151936 rows), and a sampled id beyond the tokenizer is no text: it
+// decodes to nothing, as Hugging Face's tokenizers drop ids they do not know. Other errors are
+// decode()'s.
+inline Result<std::string> decode_generated(const Tokenizer& tokenizer, std::span<const int32_t> ids) {
+  std::vector<int32_t> known;
+  known.reserve(ids.size());
+  for (int32_t id : ids) {
+    if (id >= 0 && id < tokenizer.vocab_size()) known.push_back(id);
+  }
+  return tokenizer.decode(known);
+}
+
 } // namespace caravan::model

@@ -45,10 +45,12 @@ struct RolloutRequest {
   # 0 means greedy decoding.
   temperature @4 :Float32;
   seed @5 :UInt64;
+  # Nucleus sampling mass in (0, 1]; 1 samples from the whole distribution.
+  topP @6 :Float32 = 1.0;
 }
 
 enum FinishReason {
-  stop @0;    # the model emitted end-of-sequence
+  stop @0;    # the model emitted one of its stop ids (end of turn, eos)
   length @1;  # maxNewTokens reached (truncated)
 }
 
@@ -194,6 +196,14 @@ struct SaveCheckpoint {
   controllerState @2 :Text;
 }
 
+# Controller -> learner: write the current policy as a Hugging Face model directory (config.json,
+# safetensors, tokenizer files), atomically; the reply is CheckpointSaved.
+struct ExportModel {
+  requestId @0 :UInt64;
+  # Relative to the run directory ("final_model").
+  directory @1 :Text;
+}
+
 struct CheckpointSaved {
   requestId @0 :UInt64;
   directory @1 :Text;
@@ -225,5 +235,6 @@ struct Envelope {
     saveCheckpoint @12 :SaveCheckpoint;
     checkpointSaved @13 :CheckpointSaved;
     errorReply @14 :ErrorReply;
+    exportModel @15 :ExportModel;
   }
 }

@@ -80,6 +80,16 @@ std::string percent(double fraction) {
   return text;
 }
 
+// A prompt as the sample files record it: its chat messages, or its raw text.
+nlohmann::json prompt_record(const core::TaskPrompt& prompt) {
+  if (prompt.messages.empty()) return prompt.text;
+  nlohmann::json messages = nlohmann::json::array();
+  for (const core::ChatMessage& message : prompt.messages) {
+    messages.push_back({{"role", message.role}, {"content", message.content}});
+  }
+  return messages;
+}
+
 uint64_t mix_seed(uint64_t a, uint64_t b) {
   uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -113,13 +123,7 @@ Status Controller::run_phases(std::stop_token stop) {
   log::result(str_cat("held-out accuracy ", config_.sft.steps > 0 ? "after SFT" : "before RL", ": ",
                       percent(sft_accuracy)));
   log::result(str_cat("held-out accuracy after RL: ", percent(rl_accuracy)));
-  return Status();
-}
-
-std::vector<int32_t> Controller::prompt_tokens(const core::TaskPrompt& prompt) const {
-  std::vector<int32_t> tokens = tokenizer_.encode(prompt.text);
-  tokens.insert(tokens.begin(), tokenizer_.bos_id());
-  return tokens;
+  return export_final_model(stop);
 }
 
 Status Controller::warm_up(std::stop_token stop) {
@@ -175,13 +179,14 @@ Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::ve
     request.setSamplesPerPrompt(samples_per_prompt);
     request.setMaxNewTokens(static_cast<uint32_t>(config_.rollout.max_new_tokens));
     request.setTemperature(static_cast<float>(temperature));
+    // Held-out evaluation is greedy; RL rollouts sample with [rollout] top_p.
+    request.setTopP(temperature > 0 ? static_cast<float>(config_.rollout.top_p) : 1.0f);
     request.setSeed(mix_seed(seed, r));
     auto request_prompts = request.initPrompts(static_cast<unsigned>(ranges[r].second - ranges[r].first));
     for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
       auto request_prompt = request_prompts[static_cast<unsigned>(i - ranges[r].first)];
       request_prompt.setPromptId(prompts[i].id);
-      const std::vector<int32_t> tokens = prompt_tokens(prompts[i]);
-      core::copy_into(request_prompt.initTokens(static_cast<unsigned>(tokens.size())), tokens);
+      core::copy_into(request_prompt.initTokens(static_cast<unsigned>(prompts[i].tokens.size())), prompts[i].tokens);
     }
   }
   CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
@@ -209,7 +214,7 @@ Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::ve
       }
       scored.policy_version = sample.getPolicyVersion();
       scored.stopped = sample.getFinishReason() == proto::FinishReason::STOP;
-      CARAVAN_ASSIGN_OR_RETURN(scored.text, tokenizer_.decode(scored.tokens));
+      CARAVAN_ASSIGN_OR_RETURN(scored.text, model::decode_generated(tokenizer_, scored.tokens));
       tokens_generated += static_cast<int64_t>(scored.tokens.size());
       samples.push_back(std::move(scored));
     }
@@ -323,8 +328,7 @@ Status Controller::rl_step(int64_t step, std::stop_token stop) {
   for (size_t p = 0; p < prompts.size(); ++p) {
     auto group = groups[static_cast<unsigned>(p)];
     group.setPromptId(prompts[p].id);
-    const std::vector<int32_t> prompt = prompt_tokens(prompts[p]);
-    core::copy_into(group.initPromptTokens(static_cast<unsigned>(prompt.size())), prompt);
+    core::copy_into(group.initPromptTokens(static_cast<unsigned>(prompts[p].tokens.size())), prompts[p].tokens);
     auto members = group.initSamples(group_size);
     for (uint32_t s = 0; s < group_size; ++s) {
       const ScoredSample& scored = samples[p * group_size + s];
@@ -397,6 +401,18 @@ Status Controller::save_checkpoint(int64_t step, std::stop_token stop) {
   return Status();
 }
 
+Status Controller::export_final_model(std::stop_token stop) {
+  const auto learner = pool_.workers_with_prefix("learner-");
+  std::vector<Outgoing> requests;
+  requests.push_back(pool_.make_request(learner.front()));
+  requests.back().envelope().initExportModel().setDirectory(kFinalModelDirectory);
+  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
+  const std::string dir = replies.front().envelope().getCheckpointSaved().getDirectory();
+  log::info("event=final_model dir=", dir, " policy_version=", policy_version_);
+  log::result(str_cat("final model: ", dir));
+  return Status();
+}
+
 Status Controller::write_samples(const std::string& phase, int64_t step,
                                  const std::vector<core::TaskPrompt>& prompts,
                                  const std::vector<ScoredSample>& samples) const {
@@ -411,7 +427,7 @@ Status Controller::write_samples(const std::string& phase, int64_t step,
                        {"sample_index", s.sample_index},
                        {"source", prompt.source},
                        {"verifier", prompt.verifier},
-                       {"prompt", prompt.text},
+                       {"prompt", prompt_record(prompt)},
                        {"ground_truth", prompt.ground_truth},
                        {"completion", s.text},
                        {"finish_reason", s.stopped ? "stop" : "length"},

@@ -3,11 +3,14 @@
 // and the run directory's metrics and samples, and drives the workers through WorkerPool:
 //   1. wait for every worker; 2. SFT warm-up on the learner; 3. broadcast weights;
 //   4. greedy held-out evaluation; 5. GRPO steps (generate -> verify -> train -> broadcast),
-//   with checkpoints; 6. held-out evaluation again; 7. shut the workers down.
+//   with checkpoints; 6. held-out evaluation again; 7. the final policy exported as a Hugging
+//   Face directory, RUN_DIR/final_model; 8. shut the workers down.
 // One progress line per step and two result lines ("held-out accuracy after SFT: x%").
 //
-// The prompts come from a core::PromptSource (the arithmetic task or an RLVR prompt set); each
-// reward item carries its prompt's verifier, ground truth and source.
+// The prompts come from a core::PromptSource (the arithmetic task or an RLVR prompt set) with
+// their token ids already encoded by the model's prompt encoder; each reward item carries its
+// prompt's verifier, ground truth and source. `tokenizer` only decodes completions for the
+// verifiers and the sample files.
 //
 //   Controller controller(config, pool, run_dir, prompts, tokenizer);
 //   Status status = controller.run(stop);
@@ -27,6 +30,9 @@
 #include "model/tokenizer.h"
 
 namespace caravan::controller {
+
+// Where the run's final policy is exported, relative to the run directory.
+inline constexpr const char* kFinalModelDirectory = "final_model";
 
 // Owner thread only. Every reference must outlive the controller.
 class Controller {
@@ -60,6 +66,7 @@ class Controller {
   Result<double> evaluate(const std::string& label, std::stop_token stop);
   Status rl_step(int64_t step, std::stop_token stop);
   Status save_checkpoint(int64_t step, std::stop_token stop);
+  Status export_final_model(std::stop_token stop);
 
   // Generates `samples_per_prompt` completions for each prompt across the rollout actors
   // and scores them across the verifiers.
@@ -73,7 +80,6 @@ class Controller {
                std::stop_token stop);
   Status write_samples(const std::string& phase, int64_t step, const std::vector<core::TaskPrompt>& prompts,
                        const std::vector<ScoredSample>& samples) const;
-  std::vector<int32_t> prompt_tokens(const core::TaskPrompt& prompt) const;
 
   const core::RunConfig& config_;
   WorkerPool& pool_;

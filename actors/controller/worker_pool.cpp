@@ -15,6 +15,7 @@ void set_request_id(proto::Envelope::Builder envelope, uint64_t id) {
     case proto::Envelope::SFT_REQUEST: envelope.getSftRequest().setRequestId(id); return;
     case proto::Envelope::SYNC_WEIGHTS: envelope.getSyncWeights().setRequestId(id); return;
     case proto::Envelope::SAVE_CHECKPOINT: envelope.getSaveCheckpoint().setRequestId(id); return;
+    case proto::Envelope::EXPORT_MODEL: envelope.getExportModel().setRequestId(id); return;
     case proto::Envelope::HELLO:
     case proto::Envelope::HEARTBEAT:
     case proto::Envelope::SHUTDOWN:

@@ -32,6 +32,18 @@ std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int32_t
   return {tokens, mask};
 }
 
+// Zeroes, per row of `probs` [B, V], every token outside the smallest set of most likely tokens
+// whose mass reaches top_p (as transformers' TopPLogitsWarper: a token goes when the mass of
+// the tokens less likely than it is at most 1 - top_p; the most likely token always stays).
+at::Tensor nucleus(const at::Tensor& probs, double top_p) {
+  if (top_p >= 1.0) return probs;
+  const auto [sorted, order] = probs.sort(/*dim=*/-1, /*descending=*/false);
+  at::Tensor remove_sorted = sorted.cumsum(-1) <= (1.0 - top_p);
+  remove_sorted.select(-1, -1).fill_(false);
+  const at::Tensor remove = at::zeros_like(remove_sorted).scatter(-1, order, remove_sorted);
+  return probs.masked_fill(remove, 0.0);
+}
+
 }  // namespace
 
 std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vector<std::vector<int32_t>>& prompts,
@@ -47,6 +59,11 @@ std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vect
   const int64_t max_len = static_cast<int64_t>(width) + options.max_new_tokens;
   CARAVAN_CHECK(max_len <= model.config().max_position_embeddings, "generate: prompt (", width, ") + max_new_tokens (",
                 options.max_new_tokens, ") exceeds max_position_embeddings (", model.config().max_position_embeddings, ")");
+  CARAVAN_CHECK(!options.stop_ids.empty(), "generate: no stop ids");
+  CARAVAN_CHECK(options.top_p > 0 && options.top_p <= 1, "generate: top_p ", options.top_p, " outside (0, 1]");
+  const auto is_stop = [&](int64_t id) {
+    return std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
+  };
 
   const at::Device device = model.parameters().front().device();
   auto [tokens, mask] = left_pad(prompts, static_cast<int64_t>(width), options.pad_id);
@@ -63,7 +80,7 @@ std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vect
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     at::Tensor next;
     if (options.temperature > 0) {
-      const at::Tensor probs = at::softmax(logits.to(at::kCPU) / options.temperature, -1);
+      const at::Tensor probs = nucleus(at::softmax(logits.to(at::kCPU) / options.temperature, -1), options.top_p);
       next = at::multinomial(probs, 1, /*replacement=*/false, generator).squeeze(1);
     } else {
       next = logits.argmax(-1).to(at::kCPU);
@@ -77,7 +94,7 @@ std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vect
       if (finished_a[b]) continue;
       out[b].tokens.push_back(static_cast<int32_t>(next_a[b]));
       out[b].logprobs.push_back(logprobs_a[b]);
-      if (next_a[b] == options.eos_id) {
+      if (is_stop(next_a[b])) {
         out[b].stopped = true;
         finished_a[b] = true;
       }

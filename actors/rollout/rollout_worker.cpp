@@ -23,6 +23,9 @@ Status RolloutWorker::validate(const proto::RolloutRequest::Reader& request) con
   const auto& config = model_->config();
   if (request.getSamplesPerPrompt() == 0) return Status::invalid_argument("RolloutRequest.samplesPerPrompt: must be >= 1");
   if (request.getMaxNewTokens() == 0) return Status::invalid_argument("RolloutRequest.maxNewTokens: must be >= 1");
+  if (!(request.getTopP() > 0 && request.getTopP() <= 1)) {
+    return Status::invalid_argument(str_cat("RolloutRequest.topP: must be in (0, 1], got ", request.getTopP()));
+  }
   const auto prompts = request.getPrompts();
   for (uint32_t p = 0; p < prompts.size(); ++p) {
     const auto tokens = prompts[p].getTokens();
@@ -58,8 +61,9 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> RolloutWorker::generate(
   GenerationOptions options;
   options.max_new_tokens = request.getMaxNewTokens();
   options.temperature = request.getTemperature();
+  options.top_p = request.getTopP();
   options.seed = request.getSeed();
-  options.eos_id = options_.eos_id;
+  options.stop_ids = options_.stop_ids;
   options.pad_id = options_.pad_id;
   const std::vector<GeneratedSequence> generated = rollout::generate(*model_, batch, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -4,13 +4,14 @@
 // SyncWeights -> WeightsSynced (new weights arrive between requests through the injected
 // WeightTransport). Socket-free, so tests drive it message by message.
 //
-//   RolloutWorker worker(model, transport, {.eos_id = tok.eos_id(), .pad_id = tok.pad_id()});
+//   RolloutWorker worker(model, transport, {.stop_ids = encoder.stop_ids(), .pad_id = tok.pad_id()});
 //   CARAVAN_ASSIGN_OR_RETURN(auto reply, worker.handle(message));  // a Completion envelope
 //   CARAVAN_RETURN_IF_ERROR(session.send(*reply));
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <capnp/message.h>
 
@@ -22,7 +23,8 @@
 namespace caravan::rollout {
 
 struct RolloutWorkerOptions {
-  int32_t eos_id = 0;
+  // Ids that end a completion (model::PromptEncoder::stop_ids()); non-empty.
+  std::vector<int32_t> stop_ids;
   int32_t pad_id = 0;
 };
 

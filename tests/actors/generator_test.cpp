@@ -1,5 +1,7 @@
 #include "actors/rollout/generator.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 #include <torch/utils.h>
 
@@ -34,12 +36,12 @@ class GeneratorTest : public ::testing::Test {
     return out;
   }
   model::Llama model_{nullptr};
-  GenerationOptions options_{.max_new_tokens = 5, .temperature = 0.0, .seed = 1, .eos_id = 39, .pad_id = 38};
+  GenerationOptions options_{.max_new_tokens = 5, .temperature = 0.0, .seed = 1, .stop_ids = {39}, .pad_id = 38};
 };
 
 TEST_F(GeneratorTest, GreedyBatchWithLeftPaddingMatchesUnbatchedReference) {
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3, 4, 5, 6}, {7, 8}, {9, 10, 11}};
-  options_.eos_id = -1;  // never stop early: compare all steps
+  options_.stop_ids = {-1};  // never stop early: compare all steps
   const auto generated = generate(*model_, prompts, options_);
   ASSERT_EQ(generated.size(), prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -48,20 +50,62 @@ TEST_F(GeneratorTest, GreedyBatchWithLeftPaddingMatchesUnbatchedReference) {
   }
 }
 
-TEST_F(GeneratorTest, SequenceStopsAtEndOfSequenceToken) {
+TEST_F(GeneratorTest, SequenceStopsAtAnyOfItsStopIds) {
   const std::vector<int32_t> prompt = {4, 5, 6};
   const auto reference = greedy_reference(prompt, 3);
-  options_.eos_id = reference[1];  // the second greedy token is declared end-of-sequence
-  const auto generated = generate(*model_, {prompt}, options_);
-  ASSERT_EQ(generated[0].tokens.size(), 2u);
-  EXPECT_EQ(generated[0].tokens.back(), options_.eos_id);
-  EXPECT_TRUE(generated[0].stopped);
-  EXPECT_EQ(generated[0].logprobs.size(), 2u);
+  for (const std::vector<int32_t>& stop_ids : {std::vector<int32_t>{reference[1]},
+                                               std::vector<int32_t>{-1, reference[1]}}) {
+    options_.stop_ids = stop_ids;  // the second greedy token ends the sequence
+    const auto generated = generate(*model_, {prompt}, options_);
+    ASSERT_EQ(generated[0].tokens.size(), 2u);
+    EXPECT_EQ(generated[0].tokens.back(), reference[1]);
+    EXPECT_TRUE(generated[0].stopped);
+    EXPECT_EQ(generated[0].logprobs.size(), 2u);
+  }
+}
+
+TEST_F(GeneratorTest, TopPSamplesOnlyFromTheNucleus) {
+  options_.temperature = 1.0;
+  options_.stop_ids = {-1};
+  options_.max_new_tokens = 1;
+  const std::vector<std::vector<int32_t>> prompts(64, std::vector<int32_t>{1, 2, 3});
+  at::Tensor probs;
+  {
+    torch::NoGradGuard no_grad;
+    const at::Tensor tokens = at::tensor(std::vector<int64_t>{1, 2, 3}).unsqueeze(0);
+    probs = at::softmax(model_->forward(tokens, at::arange(3).unsqueeze(0), at::ones({1, 3}, at::kBool))[0][-1], -1);
+  }
+  const auto [sorted, order] = probs.sort(/*dim=*/0, /*descending=*/true);
+  // The nucleus of 0.5: the most likely tokens until their mass reaches one half.
+  std::set<int64_t> nucleus;
+  double mass = 0;
+  for (int64_t i = 0; mass < 0.5; ++i) {
+    nucleus.insert(order[i].item<int64_t>());
+    mass += sorted[i].item<double>();
+  }
+  options_.top_p = 0.5;
+  std::set<int64_t> drawn;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    options_.seed = seed;
+    for (const auto& sequence : generate(*model_, prompts, options_)) drawn.insert(sequence.tokens[0]);
+  }
+  for (int64_t token : drawn) EXPECT_EQ(nucleus.count(token), 1u) << token;
+  // A tiny top_p keeps only the most likely token: sampling becomes greedy.
+  options_.top_p = 1e-6;
+  for (const auto& sequence : generate(*model_, prompts, options_)) EXPECT_EQ(sequence.tokens[0], order[0].item<int64_t>());
+  // top_p = 1 draws beyond the nucleus too (64 x 4 draws from a near-uniform random model).
+  options_.top_p = 1.0;
+  std::set<int64_t> unrestricted;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    options_.seed = seed;
+    for (const auto& sequence : generate(*model_, prompts, options_)) unrestricted.insert(sequence.tokens[0]);
+  }
+  EXPECT_GT(unrestricted.size(), nucleus.size());
 }
 
 TEST_F(GeneratorTest, SampledLogprobsMatchAFullForwardAtTheSameTemperature) {
   options_.temperature = 0.8;
-  options_.eos_id = -1;
+  options_.stop_ids = {-1};
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4, 5, 6, 7, 8}};
   const auto generated = generate(*model_, prompts, options_);
   torch::NoGradGuard no_grad;
@@ -82,7 +126,7 @@ TEST_F(GeneratorTest, SampledLogprobsMatchAFullForwardAtTheSameTemperature) {
 
 TEST_F(GeneratorTest, SameSeedSameSamplesOtherSeedOtherSamples) {
   options_.temperature = 1.5;
-  options_.eos_id = -1;
+  options_.stop_ids = {-1};
   const std::vector<std::vector<int32_t>> prompts(16, std::vector<int32_t>{1, 2, 3});
   const auto first = generate(*model_, prompts, options_);
   const auto again = generate(*model_, prompts, options_);

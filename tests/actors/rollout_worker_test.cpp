@@ -56,7 +56,7 @@ class RolloutWorkerTest : public ::testing::Test {
   // Held by pointer: KJ destructors are noexcept(false), which a gtest fixture cannot have.
   std::unique_ptr<capnp::MallocMessageBuilder> request_ = std::make_unique<capnp::MallocMessageBuilder>();
   CopyingTransport transport_;
-  RolloutWorker worker_{model::Llama(tiny_config()), transport_, {.eos_id = 39, .pad_id = 38}};
+  RolloutWorker worker_{model::Llama(tiny_config()), transport_, {.stop_ids = {39}, .pad_id = 38}};
 };
 
 TEST_F(RolloutWorkerTest, CompletionHasEveryGroupMemberTaggedWithThePolicyVersion) {

@@ -83,7 +83,8 @@ class ModelToolsTest : public ::testing::Test {
     write_text(model_dir_ / "tokenizer.json", tokenizer_fixture().dump());
     write_text(model_dir_ / "tokenizer_config.json",
                json{{"chat_template", "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
-                                      "{% endfor %}"}}
+                                      "{% endfor %}"},
+                    {"add_bos_token", true}}
                    .dump());
     Result<std::shared_ptr<const model::BpeTokenizer>> tokenizer = model::BpeTokenizer::load(model_dir_ / "tokenizer.json");
     ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
@@ -127,6 +128,7 @@ TEST_F(ModelToolsTest, TokenizeThenDetokenizeGivesTheExactBytes) {
   EXPECT_EQ(back.out, text);
 }
 
+// --add-special encodes as tokenizer(text) does: this tokenizer's config says add_bos_token.
 TEST_F(ModelToolsTest, AddSpecialPrependsBos) {
   const std::string text = "the end";
   const std::vector<int32_t> plain = ids_of(run("tokenize " + model_flag(), text));

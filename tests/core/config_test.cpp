@@ -1,16 +1,21 @@
 #include "core/config.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 namespace caravan::core {
 namespace {
 
-constexpr const char* kMinimal = R"(
+// [run] and [task] without a [model] section.
+constexpr const char* kRunAndTask = R"(
 [run]
 name = "t"
 [task]
 kind = "arithmetic"
 )";
+// A complete minimal config: an inline model.
+const std::string kMinimal = std::string(kRunAndTask) + "[model]\nnum_layers = 2\n";
 
 Status parse_error(const std::string& text) { return parse_run_config(text, "test.toml").status(); }
 
@@ -19,7 +24,53 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   ASSERT_TRUE(config.ok()) << config.status().to_string();
   EXPECT_EQ(config->run.name, "t");
   EXPECT_EQ(config->grpo.group_size, GrpoOptions{}.group_size);
-  EXPECT_EQ(config->model.hidden_size, TransformerConfig{}.hidden_size);
+  EXPECT_EQ(config->model.inline_config.hidden_size, TransformerConfig{}.hidden_size);
+  EXPECT_EQ(config->model.inline_config.num_layers, 2);
+  EXPECT_EQ(config->model.dtype, "float32");
+  EXPECT_EQ(config->model.checkpoint_dtype, "auto");
+  EXPECT_TRUE(config->model.enable_thinking);
+}
+
+TEST(ConfigTest, ModelPathExcludesInlineArchitectureKeys) {
+  Status status = parse_error(std::string(kRunAndTask) + "[model]\npath = \"models/qwen\"\nhidden_size = 64\n");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("test.toml: [model] hidden_size: an inline architecture key cannot be combined with "
+                                  "path = \"models/qwen\""),
+            std::string::npos)
+      << status.message();
+}
+
+TEST(ConfigTest, ModelNeedsAPathOrAnInlineArchitecture) {
+  Status status = parse_error(kRunAndTask);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("test.toml: [model] needs path = \"DIR\""), std::string::npos) << status.message();
+  // Settings that are not architecture keys do not count as an inline model.
+  status = parse_error(std::string(kRunAndTask) + "[model]\ndtype = \"bfloat16\"\n");
+  EXPECT_NE(status.message().find("[model] needs path"), std::string::npos) << status.message();
+}
+
+TEST(ConfigTest, ModelPathConfigRoundTripsWithoutInlineKeys) {
+  auto config = parse_run_config(std::string(kRunAndTask) +
+                                     "[model]\npath = \"/models/qwen\"\ndtype = \"bfloat16\"\nenable_thinking = false\n"
+                                     "checkpoint_dtype = \"float32\"\nchat_template = \"qwen3\"\n",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  const std::string resolved = to_toml(*config);
+  EXPECT_EQ(resolved.find("hidden_size"), std::string::npos) << resolved;
+  auto again = parse_run_config(resolved, "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->model.path, "/models/qwen");
+  EXPECT_EQ(again->model.dtype, "bfloat16");
+  EXPECT_EQ(again->model.checkpoint_dtype, "float32");
+  EXPECT_EQ(again->model.chat_template, "qwen3");
+  EXPECT_FALSE(again->model.enable_thinking);
+}
+
+TEST(ConfigTest, ModelDtypeListsTheChoices) {
+  Status status = parse_error(std::string(kRunAndTask) + "[model]\nnum_layers = 2\ndtype = \"float64\"\n");
+  EXPECT_NE(status.message().find("[model] dtype: expected one of \"float32\", \"bfloat16\", got \"float64\""),
+            std::string::npos)
+      << status.message();
 }
 
 TEST(ConfigTest, MissingRequiredKeyIsNamed) {
@@ -65,6 +116,8 @@ name = "t"
 kind = "rlvr"
 dataset = "prompts.jsonl"
 held_out_size = 8
+[model]
+path = "models/tiny"
 [sft]
 steps = 0
 )";
@@ -76,7 +129,7 @@ TEST(ConfigTest, RlvrTaskReadsDatasetAndBadRowPolicy) {
   EXPECT_EQ(config->task.on_bad_row, "skip");
   EXPECT_EQ(config->task.held_out_size, 8);
   const std::string with_fail = "[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n"
-                                "on_bad_row = \"fail\"\n[sft]\nsteps = 0\n";
+                                "on_bad_row = \"fail\"\n[model]\nnum_layers = 2\n[sft]\nsteps = 0\n";
   ASSERT_TRUE(parse_run_config(with_fail, "test.toml").ok());
   EXPECT_EQ(parse_run_config(with_fail, "test.toml")->task.on_bad_row, "fail");
   auto round_trip = parse_run_config(to_toml(*config), "resolved.toml");
@@ -85,7 +138,7 @@ TEST(ConfigTest, RlvrTaskReadsDatasetAndBadRowPolicy) {
 }
 
 TEST(ConfigTest, RlvrTaskNeedsADataset) {
-  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\n[sft]\nsteps = 0\n");
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\n[model]\nnum_layers = 2\n[sft]\nsteps = 0\n");
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("test.toml: [task] kind = \"rlvr\" needs dataset = \"FILE.jsonl\""),
             std::string::npos)
@@ -93,14 +146,16 @@ TEST(ConfigTest, RlvrTaskNeedsADataset) {
 }
 
 TEST(ConfigTest, DatasetWithoutRlvrKindIsRejected) {
-  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\ndataset = \"d.jsonl\"\n");
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\ndataset = \"d.jsonl\"\n"
+                              "[model]\nnum_layers = 2\n");
   EXPECT_NE(status.message().find("[task] dataset is only read when kind = \"rlvr\""), std::string::npos)
       << status.message();
 }
 
 TEST(ConfigTest, RlvrTaskRefusesSftStepsBecauseRowsHaveNoReferenceCompletions) {
   // [sft] steps defaults to 300, so an RLVR config must set it to 0.
-  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n");
+  Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n"
+                              "[model]\nnum_layers = 2\n");
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("[sft] steps = 300 but must be 0 for [task] kind = \"rlvr\": RLVR rows carry "
                                   "a ground truth for the verifier, not reference completions"),
@@ -110,7 +165,7 @@ TEST(ConfigTest, RlvrTaskRefusesSftStepsBecauseRowsHaveNoReferenceCompletions) {
 
 TEST(ConfigTest, BadRowPolicyListsTheChoices) {
   Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"rlvr\"\ndataset = \"d.jsonl\"\n"
-                              "on_bad_row = \"ignore\"\n[sft]\nsteps = 0\n");
+                              "on_bad_row = \"ignore\"\n[model]\nnum_layers = 2\n[sft]\nsteps = 0\n");
   EXPECT_NE(status.message().find("[task] on_bad_row: expected one of \"skip\", \"fail\", got \"ignore\""),
             std::string::npos)
       << status.message();
@@ -123,7 +178,7 @@ TEST(ConfigTest, SyntaxErrorHasLineAndColumn) {
 }
 
 TEST(ConfigTest, CrossFieldConstraintIsChecked) {
-  Status status = parse_error(std::string(kMinimal) + "[model]\nhidden_size = 100\nnum_heads = 3\n");
+  Status status = parse_error(std::string(kRunAndTask) + "[model]\nhidden_size = 100\nnum_heads = 3\n");
   EXPECT_NE(status.message().find("hidden_size (100) must be a multiple of num_heads (3)"), std::string::npos)
       << status.message();
 }
@@ -135,7 +190,7 @@ TEST(ConfigTest, MissingFileIsNotFound) {
 }
 
 TEST(ConfigTest, ResolvedConfigRoundTrips) {
-  auto config = parse_run_config(std::string(kMinimal) + "[grpo]\nkl_coef = 0.05\n[cluster]\ncontroller_port = 4242\n",
+  auto config = parse_run_config(kMinimal + "[grpo]\nkl_coef = 0.05\n[cluster]\ncontroller_port = 4242\n",
                                  "test.toml");
   ASSERT_TRUE(config.ok());
   auto again = parse_run_config(to_toml(*config), "resolved.toml");
@@ -143,6 +198,18 @@ TEST(ConfigTest, ResolvedConfigRoundTrips) {
   EXPECT_EQ(to_toml(*again), to_toml(*config));
   EXPECT_DOUBLE_EQ(again->grpo.kl_coef, 0.05);
   EXPECT_EQ(again->cluster.controller_port, 4242);
+}
+
+// Every shipped config parses: a renamed key or section must be renamed in configs/ too.
+TEST(ConfigTest, EveryShippedConfigParses) {
+  int parsed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CARAVAN_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".toml" || entry.path().filename() == "rewards.toml") continue;
+    Result<RunConfig> config = load_run_config(entry.path());
+    EXPECT_TRUE(config.ok()) << config.status().to_string();
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 3);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 namespace caravan::core {
 namespace {
 
-constexpr const char* kMinimal = "[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\n";
+constexpr const char* kMinimal = "[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\n[model]\nnum_layers = 2\n";
 
 TEST(MetricsConfigTest, OffByDefault) {
   auto config = parse_run_config(kMinimal, "test.toml");

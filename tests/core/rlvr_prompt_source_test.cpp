@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
 #include <set>
 #include <string>
 
@@ -29,13 +28,29 @@ RlvrDataset rows(int64_t count) {
   return dataset;
 }
 
+// One id per byte of the prompt's text or of its messages' contents, each message followed by
+// id 0: a stand-in for a model's prompt encoder whose lengths are easy to reason about.
+Result<std::vector<int32_t>> byte_ids(const TaskPrompt& prompt) {
+  std::vector<int32_t> ids;
+  const auto append = [&](const std::string& text) {
+    for (unsigned char c : text) ids.push_back(c);
+  };
+  append(prompt.text);
+  for (const ChatMessage& message : prompt.messages) {
+    append(message.content);
+    ids.push_back(0);
+  }
+  return ids;
+}
+
 RlvrPromptSourceOptions split(int64_t held_out_size, uint64_t held_out_seed, uint64_t seed,
-                              std::function<bool(const std::string&)> fits = {}) {
+                              int64_t max_prompt_tokens = 0) {
   RlvrPromptSourceOptions options;
   options.held_out_size = held_out_size;
   options.held_out_seed = held_out_seed;
   options.seed = seed;
-  options.fits = std::move(fits);
+  options.encode = byte_ids;
+  options.max_prompt_tokens = max_prompt_tokens;
   return options;
 }
 
@@ -51,20 +66,31 @@ std::set<uint64_t> ids(const std::vector<TaskPrompt>& prompts) {
   return out;
 }
 
-TEST(RlvrPromptSourceTest, RendersMessagesPlainlyEndingWithTheAssistantTurn) {
-  EXPECT_EQ(render_chat_prompt({{"system", "Be brief."}, {"user", "What is 2+3?"}}),
-            "system: Be brief.\nuser: What is 2+3?\nassistant:");
-}
-
-TEST(RlvrPromptSourceTest, PromptCarriesTheRowsVerifierGroundTruthAndDataset) {
+TEST(RlvrPromptSourceTest, PromptCarriesTheRowsMessagesTokensVerifierGroundTruthAndDataset) {
   auto source = make(rows(3), split(1, 5, 1));
   for (uint64_t i = 0; i < 2; ++i) {
     const TaskPrompt p = source->training_prompt(i);
     EXPECT_EQ(p.verifier, "math");
     EXPECT_EQ(p.source, "gsm8k");
-    EXPECT_NE(p.text.find("user: What is "), std::string::npos) << p.text;
-    EXPECT_EQ(p.ground_truth, std::to_string(std::stoi(p.text.substr(14)) + 1)) << p.text;
+    ASSERT_EQ(p.messages.size(), 1u);
+    EXPECT_EQ(p.messages[0].role, "user");
+    EXPECT_TRUE(p.text.empty());
+    // Encoded once, at creation, by the source's encode function.
+    EXPECT_EQ(p.tokens, byte_ids(p).value());
+    EXPECT_EQ(p.ground_truth, std::to_string(std::stoi(p.messages[0].content.substr(8)) + 1)) << p.messages[0].content;
   }
+}
+
+TEST(RlvrPromptSourceTest, ARowTheEncoderRejectsNamesItsLine) {
+  RlvrPromptSourceOptions options = split(1, 0, 0);
+  options.encode = [](const TaskPrompt& prompt) -> Result<std::vector<int32_t>> {
+    if (prompt.messages[0].content == "What is 2+1?") return Status::invalid_argument("no chat template");
+    return byte_ids(prompt);
+  };
+  auto source = RlvrPromptSource::create(rows(3), "set.jsonl", options);
+  ASSERT_FALSE(source.ok());
+  EXPECT_NE(source.status().message().find("set.jsonl:2: no chat template"), std::string::npos)
+      << source.status().message();
 }
 
 TEST(RlvrPromptSourceTest, IdsAreStableContentHashesIndependentOfLinePosition) {
@@ -132,11 +158,11 @@ TEST(RlvrPromptSourceTest, PromptsTooLongForTheModelAreSkippedAndCounted) {
   RlvrDataset dataset = rows(6);
   dataset.rows[2].messages[0].content = std::string(500, 'x');
   dataset.rows[4].messages[0].content = std::string(600, 'y');
-  auto source = make(std::move(dataset), split(1, 1, 1, [](const std::string& text) { return text.size() < 100; }));
+  auto source = make(std::move(dataset), split(1, 1, 1, /*max_prompt_tokens=*/100));
   EXPECT_EQ(source->report().rows_too_long, 2);
   EXPECT_EQ(source->report().too_long_lines, (std::vector<int64_t>{3, 5}));
   EXPECT_EQ(source->report().training_rows, 3);
-  for (uint64_t i = 0; i < 6; ++i) EXPECT_LT(source->training_prompt(i).text.size(), 100u);
+  for (uint64_t i = 0; i < 6; ++i) EXPECT_LE(source->training_prompt(i).tokens.size(), 100u);
 }
 
 TEST(RlvrPromptSourceTest, HeldOutSizeMustLeaveTrainingRows) {
@@ -150,7 +176,7 @@ TEST(RlvrPromptSourceTest, HeldOutSizeMustLeaveTrainingRows) {
 
 TEST(RlvrPromptSourceTest, NoRowFittingTheModelIsAnError) {
   auto source = RlvrPromptSource::create(rows(3), "set.jsonl",
-                                         split(1, 0, 0, [](const std::string&) { return false; }));
+                                         split(1, 0, 0, /*max_prompt_tokens=*/3));
   ASSERT_FALSE(source.ok());
   EXPECT_NE(source.status().message().find("set.jsonl: none of the 3 valid rows fits"), std::string::npos)
       << source.status().message();
@@ -161,12 +187,13 @@ TEST(RlvrPromptSourceTest, ArithmeticSourceServesTheTasksProblemsUnchanged) {
   options.kind = "arithmetic";
   options.held_out_size = 10;
   auto task = ArithmeticTask::create(options).value();
-  ArithmeticPromptSource source(task, /*seed=*/7, "arithmetic", "arithmetic");
+  ArithmeticPromptSource source(task, /*seed=*/7, "arithmetic", "arithmetic", byte_ids);
   for (uint64_t i = 0; i < 20; ++i) {
     const ArithmeticProblem problem = task.training_problem(7, i);
     const TaskPrompt prompt = source.training_prompt(i);
     EXPECT_EQ(prompt.id, problem.id());
     EXPECT_EQ(prompt.text, problem.prompt());
+    EXPECT_EQ(prompt.tokens, byte_ids(prompt).value());
     EXPECT_EQ(prompt.ground_truth, problem.answer());
     EXPECT_EQ(prompt.verifier, "arithmetic");
   }

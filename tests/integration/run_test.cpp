@@ -8,13 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/common/hf_checkpoint.h"
 
 namespace {
 
@@ -199,9 +203,10 @@ TEST_F(RunIntegrationTest, CtrlCStopsEveryProcessPromptly) {
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived Ctrl-C";
 }
 
-// A 2-step GRPO run on the Tülu 3 style sample set (tests/data/rlvr/sample.jsonl: gsm8k, MATH
-// and ifeval rows, one malformed row on line 21, one prompt too long for this context).
-std::string rlvr_config(const std::string& on_bad_row) {
+// A 2-step GRPO run of a (random, tiny) Qwen3-shaped Hugging Face checkpoint on the Tülu 3 style
+// sample set (tests/data/rlvr/sample.jsonl: gsm8k, MATH and ifeval rows, one malformed row on
+// line 21, one prompt too long for this context), every prompt rendered by Qwen3's chat template.
+std::string rlvr_config(const std::string& on_bad_row, const fs::path& model_dir) {
   return std::string(R"([run]
 name = "rlvr-integration"
 seed = 7
@@ -214,12 +219,8 @@ on_bad_row = ")" + on_bad_row + R"("
 held_out_size = 4
 
 [model]
-hidden_size = 32
-intermediate_size = 64
-num_layers = 2
-num_heads = 2
-num_kv_heads = 1
-max_position_embeddings = 128
+path = ")" + model_dir.string() + R"("
+enable_thinking = false
 
 [sft]
 steps = 0
@@ -241,22 +242,42 @@ worker_timeout_s = 60
 )";
 }
 
+// Runs `caravan ARGS`, returning its exit code and stdout; stderr goes to `err_file`.
+std::pair<int, std::string> run_caravan(const std::string& args, const fs::path& err_file) {
+  const fs::path out_file = err_file.string() + ".out";
+  const std::string command = std::string("'") + CARAVAN_BINARY + "' " + args + " > '" + out_file.string() + "' 2> '" +
+                              err_file.string() + "'";
+  const int status = std::system(command.c_str());
+  std::string out = read_file(out_file);
+  fs::remove(out_file);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 class RlvrRunIntegrationTest : public RunIntegrationTest {
  protected:
+  void SetUp() override {
+    RunIntegrationTest::SetUp();
+    model_dir_ = run_dir_.string() + ".model";
+    fs::remove_all(model_dir_);
+    input_ = caravan::testing::write_qwen3_checkpoint(model_dir_, {.max_position_embeddings = 128});
+  }
   // Writes the config next to the run directory and returns its path.
   fs::path write_config(const std::string& on_bad_row) {
     config_ = run_dir_.string() + ".toml";
-    std::ofstream(config_) << rlvr_config(on_bad_row);
+    std::ofstream(config_) << rlvr_config(on_bad_row, model_dir_);
     return config_;
   }
   void TearDown() override {
     fs::remove(config_);
+    if (!HasFailure()) fs::remove_all(model_dir_);
     RunIntegrationTest::TearDown();
   }
   fs::path config_;
+  fs::path model_dir_;
+  caravan::testing::HfCheckpoint input_;
 };
 
-TEST_F(RlvrRunIntegrationTest, TrainsOnTheSampleSetSkippingTheBadRow) {
+TEST_F(RlvrRunIntegrationTest, TrainsARealCheckpointOnTheSampleSetSkippingTheBadRow) {
   CaravanRun run(write_config("skip"), run_dir_);
   auto status = run.wait(120s);
   ASSERT_TRUE(status.has_value()) << "caravan run did not finish within 2 minutes\n" << run.stderr_text();
@@ -265,6 +286,9 @@ TEST_F(RlvrRunIntegrationTest, TrainsOnTheSampleSetSkippingTheBadRow) {
   const std::string log = run.stderr_text();
   EXPECT_NE(log.find("sample.jsonl:21: field 'ground_truth': missing"), std::string::npos) << log;
   EXPECT_NE(log.find("event=dataset_rows_too_long count=1 first_line=38"), std::string::npos) << log;
+  // Every process that computes loaded the checkpoint (and logged its time and memory).
+  EXPECT_NE(log.find("role=learner rank=0 event=model_loaded source=" + model_dir_.string()), std::string::npos) << log;
+  EXPECT_NE(log.find("role=rollout rank=0 event=model_loaded source=" + model_dir_.string()), std::string::npos) << log;
   std::optional<nlohmann::json> dataset;
   int rl_steps = 0;
   for (const auto& record : read_jsonl(run_dir_ / "metrics.jsonl")) {
@@ -282,6 +306,7 @@ TEST_F(RlvrRunIntegrationTest, TrainsOnTheSampleSetSkippingTheBadRow) {
   EXPECT_EQ(rl_steps, 2);
   const std::string out = run.stdout_text();
   EXPECT_NE(out.find("held-out accuracy before RL: "), std::string::npos) << out;  // no SFT phase
+  EXPECT_NE(out.find("final model: " + (run_dir_ / "final_model").string()), std::string::npos) << out;
 
   // Every reward item went to the row's verifier with the row's dataset as its source.
   std::set<std::string> verifiers;
@@ -295,18 +320,51 @@ TEST_F(RlvrRunIntegrationTest, TrainsOnTheSampleSetSkippingTheBadRow) {
       EXPECT_EQ(sample["reward"]["verifier"], verifier);
       EXPECT_NE(sample["reward"]["status"], "error") << sample.dump();
       EXPECT_EQ(verifier, source == "ifeval" ? "ifeval" : "math") << sample.dump();
-      const std::string prompt = sample["prompt"];
-      EXPECT_TRUE(prompt.rfind("user: ", 0) == 0 || prompt.rfind("system: ", 0) == 0) << prompt;
-      EXPECT_EQ(prompt.substr(prompt.size() - 11), "\nassistant:") << prompt;
+      // The row's messages, as the chat template received them.
+      ASSERT_TRUE(sample["prompt"].is_array()) << sample.dump();
+      EXPECT_EQ(sample["prompt"].back()["role"], "user") << sample.dump();
       verifiers.insert(verifier);
-      if (std::string(file) != "train.jsonl") held_out_prompts.insert(prompt);
+      if (std::string(file) != "train.jsonl") held_out_prompts.insert(sample["prompt"].dump());
     }
   }
   EXPECT_EQ(verifiers, (std::set<std::string>{"math", "ifeval"}));
   for (const auto& sample : read_jsonl(run_dir_ / "samples" / "train.jsonl")) {
-    EXPECT_EQ(held_out_prompts.count(sample["prompt"].get<std::string>()), 0u) << "trained on a held-out row";
+    EXPECT_EQ(held_out_prompts.count(sample["prompt"].dump()), 0u) << "trained on a held-out row";
   }
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived the run";
+
+  // The final model and the last checkpoint are complete Hugging Face directories with the
+  // input's config.json (a run changes the weights only; they are saved in the input's bf16).
+  for (const fs::path& dir : {run_dir_ / "final_model", run_dir_ / "checkpoints" / "step-000002"}) {
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir / "config.json")), input_.config_json) << dir;
+    for (const char* file : {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"}) {
+      EXPECT_TRUE(fs::exists(dir / file)) << dir / file;
+    }
+  }
+
+  // The final model serves `caravan generate` and `caravan eval` directly.
+  const fs::path prompts = run_dir_ / "prompts.jsonl";
+  std::ofstream(prompts) << R"({"messages": [{"role": "user", "content": "What is 2+3?"}], "id": "a"})" << "\n"
+                         << R"({"prompt": "2+3="})" << "\n";
+  const auto [generate_code, generate_out] =
+      run_caravan("generate --model '" + (run_dir_ / "final_model").string() + "' --prompts '" + prompts.string() +
+                      "' --n 2 --temperature 0.7 --max-new-tokens 6 --threads 1",
+                  run_dir_ / "generate.err");
+  ASSERT_EQ(generate_code, 0) << read_file(run_dir_ / "generate.err");
+  std::istringstream completions(generate_out);
+  int rows = 0;
+  for (std::string line; std::getline(completions, line); ++rows) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    EXPECT_EQ(row["tokens"].size(), row["logprobs"].size()) << line;
+    EXPECT_LE(row["tokens"].size(), 6u) << line;
+    EXPECT_TRUE(row["finish_reason"] == "stop" || row["finish_reason"] == "length") << line;
+    EXPECT_EQ(row["line"], rows < 2 ? 1 : 2) << line;
+    if (rows < 2) {
+      EXPECT_EQ(row["id"], "a") << line;
+    }
+  }
+  EXPECT_EQ(rows, 4);
+
 }
 
 TEST_F(RlvrRunIntegrationTest, FailPolicyStopsTheRunNamingTheBadLine) {
@@ -317,6 +375,18 @@ TEST_F(RlvrRunIntegrationTest, FailPolicyStopsTheRunNamingTheBadLine) {
   const std::string log = run.stderr_text();
   EXPECT_NE(log.find("sample.jsonl:21: field 'ground_truth': missing"), std::string::npos) << log;
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "orphaned worker processes remain";
+}
+
+TEST_F(RlvrRunIntegrationTest, ACheckpointWithoutTokenizerFailsBeforeAnyProcessStarts) {
+  fs::remove(model_dir_ / "tokenizer.json");
+  CaravanRun run(write_config("skip"), run_dir_);
+  auto status = run.wait(30s);
+  ASSERT_TRUE(status.has_value()) << run.stderr_text();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
+  const std::string log = run.stderr_text();
+  EXPECT_NE(log.find((model_dir_ / "tokenizer.json").string() + ": missing"), std::string::npos) << log;
+  EXPECT_EQ(log.find("role=learner"), std::string::npos) << "a worker started: " << log;
+  EXPECT_FALSE(fs::exists(run_dir_)) << "a failed start left a run directory";
 }
 
 }  // namespace

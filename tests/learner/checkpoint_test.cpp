@@ -29,7 +29,7 @@ class CheckpointTest : public ::testing::Test {
 TEST_F(CheckpointTest, PublishesModelOptimizerAndStates) {
   torch::optim::AdamW optimizer(policy_->parameters(), torch::optim::AdamWOptions(1e-3));
   CheckpointContents contents{.step = 3, .policy_version = 5, .controller_state = "{\"dataset_cursor\": 96}"};
-  auto dir = write_checkpoint(run_dir_, contents, policy_, policy_->config(), &optimizer);
+  auto dir = write_checkpoint(run_dir_, contents, policy_, policy_->config(), {}, &optimizer);
   ASSERT_TRUE(dir.ok()) << dir.status().to_string();
   EXPECT_EQ(*dir, run_dir_.checkpoint_dir(int64_t{3}));
   EXPECT_TRUE(std::filesystem::exists(*dir / "optimizer.pt"));
@@ -49,10 +49,10 @@ TEST_F(CheckpointTest, PublishesModelOptimizerAndStates) {
 
 TEST_F(CheckpointTest, ExistingCheckpointIsNeverOverwritten) {
   ASSERT_TRUE(write_checkpoint(run_dir_, {.step = 1, .policy_version = 1, .controller_state = "a"}, policy_,
-                               policy_->config(), nullptr)
+                               policy_->config(), {}, nullptr)
                   .ok());
   auto again = write_checkpoint(run_dir_, {.step = 1, .policy_version = 2, .controller_state = "b"}, policy_,
-                                policy_->config(), nullptr);
+                                policy_->config(), {}, nullptr);
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(read(run_dir_.checkpoint_dir(int64_t{1}) / "controller_state.json"), "a");
 }

@@ -1,0 +1,50 @@
+#include "apps/sampling_flags.h"
+
+#include <thread>
+
+namespace caravan::apps {
+
+void declare_sampling_flags(core::CommandLine& cli, double default_temperature) {
+  cli.flag("--model", "DIR", "Hugging Face model directory (config.json, safetensors, tokenizer.json) (required)");
+  cli.flag("--n", "N", "completions per prompt (default 1)");
+  cli.flag("--temperature", "T", str_cat("sampling temperature, 0 = greedy (default ", default_temperature, ")"));
+  cli.flag("--top-p", "P", "nucleus sampling mass in (0, 1] (default 1: the whole distribution)");
+  cli.flag("--max-new-tokens", "N", "tokens generated per completion at most (default 256)");
+  cli.flag("--seed", "S", "sampling seed (default 0); the same seed and --batch-size give the same completions");
+  cli.flag("--batch-size", "N", "sequences per forward batch (default 16)");
+  cli.flag("--threads", "N", "LibTorch threads (default: every core)");
+  cli.flag("--dtype", "DTYPE", "compute dtype: float32 (default) or bfloat16");
+  cli.flag("--chat-template", "NAME", "use this built-in chat template (llama3, chatml, qwen3, tulu) instead of the model's");
+  cli.switch_flag("--no-thinking", "render Qwen3-style chat templates with thinking off (enable_thinking=False)");
+}
+
+Result<SamplingFlags> read_sampling_flags(const core::CommandLine& cli, double default_temperature) {
+  SamplingFlags flags;
+  const std::optional<std::string> model = cli.value("--model");
+  if (!model) return Status::invalid_argument("--model DIR is required (see --help)");
+  flags.model.path = *model;
+  flags.model.dtype = cli.value("--dtype").value_or("float32");
+  if (flags.model.dtype != "float32" && flags.model.dtype != "bfloat16") {
+    return Status::invalid_argument(str_cat("--dtype: expected float32 or bfloat16, got '", flags.model.dtype, "'"));
+  }
+  flags.model.chat_template = cli.value("--chat-template").value_or("");
+  flags.model.enable_thinking = !cli.is_set("--no-thinking");
+  OfflineSamplingOptions& sampling = flags.sampling;
+  CARAVAN_ASSIGN_OR_RETURN(const double n, cli.positive_number("--n", 1, /*integer=*/true));
+  sampling.samples_per_prompt = static_cast<int64_t>(n);
+  rollout::GenerationOptions& generation = sampling.generation;
+  CARAVAN_ASSIGN_OR_RETURN(generation.temperature, cli.number("--temperature", default_temperature, {.low = 0}));
+  CARAVAN_ASSIGN_OR_RETURN(generation.top_p, cli.number("--top-p", 1.0, {.low = 0, .low_inclusive = false, .high = 1.0}));
+  CARAVAN_ASSIGN_OR_RETURN(const double max_new_tokens, cli.positive_number("--max-new-tokens", 256, /*integer=*/true));
+  generation.max_new_tokens = static_cast<int64_t>(max_new_tokens);
+  CARAVAN_ASSIGN_OR_RETURN(const double seed, cli.number("--seed", 0, {.low = 0, .integer = true}));
+  generation.seed = static_cast<uint64_t>(seed);
+  CARAVAN_ASSIGN_OR_RETURN(const double batch_size, cli.positive_number("--batch-size", 16, /*integer=*/true));
+  sampling.batch_size = static_cast<int64_t>(batch_size);
+  const double cores = std::max(1u, std::thread::hardware_concurrency());
+  CARAVAN_ASSIGN_OR_RETURN(const double threads, cli.number("--threads", cores, {.low = 1, .high = 1024, .integer = true}));
+  flags.threads = static_cast<int>(threads);
+  return flags;
+}
+
+} // namespace caravan::apps

@@ -1,0 +1,131 @@
+// A real-checkpoint training round trip in one process, where the in-memory model is at hand:
+// a small random Qwen3-shaped Hugging Face checkpoint is loaded, RLVR rows are rendered through
+// its chat template, a few GRPO steps run on completions sampled with the rollout code, and the
+// checkpoint the learner writes must reload with bit-identical logits and the same greedy
+// continuations.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actors/rollout/generator.h"
+#include "core/rlvr_dataset.h"
+#include "core/run_config.h"
+#include "core/run_directory.h"
+#include "learner/checkpoint.h"
+#include "learner/grpo_trainer.h"
+#include "model/model_loader.h"
+#include "tests/common/hf_checkpoint.h"
+#include "tests/common/temp_dir.h"
+
+namespace caravan {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A stand-in reward with a spread inside every group, so each GRPO step has advantages to
+// follow: the fraction of completion tokens that are ASCII digits.
+float digit_fraction(const std::vector<int32_t>& tokens) {
+  if (tokens.empty()) return 0;
+  int digits = 0;
+  for (int32_t token : tokens) digits += token >= '0' && token <= '9';
+  return static_cast<float>(digits) / static_cast<float>(tokens.size());
+}
+
+at::Tensor logits_of(model::Llama& model, const std::vector<int32_t>& prompt) {
+  const at::Tensor tokens = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end())).unsqueeze(0);
+  const at::Tensor positions = at::arange(tokens.size(1)).unsqueeze(0);
+  at::NoGradGuard no_grad;
+  return model->forward(tokens, positions, at::ones_like(tokens, at::kBool));
+}
+
+std::set<std::string> keys_of(const nlohmann::json& object) {
+  std::set<std::string> keys;
+  for (const auto& item : object.items()) keys.insert(item.key());
+  return keys;
+}
+
+TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical) {
+  testing::TempDir dir;
+  const testing::HfCheckpoint input = testing::write_qwen3_checkpoint(dir.path() / "qwen3");
+  core::ModelOptions options;
+  options.path = input.dir.string();
+  options.checkpoint_dtype = "float32";  // trained float32 weights, saved without rounding
+  const model::ModelSpec spec = model::open_model(options).value();
+  model::Llama policy = model::load_model(spec, /*seed=*/1).value();
+
+  const core::RlvrDataset dataset =
+      core::load_rlvr_dataset(std::string(CARAVAN_SOURCE_DIR) + "/tests/data/rlvr/sample.jsonl", {}).value();
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t i = 0; i < 6; ++i) {
+    const std::vector<int32_t> ids = spec.prompts->encode_chat(dataset.rows[i].messages).value();
+    ASSERT_EQ(ids.front(), testing::kQwenImStart);  // rendered by the chat template
+    prompts.push_back(ids);
+  }
+
+  core::GrpoOptions grpo;
+  grpo.learning_rate = 1e-3;
+  const double temperature = 1.0;
+  learner::GrpoTrainer trainer(policy, grpo, temperature, spec.tokenizer->pad_id());
+  const at::Tensor before = logits_of(policy, prompts[0]);
+  for (uint64_t step = 0; step < 3; ++step) {
+    std::vector<learner::RolloutGroup> groups;
+    for (size_t p = 0; p < 4; ++p) {
+      const std::vector<int32_t>& prompt = prompts[p];
+      const std::vector<rollout::GeneratedSequence> completions = rollout::generate(
+          *policy, std::vector<std::vector<int32_t>>(4, prompt),
+          {.max_new_tokens = 8, .temperature = temperature, .top_p = 1.0, .seed = step * 10 + p,
+           .stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
+      learner::RolloutGroup group{.prompt_id = p, .prompt_tokens = prompt, .samples = {}};
+      for (size_t s = 0; s < completions.size(); ++s) {
+        // Distinct rewards guarantee a non-zero advantage in every group.
+        const float reward = digit_fraction(completions[s].tokens) + 0.1f * static_cast<float>(s);
+        group.samples.push_back({.tokens = completions[s].tokens, .logprobs = completions[s].logprobs,
+                                 .reward = reward, .judged = true, .policy_version = step});
+      }
+      groups.push_back(std::move(group));
+    }
+    ASSERT_TRUE(trainer.step(groups).ok());
+  }
+  EXPECT_FALSE(at::equal(before, logits_of(policy, prompts[0]))) << "GRPO did not change the policy";
+
+  const core::RunDirectory run_dir = core::RunDirectory::create(dir.path() / "run", "[run]\n").value();
+  const Result<fs::path> checkpoint = learner::write_checkpoint(
+      run_dir, {.step = 3, .policy_version = 3, .controller_state = "{}"}, policy, spec.config,
+      model::save_options(spec), &trainer.optimizer());
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().to_string();
+
+  // A complete Hugging Face directory with the input's config.json keys (only the dtype differs).
+  const nlohmann::json saved_config = nlohmann::json::parse(std::ifstream(*checkpoint / "config.json"));
+  EXPECT_EQ(keys_of(saved_config), keys_of(input.config_json));
+  for (const auto& [key, value] : input.config_json.items()) {
+    if (key != "torch_dtype") {
+      EXPECT_EQ(saved_config[key], value) << key;
+    }
+  }
+  EXPECT_EQ(saved_config["torch_dtype"], "float32");
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "model.safetensors"}) {
+    EXPECT_TRUE(fs::exists(*checkpoint / file)) << file;
+  }
+
+  core::ModelOptions reload_options;
+  reload_options.path = checkpoint->string();
+  const model::ModelSpec reloaded_spec = model::open_model(reload_options).value();
+  model::Llama reloaded = model::load_model(reloaded_spec, /*seed=*/99).value();
+  for (const std::vector<int32_t>& prompt : prompts) {
+    EXPECT_TRUE(at::equal(logits_of(reloaded, prompt), logits_of(policy, prompt)));
+  }
+  const rollout::GenerationOptions greedy{.max_new_tokens = 12, .temperature = 0.0, .top_p = 1.0, .seed = 0,
+                                          .stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()};
+  const auto expected = rollout::generate(*policy, prompts, greedy);
+  const auto actual = rollout::generate(*reloaded, prompts, greedy);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(actual[i].tokens, expected[i].tokens) << i;
+    EXPECT_EQ(actual[i].logprobs, expected[i].logprobs) << i;
+  }
+}
+
+}  // namespace
+}  // namespace caravan
