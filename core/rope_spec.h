@@ -18,8 +18,10 @@
 //    dict's, else max_position_embeddings, for all three; longrope falls back to
 //    factor = max_position_embeddings / original only when factor is absent.
 // Where transformers only warns (a key the type does not read, a longrope list of the wrong
-// length, high_freq_factor <= low_freq_factor, a non-positive factor) this is an error, so a
-// config is never silently read differently from what it says.
+// length, high_freq_factor <= low_freq_factor) this is an error, so a config is never silently
+// read differently from what it says; so are non-positive factors, which make transformers'
+// frequencies infinite or NaN. A factor below 1, which transformers warns about but computes
+// with, is accepted.
 #pragma once
 
 #include <cstdint>
