@@ -94,8 +94,11 @@ Status read_dict(const Json& dict, core::RopeLayout layout, core::TransformerCon
   s.legacy_type_key = find_value(dict, "type") != nullptr;
   CARAVAN_ASSIGN_OR_RETURN(s.type, read_type(dict, layout, prefix));
   for (const auto& [name, value] : dict.items()) {
-    if (value.is_null() || name == "rope_type" || name == "type") continue;
     const std::string key = prefix + name;
+    // transformers' get("truncate", True) gives None for a null truncate, which turns truncation
+    // off, whereas an absent key leaves it on; every other null reads as absent.
+    if (name == "truncate" && value.is_null()) return ill_typed(key, "true or false", value);
+    if (value.is_null() || name == "rope_type" || name == "type") continue;
     if (name == "factor") {
       CARAVAN_RETURN_IF_ERROR(read_number(value, key, s.factor));
     } else if (name == "low_freq_factor") {

@@ -30,7 +30,7 @@ inline constexpr std::array<std::string_view, 5> kRopeConfigKeys = {
 // Reads the RoPE keys of the config.json object `json` into config.rope_theta (default 10000),
 // config.rope_scaling (layout: rope_parameters when present and not null, else rope_scaling),
 // config.partial_rotary_factor and config.original_max_position_embeddings; absent or null keys
-// stay nullopt. The type comes from "rope_type" or the older "type" (both must agree); a
+// stay nullopt (a null "truncate" is an error: transformers reads it as false, not as absent). The type comes from "rope_type" or the older "type" (both must agree); a
 // rope_scaling dict without either is an error, a rope_parameters dict without either is
 // "default" (as transformers 5 reads it). Errors, kInvalidArgument naming the key (e.g.
 // "key 'rope_scaling.factor': expected a number, got \"4\""): an ill-typed value, an unknown

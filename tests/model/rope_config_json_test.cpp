@@ -105,6 +105,8 @@ TEST(RopeConfigJson, ErrorsNameTheKey) {
                   "key 'rope_scaling.rope_theta': transformers 4 reads rope_theta at the top level");
   expect_rejected({{"rope_scaling", {{"rope_type", "default"}}}, {"rope_parameters", {{"rope_type", "default"}}}},
                   "key 'rope_parameters': give either rope_scaling (transformers 4) or rope_parameters");
+  expect_rejected({{"rope_parameters", {{"rope_type", "yarn"}, {"factor", 4.0}, {"truncate", nullptr}}}},
+                  "key 'rope_parameters.truncate': expected true or false, got null");
   expect_rejected({{"rope_theta", -1}}, "key 'rope_theta': expected a positive number, got -1");
   expect_rejected({{"original_max_position_embeddings", 4096.5}},
                   "key 'original_max_position_embeddings': expected a positive integer, got 4096.5");
