@@ -1,11 +1,13 @@
 // caravan tokenize / detokenize / inspect: small tools over a Hugging Face model directory.
 // tokenize and detokenize use only the tokenizer files (no LibTorch work); inspect reads
-// config.json and the safetensors headers only, never the tensor data.
+// config.json and the safetensors headers only, never the tensor data (inspect --rope-json reads
+// config.json alone).
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -14,11 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/command_line.h"
+#include "core/rope_spec.h"
 #include "apps/commands.h"
 #include "model/bpe_tokenizer.h"
 #include "model/chat_template.h"
 #include "model/checkpoint_io.h"
 #include "model/model_loader.h"
+#include "model/rope.h"
+#include "model/rope_config_json.h"
 #include "model/safetensors.h"
 
 namespace caravan::apps {
@@ -178,28 +183,16 @@ const char* qk_norm_text(core::QkNorm norm) {
   return "unknown";
 }
 
-// null, or {"rope_type": "llama3", "factor": ..., ...} as config.json spells it.
-json rope_scaling_json(const core::RopeScaling& scaling) {
-  switch (scaling.type) {
-    case core::RopeScalingType::kNone: return nullptr;
-    case core::RopeScalingType::kLlama3:
-      return json{{"rope_type", "llama3"},
-                  {"factor", scaling.factor},
-                  {"low_freq_factor", scaling.low_freq_factor},
-                  {"high_freq_factor", scaling.high_freq_factor},
-                  {"original_max_position_embeddings", scaling.original_max_position_embeddings}};
-  }
-  return nullptr;
-}
-
-// "none", or "llama3 factor=32 low_freq_factor=1 high_freq_factor=4 original_max_position_embeddings=8192".
+// "none", or the rope_type and the keys of the rope_scaling dict as config.json spells them:
+// "yarn factor=4.0 original_max_position_embeddings=32768".
 std::string rope_scaling_text(const core::RopeScaling& scaling) {
-  if (scaling.type == core::RopeScalingType::kNone) return "none";
-  std::ostringstream text;
-  text << core::enum_name(scaling.type) << " factor=" << scaling.factor << " low_freq_factor=" << scaling.low_freq_factor
-       << " high_freq_factor=" << scaling.high_freq_factor
-       << " original_max_position_embeddings=" << scaling.original_max_position_embeddings;
-  return text.str();
+  const json dict = model::rope_scaling_json(scaling);
+  if (dict.is_null()) return "none";
+  std::string text(core::enum_name(scaling.type));
+  for (const auto& [key, value] : dict.items()) {
+    if (key != "rope_type" && key != "type") text += str_cat(" ", key, "=", value.dump());
+  }
+  return text;
 }
 
 std::string dtypes_text(const ModelSummary& summary) {
@@ -223,7 +216,7 @@ json summary_json(const ModelSummary& s) {
               {"head_dim", c.head_dim()},
               {"context_length", c.max_position_embeddings},
               {"rope_theta", c.rope_theta},
-              {"rope_scaling", rope_scaling_json(c.rope_scaling)},
+              {"rope_scaling", model::rope_scaling_json(c.rope_scaling)},
               {"qk_norm", qk_norm_text(c.qk_norm())},
               {"qkv_bias", c.qkv_bias()},
               {"post_norm", c.post_norm()},
@@ -259,6 +252,19 @@ std::string summary_text(const ModelSummary& s) {
   std::string text;
   for (const auto& [key, value] : rows) text += str_cat(key, ":", std::string(width - key.size() + 1, ' '), value, "\n");
   return text;
+}
+
+// {"inv_freq": [...], "attention_factor": x} of dir/config.json, as transformers' rotary
+// embedding holds them at construction (seq_len nullopt) or for a forward whose largest position
+// is seq_len - 1.
+Result<json> rope_json(const std::string& dir_arg, std::optional<int64_t> seq_len) {
+  CARAVAN_ASSIGN_OR_RETURN(fs::path dir, existing_model_dir(dir_arg));
+  CARAVAN_ASSIGN_OR_RETURN(const core::TransformerConfig config, model::read_rope_config(dir));
+  CARAVAN_ASSIGN_OR_RETURN(const core::RopeSpec spec, core::resolve_rope(config));
+  const model::RopeFrequencies frequencies = model::rope_frequencies(spec, seq_len);
+  const at::Tensor inv_freq = frequencies.inv_freq.to(at::kDouble).contiguous();
+  const std::vector<double> values(inv_freq.data_ptr<double>(), inv_freq.data_ptr<double>() + inv_freq.numel());
+  return json{{"inv_freq", values}, {"attention_factor", frequencies.attention_factor}};
 }
 
 } // namespace
@@ -304,7 +310,32 @@ int inspect_command(int argc, char** argv) {
                   "(reads config.json and the safetensors headers only).");
   cli.positional("MODEL_DIR", "Hugging Face model directory (config.json + safetensors weights)");
   cli.switch_flag("--json", "print one JSON object instead of aligned key: value lines");
+  cli.switch_flag("--rope-json",
+                  "print the RoPE's {\"inv_freq\": [...], \"attention_factor\": x} as transformers computes "
+                  "them, from config.json's RoPE keys alone (no weights needed)");
+  cli.flag("--seq-len", "N",
+           "with --rope-json: for a forward whose largest position is N - 1 (dynamic and longrope "
+           "depend on it; default: as at construction)");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
+  if (cli.is_set("--rope-json")) {
+    std::optional<int64_t> seq_len;
+    if (cli.value("--seq-len")) {
+      Result<double> n = cli.positive_number("--seq-len", 0, /*integer=*/true);
+      if (!n.ok()) {
+        std::cerr << n.status().message() << "\n";  // names the program and the flag
+        return 2;
+      }
+      seq_len = static_cast<int64_t>(*n);
+    }
+    Result<json> rope = rope_json(cli.positional_value(0), seq_len);
+    if (!rope.ok()) return fail("inspect", rope.status());
+    std::cout << rope->dump() << "\n";
+    return 0;
+  }
+  if (cli.value("--seq-len")) {
+    std::cerr << "caravan inspect: --seq-len needs --rope-json (see --help)\n";
+    return 2;
+  }
   Result<ModelSummary> summary = summarize(cli.positional_value(0));
   if (!summary.ok()) return fail("inspect", summary.status());
   if (cli.is_set("--json")) {

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "core/read_file.h"
+#include "core/rope_spec.h"
 #include "core/toml_names.h"
 
 namespace caravan::core {
@@ -128,12 +129,21 @@ void visit_fields(RunConfig& c, Visitor& v) {
     v.field("tie_word_embeddings", m.tie_word_embeddings, Rule{});
     // 0 = hidden_size / num_heads.
     v.field("head_dim", m.explicit_head_dim, in_range(0, 65536));
-    v.field("rope_scaling", m.rope_scaling.type, enum_choices(m.rope_scaling.type));
-    v.field("rope_scaling_factor", m.rope_scaling.factor, in_range(1, 1e6));
-    v.field("rope_scaling_low_freq_factor", m.rope_scaling.low_freq_factor, greater_than(0));
-    v.field("rope_scaling_high_freq_factor", m.rope_scaling.high_freq_factor, greater_than(0));
-    v.field("rope_scaling_original_max_position_embeddings", m.rope_scaling.original_max_position_embeddings,
-            in_range(1, 1e7));
+    // The keys of config.json's rope_scaling dict, spelled rope_scaling_<key> (core/rope_scaling.h;
+    // longrope's lists have no TOML spelling). Which ones a type requires: core::resolve_rope.
+    RopeScaling& rope = m.rope_scaling;
+    v.field("rope_scaling", rope.type, enum_choices(rope.type));
+    v.field("rope_scaling_factor", rope.factor, greater_than(0));
+    v.field("rope_scaling_low_freq_factor", rope.low_freq_factor, greater_than(0));
+    v.field("rope_scaling_high_freq_factor", rope.high_freq_factor, greater_than(0));
+    v.field("rope_scaling_original_max_position_embeddings", rope.original_max_position_embeddings, in_range(1, 1e7));
+    v.field("rope_scaling_attention_factor", rope.attention_factor, greater_than(0));
+    v.field("rope_scaling_beta_fast", rope.beta_fast, greater_than(0));
+    v.field("rope_scaling_beta_slow", rope.beta_slow, greater_than(0));
+    v.field("rope_scaling_mscale", rope.mscale, Rule{});
+    v.field("rope_scaling_mscale_all_dim", rope.mscale_all_dim, Rule{});
+    v.field("rope_scaling_truncate", rope.truncate, Rule{});
+    v.field("partial_rotary_factor", m.partial_rotary_factor, greater_than(0));
   });
 
   v.section("sft");
@@ -295,6 +305,13 @@ class FieldReader {
     if (!node.is_boolean()) return wrong_type(key, "a boolean", node);
     value = node.as_boolean()->get();
   }
+  // A key that may be absent: present means set.
+  template <class T>
+  void read(std::string_view key, const toml::node& node, std::optional<T>& value, const Rule& rule) {
+    T present{};
+    read(key, node, present, rule);
+    value = present;
+  }
   // An enum is a string naming one of its enumerators; `rule` is enum_choices(value).
   template <class Enum>
     requires std::is_enum_v<Enum>
@@ -327,6 +344,10 @@ class FieldWriter {
   void section(std::string_view name) {
     root_.insert(name, toml::table{});
     table_ = root_.get(name)->as_table();
+  }
+  template <class T>
+  void field(std::string_view key, const std::optional<T>& value, const Rule& rule) {
+    if (value) field(key, *value, rule);  // an absent key stays absent
   }
   template <class T>
   void field(std::string_view key, const T& value, const Rule&) {
@@ -378,12 +399,13 @@ Status validate_inline_model(const TransformerConfig& m, const std::string& sour
                                             m.explicit_head_dim == 0 ? " = hidden_size / num_heads" : "",
                                             ") must be even for RoPE"));
   }
-  if (m.rope_scaling.type == RopeScalingType::kLlama3 &&
-      m.rope_scaling.high_freq_factor <= m.rope_scaling.low_freq_factor) {
-    return Status::invalid_argument(str_cat(source, ": [model] rope_scaling_high_freq_factor (",
-                                            m.rope_scaling.high_freq_factor,
-                                            ") must exceed rope_scaling_low_freq_factor (",
-                                            m.rope_scaling.low_freq_factor, ")"));
+  if (m.rope_scaling.type == RopeScalingType::kLongrope) {
+    return Status::invalid_argument(str_cat(source, ": [model] rope_scaling = \"longrope\" needs the short_factor and "
+                                            "long_factor lists of a Hugging Face config.json; config.toml cannot "
+                                            "state them"));
+  }
+  if (const Result<RopeSpec> rope = resolve_rope(m, "rope_scaling_"); !rope.ok()) {
+    return Status::invalid_argument(str_cat(source, ": [model] ", rope.status().message()));
   }
   return Status();
 }

@@ -1,10 +1,11 @@
 // File: core/transformer_config.h
-// Architecture of a decoder-only transformer of the Llama family: Llama 2/3/3.1/3.2 (incl.
-// "llama3" RoPE scaling), Qwen2/Qwen2.5, Qwen3 and OLMo 2. Plain data shared by the config
-// parser (core/config) and the model (model/llama.h); checkpoints store it as Hugging Face
-// config.json keys (model/checkpoint_io.h). The variant-specific layers (q/k/v biases, q/k
-// norms, post-norm blocks) follow from `architecture`; they are not separate switches, so a
-// config can never describe a model no Hugging Face class implements.
+// Architecture of a decoder-only transformer of the Llama family: Llama 2/3/3.1/3.2,
+// Qwen2/Qwen2.5, Qwen3 and OLMo 2, with any of transformers' RoPE types (core/rope_scaling.h).
+// Plain data shared by the config parser (core/config) and the model (model/llama.h);
+// checkpoints store it as Hugging Face config.json keys (model/checkpoint_io.h). The
+// variant-specific layers (q/k/v biases, q/k norms, post-norm blocks) follow from
+// `architecture`; they are not separate switches, so a config can never describe a model no
+// Hugging Face class implements.
 //
 //   core::TransformerConfig config;           // the embedded tiny Llama default
 //   config.num_layers = 4;
@@ -18,6 +19,8 @@
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "core/rope_scaling.h"
 
 namespace caravan::core {
 
@@ -48,27 +51,6 @@ enum class QkNorm {
   kFull,
 };
 
-enum class RopeScalingType {
-  kNone,
-  // Llama 3.1/3.2 frequency-dependent scaling (transformers' _compute_llama3_parameters).
-  kLlama3,
-};
-inline constexpr std::array<RopeScalingType, 2> kAllRopeScalingTypes = {RopeScalingType::kNone,
-                                                                        RopeScalingType::kLlama3};
-
-// Hugging Face rope_scaling {"rope_type": "llama3", ...}; the numbers are ignored for kNone.
-struct RopeScaling {
-  RopeScalingType type = RopeScalingType::kNone;
-  // Wavelengths longer than original_max_position_embeddings / low_freq_factor get their
-  // frequency divided by `factor` (>= 1); shorter than .../high_freq_factor stay unchanged; in
-  // between they are interpolated. high_freq_factor > low_freq_factor > 0.
-  double factor = 8.0;
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
-  // Context length the model was pre-trained with, in tokens (> 0).
-  int64_t original_max_position_embeddings = 8192;
-};
-
 struct TransformerConfig {
   Architecture architecture = Architecture::kLlama;
   // Number of token ids the embedding and the output head cover.
@@ -88,9 +70,16 @@ struct TransformerConfig {
   int64_t explicit_head_dim = 0;
   // Longest sequence (prompt + completion) the model and its KV cache handle, in tokens.
   int64_t max_position_embeddings = 64;
-  // RoPE base frequency.
+  // RoPE base frequency ("rope_theta"; inside "rope_parameters" in the transformers 5 layout).
   double rope_theta = 10000.0;
+  // The rope_scaling / rope_parameters dict; core/rope_spec.h resolves it with the two keys below.
   RopeScaling rope_scaling;
+  // Top-level "partial_rotary_factor": RoPE rotates the first int(head_dim * factor) dims of each
+  // head and passes the rest through (nullopt: the whole head, unless rope_scaling says otherwise).
+  std::optional<double> partial_rotary_factor;
+  // Top-level "original_max_position_embeddings" (the Phi-3 layout; core/rope_spec.h says which
+  // RoPE types read it).
+  std::optional<int64_t> original_max_position_embeddings;
   // RMSNorm epsilon.
   double rms_norm_eps = 1e-5;
   // Share the embedding matrix with the output head.
@@ -153,25 +142,10 @@ constexpr std::string_view class_name(Architecture architecture) {
   return "unknown";
 }
 
-// "none" or "llama3" (the Hugging Face rope_type).
-constexpr std::string_view enum_name(RopeScalingType type) {
-  switch (type) {
-    case RopeScalingType::kNone: return "none";
-    case RopeScalingType::kLlama3: return "llama3";
-  }
-  return "unknown";
-}
-
 // Inverse of enum_name; nullopt for an unknown name.
 inline std::optional<Architecture> parse_architecture(std::string_view name) {
   for (Architecture architecture : kAllArchitectures) {
     if (enum_name(architecture) == name) return architecture;
-  }
-  return std::nullopt;
-}
-inline std::optional<RopeScalingType> parse_rope_scaling_type(std::string_view name) {
-  for (RopeScalingType type : kAllRopeScalingTypes) {
-    if (enum_name(type) == name) return type;
   }
   return std::nullopt;
 }

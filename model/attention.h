@@ -1,7 +1,8 @@
 // File: model/attention.h
 // Grouped-query self-attention of a Llama-family block: q/k/v projections (with biases for
 // Qwen2), the q/k RMSNorms of Qwen3 (per head) or OLMo 2 (over the whole projection), RoPE on q
-// and k, scaled dot-product attention (scale 1/sqrt(head_dim)) under a boolean mask, output
+// and k (on the first rope.cos.size(-1) dims of each head: partial_rotary_factor), scaled
+// dot-product attention (scale 1/sqrt(head_dim)) under a boolean mask, output
 // projection. Each group of num_heads / num_kv_heads query heads shares one key/value head
 // (Hugging Face repeat_kv). head_dim need not equal hidden_size / num_heads (Qwen3).
 //

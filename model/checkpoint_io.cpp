@@ -17,7 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/rope_spec.h"
 #include "model/generation_config.h"
+#include "model/rope_config_json.h"
 #include "model/safetensors.h"
 
 namespace caravan::model {
@@ -57,19 +59,6 @@ Json eos_json(const std::vector<int64_t>& ids) {
   return ids;
 }
 
-Json rope_scaling_json(const core::RopeScaling& scaling) {
-  switch (scaling.type) {
-    case core::RopeScalingType::kNone: return nullptr;
-    case core::RopeScalingType::kLlama3:
-      return Json{{"rope_type", "llama3"},
-                  {"factor", scaling.factor},
-                  {"low_freq_factor", scaling.low_freq_factor},
-                  {"high_freq_factor", scaling.high_freq_factor},
-                  {"original_max_position_embeddings", scaling.original_max_position_embeddings}};
-  }
-  return nullptr;
-}
-
 // config.json for `config` in the layout transformers' config class of its architecture writes.
 Json config_json(const core::TransformerConfig& config, at::ScalarType dtype) {
   Json json{
@@ -83,8 +72,6 @@ Json config_json(const core::TransformerConfig& config, at::ScalarType dtype) {
       {"num_key_value_heads", config.num_kv_heads},
       {"head_dim", config.head_dim()},
       {"max_position_embeddings", config.max_position_embeddings},
-      {"rope_theta", config.rope_theta},
-      {"rope_scaling", rope_scaling_json(config.rope_scaling)},
       {"rms_norm_eps", config.rms_norm_eps},
       {"tie_word_embeddings", config.tie_word_embeddings},
       {"hidden_act", "silu"},
@@ -114,6 +101,7 @@ Json config_json(const core::TransformerConfig& config, at::ScalarType dtype) {
       json["attention_bias"] = false;
       break;
   }
+  write_rope_keys(config, json);
   return json;
 }
 
@@ -179,58 +167,6 @@ Result<core::Architecture> parse_architecture(const Json& json) {
   return architecture.value_or(core::Architecture::kLlama);
 }
 
-// rope_theta and the scaling, from transformers 4's top-level "rope_theta" + "rope_scaling" or
-// transformers 5's "rope_parameters" {"rope_type", "rope_theta", ...}.
-Status parse_rope(const Json& json, core::TransformerConfig& config) {
-  const char* key = "rope_scaling";
-  auto scaling = json.find(key);
-  if (const auto parameters = json.find("rope_parameters"); parameters != json.end() && !parameters->is_null()) {
-    key = "rope_parameters";
-    scaling = parameters;
-  }
-  CARAVAN_ASSIGN_OR_RETURN(config.rope_theta, positive_number(json, "rope_theta", 10000.0));
-  if (scaling == json.end() || scaling->is_null()) return Status::ok_status();
-  if (!scaling->is_object()) return Status::invalid_argument(str_cat("key '", key, "': expected an object or null"));
-  auto context = [&](const Status& status) { return status.with_context(str_cat("key '", key, "'")); };
-  if (scaling->contains("rope_theta")) {
-    auto theta = positive_number(*scaling, "rope_theta", config.rope_theta);
-    if (!theta.ok()) return context(theta.status());
-    config.rope_theta = *theta;
-  }
-  if (const Status partial = require_value(*scaling, "partial_rotary_factor", 1.0, "RoPE over the full head");
-      !partial.ok()) {
-    return context(partial);
-  }
-  // transformers reads "rope_type", falling back to the older "type".
-  Json type = scaling->value("rope_type", scaling->value("type", Json("default")));
-  if (type == "default") return Status::ok_status();
-  if (type != "llama3") {
-    return Status::invalid_argument(str_cat("key '", key, "': rope_type ", type.dump(),
-                                            " is not supported (only \"default\" and \"llama3\")"));
-  }
-  core::RopeScaling& rope = config.rope_scaling;
-  rope.type = core::RopeScalingType::kLlama3;
-  const Status status = [&]() -> Status {
-    // All four are required, as transformers' _validate_llama3_parameters has it.
-    for (const char* required : {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}) {
-      if (!scaling->contains(required)) return Status::invalid_argument(str_cat("missing key '", required, "'"));
-    }
-    CARAVAN_ASSIGN_OR_RETURN(rope.factor, positive_number(*scaling, "factor", rope.factor));
-    CARAVAN_ASSIGN_OR_RETURN(rope.low_freq_factor, positive_number(*scaling, "low_freq_factor", rope.low_freq_factor));
-    CARAVAN_ASSIGN_OR_RETURN(rope.high_freq_factor,
-                             positive_number(*scaling, "high_freq_factor", rope.high_freq_factor));
-    CARAVAN_ASSIGN_OR_RETURN(rope.original_max_position_embeddings,
-                             positive_int(*scaling, "original_max_position_embeddings"));
-    if (rope.factor < 1.0) return Status::invalid_argument(str_cat("key 'factor': expected >= 1, got ", rope.factor));
-    if (rope.high_freq_factor <= rope.low_freq_factor) {
-      return Status::invalid_argument(str_cat("key 'high_freq_factor': ", rope.high_freq_factor,
-                                              " must exceed low_freq_factor ", rope.low_freq_factor));
-    }
-    return Status::ok_status();
-  }();
-  return context(status);
-}
-
 // Rejects the features of these architectures that Caravan does not implement.
 Status reject_unsupported(const Json& json, core::Architecture architecture) {
   CARAVAN_RETURN_IF_ERROR(require_value(json, "hidden_act", "silu", "SwiGLU MLP"));
@@ -266,26 +202,19 @@ ArchitectureDefaults defaults_of(core::Architecture architecture) {
   return {2048, 1e-6};
 }
 
-Result<core::TransformerConfig> parse_config(const Json& json) {
+// The keys RoPE depends on, checked against each other (core::resolve_rope): the architecture
+// (for max_position_embeddings' default), hidden_size, num_attention_heads, head_dim,
+// max_position_embeddings and the RoPE keys of model/rope_config_json.h. The other fields keep
+// TransformerConfig's defaults.
+Result<core::TransformerConfig> parse_rope_relevant_keys(const Json& json) {
   if (!json.is_object()) return Status::invalid_argument("not a JSON object");
   core::TransformerConfig config;
   CARAVAN_ASSIGN_OR_RETURN(config.architecture, parse_architecture(json));
-  CARAVAN_RETURN_IF_ERROR(reject_unsupported(json, config.architecture));
-  const ArchitectureDefaults defaults = defaults_of(config.architecture);
-  CARAVAN_ASSIGN_OR_RETURN(config.vocab_size, positive_int(json, "vocab_size"));
   CARAVAN_ASSIGN_OR_RETURN(config.hidden_size, positive_int(json, "hidden_size"));
-  CARAVAN_ASSIGN_OR_RETURN(config.intermediate_size, positive_int(json, "intermediate_size"));
-  CARAVAN_ASSIGN_OR_RETURN(config.num_layers, positive_int(json, "num_hidden_layers"));
   CARAVAN_ASSIGN_OR_RETURN(config.num_heads, positive_int(json, "num_attention_heads"));
-  CARAVAN_ASSIGN_OR_RETURN(config.num_kv_heads, positive_int(json, "num_key_value_heads", config.num_heads));
   CARAVAN_ASSIGN_OR_RETURN(config.max_position_embeddings,
-                           positive_int(json, "max_position_embeddings", defaults.max_position_embeddings));
-  CARAVAN_RETURN_IF_ERROR(parse_rope(json, config));
-  CARAVAN_ASSIGN_OR_RETURN(config.rms_norm_eps, positive_number(json, "rms_norm_eps", defaults.rms_norm_eps));
-  if (const auto tie = json.find("tie_word_embeddings"); tie != json.end()) {
-    if (!tie->is_boolean()) return Status::invalid_argument("key 'tie_word_embeddings': expected a boolean");
-    config.tie_word_embeddings = tie->get<bool>();
-  }
+                           positive_int(json, "max_position_embeddings",
+                                        defaults_of(config.architecture).max_position_embeddings));
   if (const auto head_dim = json.find("head_dim"); head_dim != json.end() && !head_dim->is_null()) {
     CARAVAN_ASSIGN_OR_RETURN(config.explicit_head_dim, positive_int(json, "head_dim"));
   } else if (config.hidden_size % config.num_heads != 0) {
@@ -296,6 +225,24 @@ Result<core::TransformerConfig> parse_config(const Json& json) {
   if (config.head_dim() % 2 != 0) {
     return Status::invalid_argument(str_cat(config.explicit_head_dim > 0 ? "key 'head_dim': " : "key 'hidden_size': ",
                                             "head_dim ", config.head_dim(), " must be even for RoPE"));
+  }
+  CARAVAN_RETURN_IF_ERROR(read_rope_keys(json, config));
+  CARAVAN_RETURN_IF_ERROR(core::resolve_rope(config));
+  return config;
+}
+
+Result<core::TransformerConfig> parse_config(const Json& json) {
+  CARAVAN_ASSIGN_OR_RETURN(core::TransformerConfig config, parse_rope_relevant_keys(json));
+  CARAVAN_RETURN_IF_ERROR(reject_unsupported(json, config.architecture));
+  CARAVAN_ASSIGN_OR_RETURN(config.vocab_size, positive_int(json, "vocab_size"));
+  CARAVAN_ASSIGN_OR_RETURN(config.intermediate_size, positive_int(json, "intermediate_size"));
+  CARAVAN_ASSIGN_OR_RETURN(config.num_layers, positive_int(json, "num_hidden_layers"));
+  CARAVAN_ASSIGN_OR_RETURN(config.num_kv_heads, positive_int(json, "num_key_value_heads", config.num_heads));
+  CARAVAN_ASSIGN_OR_RETURN(config.rms_norm_eps,
+                           positive_number(json, "rms_norm_eps", defaults_of(config.architecture).rms_norm_eps));
+  if (const auto tie = json.find("tie_word_embeddings"); tie != json.end()) {
+    if (!tie->is_boolean()) return Status::invalid_argument("key 'tie_word_embeddings': expected a boolean");
+    config.tie_word_embeddings = tie->get<bool>();
   }
   if (config.num_heads % config.num_kv_heads != 0) {
     return Status::invalid_argument(str_cat("key 'num_key_value_heads': ", config.num_kv_heads,
@@ -454,6 +401,20 @@ Result<WeightLayout> read_weight_layout(const std::filesystem::path& dir) {
   return layout;
 }
 
+// dir/config.json through `parse`; errors are prefixed with the file's path.
+Result<core::TransformerConfig> parse_config_file(const std::filesystem::path& dir,
+                                                  Result<core::TransformerConfig> (*parse)(const Json&)) {
+  const std::filesystem::path path = dir / kConfigFile;
+  std::ifstream file(path);
+  if (!file) return Status::not_found(str_cat(path.string(), ": cannot open"));
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Status::invalid_argument(str_cat(path.string(), ": invalid JSON"));
+  auto config = parse(json);
+  if (!config.ok()) return config.status().with_context(path.string());
+  return config;
+}
+
 } // namespace
 
 Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config,
@@ -480,15 +441,11 @@ Status save_model(const std::filesystem::path& dir, Llama& model, const core::Tr
 }
 
 Result<core::TransformerConfig> read_model_config(const std::filesystem::path& dir) {
-  const std::filesystem::path path = dir / kConfigFile;
-  std::ifstream file(path);
-  if (!file) return Status::not_found(str_cat(path.string(), ": cannot open"));
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return Status::invalid_argument(str_cat(path.string(), ": invalid JSON"));
-  auto config = parse_config(json);
-  if (!config.ok()) return config.status().with_context(path.string());
-  return config;
+  return parse_config_file(dir, parse_config);
+}
+
+Result<core::TransformerConfig> read_rope_config(const std::filesystem::path& dir) {
+  return parse_config_file(dir, parse_rope_relevant_keys);
 }
 
 Status load_model_weights(const std::filesystem::path& dir, Llama& model) {

@@ -6,9 +6,9 @@
 // {tensor: shard file}}), with the parameter names of model/llama.h, and optionally the
 // tokenizer files. A directory written here loads in `transformers`
 // (AutoModelForCausalLM.from_pretrained(dir)), and single-file or sharded checkpoints of
-// these four architectures from the Hub load here. Special token ids (bos/eos/pad) travel in
-// core::TransformerConfig; the other keys of the original config.json (initializer_range,
-// transformers_version, ...) are kept when the caller passes that file as
+// these four architectures from the Hub load here. Special token ids (bos/eos/pad) and the RoPE
+// keys travel in core::TransformerConfig; the other keys of the original config.json
+// (initializer_range, transformers_version, ...) are kept when the caller passes that file as
 // SaveModelOptions::base_config_json, so a trained checkpoint has the same keys as its input.
 //
 //   CARAVAN_RETURN_IF_ERROR(model::save_model(run_dir / "checkpoints/step-100", llama, config));
@@ -52,9 +52,9 @@ struct SaveModelOptions {
   // written config.json is that file with only its torch_dtype / dtype set to the saved dtype
   // (every other key and its layout, rope_parameters or rope_scaling, kept), and it must
   // describe `config` (CARAVAN_CHECK). Empty: the writer's own keys.
-  std::string base_config_json;
+  std::string base_config_json = {};
   // dtype of the written tensors; nullopt = each parameter's own dtype.
-  std::optional<at::ScalarType> dtype;
+  std::optional<at::ScalarType> dtype = std::nullopt;
 };
 
 // Writes dir/config.json and the weights (parameters in their dtype, named as in
@@ -66,11 +66,11 @@ struct SaveModelOptions {
 // its shards) is removed so the directory holds one consistent layout.
 // `config` must describe `model`'s parameters (CARAVAN_CHECK). config.json gets the
 // architecture's class and model_type, every key its transformers config class needs (head_dim,
-// rope_scaling, attention_bias / use_sliding_window where the class has them), torch_dtype from
-// the parameters and config's token ids. Errors: kInvalidArgument for max_shard_bytes <= 0; kNotFound when
-// copy_tokenizer_from is set but not a directory; kUnavailable for I/O failures (naming the
-// file). On error a fresh `dir` is not created (the staging directory is removed). Blocks on
-// disk I/O.
+// attention_bias / use_sliding_window where the class has them), the RoPE keys in the layout they
+// were read in (model/rope_config_json.h), torch_dtype from the parameters and config's token
+// ids. Errors: kInvalidArgument for max_shard_bytes <= 0; kNotFound when copy_tokenizer_from is
+// set but not a directory; kUnavailable for I/O failures (naming the file). On error a fresh
+// `dir` is not created (the staging directory is removed). Blocks on disk I/O.
 Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config,
                   const SaveModelOptions& options);
 inline Status save_model(const std::filesystem::path& dir, Llama& model, const core::TransformerConfig& config) {
@@ -80,17 +80,27 @@ inline Status save_model(const std::filesystem::path& dir, Llama& model, const c
 // Reads dir/config.json of a Llama, Qwen2, Qwen3 or OLMo 2 model. The architecture comes from
 // "architectures" (the first supported class) or else "model_type" (Llama when neither is
 // given); they must agree. RoPE settings are read from transformers 4's "rope_theta" +
-// "rope_scaling" or transformers 5's "rope_parameters"; rope_type "default" or "llama3".
-// Missing optional keys take transformers' defaults (num_key_value_heads = num_attention_heads,
-// head_dim = hidden_size / num_attention_heads, rope_theta = 10000, tie_word_embeddings =
-// false, rms_norm_eps and max_position_embeddings per architecture); attention_dropout and
-// other training-only keys are ignored. Errors: kNotFound (no file); kInvalidArgument naming
-// the file and key for invalid JSON, a missing or ill-typed key, an unsupported architecture or
-// model_type (or the two disagreeing), a rope_type other than default/llama3, hidden_act other
-// than silu, attention_bias (except Qwen2) or mlp_bias true, use_sliding_window true or
-// non-full-attention layer_types, ill-typed token ids, or an inconsistent shape
-// (hidden_size % num_attention_heads != 0 without head_dim, odd head_dim, ...).
+// "rope_scaling" or transformers 5's "rope_parameters", any rope_type (model/rope_config_json.h,
+// core/rope_spec.h). Missing optional keys take transformers' defaults (num_key_value_heads =
+// num_attention_heads, head_dim = hidden_size / num_attention_heads, rope_theta = 10000,
+// tie_word_embeddings = false, rms_norm_eps and max_position_embeddings per architecture);
+// attention_dropout and other training-only keys are ignored. Errors: kNotFound (no file);
+// kInvalidArgument naming the file and key for invalid JSON, a missing or ill-typed key, an
+// unsupported architecture or model_type (or the two disagreeing), an unknown rope_type or a
+// RoPE key missing, ill-typed or not read by its rope_type (e.g. "key 'rope_scaling.factor':
+// required for rope_type \"yarn\""), hidden_act other than silu, attention_bias (except Qwen2)
+// or mlp_bias true, use_sliding_window true or non-full-attention layer_types, ill-typed token
+// ids, or an inconsistent shape (hidden_size % num_attention_heads != 0 without head_dim, odd
+// head_dim, ...).
 Result<core::TransformerConfig> read_model_config(const std::filesystem::path& dir);
+
+// Reads only what RoPE depends on from dir/config.json: "architectures" / "model_type" (for
+// max_position_embeddings' default; may be absent), hidden_size, num_attention_heads, head_dim,
+// max_position_embeddings and the RoPE keys (rope_theta, rope_scaling / rope_parameters,
+// partial_rotary_factor, original_max_position_embeddings). Every other field of the result is
+// TransformerConfig's default, so it describes no loadable model; core::resolve_rope(result)
+// succeeds. Errors: those of read_model_config for these keys.
+Result<core::TransformerConfig> read_rope_config(const std::filesystem::path& dir);
 
 // Copies the weights of `dir` into `model`'s parameters, converting dtype (BF16, F16, F32 or
 // F64 to the parameter's dtype) and keeping their device. When dir/model.safetensors.index.json

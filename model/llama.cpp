@@ -1,9 +1,10 @@
 #include "model/llama.h"
 
+#include <utility>
+
 #include "core/status.h"
 #include "model/decoder_layer.h"
 #include "model/linear.h"
-#include "model/rope.h"
 
 namespace caravan::model {
 namespace {
@@ -17,10 +18,18 @@ at::Tensor attention_mask(const at::Tensor& key_mask, int64_t past, int64_t step
   return (causal.unsqueeze(0) & key_mask.unsqueeze(1)).unsqueeze(1);
 }
 
+// The resolved RoPE of a validated config (read_model_config and load_run_config validate it).
+core::RopeSpec checked_rope_spec(const core::TransformerConfig& config) {
+  Result<core::RopeSpec> spec = core::resolve_rope(config);
+  CARAVAN_CHECK(spec.ok(), "invalid RoPE config: ", spec.status().message());
+  return std::move(spec).value();
+}
+
 } // namespace
 
 LlamaModelImpl::LlamaModelImpl(const core::TransformerConfig& config)
     : config_(config),
+      rotary_emb_(checked_rope_spec(config)),
       embed_tokens_(register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size))),
       layers_(register_module("layers", torch::nn::ModuleList())),
       norm_(register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps,
@@ -46,8 +55,8 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const at::Tensor& p
                 " rows but the batch has ", batch);
 
   at::Tensor hidden = embed_tokens_(tokens);
-  // TODO(perf): cache inv_freq per device; it is head_dim / 2 floats, recomputed per call.
-  const RopeTables rope = rope_tables(positions, rope_inv_freq(config_, positions.device()), hidden.scalar_type());
+  // One table for every layer; dynamic and longrope frequencies follow the batch's max position.
+  const RopeTables rope = rotary_emb_.tables(positions, hidden.scalar_type());
   const at::Tensor allowed = attention_mask(key_mask, past, steps);
   for (size_t layer = 0; layer < layers_->size(); ++layer) {
     hidden = layers_->ptr<DecoderLayerImpl>(layer)->forward(hidden, rope, allowed, cache);

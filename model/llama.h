@@ -32,6 +32,7 @@
 #include "core/transformer_config.h"
 #include "model/kv_cache.h"
 #include "model/rms_norm.h"
+#include "model/rope.h"
 
 namespace caravan::model {
 
@@ -49,6 +50,7 @@ class LlamaModelImpl : public torch::nn::Module {
 
  private:
   core::TransformerConfig config_;
+  RotaryEmbedding rotary_emb_;
   torch::nn::Embedding embed_tokens_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   RMSNorm norm_{nullptr};
@@ -66,7 +68,10 @@ class LlamaImpl : public torch::nn::Module {
 
   // tokens:    [B, T] int64 token ids in [0, vocab_size).
   // positions: [B, T] int64 RoPE positions, chosen by the caller (left-padded rows start their
-  //            real tokens at 0, e.g. cumsum(mask) - 1).
+  //            real tokens at 0, e.g. cumsum(mask) - 1). With dynamic or longrope RoPE the
+  //            frequencies of this call follow the batch's length max(positions) + 1, as
+  //            transformers' dynamic_rope_update does; keys already in the cache keep the
+  //            rotation they were stored with (transformers' behaviour too).
   // key_mask:  [B, past + T] bool, true = real token; past = cache ? cache->length() : 0.
   // cache:     nullable. When given, the T new keys/values are appended (slots past..past+T-1)
   //            and cache->length() grows by T; overflowing max_len is a CARAVAN_CHECK failure.

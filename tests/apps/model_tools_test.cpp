@@ -196,6 +196,50 @@ TEST_F(ModelToolsTest, InspectReadsShardedCheckpoints) {
   EXPECT_EQ(json::parse(outcome.out)["parameters"].get<int64_t>(), parameters_);
 }
 
+// The frequencies of rope_test.cpp's DynamicBelowAndAboveMaxPositionEmbeddings: head_dim 8,
+// theta 10000, dynamic factor 2, max_position_embeddings 16; at construction 10000^(-i/4), for
+// seq_len 32 the base is 10000 * 3^(4/3), i.e. 10000^(-i/4) * 3^(-i/3).
+TEST_F(ModelToolsTest, RopeJsonNeedsOnlyTheRopeKeysOfConfigJson) {
+  const fs::path rope_dir = dir_.path() / "rope-only";
+  fs::create_directories(rope_dir);
+  write_text(rope_dir / "config.json",
+             json{{"hidden_size", 32}, {"num_attention_heads", 4}, {"max_position_embeddings", 16},
+                  {"rope_parameters", {{"rope_type", "dynamic"}, {"rope_theta", 10000.0}, {"factor", 2.0}}}}
+                 .dump());
+  auto inv_freq_of = [&](const std::string& flags, const std::vector<double>& expected) {
+    const Outcome outcome = run("inspect --rope-json " + flags + " '" + rope_dir.string() + "'");
+    ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+    const json rope = json::parse(outcome.out);
+    EXPECT_EQ(rope["attention_factor"].get<double>(), 1.0);
+    const std::vector<double> inv_freq = rope["inv_freq"].get<std::vector<double>>();
+    ASSERT_EQ(inv_freq.size(), expected.size()) << outcome.out;
+    for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(inv_freq[i], expected[i], expected[i] * 2e-6) << i;
+  };
+  inv_freq_of("", {1.0, 0.1, 0.01, 0.001});
+  inv_freq_of("--seq-len 16", {1.0, 0.1, 0.01, 0.001});
+  inv_freq_of("--seq-len 32", {1.0, 0.06933612743506347, 0.004807498567691361, 0.0003333333333333333});
+
+  // yarn's attention factor: 0.1 * ln 4 + 1.
+  write_text(rope_dir / "config.json", json{{"hidden_size", 32}, {"num_attention_heads", 4}, {"rope_theta", 10000.0},
+                                            {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}}}
+                                           .dump());
+  const Outcome yarn = run("inspect --rope-json '" + rope_dir.string() + "'");
+  ASSERT_EQ(yarn.exit_code, 0) << yarn.err;
+  EXPECT_DOUBLE_EQ(json::parse(yarn.out)["attention_factor"].get<double>(), 1.1386294361119891);
+
+  // Errors name config.json and the key; --seq-len belongs to --rope-json.
+  write_text(rope_dir / "config.json", json{{"hidden_size", 32}, {"num_attention_heads", 4},
+                                            {"rope_scaling", {{"rope_type", "yarn"}}}}
+                                           .dump());
+  const Outcome missing = run("inspect --rope-json '" + rope_dir.string() + "'");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("config.json: key 'rope_scaling.factor': required for rope_type \"yarn\""),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(run("inspect --seq-len 8 '" + model_dir_.string() + "'").exit_code, 2);
+  EXPECT_EQ(run("inspect --rope-json --seq-len 0 '" + model_dir_.string() + "'").exit_code, 2);
+}
+
 TEST_F(ModelToolsTest, MissingModelDirFailsNamingIt) {
   const std::string missing = (dir_.path() / "no_such_model").string();
   for (const std::string command : {"tokenize --model", "detokenize --model", "inspect"}) {

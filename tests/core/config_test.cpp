@@ -212,5 +212,36 @@ TEST(ConfigTest, EveryShippedConfigParses) {
   EXPECT_GE(parsed, 3);
 }
 
+TEST(ConfigTest, RopeScalingKeysAreCheckedAgainstTheirTypeAndRoundTrip) {
+  const std::string yarn = std::string(kRunAndTask) +
+                           "[model]\nnum_layers = 2\nrope_scaling = \"yarn\"\nrope_scaling_factor = 4.0\n"
+                           "rope_scaling_original_max_position_embeddings = 32\nrope_scaling_truncate = false\n";
+  auto config = parse_run_config(yarn, "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->model.inline_config.rope_scaling.type, RopeScalingType::kYarn);
+  EXPECT_EQ(config->model.inline_config.rope_scaling.factor, 4.0);
+  EXPECT_EQ(config->model.inline_config.rope_scaling.truncate, false);
+  EXPECT_FALSE(config->model.inline_config.rope_scaling.beta_fast.has_value());
+  // Absent keys stay absent in the resolved config.
+  const std::string resolved = to_toml(*config);
+  EXPECT_EQ(resolved.find("rope_scaling_beta_fast"), std::string::npos) << resolved;
+  auto again = parse_run_config(resolved, "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), resolved);
+
+  Status status = parse_error(std::string(kRunAndTask) + "[model]\nnum_layers = 2\nrope_scaling = \"yarn\"\n");
+  EXPECT_NE(status.message().find("test.toml: [model] key 'rope_scaling_factor': required for rope_type \"yarn\""),
+            std::string::npos)
+      << status.message();
+  status = parse_error(std::string(kRunAndTask) + "[model]\nnum_layers = 2\nrope_scaling = \"linear\"\nrope_scaling_factor = 2.0\n"
+                       "rope_scaling_beta_fast = 8.0\n");
+  EXPECT_NE(status.message().find("[model] key 'rope_scaling_beta_fast': not read by rope_type \"linear\""),
+            std::string::npos)
+      << status.message();
+  status = parse_error(std::string(kRunAndTask) + "[model]\nnum_layers = 2\nrope_scaling = \"longrope\"\n");
+  EXPECT_NE(status.message().find("[model] rope_scaling = \"longrope\" needs the short_factor"), std::string::npos)
+      << status.message();
+}
+
 }  // namespace
 } // namespace caravan::core

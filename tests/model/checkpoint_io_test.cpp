@@ -3,11 +3,14 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "model/generation_config.h"
+#include "model/rope_config_json.h"
 #include "model/safetensors.h"
 #include "tests/common/temp_dir.h"
 #include "tests/common/tiny_transformer.h"
@@ -163,6 +166,56 @@ TEST(CheckpointIo, ReadConfigAppliesHuggingFaceDefaults) {
   EXPECT_FALSE(config->tie_word_embeddings);
 }
 
+TEST(CheckpointIo, SavedConfigKeepsTheRopeKeysOfTheInput) {
+  TempDir dir;
+  const core::TransformerConfig config = small_config();  // head_dim 4
+  at::manual_seed(1);
+  Llama base(config);
+  ASSERT_TRUE(save_model(dir.path() / "base", base, config).ok());
+  const nlohmann::json base_json = read_json(dir.path() / "base" / "config.json");
+  struct Case {
+    nlohmann::json input;     // the RoPE keys of the input config.json
+    nlohmann::json expected;  // the RoPE keys of the saved one
+  };
+  const std::vector<Case> cases = {
+      // transformers 4 layout, Qwen2.5-style yarn with the older "type" key: saved with
+      // "rope_type" beside it, as transformers itself saves it.
+      {{{"rope_theta", 1e6},
+        {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32}}},
+        {"partial_rotary_factor", 1.0}},
+       {{"rope_theta", 1e6},
+        {"rope_scaling",
+         {{"type", "yarn"}, {"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32}}},
+        {"partial_rotary_factor", 1.0}}},
+      // transformers 5 layout, longrope with a top-level pre-training context.
+      {{{"rope_parameters",
+         {{"rope_type", "longrope"}, {"rope_theta", 10000.0}, {"short_factor", {1.0, 2.0}}, {"long_factor", {2.0, 4.0}},
+          {"factor", 2.0}}},
+        {"original_max_position_embeddings", 24}},
+       {}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    nlohmann::json input = base_json;
+    for (std::string_view key : kRopeConfigKeys) input.erase(std::string(key));
+    input.update(cases[i].input);
+    write_text(dir.path() / "base" / "config.json", input.dump());
+    const Result<core::TransformerConfig> read = read_model_config(dir.path() / "base");
+    ASSERT_TRUE(read.ok()) << read.status().to_string();
+    Llama model(*read);
+    const auto out = dir.path() / str_cat("out-", i);
+    ASSERT_TRUE(save_model(out, model, *read).ok());
+    const nlohmann::json saved = read_json(out / "config.json");
+    const nlohmann::json& expected = cases[i].expected.is_null() ? cases[i].input : cases[i].expected;
+    for (std::string_view name : kRopeConfigKeys) {
+      const std::string key(name);
+      EXPECT_EQ(saved.contains(key), expected.contains(key)) << "case " << i << ": " << key;
+      if (expected.contains(key)) {
+        EXPECT_EQ(saved[key], expected[key]) << "case " << i << ": " << key;
+      }
+    }
+  }
+}
+
 TEST(CheckpointIo, ReadConfigErrorsNameFileAndKey) {
   TempDir dir;
   const auto path = dir.path() / "config.json";
@@ -180,7 +233,8 @@ TEST(CheckpointIo, ReadConfigErrorsNameFileAndKey) {
 
   write_text(path, R"({"vocab_size": 100, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
                       "num_attention_heads": 8, "rope_scaling": {"rope_type": "llama3"}})");
-  expect_message_has(read_model_config(dir.path()).status(), "key 'rope_scaling'");
+  expect_message_has(read_model_config(dir.path()).status(),
+                     "config.json: key 'rope_scaling.factor': required for rope_type \"llama3\"");
 
   write_text(path, R"({"model_type": "mistral", "vocab_size": 100})");
   expect_message_has(read_model_config(dir.path()).status(), "key 'model_type'");
@@ -485,7 +539,7 @@ TEST(CheckpointIoArchitectures, ReadsQwen25Config) {
   EXPECT_TRUE(c->qkv_bias());
   EXPECT_EQ(c->head_dim(), 64);
   EXPECT_EQ(c->rope_theta, 1e6);
-  EXPECT_EQ(c->rope_scaling.type, core::RopeScalingType::kNone);
+  EXPECT_EQ(c->rope_scaling.type, core::RopeScalingType::kDefault);
   EXPECT_EQ(c->rms_norm_eps, 1e-6);
   EXPECT_EQ(c->eos_token_ids, (std::vector<int64_t>{151645}));
 }
@@ -531,7 +585,7 @@ TEST(CheckpointIoArchitectures, ReadsTransformers5RopeParameters) {
   c = read_config_text(dir, json.dump());
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ(c->rope_theta, 1e6);
-  EXPECT_EQ(c->rope_scaling.type, core::RopeScalingType::kNone);
+  EXPECT_EQ(c->rope_scaling.type, core::RopeScalingType::kDefault);
 }
 
 TEST(CheckpointIoArchitectures, RejectsUnsupportedFeaturesNamingTheKey) {
@@ -541,16 +595,16 @@ TEST(CheckpointIoArchitectures, RejectsUnsupportedFeaturesNamingTheKey) {
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << needle;
     expect_message_has(status, "config.json: " + needle);
   };
-  expect_rejected(with_key(kLlama32Config, "rope_scaling", R"({"rope_type": "yarn", "factor": 4.0})"),
-                  "key 'rope_scaling': rope_type \"yarn\" is not supported");
-  expect_rejected(with_key(kLlama32Config, "rope_scaling", R"({"type": "linear", "factor": 2.0})"),
-                  "key 'rope_scaling': rope_type \"linear\"");
+  expect_rejected(with_key(kLlama32Config, "rope_scaling", R"({"rope_type": "su", "factor": 4.0})"),
+                  "key 'rope_scaling.rope_type': rope type \"su\" is not supported");
+  expect_rejected(with_key(kLlama32Config, "rope_scaling", R"({"type": "yarn"})"),
+                  "key 'rope_scaling.factor': required for rope_type \"yarn\"");
   expect_rejected(with_key(kLlama32Config, "rope_scaling", R"({"rope_type": "llama3", "factor": 8.0})"),
-                  "key 'rope_scaling': missing key 'low_freq_factor'");
+                  "key 'rope_scaling.low_freq_factor': required for rope_type \"llama3\"");
   expect_rejected(with_key(kLlama32Config, "rope_scaling",
                            R"({"rope_type": "llama3", "factor": 8, "low_freq_factor": 4, "high_freq_factor": 1,
                                "original_max_position_embeddings": 8192})"),
-                  "key 'rope_scaling': key 'high_freq_factor'");
+                  "key 'rope_scaling.high_freq_factor': must exceed low_freq_factor");
   expect_rejected(with_key(kQwen25Config, "use_sliding_window", "true"), "key 'use_sliding_window'");
   expect_rejected(with_key(kQwen3Config, "layer_types", R"(["full_attention", "sliding_attention"])"),
                   "key 'layer_types'");
@@ -562,7 +616,7 @@ TEST(CheckpointIoArchitectures, RejectsUnsupportedFeaturesNamingTheKey) {
   expect_rejected(with_key(kQwen3Config, "head_dim", "127"), "key 'head_dim'");
   expect_rejected(with_key(kQwen3Config, "eos_token_id", R"("</s>")"), "key 'eos_token_id'");
   expect_rejected(with_key(kLlama32Config, "rope_scaling", R"({"rope_type": "default", "partial_rotary_factor": 0.5})"),
-                  "key 'rope_scaling': key 'partial_rotary_factor'");
+                  "key 'rope_scaling.partial_rotary_factor': transformers 4 reads partial_rotary_factor at the top");
 }
 
 // Tiny models of each architecture with every parameter non-trivial, saved and loaded again.
@@ -578,11 +632,11 @@ TEST_P(ArchitectureRoundTrip, SaveLoadIsBitIdenticalAndKeepsTheConfig) {
   config.pad_token_id = 3;
   if (GetParam() == core::Architecture::kLlama) {
     config.tie_word_embeddings = true;
-    config.rope_scaling = {.type = core::RopeScalingType::kLlama3,
-                           .factor = 8.0,
-                           .low_freq_factor = 1.0,
-                           .high_freq_factor = 4.0,
-                           .original_max_position_embeddings = 16};
+    config.rope_scaling.type = core::RopeScalingType::kLlama3;
+    config.rope_scaling.factor = 8.0;
+    config.rope_scaling.low_freq_factor = 1.0;
+    config.rope_scaling.high_freq_factor = 4.0;
+    config.rope_scaling.original_max_position_embeddings = 16;
   }
   at::manual_seed(11);
   Llama saved(config);

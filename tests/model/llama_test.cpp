@@ -376,7 +376,7 @@ TEST_P(EveryArchitecture, IncrementalDecodingMatchesFullForwardAndPadsDoNotLeak)
 
 // A straight, loop-per-head transcription of transformers' modeling_{llama,qwen2,qwen3,olmo2}.py
 // forward for one unpadded row (positions 0..T-1), sharing no code with model::Llama except
-// rope_inv_freq (tested against the formula in rope_test.cpp). Returns logits [T, vocab].
+// rope_frequencies (tested against the formulas in rope_test.cpp). Returns logits [T, vocab].
 at::Tensor transcribed_forward(Llama& model, const at::Tensor& tokens /*[T]*/) {
   const core::TransformerConfig& c = model->config();
   auto w = [&](const std::string& name) { return parameter(model, name); };
@@ -389,7 +389,8 @@ at::Tensor transcribed_forward(Llama& model, const at::Tensor& tokens /*[T]*/) {
   };
   const int64_t steps = tokens.size(0);
   const int64_t d = c.head_dim();
-  const at::Tensor angles = at::arange(steps, at::kFloat).unsqueeze(1) * rope_inv_freq(c, at::kCPU).unsqueeze(0);
+  const at::Tensor inv_freq = rope_frequencies(*core::resolve_rope(c)).inv_freq;
+  const at::Tensor angles = at::arange(steps, at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);
   const at::Tensor cos = at::cat({angles, angles}, -1).cos().unsqueeze(1);  // [T, 1, d]
   const at::Tensor sin = at::cat({angles, angles}, -1).sin().unsqueeze(1);
   const at::Tensor causal = at::ones({steps, steps}, at::kBool).tril();
@@ -447,11 +448,11 @@ TEST_P(EveryArchitecture, MatchesATranscriptionOfTransformers) {
   config.tie_word_embeddings = GetParam() == core::Architecture::kLlama;
   config.rope_theta = 500000.0;
   if (GetParam() == core::Architecture::kLlama) {
-    config.rope_scaling = {.type = core::RopeScalingType::kLlama3,
-                           .factor = 8.0,
-                           .low_freq_factor = 1.0,
-                           .high_freq_factor = 4.0,
-                           .original_max_position_embeddings = 16};
+    config.rope_scaling.type = core::RopeScalingType::kLlama3;
+    config.rope_scaling.factor = 8.0;
+    config.rope_scaling.low_freq_factor = 1.0;
+    config.rope_scaling.high_freq_factor = 4.0;
+    config.rope_scaling.original_max_position_embeddings = 16;
   }
   at::manual_seed(5);
   Llama model(config);
