@@ -11,6 +11,8 @@ namespace {
 
 // Only this many "\boxed" occurrences are tried from the end (bounded work on floods).
 constexpr int kMaxBoxCandidates = 16;
+// Longest completion that kLastMathItem takes whole when it is only a formula.
+constexpr std::size_t kMaxWholeFormula = 200;
 
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -209,6 +211,14 @@ std::optional<std::pair<std::string, std::size_t>> last_number_in(std::string_vi
     if (i + 1 < text.size() && text[i] == '.' && is_ascii_digit(text[i + 1])) {
       ++i;
       while (is_digit_at(text, i)) ++i;
+    } else if (i + 1 < text.size() && text[i] == ',' && is_ascii_digit(text[i + 1])) {
+      // A decimal comma ("2,74"): digits after one comma that are not a thousands group and
+      // not followed by another ",digit" (then it is a list "1,2,3").
+      std::size_t end = i + 1;
+      while (is_digit_at(text, end)) ++end;
+      const bool another = end + 1 < text.size() && text[end] == ',' && is_ascii_digit(text[end + 1]);
+      const bool thousands_group = end - i - 1 == 3 && i - digits_start <= 3 && text[digits_start] != '0';
+      if (!another && !thousands_group) i = end;
     }
     if (i + 1 < text.size() && text[i] == '/' && is_ascii_digit(text[i + 1])) {
       ++i;
@@ -221,6 +231,8 @@ std::optional<std::pair<std::string, std::size_t>> last_number_in(std::string_vi
   return found;
 }
 
+bool is_compact_formula(std::string_view s, std::size_t min_word);
+
 std::optional<Found> last_span(std::string_view text) {
   const std::vector<Span> spans = math_spans(text);
   if (spans.empty()) return std::nullopt;
@@ -229,6 +241,11 @@ std::optional<Found> last_span(std::string_view text) {
 }
 
 std::optional<std::string> last_math_item(std::string_view text) {
+  // A completion that is only a formula ("\frac{10}{9}", "x - 5") is the answer as a whole.
+  if (const std::string_view whole = trim_ascii(text); !whole.empty() && whole.size() <= kMaxWholeFormula &&
+                                                       is_compact_formula(whole, 2) && whole.find('$') == std::string_view::npos) {
+    return std::string(whole);
+  }
   const std::vector<Span> spans = math_spans(text);
   const std::size_t after = spans.empty() ? 0 : spans.back().end;
   if (auto number = last_number_in(text, after)) return std::move(number->first);
@@ -239,9 +256,9 @@ std::optional<std::string> last_math_item(std::string_view text) {
 
 // ---- answer sentences ----
 
-// Whether `s` reads as a formula rather than prose: no word of three or more letters outside
-// math spans and command names, other than "and", "or", listed units and percent words.
-bool is_compact_formula(std::string_view s) {
+// Whether `s` reads as a formula rather than prose: no word of `min_word` or more letters
+// outside math spans and command names, other than "and", listed units and percent words.
+bool is_compact_formula(std::string_view s, std::size_t min_word) {
   const std::vector<Span> spans = math_spans(s);
   std::size_t next_span = 0;
   for (std::size_t i = 0; i < s.size();) {
@@ -261,7 +278,7 @@ bool is_compact_formula(std::string_view s) {
     std::size_t end = i;
     while (end < s.size() && is_letter(s[end])) ++end;
     const std::string_view word = s.substr(i, end - i);
-    if (word.size() >= 3 && word != "and" && !is_unit_or_percent_word(word)) return false;
+    if (word.size() >= min_word && word != "and" && !is_unit_or_percent_word(word)) return false;
     i = end;
   }
   return true;
@@ -311,12 +328,20 @@ std::optional<Found> answer_sentence(std::string_view text) {
   for (std::string_view hope : {"I hope", "i hope"}) {
     if (const std::size_t at = sentence.find(hope); at != std::string_view::npos) sentence = trim_ascii(sentence.substr(0, at));
   }
-  while (sentence.size() >= 2 && (sentence.front() == '"' || sentence.front() == '\'') && sentence.back() == sentence.front()) {
-    sentence = trim_ascii(sentence.substr(1, sentence.size() - 2));
+  // Quotes around the answer, also escaped ones ("\"$12$\"").
+  for (bool stripped = true; stripped && sentence.size() >= 2;) {
+    stripped = false;
+    for (std::string_view quote : {"\\\"", "\"", "'"}) {
+      if (sentence.size() >= 2 * quote.size() && sentence.starts_with(quote) && sentence.ends_with(quote)) {
+        sentence = trim_ascii(sentence.substr(quote.size(), sentence.size() - 2 * quote.size()));
+        stripped = true;
+        break;
+      }
+    }
   }
   if (sentence.empty()) return std::nullopt;
   if (std::optional<Found> boxed = last_boxed(sentence)) return Found{std::move(boxed->answer), consumed};
-  if (is_compact_formula(sentence)) return Found{std::string(sentence), consumed};
+  if (is_compact_formula(sentence, 3)) return Found{std::string(sentence), consumed};
   if (std::optional<std::string> item = last_math_item(sentence)) return Found{std::move(*item), consumed};
   return Found{std::string(sentence), consumed};
 }
@@ -375,6 +400,7 @@ std::optional<std::string> extract_math_answer(std::string_view completion, cons
 std::string ground_truth_answer(std::string_view ground_truth) {
   if (std::optional<std::string> boxed = last_boxed_answer(ground_truth)) return *boxed;
   if (std::optional<std::string> hashes = after_hashes(ground_truth)) return *hashes;
+  if (std::optional<Found> sentence = answer_sentence(ground_truth)) return std::move(sentence->answer);
   return std::string(trim_ascii(ground_truth));
 }
 

@@ -35,11 +35,13 @@ enum class ExtractionRule {
   // The content of the last LaTeX math span: "$...$" or "\(...\)" on one line, "$$...$$" or
   // "\[...\]" on any number of lines ("$5" with no closing '$' on its line is currency).
   kMathSpan,
-  // The last math span or the last bare number after it, whichever comes later.
+  // The whole completion when it is only a formula ("\frac{10}{9}", at most 200 characters),
+  // else the last math span or the last bare number after it, whichever comes later.
   kLastMathItem,
   // The last number: optional '-', digits with optional thousands groups (",ddd" or " ddd"),
-  // optional decimals (".5" too), optional "/digits" ("3/4"), optional '%'; never digits glued
-  // to a preceding letter ("K2A", "x2").
+  // optional decimals (".5" too, or a decimal comma "2,74" that is not a thousands group),
+  // optional "/digits" ("3/4"), optional '%'; never digits glued to a preceding letter ("K2A",
+  // "x2").
   kLastNumber,
 };
 
@@ -56,7 +58,8 @@ std::optional<std::string> last_boxed_answer(std::string_view text);
 std::optional<std::string> extract_math_answer(std::string_view completion, const std::vector<ExtractionRule>& order);
 
 // The reference answer inside a ground truth: its last boxed answer (a full solution), else the
-// text after "####" (GSM8K), else the whole string.
+// text after "####" (GSM8K), else the answer of its "final answer" / "answer is" sentence, else
+// the whole string.
 std::string ground_truth_answer(std::string_view ground_truth);
 
 } // namespace caravan::rewards::math

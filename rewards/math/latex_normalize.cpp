@@ -669,6 +669,25 @@ bool is_comma_grouped_number(std::string_view s) {
   return i == s.size();
 }
 
+// "1,22" -> "1.22" when `s` is "-?d+,d+" and not in the thousands shape; else empty.
+std::string decimal_comma_reading(std::string_view s) {
+  std::size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  const std::size_t whole_start = i;
+  while (is_digit_at(s, i)) ++i;
+  const std::size_t whole = i - whole_start;
+  if (whole == 0 || i >= s.size() || s[i] != ',') return {};
+  const std::size_t comma = i++;
+  while (is_digit_at(s, i)) ++i;
+  const std::size_t fraction = i - comma - 1;
+  if (fraction == 0 || i != s.size()) return {};
+  const bool thousands = fraction == 3 && whole <= 3 && s[whole_start] != '0';
+  if (thousands) return {};
+  std::string out(s);
+  out[comma] = '.';
+  return out;
+}
+
 void strip_outer_braces(std::string& s) {
   while (s.size() >= 2 && s.front() == '{' && match_brace(s, 0) == s.size()) s = s.substr(1, s.size() - 2);
 }
@@ -703,6 +722,7 @@ NormalizedAnswer normalize_math_answer(std::string_view answer) {
   replace_all(s, "$", "");
   // Before spaces go: "2, 100" is a list, only "2,100" is a number.
   if (is_comma_grouped_number(trimmed(s))) replace_all(s, ",", "");
+  out.decimal_comma = decimal_comma_reading(trimmed(s));
   compact_whitespace(s);
   fix_shorthand(s, "\\frac", 2);
   fix_shorthand(s, "\\binom", 2);

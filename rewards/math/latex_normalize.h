@@ -27,6 +27,10 @@ struct NormalizedAnswer {
   std::string unit;
   // A trailing "%", "\%", "percent", "percentage" or "pct".
   bool percent = false;
+  // Set when the whole answer is "digits,digits" written without spaces and not in the
+  // thousands shape ("1,22", "1000,99", "0,111"): the same text with a decimal point ("1.22").
+  // Such an answer is a two-item list to a list and a decimal-comma number to a single value.
+  std::string decimal_comma;
 };
 
 // Applies, in order:
@@ -55,7 +59,8 @@ struct NormalizedAnswer {
 //     and "$" removed.
 //  8. Shorthand: "\frac12" -> "\frac{1}{2}", "\frac1b" -> "\frac{1}{b}", "\sqrt2" -> "\sqrt{2}".
 //  9. A whole answer written as a number with comma thousands groups, exactly
-//     "-?d{1,3}(,ddd)+(.d+)?", loses its commas; in any other text a comma separates items.
+//     "-?d{1,3}(,ddd)+(.d+)?", loses its commas; in any other text a comma separates items
+//     (a decimal-comma reading is offered separately in `decimal_comma`).
 // 10. Outer braces around the whole answer ("{1,3}") removed.
 // Works on bytes; never fails (unrecognised text passes through). Thread-safe (pure function).
 NormalizedAnswer normalize_math_answer(std::string_view answer);

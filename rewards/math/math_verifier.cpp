@@ -50,6 +50,13 @@ Result<Equality> math_answers_equivalent(std::string_view answer, std::string_vi
   if (!a.unit.empty() && !r.unit.empty() && a.unit != r.unit) return Equality::kUnequal;
   CARAVAN_ASSIGN_OR_RETURN(Answer parsed_answer, parse_answer(a.text, budget));
   CARAVAN_ASSIGN_OR_RETURN(Answer parsed_reference, parse_answer(r.text, budget));
+  // "1,22" against a single value is the decimal 1.22 (a list never equals a single value).
+  if (!a.decimal_comma.empty() && parsed_reference.kind == Answer::Kind::kExpression) {
+    CARAVAN_ASSIGN_OR_RETURN(parsed_answer, parse_answer(a.decimal_comma, budget));
+  }
+  if (!r.decimal_comma.empty() && parsed_answer.kind == Answer::Kind::kExpression) {
+    CARAVAN_ASSIGN_OR_RETURN(parsed_reference, parse_answer(r.decimal_comma, budget));
+  }
   CARAVAN_ASSIGN_OR_RETURN(Equality same, answers_equal(parsed_answer, parsed_reference, tolerance, budget));
   if (same == Equality::kEqual || a.percent == r.percent) return same;
   // One side is "p%": it also stands for p/100.

@@ -49,14 +49,17 @@ Result<Real> absolute(RealArena& arena, const Real& value, Sign sign) {
 Result<Sign> certified_sign(const RealArena& arena, const Real& value, EvalBudget& budget) {
   if (value.is_rational()) return sign_of(sgn(value.rational));
   const std::optional<long> bound = separation_bound_bits(arena, value.node, kMaxIntervalBits);
-  for (long precision = kFirstIntervalBits;; precision = std::min(precision * 4, kMaxIntervalBits)) {
+  const long cap = arena.node(value.node).transcendental ? kMaxTranscendentalIntervalBits : kMaxIntervalBits;
+  for (long precision = kFirstIntervalBits;;) {
     CARAVAN_ASSIGN_OR_RETURN(std::optional<Interval> interval, enclose(arena, value.node, precision, budget));
     if (interval) {
       if (const int s = interval->sign(); s != 0) return sign_of(s);
       // Nonzero algebraic values have |value| >= 2^-bound: an enclosure inside that proves 0.
       if (bound && interval->inside_power_of_two(-*bound)) return Sign::kZero;
     }
-    if (precision >= kMaxIntervalBits) return Sign::kUnknown;
+    if (precision >= cap) return Sign::kUnknown;
+    // Straight to the precision the bound needs (plus slack for rounding in the intermediates).
+    precision = std::min(std::max(precision * 4, bound ? *bound + 64 : 0), cap);
   }
 }
 

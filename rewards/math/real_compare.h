@@ -22,8 +22,12 @@ namespace caravan::rewards::math {
 
 enum class Sign { kNegative, kZero, kPositive, kUnknown };
 
-// Largest interval precision, in bits, tried before a sign is reported kUnknown.
+// Largest interval precision, in bits, tried before a sign is reported kUnknown: for algebraic
+// values (enough for their separation bound), and for values with pi or e, whose zero cannot be
+// proven here anyway (rewards/math/value_equivalence.h then tests the identity with pi and e as
+// symbols, so this cap only decides how hard the fast inequality check tries).
 inline constexpr long kMaxIntervalBits = long{1} << 15;
+inline constexpr long kMaxTranscendentalIntervalBits = 1024;
 
 // The certified sign of `value`. For values with pi or e only a nonzero sign can be proven
 // (kUnknown when the enclosures keep containing 0). kTimeout when `budget` runs out.

@@ -48,7 +48,10 @@ TEST(ExtractMathAnswer, LastMathSpanOrLaterNumber) {
   EXPECT_EQ(extract("Answer $ \\frac{1}{2} \\$ = \\frac{10}{9} $"), "\\frac{1}{2} \\$ = \\frac{10}{9}");
   EXPECT_EQ(extract("it costs $5 and $6 more"), "6");  // "$5 and $" pairs up as a span, the number after it wins
   EXPECT_EQ(extract("we get 3/4 then -12,345.5 apples"), "-12,345.5");
-  EXPECT_EQ(extract("x-5"), "5");
+  EXPECT_EQ(extract("x-5"), "x-5");                  // a bare formula is the answer as a whole
+  EXPECT_EQ(extract("\\frac{10}{9}"), "\\frac{10}{9}");
+  EXPECT_EQ(extract("We get 10-3"), "3");            // prose: the last number
+  EXPECT_EQ(extract("Soucis : 2,74 $ a.."), "2,74");  // a decimal comma
   EXPECT_EQ(extract("the number is 1 000"), "1 000");
   EXPECT_EQ(extract("AZYUK2A"), std::nullopt);  // digits inside an identifier are not a number
   EXPECT_EQ(extract("by 100%."), "100%");
