@@ -17,14 +17,35 @@ constexpr std::size_t kMaxWholeFormula = 200;
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::size_t rfind_case_insensitive(std::string_view text, std::string_view needle) {
-  if (needle.size() > text.size()) return std::string_view::npos;
-  for (std::size_t i = text.size() - needle.size() + 1; i-- > 0;) {
-    bool match = true;
-    for (std::size_t k = 0; k < needle.size() && match; ++k) match = to_lower(text[i + k]) == needle[k];
-    if (match) return i;
+bool equals_case_insensitive(std::string_view text, std::string_view lower_needle) {
+  if (text.size() != lower_needle.size()) return false;
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    if (to_lower(text[k]) != lower_needle[k]) return false;
   }
-  return std::string_view::npos;
+  return true;
+}
+
+// Where a statement of the answer starts: "final answer", "answer is" or "answer:" (any case).
+struct Anchor {
+  std::size_t begin = 0;  // of the phrase
+  std::size_t end = 0;    // just past it
+  bool final = false;     // "final answer"
+};
+
+// The last anchor in `text`: one backward scan for "answer", then its neighbours.
+std::optional<Anchor> last_answer_anchor(std::string_view text) {
+  constexpr std::string_view kAnswer = "answer";
+  for (std::size_t i = text.size(); i-- > 0;) {
+    if (to_lower(text[i]) != 'a' || !equals_case_insensitive(text.substr(i, kAnswer.size()), kAnswer)) continue;
+    const std::size_t after = i + kAnswer.size();
+    if (i >= 6 && equals_case_insensitive(text.substr(i - 6, 6), "final ")) return Anchor{i - 6, after, true};
+    if (after < text.size() && text[after] == ':') return Anchor{i, after + 1, false};
+    if (after + 3 <= text.size() && text[after] == ' ' && equals_case_insensitive(text.substr(after + 1, 2), "is") &&
+        (after + 3 == text.size() || !is_letter(text[after + 3]))) {
+      return Anchor{i, after + 3, false};
+    }
+  }
+  return std::nullopt;
 }
 
 // ---- boxes ----
@@ -300,18 +321,8 @@ std::size_t sentence_end(std::string_view text) {
   return text.size();
 }
 
-std::optional<Found> answer_sentence(std::string_view text) {
-  std::size_t anchor = std::string_view::npos;
-  std::size_t anchor_length = 0;
-  for (std::string_view needle : {"final answer", "answer is", "answer:"}) {
-    const std::size_t at = rfind_case_insensitive(text, needle);
-    if (at != std::string_view::npos && (anchor == std::string_view::npos || at > anchor)) {
-      anchor = at;
-      anchor_length = needle.size();
-    }
-  }
-  if (anchor == std::string_view::npos) return std::nullopt;
-  std::string_view rest = text.substr(anchor + anchor_length);
+std::optional<Found> answer_sentence(std::string_view text, const Anchor& anchor) {
+  std::string_view rest = text.substr(anchor.end);
   // "Final Answer: ...", "final answer is: ...", "**Final Answer**".
   for (bool changed = true; changed;) {
     changed = false;
@@ -355,12 +366,18 @@ std::optional<std::string> after_hashes(std::string_view text) {
   return std::string(rest);
 }
 
+std::optional<Found> answer_sentence(std::string_view text) {
+  const std::optional<Anchor> anchor = last_answer_anchor(text);
+  if (!anchor) return std::nullopt;
+  return answer_sentence(text, *anchor);
+}
+
 // kBoxed: the last box, unless a "final answer" statement follows it.
 std::optional<std::string> boxed_or_final_statement(std::string_view text) {
   std::optional<Found> boxed = last_boxed(text);
-  const std::size_t statement = rfind_case_insensitive(text, "final answer");
-  if (statement != std::string_view::npos && (!boxed || statement >= boxed->end)) {
-    if (std::optional<Found> sentence = answer_sentence(text)) return std::move(sentence->answer);
+  const std::optional<Anchor> anchor = last_answer_anchor(text);
+  if (anchor && anchor->final && (!boxed || anchor->begin >= boxed->end)) {
+    if (std::optional<Found> sentence = answer_sentence(text, *anchor)) return std::move(sentence->answer);
   }
   if (boxed) return std::move(boxed->answer);
   return std::nullopt;
