@@ -262,9 +262,11 @@ std::optional<Found> last_span(std::string_view text) {
 }
 
 std::optional<std::string> last_math_item(std::string_view text) {
-  // A completion that is only a formula ("\frac{10}{9}", "x - 5") is the answer as a whole.
-  if (const std::string_view whole = trim_ascii(text); !whole.empty() && whole.size() <= kMaxWholeFormula &&
-                                                       is_compact_formula(whole, 2) && whole.find('$') == std::string_view::npos) {
+  // A completion that is only a one-line formula ("\frac{10}{9}", "x - 5") is the answer as a
+  // whole.
+  if (const std::string_view whole = trim_ascii(text);
+      !whole.empty() && whole.size() <= kMaxWholeFormula && whole.find_first_of("$\n") == std::string_view::npos &&
+      is_compact_formula(whole, 2)) {
     return std::string(whole);
   }
   const std::vector<Span> spans = math_spans(text);

@@ -35,8 +35,9 @@ enum class ExtractionRule {
   // The content of the last LaTeX math span: "$...$" or "\(...\)" on one line, "$$...$$" or
   // "\[...\]" on any number of lines ("$5" with no closing '$' on its line is currency).
   kMathSpan,
-  // The whole completion when it is only a formula ("\frac{10}{9}", at most 200 characters),
-  // else the last math span or the last bare number after it, whichever comes later.
+  // The whole completion when it is only a one-line formula ("\frac{10}{9}", at most 200
+  // characters, no '$'), else the last math span or the last bare number after it, whichever
+  // comes later.
   kLastMathItem,
   // The last number: optional '-', digits with optional thousands groups (",ddd" or " ddd"),
   // optional decimals (".5" too, or a decimal comma "2,74" that is not a thousands group),

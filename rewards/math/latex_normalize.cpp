@@ -6,6 +6,8 @@
 #include <optional>
 #include <utility>
 
+#include <gmpxx.h>
+
 #include "rewards/ascii.h"
 
 namespace caravan::rewards::math {
@@ -489,16 +491,23 @@ bool rewrite_spaced_mixed_number(std::string& s) {
   const std::size_t den_start = i;
   while (is_digit_at(s, i)) ++i;
   if (i == den_start || i != s.size()) return false;
+  // Only a proper fraction makes a mixed number: "11 7/6" and "4 4/0" are not one.
+  const mpz_class numerator(s.substr(num_start, num_end - num_start));
+  const mpz_class denominator(s.substr(den_start));
+  if (sgn(denominator) == 0 || numerator >= denominator) return false;
   s = s.substr(0, whole_end) + "\\frac{" + s.substr(num_start, num_end - num_start) + "}{" + s.substr(den_start) + "}";
   return true;
 }
 
 void compact_whitespace(std::string& s) {
-  // Normalise every whitespace run to one space first.
+  // Normalise every whitespace run to one space first; a run with a line break becomes "\n",
+  // which never joins digits (thousands or a mixed number: "11\n5/6" is two numbers).
   std::string spaced;
   for (char c : s) {
     if (is_ascii_space(c)) {
-      if (!spaced.empty() && spaced.back() != ' ') spaced += ' ';
+      const char mark = c == '\n' || c == '\r' ? '\n' : ' ';
+      if (!spaced.empty() && spaced.back() == ' ') spaced.back() = mark == '\n' ? '\n' : ' ';
+      else if (!spaced.empty() && spaced.back() != '\n') spaced += mark;
     } else {
       spaced += c;
     }
@@ -518,7 +527,7 @@ void compact_whitespace(std::string& s) {
         continue;
       }
     }
-    if (c != ' ') {
+    if (c != ' ' && c != '\n') {
       out += c;
       ++i;
       continue;

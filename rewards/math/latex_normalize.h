@@ -50,7 +50,8 @@ struct NormalizedAnswer {
 //     a wrapper with words stays as "\text{words}" (lower-cased, single-spaced).
 //  6. Spacing: LaTeX thousands separators between digits ("{,}", ",\!") removed; digits
 //     separated by single spaces are joined only in the exact thousands shape "1 234 567";
-//     "4 4/9" (a whole-answer mixed number) becomes 4\frac{4}{9}; any other space between two
+//     "4 4/9" (a whole-answer mixed number with a proper fraction) becomes 4\frac{4}{9}
+//     ("11 7/6" does not); any other space between two
 //     digits makes the text a non-expression ("2 3" is not 23); \! \, \; \: \quad removed; all
 //     other whitespace removed.
 //  7. Synonyms: \dfrac/\tfrac/\cfrac -> \frac; \dbinom/\tbinom -> \binom; \cdot/\times/\ast ->

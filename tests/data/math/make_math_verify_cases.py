@@ -11,7 +11,7 @@ committed: nothing is downloaded when the tests run. Deterministic; no dependenc
 Mapping to the Caravan math verifier (rewards/math/math_verifier.h):
   gold -> ground_truth, pred -> completion, expected 1/0 -> "ok"/"wrong";
   match_types ["latex"] -> extraction [boxed, answer_sentence, math_span] (no bare numbers),
-  ["expr"] -> [hashes, answer_sentence, last_number], both (the default) -> the default order;
+  ["expr"] -> [hashes, answer_sentence, last_math_item], both (the default) -> the default order;
   precision p (Math-Verify rounds floats to p digits) -> numeric_tolerance 10^-p, but only where a
   test passes a precision other than Math-Verify's default 6: Caravan's default is exact, so the
   default-precision cases test exactness.
@@ -32,7 +32,7 @@ MV_DEFAULT_PRECISION = 6
 EXTRACTION = {
     ("latex", "expr"): None,
     ("latex",): ["boxed", "answer_sentence", "math_span"],
-    ("expr",): ["hashes", "answer_sentence", "last_number"],
+    ("expr",): ["hashes", "answer_sentence", "last_math_item"],
 }
 
 # test_precision: sympy_expr_eq(gold, pred, float_rounding=r) and one compare_strings call.
@@ -153,6 +153,24 @@ def write_differences(cases):
                 "at least 90% agreement with Math-Verify's expected verdicts, at most one case we accept that "
                 "Math-Verify rejects, and that every disagreement is listed here (and nothing else is).\n\n"
                 f"Cases: {len(cases)}; intentional differences: {len(DIFFERENCES)}.\n\n"
+                "Conversion: `gold` is the ground truth, `pred` the completion. A test's `match_types` picks the "
+                "extraction rules (`latex` only: boxed, answer sentence, last math span; `expr` only: ####, answer "
+                "sentence, last math item; both: the default order). A test that passes a `precision` p other than "
+                "Math-Verify's default 6 is converted with `numeric_tolerance` 10^-p (Math-Verify rounds to p digits, "
+                "Caravan compares within a relative tolerance); every other case is compared exactly, so Math-Verify's "
+                "default rounding to 6 digits shows up below as a difference. `test_precision` calls Math-Verify's "
+                "grader directly; its five checks are written out in the script.\n\n"
+                "Not converted: `test_mixed_number_extraction.py`, `test_failed_latex_span.py`, `test_timeout.py` and "
+                "`test_evaluate_model_outputs.py` test Math-Verify's parser and tooling (the values and fallback "
+                "strings `parse()` returns, extraction modes, timeouts, a CSV evaluator) rather than gold/prediction "
+                "verdicts. Of the mixed-number file's checks that can be read as verdicts (68, converted by hand for "
+                "this note), Caravan agrees on 56. The 8 answers we accept and Math-Verify rejects are one policy: "
+                "\"4 4/9%\" (and \"pct\", \"percent\", \"percentage\") against the ground truth 40/9. Math-Verify "
+                "reads a percent sign in plain text as /100 only; Caravan accepts p% for a ground truth p or p/100, "
+                "because MATH-style ground truths of percent questions often omit the sign (\"20\" for \"20\\%\"; "
+                "tests/data/math/cases.jsonl and Math-Verify's own `test_math_extraction_edge_cases[13]` rely on it). "
+                "The other 4 are answers we reject: a mixed number with a spaced thousands group (\"1 000 4/9\"), "
+                "\"4 4/9 2\" (a run of numbers is not read as its last one), and \"11\\n5/6\" against 5 (twice).\n\n"
                 "| case | ground truth | completion | Math-Verify | ours | why |\n|---|---|---|---|---|---|\n")
         for case_id, why in DIFFERENCES.items():
             c = by_id[case_id]
