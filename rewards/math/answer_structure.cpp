@@ -342,8 +342,7 @@ class StructureParser {
     return out;
   }
 
-  // A membership answer "variable in interval" for a single inequality between the variable and
-  // a constant; `variable_on_left` says which side the variable is on.
+  // "variable in interval" for `variable` `kind` `bound` ("x < 3" -> x in (-inf, 3)).
   Result<Answer> membership(const std::string& variable, RelationKind kind, std::string_view bound, int depth) {
     std::string interval;
     const std::string b(bound);
@@ -405,7 +404,7 @@ class StructureParser {
         sides = {sides[0], sides.back()};
         kinds = {RelationKind::kEqual};
       } else {
-        sides.resize(std::max<std::size_t>(i, 0) + 1);
+        sides.resize(i + 1);
         kinds.resize(i);
       }
       if (std::find(kinds.begin(), kinds.end(), RelationKind::kApprox) != kinds.end()) return text_answer(s);

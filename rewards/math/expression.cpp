@@ -39,8 +39,9 @@ namespace {
 using Node = std::unique_ptr<ExprNode>;
 
 constexpr int kMaxDepth = 200;
-// Largest |exponent| of scientific notation and largest n of n!.
+// Largest |exponent| of scientific notation, longest number literal (digits), and largest n of n!.
 constexpr long kMaxDecimalExponent = 10000;
+constexpr std::size_t kMaxLiteralDigits = 20000;
 constexpr unsigned long kMaxFactorial = 3000;
 
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -235,6 +236,7 @@ class Parser {
       ++pos_;
     }
     if (digits.empty()) return error("expected a number");
+    if (digits.size() > kMaxLiteralDigits) return error("number literal too long");
     long exponent = -fraction_digits;
     // Scientific notation: 1.5e3, 2E-4 (an 'e' followed by an optional sign and a digit).
     if (pos_ + 1 < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {

@@ -8,8 +8,8 @@
 // equality of Reals with certified intervals.
 //
 //   RealArena arena;
-//   Real two_sqrt2 = *arena.multiply(Real(2), *arena.root(Real(2), 2));   // a node
-//   Real sqrt8 = *arena.root(Real(8), 2);                                   // another node
+//   Real two_sqrt2 = *arena.multiply(Real(2), **arena.root(Real(2), 2));  // a node
+//   Real sqrt8 = **arena.root(Real(8), 2);                                  // another node
 //   Real half = *arena.multiply(Real(mpq_class(1, 3)), Real(mpq_class(3, 2)));  // rational 1/2
 #pragma once
 

@@ -27,9 +27,10 @@ std::set<std::string> joined(const std::set<std::string>& a, const std::set<std:
   return out;
 }
 
-// kIdentityPoints assignments of small rationals to `variables` (pi and e among them get
-// positive values, like their true values). Each variable alternates in sign between points,
-// and every even-numbered point is non-integer, so negative and fractional inputs always occur.
+// kIdentityPoints assignments of small rationals to `variables`: points 0-3 give every variable
+// a positive value (so square roots of several variables are defined somewhere), points 4-5 a
+// negative one, points 6-7 alternate the sign from variable to variable; every even-numbered
+// point is non-integer. pi and e always get positive values, like their true values.
 std::vector<Bindings> identity_points(const std::set<std::string>& variables) {
   std::mt19937 rng(kPointSeed);
   std::uniform_int_distribution<int> numerator(1, 29);
@@ -39,7 +40,7 @@ std::vector<Bindings> identity_points(const std::set<std::string>& variables) {
     int j = 0;
     for (const std::string& name : variables) {
       const bool constant = name == kPiName || name == kEulerName;
-      const bool negative = !constant && (i + j) % 2 == 0;
+      const bool negative = !constant && (i == 4 || i == 5 || (i >= 6 && (i + j) % 2 == 0));
       const int den = i % 2 == 0 ? denominator(rng) : 1;
       int num = numerator(rng);
       if (den > 1 && num % den == 0) ++num;  // keep it non-integer

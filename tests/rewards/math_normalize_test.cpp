@@ -106,6 +106,8 @@ TEST(NormalizeMathAnswer, MixedNumbersUnicodeAndEmpty) {
   EXPECT_EQ(text("4 4/9"), "4\\frac{4}{9}");
   EXPECT_EQ(text("-4 4/9"), "-4\\frac{4}{9}");
   EXPECT_EQ(text("4 \\frac{2}{3}"), "4\\frac{2}{3}");
+  EXPECT_EQ(text("11 7/6"), "11\\ 7/6");   // an improper fraction makes no mixed number
+  EXPECT_EQ(text("11\n5/6"), "11\\ 5/6");  // nor does a line break
   EXPECT_EQ(text("\xE2\x88\x92" "3"), "-3");
   EXPECT_EQ(text("2\xCF\x80"), "2\\pi");
   EXPECT_EQ(text("\xE2\x88\x9A" "3"), "\\sqrt{3}");

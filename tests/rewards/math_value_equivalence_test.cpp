@@ -65,6 +65,9 @@ TEST(ExpressionsEqual, VariablesAtSeededExactPoints) {
   EXPECT_EQ(compare("x+1000001", "x+1000000"), Equality::kUnequal);
   EXPECT_EQ(compare("\\frac{x^2-1}{x-1}", "x+1"), Equality::kEqual);
   EXPECT_EQ(compare("\\sqrt{x^2}", "x"), Equality::kUnequal);  // |x| at negative points
+  EXPECT_EQ(compare("\\sqrt{x}\\sqrt{x}", "x"), Equality::kEqual);  // equal where both are defined
+  EXPECT_EQ(compare("\\sqrt{x}+\\sqrt{y}+\\sqrt{z}", "\\sqrt{z}+\\sqrt{y}+\\sqrt{x}"), Equality::kEqual);
+  EXPECT_EQ(compare("\\sqrt{-x}", "\\sqrt{x}"), Equality::kUndecided);  // no point where both are defined
   EXPECT_EQ(compare("x+1", "y+1"), Equality::kUnequal);
   EXPECT_EQ(compare("2ab", "2ba"), Equality::kEqual);
   EXPECT_EQ(compare("\\frac{x+2}{7}", "\\frac{x}{7}+\\frac{2}{7}"), Equality::kEqual);
