@@ -1,6 +1,7 @@
 #include "rewards/math/answer_equivalence.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ bool is_set_like(Answer::Kind kind) {
   return kind == Answer::Kind::kTuple || kind == Answer::Kind::kSet || kind == Answer::Kind::kUnion;
 }
 
-// Words of a text answer, lower-cased, without "\text{...}" wrappers.
-std::string plain_words(std::string_view text) {
+// The words of a text answer, lower-cased and without "\text{...}" wrappers ("\text{Yes}" ->
+// "yes"), or nullopt when the text is more than words (a formula keeps its letter case).
+std::optional<std::string> plain_words(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text.substr(i).starts_with("\\text{")) {
@@ -28,9 +30,19 @@ std::string plain_words(std::string_view text) {
     }
     const char c = text[i];
     if (c == '}') continue;
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!letter && c != ' ' && c != '\'' && c != '-' && c != ',') return std::nullopt;
     out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
   return std::string(trim_ascii(out));
+}
+
+// Text answers: the same words in any letter case, or else exactly the same text.
+Equality same_text(std::string_view a, std::string_view r) {
+  const std::optional<std::string> a_words = plain_words(a);
+  const std::optional<std::string> r_words = plain_words(r);
+  if (a_words && r_words) return *a_words == *r_words ? Equality::kEqual : Equality::kUnequal;
+  return a == r ? Equality::kEqual : Equality::kUnequal;
 }
 
 // The choice letter an answer names: a kChoice, or a single letter A-E in either case.
@@ -56,7 +68,7 @@ class Comparer {
     if (a.kind == Answer::Kind::kMembership && is_set_like(r.kind)) return equal(a.items[0], r);
     switch (r.kind) {
       case Answer::Kind::kText:
-        return plain_words(a.text) == plain_words(r.text) ? Equality::kEqual : Equality::kUnequal;
+        return same_text(a.text, r.text);
       case Answer::Kind::kChoice:
         return named_letter(a) == r.letter ? Equality::kEqual : Equality::kUnequal;
       case Answer::Kind::kExpression:

@@ -154,6 +154,7 @@ WRONG = [
     ("text", boxed("\\text{Tuesday}"), "\\text{Monday}", "different word"),
     ("text", boxed("\\text{odd}"), "\\text{even}", "different word"),
     ("text", boxed("7 \\text{ remainder } 3"), "7", "a remainder is more than the quotient"),
+    ("text", boxed("F(2) < F(1) < F(4)"), "f(2) < f(1) < f(4)", "letter case matters in a formula"),
     # An equation's left side is dropped only for a single variable.
     ("equation", boxed("-x=3"), "3", "x is -3"),
     ("equation", boxed("2x=6"), "6", "x is 3"),
@@ -247,6 +248,7 @@ OK = [
     ("equation", "$x=1/3\\approx0.33$", "\\frac{1}{3}", "the exact value before an approximation"),
     ("case", boxed("\\text{Yes}"), "yes", "letter case of yes/no"),
     ("case", boxed("NO"), "\\text{no}", "letter case of yes/no"),
+    ("case", boxed("Monday"), "\\text{monday}", "letter case of a word"),
     ("case", "The answer is (b).", "B", "letter case of a choice"),
     ("case", boxed("\\textbf{(E)}"), "E", "a choice letter in bold"),
     ("notation", "Answer \\[ 9 \\]", "9", "last display math span"),
