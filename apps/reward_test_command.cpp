@@ -246,11 +246,16 @@ std::vector<CaseOutcome> check_all(const std::vector<SampleCase>& cases, const r
         }
       }
       const rewards::Verifier* verifier = registry.find(sample.verifier).value();  // checked when parsed
+      // One config snapshot per sample: its source's numeric_tolerance reaches the verifier, and
+      // its rules compose the reward.
+      const auto options = watcher != nullptr ? watcher->current() : nullptr;
+      const core::SourceRewardOptions* rules = options != nullptr ? options->find(sample.source) : nullptr;
+      const rewards::VerifySettings settings{.numeric_tolerance = rules != nullptr ? rules->numeric_tolerance : 0.0};
       const auto start = std::chrono::steady_clock::now();
       CaseOutcome& outcome = outcomes[i];
-      outcome.verdict = verifier->verify(sample.completion, sample.ground_truth);
+      outcome.verdict = verifier->verify(sample.completion, sample.ground_truth, settings);
       outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      if (watcher != nullptr) outcome.reward = compose(sample, outcome.verdict, *watcher->current(), watcher->file());
+      if (options != nullptr) outcome.reward = compose(sample, outcome.verdict, *options, watcher->file());
       const int64_t finished = done.fetch_add(1) + 1;
       if (finished % kProgressEvery == 0) log::info("event=progress checked=", finished, " total=", cases.size());
     }

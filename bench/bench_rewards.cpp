@@ -1,15 +1,19 @@
 // File: bench/bench_rewards.cpp
-// Benchmark of the reward verifiers (issue 5): math verifications per second per core on the
-// realistic mix of tests/data/math/cases.jsonl, against the target of >= 20,000 checks/s/core,
-// with ArithmeticVerifier on a generated "37+45=82" mix as the baseline measured in the same run.
+// Benchmark of the reward verifiers (issues 5 and 17): exact math verifications per second per
+// core against the target of >= 20,000 checks/s/core on two mixes:
+//  - "math": the answers of tests/data/math/cases.jsonl as they are (short completions);
+//  - "realistic": the same answers after 200-2,000 characters of generated reasoning (prose,
+//    inline and display LaTeX, intermediate equations), as real rollouts have them, so
+//    extraction scans a realistic amount of text.
+// ArithmeticVerifier on a generated "37+45=82" mix is the baseline measured in the same run.
 // Single-threaded, so checks/s is checks/s per core. Also prints p50/p99 latency and the five
 // slowest cases and case kinds (by mean latency), so a missed target names what to optimise.
 //
-//   build/bench/bench_rewards --quick            # ~5 s per verifier
-//   build/bench/bench_rewards                    # ~30 s per verifier
+//   build/bench/bench_rewards --quick            # ~5 s per mix
+//   build/bench/bench_rewards                    # ~30 s per mix
 //   build/bench/bench_rewards --cases my.jsonl --seconds 10
 //
-// The last line is `RESULT math_checks_per_s=... math_target_ratio=... ...`.
+// The last line is `RESULT math_checks_per_s=... realistic_checks_per_s=... ...`.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -49,7 +53,7 @@ constexpr double kMathTargetChecksPerSecond = 20000.0;
 constexpr size_t kMaxLatencySamples = size_t{1} << 20;
 
 struct BenchOptions {
-  // Measured seconds per verifier (after one warm-up pass). Range: > 0.
+  // Measured seconds per mix (after one warm-up pass). Range: > 0.
   double seconds = 30.0;
   // JSON-lines file with "output", "ground_truth", "expected" and optional "category".
   std::string cases_path = CARAVAN_MATH_CASES;
@@ -89,8 +93,8 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& options) {
   core::CommandLine cli("bench_rewards",
                         "Measures reward verifications per second per core (single thread).\n"
                         "The last line is `RESULT key=value ...`.");
-  cli.switch_flag("--quick", "5 s per verifier instead of 30 s");
-  cli.flag("--seconds", "S", "measured seconds per verifier (overrides --quick)");
+  cli.switch_flag("--quick", "5 s per mix instead of 30 s");
+  cli.flag("--seconds", "S", "measured seconds per mix (overrides --quick)");
   cli.flag("--cases", "FILE", "math mix, JSON lines with output, ground_truth, expected (default " CARAVAN_MATH_CASES ")");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/1)) return exit_code;
   Result<double> seconds = cli.positive_number("--seconds", cli.is_set("--quick") ? 5.0 : options.seconds);
@@ -164,6 +168,53 @@ std::vector<Case> generate_arithmetic_cases(size_t count) {
     cases.push_back(std::move(c));
   }
   return cases;
+}
+
+// Reasoning lengths of the realistic mix, in characters.
+constexpr size_t kMinReasoningChars = 200;
+constexpr size_t kMaxReasoningChars = 2000;
+
+// One sentence of made-up but well-formed reasoning: prose with numbers, inline and display
+// LaTeX, and intermediate equations; never the words the extraction looks for.
+std::string reasoning_sentence(std::mt19937& rng) {
+  std::uniform_int_distribution<int> small(2, 99);
+  const int a = small(rng);
+  const int b = small(rng);
+  switch (rng() % 8) {
+    case 0: return str_cat("First, we note that $", a, " + ", b, " = ", a + b, "$. ");
+    case 1: return str_cat("Multiplying, $", a, " \\times ", b, " = ", a * b, "$, so the product is ", a * b, ". ");
+    case 2: return str_cat("We take \\(\\frac{", a, "}{", a + b, "}\\) of the total of ", a + b, " items. ");
+    case 3:
+      return str_cat("Next, consider $x^2 - ", a + b, "x + ", a * b, " = 0$, whose roots are $x = ", a, "$ and $x = ", b,
+                     "$. ");
+    case 4: return str_cat("Then the area is $\\frac{1}{2} \\cdot ", a, " \\cdot ", b, "$ square units. ");
+    case 5: return str_cat("Substituting back, we get\n\\[ y = ", a, "x + ", b, ". \\]\n");
+    case 6: return str_cat("So far we have used ", a, " of the ", a + b, " pieces, and ", b, " remain. ");
+    default: return str_cat("Let's double-check this step: ", a + b, " - ", b, " = ", a, ", which is consistent.\n");
+  }
+}
+
+// `cases` with 200-2,000 characters of reasoning before each completion (seeded, reproducible).
+std::vector<Case> with_reasoning(const std::vector<Case>& cases) {
+  std::mt19937 rng(2024);
+  std::uniform_int_distribution<size_t> length(kMinReasoningChars, kMaxReasoningChars);
+  std::vector<Case> out;
+  out.reserve(cases.size());
+  for (const Case& c : cases) {
+    const size_t target = length(rng);
+    std::string reasoning;
+    while (reasoning.size() < target) reasoning += reasoning_sentence(rng);
+    Case long_case = c;
+    long_case.output = reasoning + "\n\n" + c.output;
+    out.push_back(std::move(long_case));
+  }
+  return out;
+}
+
+double mean_output_chars(const std::vector<Case>& cases) {
+  double total = 0;
+  for (const Case& c : cases) total += static_cast<double>(c.output.size());
+  return cases.empty() ? 0.0 : total / static_cast<double>(cases.size());
 }
 
 double percentile_us(std::vector<float>& samples_ns, double q) {
@@ -286,25 +337,37 @@ int run(const BenchOptions& options) {
             " arithmetic_cases=", arithmetic_cases.size(), " seconds_per_verifier=", options.seconds,
             " threads=1");
 
+  const std::vector<Case> realistic_cases = with_reasoning(math_cases);
   const rewards::math::MathVerifier math_verifier;
   const Measurement math = measure(math_verifier, math_cases, options.seconds);
+  const Measurement realistic = measure(math_verifier, realistic_cases, options.seconds);
   const rewards::ArithmeticVerifier arithmetic_verifier;
   const Measurement arithmetic = measure(arithmetic_verifier, arithmetic_cases, options.seconds);
 
   report("math", math, math_cases.size());
+  report(str_cat("math, realistic mix (", fixed(mean_output_chars(realistic_cases), 0), " chars on average)"), realistic,
+         realistic_cases.size());
   report("arithmetic", arithmetic, arithmetic_cases.size());
   report_slowest(math, math_cases);
   const double math_rate = math.checks_per_second();
+  const double realistic_rate = realistic.checks_per_second();
   const double target_ratio = math_rate / kMathTargetChecksPerSecond;
+  const double realistic_ratio = realistic_rate / kMathTargetChecksPerSecond;
   const double vs_arithmetic = arithmetic.checks_per_second() > 0 ? math_rate / arithmetic.checks_per_second() : 0;
   log::result(str_cat("math target (>= ", fixed(kMathTargetChecksPerSecond, 0), " checks/s/core): ",
-                      target_ratio >= 1.0 ? "met" : "MISSED", " (ratio ", fixed(target_ratio, 2), ")"));
+                      std::min(target_ratio, realistic_ratio) >= 1.0 ? "met" : "MISSED", " (ratio ",
+                      fixed(target_ratio, 2), " short mix, ", fixed(realistic_ratio, 2), " realistic mix)"));
   log::result(str_cat("RESULT math_checks_per_s=", fixed(math_rate, 0), " math_p50_us=", fixed(math.p50_us, 2),
                       " math_p99_us=", fixed(math.p99_us, 2), " math_target_ratio=", fixed(target_ratio, 3),
+                      " realistic_checks_per_s=", fixed(realistic_rate, 0), " realistic_p50_us=",
+                      fixed(realistic.p50_us, 2), " realistic_p99_us=", fixed(realistic.p99_us, 2),
+                      " realistic_target_ratio=", fixed(realistic_ratio, 3), " realistic_mean_chars=",
+                      fixed(mean_output_chars(realistic_cases), 0),
                       " arithmetic_checks_per_s=", fixed(arithmetic.checks_per_second(), 0),
                       " arithmetic_p50_us=", fixed(arithmetic.p50_us, 2), " arithmetic_p99_us=",
                       fixed(arithmetic.p99_us, 2), " math_vs_arithmetic=", fixed(vs_arithmetic, 4),
-                      " math_disagreements=", math.disagreements, " math_timeouts=", math.timeouts));
+                      " math_disagreements=", math.disagreements, " realistic_disagreements=", realistic.disagreements,
+                      " math_timeouts=", math.timeouts + realistic.timeouts));
   return 0;
 }
 

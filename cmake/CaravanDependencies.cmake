@@ -8,6 +8,10 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 # PCRE2 (8-bit code units) for core/regex (tokenizer pre-split and reward format patterns); Debian's libpcre2-dev ships only pkg-config.
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# GMP (exact rationals, C++ interface gmpxx) and MPFR (certified interval bounds) for the math
+# verifier in rewards/math; Debian's libgmp-dev and libmpfr-dev ship pkg-config files.
+pkg_check_modules(GMP REQUIRED IMPORTED_TARGET gmpxx gmp)
+pkg_check_modules(MPFR REQUIRED IMPORTED_TARGET mpfr)
 
 # LibTorch, with its ABI flag checked: every TU that passes std::string across the
 # LibTorch boundary must agree with how Debian built capnp, zmq and gtest (new ABI).

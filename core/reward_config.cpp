@@ -150,6 +150,7 @@ Result<SourceRewardOptions> parse_source(const toml::table& table, const std::st
   CARAVAN_RETURN_IF_ERROR(reader.read_string("verifier", source.verifier));
   CARAVAN_RETURN_IF_ERROR(reader.read_number("weight", 0.0, 1000.0, source.weight));
   CARAVAN_RETURN_IF_ERROR(reader.read_bool("partial_credit", source.partial_credit));
+  CARAVAN_RETURN_IF_ERROR(reader.read_number("numeric_tolerance", 0.0, 1.0, source.numeric_tolerance));
 
   CARAVAN_ASSIGN_OR_RETURN(const toml::table* format, reader.read_table("format"));
   if (format != nullptr) {

@@ -10,6 +10,7 @@
 //   verifier = "math"           # optional: registry name ("" or absent = the row's verifier)
 //   weight = 1.0                # multiplies the verifier score, 0 <= x <= 1000
 //   partial_credit = true       # false: a score < 1 becomes 0 (e.g. unit tests of code)
+//   numeric_tolerance = 0.0     # math answers: accept |answer - ref| <= x * |ref|; 0 = exact
 //   [source.gsm8k.format]       # optional multiplicative format reward
 //   pattern = '\\boxed\{'       # PCRE2 regex (core/regex.h) searched anywhere in the completion
 //   multiplier_if_missing = 0.0 # reward *= this when the pattern is absent, 0 <= x <= 1
@@ -74,6 +75,12 @@ struct SourceRewardOptions {
   double weight = 1.0;
   // false: a score below 1 becomes 0 (all-or-nothing, e.g. a program that fails one test).
   bool partial_credit = true;
+  // Relative tolerance the verifier accepts for numeric answers: |answer - reference| <=
+  // numeric_tolerance * |reference| (a zero reference stays exact). 0, the default, is exact
+  // comparison: a rounded decimal is then wrong. Only for sources whose ground truths are
+  // themselves rounded (measurements, physics). Passed to Verifier::verify() as
+  // VerifySettings::numeric_tolerance; verifiers without numeric answers ignore it. Range: [0, 1].
+  double numeric_tolerance = 0.0;
   // Absent: no format check.
   std::optional<FormatRewardOptions> format;
   // Absent: no length penalty.

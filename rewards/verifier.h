@@ -19,6 +19,14 @@
 
 namespace caravan::rewards {
 
+// The per-source settings of one verify() call, from the reward config
+// ([source.NAME] in core/reward_config.h). A plain value.
+struct VerifySettings {
+  // Relative tolerance for numeric answers: |answer - reference| <= numeric_tolerance *
+  // |reference| is accepted. 0 (the default) = exact. Verifiers without numeric answers ignore it.
+  double numeric_tolerance = 0.0;
+};
+
 // Thread-safe contract: implementations are stateless (or immutable after construction), so
 // one instance may serve verify() calls from many threads at once. Non-copyable: verifiers are
 // owned by a VerifierRegistry through std::unique_ptr.
@@ -36,6 +44,14 @@ class Verifier {
   // `ground_truth`. Never throws for bad input: a malformed completion is kWrong, a malformed
   // ground truth is kError, an exceeded deadline is kTimeout.
   virtual Verdict verify(std::string_view completion, std::string_view ground_truth) const = 0;
+
+  // The same with the sample's source settings. The default ignores them; verifiers that use
+  // them (the math verifier's numeric_tolerance) override it, and their two-argument verify()
+  // uses the default settings.
+  virtual Verdict verify(std::string_view completion, std::string_view ground_truth,
+                         const VerifySettings& settings) const {
+    return verify(completion, ground_truth);
+  }
 };
 
 } // namespace caravan::rewards

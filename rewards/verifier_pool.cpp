@@ -90,7 +90,7 @@ VerifyOutcome VerifierPool::verify(const VerifyJob& job) {
     outcome.verdict = {0.0, VerdictStatus::kError, verifier.status().message()};
   } else {
     try {
-      outcome.verdict = (*verifier)->verify(job.completion, job.ground_truth);
+      outcome.verdict = (*verifier)->verify(job.completion, job.ground_truth, job.settings);
     } catch (const std::exception& e) {
       outcome.verdict = {0.0, VerdictStatus::kError, str_cat("verifier '", job.verifier, "' threw: ", e.what())};
     } catch (...) {

@@ -43,6 +43,8 @@ struct VerifyJob {
   std::string completion;
   // Opaque to the pool; returned with the result.
   uint64_t tag = 0;
+  // The sample's source settings (reward config), passed to Verifier::verify().
+  VerifySettings settings;
 };
 
 // A finished job. A plain value.

@@ -89,7 +89,8 @@ Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto:
       continue;
     }
     jobs.push_back({pending.verifiers[i], std::string(text(item.getGroundTruth())),
-                    std::string(text(item.getCompletion())), (serial << kItemBits) | i});
+                    std::string(text(item.getCompletion())), (serial << kItemBits) | i,
+                    {.numeric_tolerance = rules->numeric_tolerance}});
   }
   pending.remaining = jobs.size();
   if (jobs.empty()) return std::optional<Reply>(build_result(pending));

@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev      # JSON (metrics.jsonl, samples)
   libpcre2-dev            # PCRE2: tokenizer pre-split regexes (Unicode classes, look-arounds)
   libutf8proc-dev         # utf8proc: Unicode normalization (NFC) of tokenizer input
+  libgmp-dev libmpfr-dev  # exact rationals and certified intervals of the math verifier (rewards/math)
   libgtest-dev libgmock-dev libbenchmark-dev
   bubblewrap python3      # sandbox + interpreter of the code verifier (rewards/code)
   prometheus              # promtool: tests check the /metrics text format with it

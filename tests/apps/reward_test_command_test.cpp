@@ -207,6 +207,20 @@ TEST_F(RewardTestCommandTest, MissingFactsForARuleGiveARewardErrorNotAGuess) {
       << by_id.at("b");
 }
 
+TEST_F(RewardTestCommandTest, TheSourcesNumericToleranceReachesTheVerifier) {
+  const fs::path samples = dir_.path() / "s.jsonl";
+  write_text(samples,
+             R"({"id": "a", "verifier": "math", "source": "rounded", "ground_truth": "82", "completion": "#### 82.5"})" "\n"
+             R"({"id": "b", "verifier": "math", "source": "exact", "ground_truth": "82", "completion": "#### 82.5"})" "\n");
+  const fs::path rules = dir_.path() / "r.toml";
+  write_text(rules, "[source.rounded]\nnumeric_tolerance = 0.01\n[source.exact]\n");
+  const Outcome outcome = run("--samples " + quoted(samples) + " --config " + quoted(rules) + " --out " + quoted(results_));
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
+  const std::map<std::string, json> by_id = results();
+  EXPECT_EQ(by_id.at("a")["status"], "ok") << by_id.at("a");  // 82.5 is within 1% of 82
+  EXPECT_EQ(by_id.at("b")["status"], "wrong") << by_id.at("b");
+}
+
 TEST_F(RewardTestCommandTest, UsageAndInputErrorsExitWithTwo) {
   EXPECT_EQ(run("").exit_code, 2);
   const Outcome threads = run("--samples " + quoted(kSamples) + " --threads 0");

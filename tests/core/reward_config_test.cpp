@@ -14,6 +14,7 @@ constexpr const char* kFull = R"(
 verifier = "math"
 weight = 2
 partial_credit = false
+numeric_tolerance = 1e-4
 [source.gsm8k.format]
 pattern = '\\boxed\{'
 multiplier_if_missing = 0.5
@@ -42,6 +43,7 @@ TEST(RewardConfigTest, ParsesEveryKey) {
   EXPECT_EQ(gsm8k.verifier, "math");
   EXPECT_EQ(gsm8k.weight, 2.0);
   EXPECT_FALSE(gsm8k.partial_credit);
+  EXPECT_EQ(gsm8k.numeric_tolerance, 1e-4);
   ASSERT_TRUE(gsm8k.format.has_value());
   EXPECT_EQ(gsm8k.format->pattern, "\\\\boxed\\{");
   EXPECT_EQ(gsm8k.format->multiplier_if_missing, 0.5);
@@ -59,6 +61,7 @@ TEST(RewardConfigTest, ParsesEveryKey) {
   EXPECT_EQ(fallback.verifier, "");
   EXPECT_EQ(fallback.weight, 1.0);
   EXPECT_TRUE(fallback.partial_credit);
+  EXPECT_EQ(fallback.numeric_tolerance, 0.0);  // exact unless a source asks
   EXPECT_FALSE(fallback.format || fallback.overlong || fallback.non_stop_reward);
 }
 
@@ -121,6 +124,9 @@ TEST(RewardConfigTest, RejectsWrongTypes) {
 TEST(RewardConfigTest, RejectsOutOfRangeValues) {
   expect_error("[source.a]\nweight = -1\n", "[source.a] weight: expected 0 <= x <= 1000, got -1");
   expect_error("[source.a]\nweight = nan\n", "[source.a] weight: expected 0 <= x <= 1000, got nan");
+  expect_error("[source.a]\nnumeric_tolerance = -0.1\n", "[source.a] numeric_tolerance: expected 0 <= x <= 1, got -0.1");
+  expect_error("[source.a]\nnumeric_tolerance = 2\n", "[source.a] numeric_tolerance: expected 0 <= x <= 1, got 2");
+  expect_error("[source.a]\nnumeric_tolerance = true\n", "[source.a] numeric_tolerance: expected a number, got");
   expect_error("[source.a.format]\npattern = 'x'\nmultiplier_if_missing = 1.5\n",
                "[source.a.format] multiplier_if_missing: expected 0 <= x <= 1, got 1.5");
   expect_error("[source.a.overlong]\nmax_tokens = 0\n", "[source.a.overlong] max_tokens: expected 1 <= x <");

@@ -269,6 +269,24 @@ TEST_F(ComposedVerifierWorkerTest, ARequestIsScoredUnderTheConfigInForceWhenItAr
   EXPECT_EQ(std::string(after.getVerifier().cStr()), "arithmetic");
 }
 
+TEST_F(ComposedVerifierWorkerTest, TheSourcesNumericToleranceReachesTheVerifier) {
+  std::ofstream(config_file_) << "[source.gsm]\nverifier = \"math\"\nnumeric_tolerance = 0.01\n"
+                              << "[source.exact]\nverifier = \"math\"\n";
+  watcher_->request_reload();
+  ASSERT_TRUE(watcher_->maybe_reload().value());
+  VerifierPool pool(registry_, metrics_, {.threads = 1, .queue_capacity = 16});
+  VerifierWorker worker(pool, watcher_.get());
+  // 82.5 is within 1% of 82: accepted where the source allows it, wrong where it is exact.
+  auto message = sourced_request({"gsm", "exact"}, {"#### 82.5", "#### 82.5"}, {false, false});
+  expect_queued(worker, *message);
+  auto replies = wait_replies(worker, 1);
+  ASSERT_EQ(replies.size(), 1u);
+  const auto rewards = envelope(*replies[0]).getRewardResult().getRewards();
+  ASSERT_EQ(rewards.size(), 2u);
+  EXPECT_EQ(rewards[0].getStatus(), proto::RewardStatus::OK) << rewards[0].getDetail().cStr();
+  EXPECT_EQ(rewards[1].getStatus(), proto::RewardStatus::WRONG);
+}
+
 TEST_F(VerifierWorkerTest, ARequestLargerThanTheQueueIsRefusedAsInvalid) {
   VerifierPool pool(registry_, metrics_, {.threads = 1, .queue_capacity = 2});
   VerifierWorker worker(pool);

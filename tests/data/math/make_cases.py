@@ -35,7 +35,7 @@ PAIRS = [
     ("decimal", "2.0", "2", "ok", "2.0 and 2 are the same number"),
     ("decimal", "0.25", "\\frac14", "ok", "decimals compare numerically with fractions (hendrycks only special-cases 0.5)"),
     ("decimal", "0.75", "\\frac{3}{4}", "ok", "decimals compare numerically with fractions (hendrycks only special-cases 0.5)"),
-    ("decimal", "0.3333333", "\\frac{1}{3}", "ok", "a written decimal is compared with relative tolerance 1e-6"),
+    ("decimal", "0.3333333", "\\frac{1}{3}", "wrong", ""),
     ("decimal", "0.333", "\\frac{1}{3}", "wrong", ""),
     ("decimal", "2.5", "2.05", "wrong", ""),
     ("decimal", "3.5", "\\frac{7}{2}", "ok", "decimals compare numerically with fractions"),
@@ -74,7 +74,7 @@ PAIRS = [
     ("radical", "\\sqrt{2}", "2", "wrong", ""),
     ("radical", "3\\sqrt{5}", "\\sqrt{45}", "ok", "radicals compare by value"),
     ("radical", "\\sqrt[3]{8}", "2", "ok", "radicals compare by value"),
-    ("radical", "1.41421356", "\\sqrt{2}", "ok", "a decimal within 1e-6 relative of an irrational is accepted"),
+    ("radical", "1.41421356", "\\sqrt{2}", "wrong", ""),
     ("radical", "1.414", "\\sqrt2", "wrong", ""),
     ("radical", "\\sqrt{16}", "4", "ok", "radicals compare by value"),
     ("radical", "2+\\sqrt{3}", "\\sqrt{3}+2", "ok", "sums compare by value, not by text order"),
@@ -83,7 +83,7 @@ PAIRS = [
     ("pi", "2\\pi", "2\\pi", "ok", ""),
     ("pi", "\\pi \\cdot 2", "2\\pi", "ok", "products compare by value"),
     ("pi", "\\frac{\\pi}{2}", "\\frac\\pi2", "ok", "hendrycks' shorthand fix reads one character per argument, so \\frac\\pi2 becomes \\frac{\\}{p}i2; we read a command argument"),
-    ("pi", "3.14159265", "\\pi", "ok", "a decimal within 1e-6 relative of pi is accepted"),
+    ("pi", "3.14159265", "\\pi", "wrong", ""),
     ("pi", "3.14", "\\pi", "wrong", ""),
     ("pi", "6\\pi", "3\\pi", "wrong", ""),
     ("pi", "\u03c0", "\\pi", "ok", "Unicode pi is read as \\pi"),
@@ -91,23 +91,23 @@ PAIRS = [
     ("pi", "\\frac{2\\pi}{3}", "\\frac{2}{3}\\pi", "ok", "products compare by value"),
     ("pi", "36\\pi", "36 \\pi", "ok", ""),
     # algebraic expressions
-    ("expression", "x^2+2x+1", "(x+1)^2", "ok", "expressions compare by value at sample points"),
+    ("expression", "x^2+2x+1", "(x+1)^2", "ok", "expressions compare exactly at seeded sample points"),
     ("expression", "2x+3", "3+2x", "ok", "sums compare by value, not by text order"),
-    ("expression", "\\frac{x}{2}", "0.5x", "ok", "expressions compare by value at sample points"),
-    ("expression", "x^2-1", "(x-1)(x+1)", "ok", "expressions compare by value at sample points"),
-    ("expression", "2x", "x+x", "ok", "expressions compare by value at sample points"),
+    ("expression", "\\frac{x}{2}", "0.5x", "ok", "expressions compare exactly at seeded sample points"),
+    ("expression", "x^2-1", "(x-1)(x+1)", "ok", "expressions compare exactly at seeded sample points"),
+    ("expression", "2x", "x+x", "ok", "expressions compare exactly at seeded sample points"),
     ("expression", "x^2", "2x", "wrong", ""),
     ("expression", "a+b", "b+a", "ok", "sums compare by value, not by text order"),
     ("expression", "2ab", "2ba", "ok", "products compare by value, not by text order"),
     ("expression", "ab", "ba", "wrong", ""),
-    ("expression", "\\frac{1}{x+1}", "\\frac1{1+x}", "ok", "expressions compare by value at sample points"),
+    ("expression", "\\frac{1}{x+1}", "\\frac1{1+x}", "ok", "expressions compare exactly at seeded sample points"),
     ("expression", "2x+3", "2x+4", "wrong", ""),
     ("expression", "x+1", "y+1", "wrong", ""),
-    ("expression", "3\\theta", "\\theta+2\\theta", "ok", "expressions compare by value at sample points"),
-    ("expression", "4x^3-2x", "2x(2x^2-1)", "ok", "expressions compare by value at sample points"),
-    ("expression", "\\frac{x^2-1}{x-1}", "x+1", "ok", "expressions compare by value at sample points"),
+    ("expression", "3\\theta", "\\theta+2\\theta", "ok", "expressions compare exactly at seeded sample points"),
+    ("expression", "4x^3-2x", "2x(2x^2-1)", "ok", "expressions compare exactly at seeded sample points"),
+    ("expression", "\\frac{x^2-1}{x-1}", "x+1", "ok", "expressions compare exactly at seeded sample points"),
     ("expression", "x^3", "x^2", "wrong", ""),
-    ("expression", "\\sqrt{x^2}", "x", "ok", "expressions compare by value at sample points (positive points only)"),
+    ("expression", "\\sqrt{x^2}", "x", "wrong", ""),
     # equations
     ("equation", "x=5", "5", "ok", ""),
     ("equation", "x = \\frac12", "0.5", "ok", "x= prefix removed, then 1/2 = 0.5"),
@@ -202,6 +202,23 @@ PAIRS = [
     ("text", "\\text{no}", "\\text{on}", "wrong", ""),
     ("text", "\\text{seat}", "east", "wrong", ""),
     ("text", "\\text{Monday}", "Monday", "ok", "a whole-answer \\text{} is unwrapped"),
+]
+
+# Pairs whose label changed when the verifier became exact (issue 17): the old label encoded
+# the 1e-6 relative tolerance or sample points that were all positive.
+RELABELLED = [
+    ("0.3333333", "\\frac{1}{3}", "ok", "wrong",
+     "0.3333333 is not 1/3 (they differ by 1/30000000); the old verifier accepted any decimal within 1e-6 "
+     "relative. A source that wants rounded decimals sets numeric_tolerance."),
+    ("1.41421356", "\\sqrt{2}", "ok", "wrong",
+     "a rational is never sqrt(2): certified intervals prove the difference nonzero; the old verifier used "
+     "a 1e-6 relative tolerance"),
+    ("3.14159265", "\\pi", "ok", "wrong",
+     "a rational is never pi: certified intervals prove the difference nonzero; the old verifier used a "
+     "1e-6 relative tolerance"),
+    ("\\sqrt{x^2}", "x", "ok", "wrong",
+     "sqrt(x^2) = |x|, which differs from x at negative x; the old sample points were all in [0.3, 2.7], "
+     "the new seeded points include negative and non-integer values"),
 ]
 
 NUMBERISH = set("0123456789.-,")
@@ -366,9 +383,18 @@ def main():
                 "unless listed. The pairs were chosen to exercise every rule, so the agreement rate "
                 "is not a dataset statistic.\n\n")
         f.write("| category | model answer | ground truth | ours | hendrycks | why |\n|---|---|---|---|---|---|\n")
+        esc = lambda s: "`" + s.replace("|", "\\|") + "`"
         for category, answer, truth, ours, h, why in rows:
-            esc = lambda s: "`" + s.replace("|", "\\|") + "`"
             f.write(f"| {category} | {esc(answer)} | {esc(truth)} | {ours} | {h} | {why or 'see category'} |\n")
+        f.write("\n## Relabelled when the verifier became exact (issue 17)\n\n"
+                "These pairs were `ok` while the verifier compared decimals, irrationals and expressions with a "
+                "1e-6 relative tolerance or at positive sample points only. Every output and ground-truth form "
+                "of each pair in cases.jsonl carries the new label (hendrycks also says `wrong` for all of "
+                "them).\n\n")
+        f.write("| model answer | ground truth | old | new | why |\n|---|---|---|---|---|\n")
+        for answer, truth, old, new, why in RELABELLED:
+            reason = why.replace("|", "\\|")
+            f.write(f"| {esc(answer)} | {esc(truth)} | {old} | {new} | {reason} |\n")
     print(f"{len(cases)} cases, {len(PAIRS)} pairs, hendrycks agreement {agree}/{len(PAIRS)}")
 
 
