@@ -137,7 +137,24 @@ TEST_F(RunIntegrationTest, ShortRunCompletesWithEveryRoleTakingPart) {
   std::set<std::string> statuses;
   for (const auto& sample : read_jsonl(run_dir_ / "samples" / "train.jsonl")) {
     generated_with.insert(sample["policy_version"].get<uint64_t>());
-    statuses.insert(sample["reward"]["status"].get<std::string>());
+    const nlohmann::json& reward = sample["reward"];
+    statuses.insert(reward["status"].get<std::string>());
+    // The breakdown in the layout reward-test --out writes too (core/reward_record.h).
+    for (const char* field : {"verifier", "status", "detail", "raw_score", "steps", "final_reward", "trainable",
+                              "config_version"}) {
+      EXPECT_TRUE(reward.contains(field)) << field << ": " << sample.dump();
+    }
+    // Generated tokens without the EOS: a stopped sample used at most max_new_tokens - 1 of
+    // them, a truncated one all max_new_tokens = 6 (short_run.toml), and each byte of the
+    // completion is one token (byte tokenizer; special tokens decode to nothing).
+    const int64_t tokens = sample["completion_tokens"];
+    const auto bytes = static_cast<int64_t>(sample["completion"].get<std::string>().size());
+    EXPECT_GE(tokens, bytes) << sample.dump();
+    if (sample["finish_reason"] == "length") {
+      EXPECT_EQ(tokens, 6) << sample.dump();
+    } else {
+      EXPECT_LE(tokens, 5) << sample.dump();
+    }
   }
   // Sampled with SFT weights (version 1) and then versions 2, 3, 4 broadcast after each step:
   // the policy version advanced at least three times on the rollout actors.
