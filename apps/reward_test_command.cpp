@@ -1,7 +1,8 @@
-// caravan reward-test: runs the verifiers (and, with --config, the reward rules) over a JSONL
-// file of hand-labelled completions and reports how often they agree with the intended verdict,
-// the score distribution and the slowest cases. It is how a verifier or a reward config is
-// checked before a run trusts it.
+// caravan reward-test: scores a JSONL file of hand-labelled completions exactly as a run's
+// verifier would (rewards/reward_scoring.h: the same choice of verifier, reward rules and
+// status) and reports how often the status agrees with the intended one, the score and reward
+// distribution and the slowest cases. It is how a verifier or a reward config is checked before
+// a run trusts it.
 //
 // Input, one JSON object per line (blank lines are ignored):
 //   {"id": "gsm-1",                  // string or integer, required
@@ -10,14 +11,19 @@
 //    "completion": "... \\boxed{42}",// string, required
 //    "expected": "ok",               // optional: ok|wrong|timeout|error|sandbox_violation
 //    "source": "gsm8k",              // optional: reward-config section (default: "default")
-//    "completion_tokens": 812,       // optional, >= 0; needed by an [overlong] rule
+//    "completion_tokens": 812,       // optional, >= 0, EOS excluded; needed by an [overlong] rule
 //    "truncated": false}             // optional: stopped without EOS
 // A malformed line is reported as "FILE:LINE: field 'x': reason" and skipped (counted in the
 // summary); with --strict it is fatal before anything runs.
 //
-// Output (--out), one line per sample in input order: {"id", "verifier", "score", "status",
-// "detail", "ms"} plus, with --config, "reward" (the breakdown of rewards/reward_composer.h) or
-// "reward_error" when the config has no rule for the sample's source or lacks a fact it needs.
+// Each sample gets the status and reward a run would give it: without --config the verifier's
+// score is the reward; with it, the sample's source selects the rules, which may name another
+// verifier. A source without rules, or an [overlong] rule for a sample without
+// completion_tokens, is status "error" (not judged). "expected" is compared with that status.
+//
+// Output (--out), one line per sample in input order: {"id", "verifier", "source", "ms",
+// "reward"}, where "reward" is the breakdown in the layout of the run's sample files
+// (core/reward_record.h) and "verifier" the one the line names.
 //
 // Exit codes: 0 success; 1 some sample's status differs from its "expected"; 2 usage or input
 // errors (bad flags, unreadable files, a bad config, a malformed line under --strict).
@@ -38,14 +44,16 @@
 #include <thread>
 #include <vector>
 
+#include <capnp/message.h>
 #include <nlohmann/json.hpp>
 
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
-#include "rewards/reward_composer.h"
+#include "core/reward_record.h"
 #include "rewards/reward_config_watcher.h"
+#include "rewards/reward_scoring.h"
 #include "rewards/verifier_registry.h"
 
 namespace caravan::apps {
@@ -84,12 +92,11 @@ struct SampleSet {
   std::vector<std::string> problems;
 };
 
-// What checking one sample produced.
+// What scoring one sample produced.
 struct CaseOutcome {
-  rewards::Verdict verdict;
+  rewards::RewardBreakdown reward;
+  // Wall time of the scoring, milliseconds.
   double ms = 0.0;
-  // With --config: the composed reward, or why there is none.
-  std::optional<Result<rewards::RewardBreakdown>> reward;
 };
 
 std::optional<rewards::VerdictStatus> status_from_name(std::string_view name) {
@@ -177,25 +184,16 @@ Result<SampleSet> read_samples(const fs::path& file, bool strict, const rewards:
   return set;
 }
 
-// The reward of one checked sample under `options`; an error names what the config lacks.
-Result<rewards::RewardBreakdown> compose(const SampleCase& sample, const rewards::Verdict& verdict,
-                                         const core::RewardOptions& options, const fs::path& config) {
-  const core::SourceRewardOptions* rules = options.find(sample.source);
-  if (rules == nullptr) {
-    return Status::not_found(str_cat(config.string(), ": no [source.", sample.source, "] and no [source.default]"));
-  }
-  if (!rules->verifier.empty() && rules->verifier != sample.verifier) {
-    return Status::invalid_argument(str_cat(config.string(), ": [source.", sample.source, "] uses verifier '",
-                                            rules->verifier, "', the sample names '", sample.verifier, "'"));
-  }
-  if (rules->overlong && !sample.completion_tokens) {
-    return Status::invalid_argument(str_cat("[source.", sample.source,
-                                            ".overlong] needs the sample's completion_tokens, which is missing"));
-  }
-  return rewards::compose_reward(*rules, options.version, sample.verifier, verdict,
-                                 {.completion = sample.completion,
-                                  .completion_tokens = sample.completion_tokens.value_or(0),
-                                  .truncated = sample.truncated});
+// Scores `sample` by the run's scoring path under `options` (null: no reward config).
+rewards::RewardBreakdown score(const SampleCase& sample, const rewards::VerifierRegistry& registry,
+                               const core::RewardOptions* options) {
+  return rewards::score_item(registry, options,
+                             {.verifier = sample.verifier,
+                              .source = sample.source,
+                              .ground_truth = sample.ground_truth,
+                              .completion = sample.completion,
+                              .completion_tokens = sample.completion_tokens,
+                              .truncated = sample.truncated});
 }
 
 // The watcher SIGHUP reloads; null when no --config was given or outside a run.
@@ -245,17 +243,12 @@ std::vector<CaseOutcome> check_all(const std::vector<SampleCase>& cases, const r
           log::info("event=reward_config_reloaded version=", watcher->current()->version);
         }
       }
-      const rewards::Verifier* verifier = registry.find(sample.verifier).value();  // checked when parsed
-      // One config snapshot per sample: its source's numeric_tolerance reaches the verifier, and
-      // its rules compose the reward.
-      const auto options = watcher != nullptr ? watcher->current() : nullptr;
-      const core::SourceRewardOptions* rules = options != nullptr ? options->find(sample.source) : nullptr;
-      const rewards::VerifySettings settings{.numeric_tolerance = rules != nullptr ? rules->numeric_tolerance : 0.0};
+      // Held until the sample is scored: the plan points into it.
+      const std::shared_ptr<const core::RewardOptions> options = watcher != nullptr ? watcher->current() : nullptr;
       const auto start = std::chrono::steady_clock::now();
       CaseOutcome& outcome = outcomes[i];
-      outcome.verdict = verifier->verify(sample.completion, sample.ground_truth, settings);
+      outcome.reward = score(sample, registry, options.get());
       outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      if (options != nullptr) outcome.reward = compose(sample, outcome.verdict, *options, watcher->file());
       const int64_t finished = done.fetch_add(1) + 1;
       if (finished % kProgressEvery == 0) log::info("event=progress checked=", finished, " total=", cases.size());
     }
@@ -269,20 +262,15 @@ std::vector<CaseOutcome> check_all(const std::vector<SampleCase>& cases, const r
 }
 
 json result_line(const SampleCase& sample, const CaseOutcome& outcome) {
-  json line = {{"id", sample.id},
-               {"verifier", sample.verifier},
-               {"score", outcome.verdict.score},
-               {"status", rewards::verdict_status_name(outcome.verdict.status)},
-               {"detail", outcome.verdict.detail},
-               {"ms", outcome.ms}};
-  if (outcome.reward) {
-    if (outcome.reward->ok()) {
-      line["reward"] = rewards::to_json(outcome.reward->value());
-    } else {
-      line["reward_error"] = outcome.reward->status().message();
-    }
-  }
-  return line;
+  // Through the Reward message, as a verifier sends it, so the layout is the sample files'.
+  capnp::MallocMessageBuilder message;
+  auto reward = message.initRoot<proto::Reward>();
+  rewards::write_reward(outcome.reward, reward);
+  return {{"id", sample.id},
+          {"verifier", sample.verifier},
+          {"source", sample.source},
+          {"ms", outcome.ms},
+          {"reward", core::reward_record(reward.asReader())}};
 }
 
 std::string one_line(std::string text) {
@@ -302,12 +290,11 @@ std::string pad(const std::string& text, size_t width) {
 }
 
 // Prints the summary on stdout; returns the number of disagreements with "expected".
-int64_t print_summary(const std::vector<SampleCase>& cases, const std::vector<CaseOutcome>& outcomes, bool with_reward) {
+int64_t print_summary(const std::vector<SampleCase>& cases, const std::vector<CaseOutcome>& outcomes) {
   struct Cell {
     int64_t count = 0;
     double score_sum = 0.0;
     double reward_sum = 0.0;
-    int64_t rewarded = 0;
   };
   struct Agreement {
     int64_t n = 0;
@@ -316,21 +303,15 @@ int64_t print_summary(const std::vector<SampleCase>& cases, const std::vector<Ca
   std::map<std::pair<std::string, std::string>, Cell> cells;
   std::map<std::string, Agreement> agreement;
   std::vector<size_t> disagreements;
-  int64_t reward_errors = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
-    const CaseOutcome& outcome = outcomes[i];
-    Cell& cell = cells[{cases[i].verifier, rewards::verdict_status_name(outcome.verdict.status)}];
+    const rewards::RewardBreakdown& reward = outcomes[i].reward;
+    Cell& cell = cells[{reward.verifier, rewards::verdict_status_name(reward.status)}];
     ++cell.count;
-    cell.score_sum += outcome.verdict.score;
-    if (outcome.reward && outcome.reward->ok()) {
-      ++cell.rewarded;
-      cell.reward_sum += outcome.reward->value().final_reward;
-    } else if (outcome.reward) {
-      ++reward_errors;
-    }
+    cell.score_sum += reward.raw_score;
+    cell.reward_sum += reward.final_reward;
     if (!cases[i].expected) continue;
-    const bool agrees = *cases[i].expected == outcome.verdict.status;
-    for (const std::string& key : {cases[i].verifier, std::string("total")}) {
+    const bool agrees = *cases[i].expected == reward.status;
+    for (const std::string& key : {reward.verifier, std::string("total")}) {
       ++agreement[key].n;
       agreement[key].agree += agrees ? 1 : 0;
     }
@@ -339,15 +320,12 @@ int64_t print_summary(const std::vector<SampleCase>& cases, const std::vector<Ca
 
   std::ostringstream out;
   out << "\nscore distribution:\n  " << pad("verifier", 12) << pad("status", 18) << pad("count", 8)
-      << (with_reward ? pad("mean_score", 12) + "mean_reward" : "mean_score") << "\n";
+      << pad("mean_score", 12) << "mean_reward\n";
   for (const auto& [key, cell] : cells) {
-    const std::string mean_score = fixed(cell.score_sum / static_cast<double>(cell.count), 3);
+    const auto count = static_cast<double>(cell.count);
     out << "  " << pad(key.first, 12) << pad(key.second, 18) << pad(std::to_string(cell.count), 8)
-        << (with_reward ? pad(mean_score, 12) : mean_score);
-    if (with_reward) out << (cell.rewarded > 0 ? fixed(cell.reward_sum / static_cast<double>(cell.rewarded), 3) : "-");
-    out << "\n";
+        << pad(fixed(cell.score_sum / count, 3), 12) << fixed(cell.reward_sum / count, 3) << "\n";
   }
-  if (with_reward && reward_errors > 0) out << "  samples without a reward (see reward_error): " << reward_errors << "\n";
 
   out << "\nagreement with expected:\n";
   if (agreement.empty()) out << "  (no sample has \"expected\")\n";
@@ -364,10 +342,11 @@ int64_t print_summary(const std::vector<SampleCase>& cases, const std::vector<Ca
 
   out << "\ndisagreements: " << disagreements.size() << "\n";
   for (size_t i : disagreements) {
-    out << "  id=" << cases[i].id << " line=" << cases[i].line << " verifier=" << cases[i].verifier
+    const rewards::RewardBreakdown& reward = outcomes[i].reward;
+    out << "  id=" << cases[i].id << " line=" << cases[i].line << " verifier=" << reward.verifier
         << " expected=" << rewards::verdict_status_name(*cases[i].expected)
-        << " got=" << rewards::verdict_status_name(outcomes[i].verdict.status) << " score=" << fixed(outcomes[i].verdict.score, 3)
-        << " detail=" << one_line(outcomes[i].verdict.detail) << "\n";
+        << " got=" << rewards::verdict_status_name(reward.status) << " score=" << fixed(reward.raw_score, 3)
+        << " detail=" << one_line(reward.detail) << "\n";
   }
 
   std::vector<size_t> by_time(cases.size());
@@ -378,8 +357,8 @@ int64_t print_summary(const std::vector<SampleCase>& cases, const std::vector<Ca
   out << "\nslowest:\n";
   for (size_t k = 0; k < shown; ++k) {
     const size_t i = by_time[k];
-    out << "  " << pad(fixed(outcomes[i].ms, 3) + " ms", 14) << "id=" << cases[i].id << " verifier=" << cases[i].verifier
-        << "\n";
+    out << "  " << pad(fixed(outcomes[i].ms, 3) + " ms", 14) << "id=" << cases[i].id
+        << " verifier=" << outcomes[i].reward.verifier << "\n";
   }
   std::cout << out.str();
   return static_cast<int64_t>(disagreements.size());
@@ -453,7 +432,7 @@ int reward_test_command(int argc, char** argv) {
             << samples->lines_skipped << " malformed lines skipped), " << *threads << " threads, " << fixed(seconds, 3)
             << " s\n";
   if (watcher) std::cout << "reward config: " << watcher->file().string() << " version " << watcher->current()->version << "\n";
-  const int64_t disagreements = print_summary(samples->cases, outcomes, watcher != nullptr);
+  const int64_t disagreements = print_summary(samples->cases, outcomes);
   return disagreements > 0 ? kExitDisagreement : 0;
 }
 

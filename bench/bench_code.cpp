@@ -173,8 +173,8 @@ Measurement run_mode(const char* name, int pool, const BenchOptions& options) {
 int run(int argc, char** argv) {
   BenchOptions options;
   if (std::optional<int> exit_code = parse_args(argc, argv, options)) return *exit_code;
-  if (!rewards::code::sandbox_available()) {
-    std::cerr << "bench_code: bubblewrap sandbox unavailable (install bubblewrap; user namespaces needed)\n";
+  if (const Status sandbox = rewards::code::check_sandbox(); !sandbox.ok()) {
+    std::cerr << "bench_code: no bubblewrap sandbox: " << sandbox.message() << "\n";
     return 1;
   }
   std::printf("bench_code: trivial correct solution, 5 asserts, %.0f s per mode, %u hardware threads\n",

@@ -30,17 +30,17 @@ struct TaskPrompt {
   uint64_t id = 0;
   // A chat prompt: the turns the model's chat template renders, with the generation prompt
   // appended (RLVR rows). Empty for a raw prompt.
-  std::vector<ChatMessage> messages;
+  std::vector<ChatMessage> messages = {};
   // A raw prompt, used as is ("37+45="); empty for a chat prompt.
-  std::string text;
+  std::string text = {};
   // The prompt's token ids as the model sees them (special tokens included).
-  std::vector<int32_t> tokens;
+  std::vector<int32_t> tokens = {};
   // What the verifier compares the completion with.
-  std::string ground_truth;
+  std::string ground_truth = {};
   // Name of the verifier that scores completions ("arithmetic", "math", "ifeval").
-  std::string verifier;
+  std::string verifier = {};
   // Dataset the prompt comes from ("arithmetic", "gsm8k", ...); reward configs key on it.
-  std::string source;
+  std::string source = {};
 };
 
 // Turns a prompt (its messages or its text) into token ids. Errors name what could not be

@@ -13,7 +13,8 @@ at::Tensor group_advantages(const at::Tensor& rewards, const at::Tensor& judged,
                 "judged must be a bool tensor shaped like rewards ", rewards.sizes(), ", got ", judged.sizes());
   CARAVAN_CHECK(eps > 0, "eps must be > 0, got ", eps);
   const at::Tensor weight = judged.to(rewards.scalar_type());
-  const at::Tensor r = rewards.detach() * weight;
+  // Selected, not multiplied: an unjudged entry may hold anything, and NaN * 0 is NaN.
+  const at::Tensor r = at::where(judged, rewards.detach(), at::zeros_like(rewards));
   const at::Tensor count = weight.sum(/*dim=*/{1}, /*keepdim=*/true);
   const at::Tensor centered = (r - r.sum(/*dim=*/{1}, /*keepdim=*/true) / count.clamp_min(1)) * weight;
   const at::Tensor variance = (centered * centered).sum(/*dim=*/{1}, /*keepdim=*/true) / (count - 1).clamp_min(1);

@@ -16,7 +16,8 @@ namespace caravan::learner {
 // advantages[g][s] = (rewards[g][s] - mean_g) / (std_g + eps) where judged[g][s], else 0;
 // mean_g and std_g are the mean and the UNBIASED standard deviation (divide by n - 1; torch's
 // default, as in TRL's GRPOTrainer) of the judged entries of row g. Unjudged samples (the
-// verifier timed out or failed) neither get a signal nor move their group's baseline.
+// verifier timed out or failed) neither get a signal nor move their group's baseline, whatever
+// their reward entry holds (NaN included).
 //
 // `rewards`: [num_groups, group_size], floating point, any device; `judged`: bool, same shape
 // and device. Returns a tensor shaped and typed like `rewards`; no gradient flows (rewards are

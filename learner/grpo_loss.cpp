@@ -19,12 +19,18 @@ GrpoLossOutput grpo_loss(const GrpoLossInputs& inputs, const GrpoLossOptions& op
   const at::Tensor mask = inputs.mask.detach().to(logprobs.scalar_type());
   const at::Tensor advantages = inputs.advantages.detach().to(logprobs.scalar_type()).unsqueeze(1);
 
-  const at::Tensor ratio = at::exp(logprobs - old_logprobs);
+  // Log-ratios are zeroed outside the mask before exp(): a prompt or padding cell may hold any
+  // gap (a pad token's logprob is meaningless), and exp() of a large one is inf, which neither
+  // `* mask` nor at::where() can undo (inf * 0 is NaN, in the loss and in its gradient).
+  const at::Tensor selected = mask != 0;
+  const at::Tensor zero = at::zeros({}, logprobs.options());
+  const at::Tensor log_ratio = at::where(selected, logprobs - old_logprobs, zero);
+  const at::Tensor ratio = at::exp(log_ratio);
   const at::Tensor unclipped = ratio * advantages;
   const at::Tensor clipped = at::clamp(ratio, 1.0 - options.clip_low, 1.0 + options.clip_high) * advantages;
   const at::Tensor policy_loss = -at::minimum(unclipped, clipped);
 
-  const at::Tensor log_ref_over_policy = ref_logprobs - logprobs;
+  const at::Tensor log_ref_over_policy = at::where(selected, ref_logprobs - logprobs, zero);
   const at::Tensor k3 = at::exp(log_ref_over_policy) - log_ref_over_policy - 1.0;
 
   const at::Tensor token_loss = policy_loss + options.kl_coef * k3;

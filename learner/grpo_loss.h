@@ -53,6 +53,9 @@ struct GrpoLossOutput {
 //   k3      = exp(ref_logprobs - logprobs) - (ref_logprobs - logprobs) - 1     (>= 0)
 //   loss_t  = pg + kl_coef * k3
 //   loss    = sum(loss_t * mask) / sum(mask)
+// Where the mask is 0 the log-ratios are taken as 0 before exp(), so whatever a prompt or
+// padding cell holds (a huge reference/policy gap, inf) the loss and its gradient stay finite
+// and equal to those of the same batch without that cell.
 // If the mask is all zero, loss = 0 (still a graph node, so backward() works) and the
 // statistics are 0. Mismatched shapes are a bug (CARAVAN_CHECK throws InternalError).
 // Thread-safe (pure function).

@@ -1,6 +1,7 @@
 #include "learner/grpo_trainer.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "learner/advantages.h"
 #include "learner/grpo_loss.h"
@@ -62,6 +63,10 @@ Status GrpoTrainer::validate(const std::vector<RolloutGroup>& groups) const {
       if (sample.logprobs.size() != sample.tokens.size()) {
         return Status::invalid_argument(str_cat(where, " sample ", s, ": ", sample.tokens.size(), " tokens but ",
                                                 sample.logprobs.size(), " logprobs"));
+      }
+      if (sample.judged && !std::isfinite(sample.reward)) {
+        return Status::invalid_argument(str_cat(where, " sample ", s, ": reward ", sample.reward,
+                                                " is not finite (a verifier reports such a sample as an error)"));
       }
       CARAVAN_RETURN_IF_ERROR_CTX(
           validate_sequence({.prompt = group.prompt_tokens, .completion = sample.tokens}, policy_->config()),

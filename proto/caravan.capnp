@@ -82,7 +82,8 @@ struct RewardItem {
   # Dataset source the prompt came from ("gsm8k", "arithmetic", ...); selects the reward
   # composition rules of the verifier's reward config. Empty = the config's default source.
   source @5 :Text;
-  # Number of generated tokens (for length penalties).
+  # Number of generated tokens, the end-of-sequence token excluded (DAPO's overlong penalty
+  # measures the answer, not its terminator).
   completionTokens @6 :UInt32;
   # The completion hit maxNewTokens without end-of-sequence.
   truncated @7 :Bool;
@@ -122,6 +123,10 @@ struct Reward {
   rawScore @6 :Float32;
   adjustments @7 :List(RewardAdjustment);
   configVersion @8 :Text;
+  # The learner trains on `score` (ok, wrong, and sandbox_violation at 0); false (timeout,
+  # error) leaves the sample out of the update and of its group's baseline. Decided by the
+  # verifier (rewards/reward_composer.h), so the policy lives in one place.
+  trainable @9 :Bool;
 }
 
 # Verifier -> controller, reply to RewardRequest (items in request order).

@@ -1,9 +1,11 @@
 #include "rewards/reward_composer.h"
 
-
 namespace caravan::rewards {
 
-bool RewardBreakdown::trainable() const {
+namespace {
+
+// Whether the verifier's verdict says something about the completion that the rules may shape.
+bool judged(VerdictStatus status) {
   switch (status) {
     case VerdictStatus::kOk:
     case VerdictStatus::kWrong:
@@ -11,6 +13,21 @@ bool RewardBreakdown::trainable() const {
     case VerdictStatus::kTimeout:
     case VerdictStatus::kError:
     case VerdictStatus::kSandboxViolation:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool RewardBreakdown::trainable() const {
+  switch (status) {
+    case VerdictStatus::kOk:
+    case VerdictStatus::kWrong:
+    case VerdictStatus::kSandboxViolation:
+      return true;
+    case VerdictStatus::kTimeout:
+    case VerdictStatus::kError:
       return false;
   }
   return false;
@@ -36,7 +53,7 @@ RewardBreakdown compose_reward(const core::SourceRewardOptions& rules, std::stri
   breakdown.status = verdict.status;
   breakdown.detail = verdict.detail;
   breakdown.config_version = std::string(config_version);
-  if (!breakdown.trainable()) return breakdown;  // final_reward stays 0.0; the status tells why
+  if (!judged(verdict.status)) return breakdown;  // final_reward stays 0.0; the status tells why
 
   if (sample.truncated && rules.non_stop_reward) {
     breakdown.steps.push_back({"non_stop", *rules.non_stop_reward});
@@ -66,19 +83,6 @@ RewardBreakdown compose_reward(const core::SourceRewardOptions& rules, std::stri
   }
   breakdown.final_reward = score;
   return breakdown;
-}
-
-nlohmann::json to_json(const RewardBreakdown& breakdown) {
-  nlohmann::json steps = nlohmann::json::array();
-  for (const RewardStep& step : breakdown.steps) steps.push_back({{"name", step.name}, {"value", step.value}});
-  return {{"verifier", breakdown.verifier},
-          {"raw_score", breakdown.raw_score},
-          {"status", verdict_status_name(breakdown.status)},
-          {"detail", breakdown.detail},
-          {"steps", std::move(steps)},
-          {"final_reward", breakdown.final_reward},
-          {"trainable", breakdown.trainable()},
-          {"config_version", breakdown.config_version}};
 }
 
 } // namespace caravan::rewards

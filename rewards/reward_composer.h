@@ -4,9 +4,11 @@
 // into the run's sample files. Pure functions: no I/O, no state; thread-safe.
 //
 // Order of operations (each applied step is appended to RewardBreakdown::steps as name + value):
-//  0. status timeout / error / sandbox_violation: final = 0.0 and no rule is applied. The status
-//     is kept and trainable() is false, so the trainer drops the sample (or, for a sandbox
-//     violation, may decide to train on 0.0) instead of mistaking it for a wrong answer.
+//  0. status timeout / error: final = 0.0, no rule is applied, the status is kept and
+//     trainable() is false: the learner leaves the sample out instead of mistaking it for a wrong
+//     answer. Status sandbox_violation: final = 0.0, no rule is applied, and trainable() is true:
+//     the completion tried what the sandbox forbids, which is the model's doing, so it is trained
+//     on as a failure (the one sandbox policy; see trainable()).
 //  1. truncated and [non_stop] configured: final = non_stop_reward, step "non_stop" (value = that
 //     reward). Nothing else is applied.
 //  2. partial_credit = false and raw < 1: score = 0, step "all_or_nothing" (value = 0).
@@ -21,15 +23,12 @@
 //   RewardBreakdown b = compose_reward(*rules, options->version, "math", verdict,
 //                                      {.completion = text, .completion_tokens = 812, .truncated = false});
 //   if (b.trainable()) train_on(b.final_reward);
-//   samples << to_json(b).dump() << "\n";
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/reward_config.h"
 #include "rewards/verdict.h"
@@ -62,15 +61,18 @@ struct RewardBreakdown {
   double raw_score = 0.0;
   VerdictStatus status = VerdictStatus::kError;
   // The verifier's detail text.
-  std::string detail;
+  std::string detail = {};
   // Applied rules, in order of application.
-  std::vector<RewardStep> steps;
+  std::vector<RewardStep> steps = {};
   // The reward to train on (meaningful only when trainable()).
   double final_reward = 0.0;
   // RewardOptions::version of the config that produced it.
   std::string config_version;
 
-  // True when status is ok or wrong: the reward says something about the completion.
+  // Whether the learner trains on final_reward: status ok, wrong or sandbox_violation (at 0.0).
+  // Timeout and error say nothing about the completion: the sample is left out of the update and
+  // of its group's baseline. This is the one place of that policy: the verifier sends it in the
+  // Reward message (Reward.trainable) and the controller copies it into the TrainBatch.
   bool trainable() const;
 };
 
@@ -84,9 +86,5 @@ double overlong_penalty(const core::OverlongOptions& options, int64_t completion
 // and that a configured format rule has its compiled regex.
 RewardBreakdown compose_reward(const core::SourceRewardOptions& rules, std::string_view config_version,
                                std::string_view verifier_name, const Verdict& verdict, const SampleFacts& sample);
-
-// {"verifier", "raw_score", "status", "detail", "steps": [{"name", "value"}...], "final_reward",
-//  "trainable", "config_version"}.
-nlohmann::json to_json(const RewardBreakdown& breakdown);
 
 } // namespace caravan::rewards

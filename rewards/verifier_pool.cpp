@@ -1,6 +1,6 @@
 #include "rewards/verifier_pool.h"
 
-#include <exception>
+#include "rewards/reward_scoring.h"
 
 namespace caravan::rewards {
 
@@ -81,23 +81,10 @@ void VerifierPool::run_jobs(std::stop_token stop) {
 
 VerifyOutcome VerifierPool::verify(const VerifyJob& job) {
   const auto start = std::chrono::steady_clock::now();
-  VerifyOutcome outcome{job.tag, {}, 0.0};
-  std::string_view metric_name = job.verifier;
-  Result<const Verifier*> verifier = registry_.find(job.verifier);
-  if (!verifier.ok()) {
-    // Unknown names share one label value, so requests cannot grow the series without bound.
-    metric_name = "unknown";
-    outcome.verdict = {0.0, VerdictStatus::kError, verifier.status().message()};
-  } else {
-    try {
-      outcome.verdict = (*verifier)->verify(job.completion, job.ground_truth, job.settings);
-    } catch (const std::exception& e) {
-      outcome.verdict = {0.0, VerdictStatus::kError, str_cat("verifier '", job.verifier, "' threw: ", e.what())};
-    } catch (...) {
-      outcome.verdict = {0.0, VerdictStatus::kError, str_cat("verifier '", job.verifier, "' threw a non-std exception")};
-    }
-  }
+  VerifyOutcome outcome{job.tag, judge(registry_, job.verifier, job.completion, job.ground_truth, job.settings), 0.0};
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Unknown names share one label value, so requests cannot grow the series without bound.
+  const std::string_view metric_name = registry_.find(job.verifier).ok() ? std::string_view(job.verifier) : "unknown";
   metrics_.record(metric_name, outcome.verdict.status, outcome.seconds);
   return outcome;
 }

@@ -5,10 +5,11 @@
 // caller then tells its client to back off. Finished jobs are delivered to an owner-side
 // completion mailbox, in finishing order, each carrying the caller's opaque tag.
 //
-// Each verify() runs to completion on its thread: deadlines are enforced by the verifiers
-// themselves (e.g. MathVerifierOptions::deadline reports kTimeout); threads are never killed.
-// An exception escaping verify() becomes a kError verdict naming the verifier; an unknown
-// verifier name becomes a kError verdict naming it (and is counted as verifier="unknown").
+// Each job is judged by rewards::judge() (rewards/reward_scoring.h), which runs verify() to
+// completion on the pool's thread: deadlines are enforced by the verifiers themselves (e.g.
+// MathVerifierOptions::deadline reports kTimeout); threads are never killed. An exception
+// escaping verify(), a non-finite score, or an unknown verifier name becomes a kError verdict
+// naming the verifier (an unknown one is counted as verifier="unknown").
 //
 //   VerifierMetrics metrics(*registry);
 //   VerifierPool pool(verifiers, metrics, {.threads = 4, .queue_capacity = 1024});
@@ -44,7 +45,7 @@ struct VerifyJob {
   // Opaque to the pool; returned with the result.
   uint64_t tag = 0;
   // The sample's source settings (reward config), passed to Verifier::verify().
-  VerifySettings settings;
+  VerifySettings settings = {};
 };
 
 // A finished job. A plain value.

@@ -18,38 +18,17 @@ VerifierWorker::Reply error_reply(uint64_t request_id, const Status& status,
   return reply;
 }
 
-// The rules without a reward config: the verifier's score is the reward.
-const core::SourceRewardOptions kRawScoreRules{};
+// The scoring view of a reward item.
+ScoringItem scoring_item(const proto::RewardItem::Reader& item) {
+  return {.verifier = text(item.getVerifier()),
+          .source = text(item.getSource()),
+          .ground_truth = text(item.getGroundTruth()),
+          .completion = text(item.getCompletion()),
+          .completion_tokens = item.getCompletionTokens(),
+          .truncated = item.getTruncated()};
+}
 
 }  // namespace
-
-proto::RewardStatus to_reward_status(VerdictStatus status) {
-  switch (status) {
-    case VerdictStatus::kOk: return proto::RewardStatus::OK;
-    case VerdictStatus::kWrong: return proto::RewardStatus::WRONG;
-    case VerdictStatus::kTimeout: return proto::RewardStatus::TIMEOUT;
-    case VerdictStatus::kError: return proto::RewardStatus::ERROR;
-    case VerdictStatus::kSandboxViolation: return proto::RewardStatus::SANDBOX_VIOLATION;
-  }
-  return proto::RewardStatus::ERROR;
-}
-
-void write_reward(const proto::RewardItem::Reader& item, const RewardBreakdown& breakdown,
-                  proto::Reward::Builder reward) {
-  reward.setPromptId(item.getPromptId());
-  reward.setSampleIndex(item.getSampleIndex());
-  reward.setScore(static_cast<float>(breakdown.final_reward));
-  reward.setStatus(to_reward_status(breakdown.status));
-  reward.setDetail(breakdown.detail);
-  reward.setVerifier(breakdown.verifier);
-  reward.setRawScore(static_cast<float>(breakdown.raw_score));
-  auto adjustments = reward.initAdjustments(static_cast<unsigned>(breakdown.steps.size()));
-  for (unsigned i = 0; i < breakdown.steps.size(); ++i) {
-    adjustments[i].setName(breakdown.steps[i].name);
-    adjustments[i].setValue(static_cast<float>(breakdown.steps[i].value));
-  }
-  reward.setConfigVersion(breakdown.config_version);
-}
 
 Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto::Envelope::Reader& message) {
   if (!message.isRewardRequest()) {
@@ -68,8 +47,7 @@ Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto:
   pending.request = std::make_unique<capnp::MallocMessageBuilder>();
   pending.request->setRoot(request);
   pending.reward_options = rewards_ != nullptr ? rewards_->current() : nullptr;
-  pending.rules.resize(items.size());
-  pending.verifiers.resize(items.size());
+  pending.plans.reserve(items.size());
   pending.verdicts.resize(items.size());
 
   const uint64_t serial = next_serial_;
@@ -77,20 +55,13 @@ Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto:
   jobs.reserve(items.size());
   for (unsigned i = 0; i < items.size(); ++i) {
     const auto item = items[i];
-    const core::SourceRewardOptions* rules =
-        pending.reward_options != nullptr ? pending.reward_options->find(text(item.getSource())) : &kRawScoreRules;
-    pending.rules[i] = rules;
-    pending.verifiers[i] = rules != nullptr && !rules->verifier.empty() ? rules->verifier
-                                                                         : std::string(text(item.getVerifier()));
-    if (rules == nullptr) {
-      pending.verdicts[i] = {0.0, VerdictStatus::kError,
-                             str_cat("reward config ", pending.reward_options->version, " has no [source.",
-                                     text(item.getSource()), "] and no [source.default]")};
+    const ScoringPlan& plan = pending.plans.emplace_back(plan_scoring(pending.reward_options.get(), scoring_item(item)));
+    if (plan.unjudged) {
+      pending.verdicts[i] = *plan.unjudged;
       continue;
     }
-    jobs.push_back({pending.verifiers[i], std::string(text(item.getGroundTruth())),
-                    std::string(text(item.getCompletion())), (serial << kItemBits) | i,
-                    {.numeric_tolerance = rules->numeric_tolerance}});
+    jobs.push_back({plan.verifier, std::string(text(item.getGroundTruth())), std::string(text(item.getCompletion())),
+                    (serial << kItemBits) | i, plan.settings});
   }
   pending.remaining = jobs.size();
   if (jobs.empty()) return std::optional<Reply>(build_result(pending));
@@ -134,21 +105,11 @@ VerifierWorker::Reply VerifierWorker::build_result(const PendingRequest& pending
   auto result = reply->initRoot<proto::Envelope>().initRewardResult();
   result.setRequestId(request.getRequestId());
   auto rewards = result.initRewards(items.size());
-  const std::string version = pending.reward_options != nullptr ? pending.reward_options->version : "";
   for (unsigned i = 0; i < items.size(); ++i) {
     const auto item = items[i];
-    const Verdict& verdict = pending.verdicts[i];
-    RewardBreakdown breakdown;
-    if (pending.rules[i] == nullptr) {
-      breakdown = {.verifier = pending.verifiers[i], .status = verdict.status, .detail = verdict.detail,
-                   .config_version = version};
-    } else {
-      breakdown = compose_reward(*pending.rules[i], version, pending.verifiers[i], verdict,
-                                 {.completion = text(item.getCompletion()),
-                                  .completion_tokens = item.getCompletionTokens(),
-                                  .truncated = item.getTruncated()});
-    }
-    write_reward(item, breakdown, rewards[i]);
+    rewards[i].setPromptId(item.getPromptId());
+    rewards[i].setSampleIndex(item.getSampleIndex());
+    write_reward(finish_scoring(pending.plans[i], pending.verdicts[i], scoring_item(item)), rewards[i]);
   }
   return reply;
 }

@@ -7,14 +7,13 @@
 // know, or a failing check, becomes a Reward with status "error" and a detail naming it; it
 // never becomes a silent zero. Socket-free, so tests drive it message by message.
 //
-// Reward composition: with a RewardConfigWatcher, each request is scored under the reward
-// config in force when it arrived (one snapshot per request). An item's source selects its
-// rules ([source.NAME], else [source.default]); the rules may name the verifier, else the
-// item's own verifier judges it; the verdict is composed into the final reward by
-// rewards/reward_composer.h. An item whose source has no rules gets status "error" naming the
-// source and the config version, and is not judged. Without a watcher the verifier's score is
-// the reward (weight 1, no other rule) and the config version is empty. Every Reward carries
-// the breakdown: verifier, raw score, the rules applied and the config version.
+// Scoring follows rewards/reward_scoring.h, the path `caravan reward-test` takes too: with a
+// RewardConfigWatcher, each request is scored under the reward config in force when it arrived
+// (one snapshot per request); the item's source selects the rules and the verifier; the pool
+// judges; the verdict is composed into the final reward. Without a watcher the verifier's score
+// is the reward (weight 1, no other rule) and the config version is empty. Every Reward carries
+// the breakdown: verifier, raw score, the rules applied, the config version and whether the
+// learner trains on it.
 //
 //   VerifierPool pool(registry, metrics, {.threads = 4});
 //   VerifierWorker worker(pool, watcher.get());   // watcher may be null
@@ -34,18 +33,11 @@
 
 #include "core/status.h"
 #include "proto/caravan.capnp.h"
-#include "rewards/reward_composer.h"
 #include "rewards/reward_config_watcher.h"
+#include "rewards/reward_scoring.h"
 #include "rewards/verifier_pool.h"
 
 namespace caravan::rewards {
-
-proto::RewardStatus to_reward_status(VerdictStatus status);
-
-// Fills `reward` for `item` from its composed breakdown: ids, final score, status, detail and
-// the breakdown fields.
-void write_reward(const proto::RewardItem::Reader& item, const RewardBreakdown& breakdown,
-                  proto::Reward::Builder reward);
 
 // How long a busy verifier asks the controller to wait before resending a refused request.
 inline constexpr std::chrono::milliseconds kBusyRetryAfter{50};
@@ -77,15 +69,12 @@ class VerifierWorker {
 
  private:
   // An accepted request: a copy of it (items are read again when the result is built), the
-  // reward config snapshot it is scored under (null: none configured), each item's rules and
-  // verifier, and the verdicts received so far.
+  // reward config snapshot it is scored under (null: none configured; the plans point into it),
+  // each item's scoring plan, and the verdicts received so far.
   struct PendingRequest {
     std::unique_ptr<capnp::MallocMessageBuilder> request;
     std::shared_ptr<const core::RewardOptions> reward_options;
-    // Per item: the rules applied (into reward_options, or the no-config default); null when
-    // the config has none for the item's source.
-    std::vector<const core::SourceRewardOptions*> rules;
-    std::vector<std::string> verifiers;
+    std::vector<ScoringPlan> plans;
     std::vector<Verdict> verdicts;
     size_t remaining = 0;
   };

@@ -7,8 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/controller/reward_item.h"
 #include "core/capnp_lists.h"
 #include "core/log.h"
+#include "core/reward_record.h"
 
 namespace caravan::controller {
 namespace {
@@ -34,44 +36,6 @@ std::vector<std::pair<size_t, size_t>> split_evenly(size_t count, size_t parts) 
     begin += size;
   }
   return ranges;
-}
-
-const char* reward_status_name(proto::RewardStatus status) {
-  switch (status) {
-    case proto::RewardStatus::OK: return "ok";
-    case proto::RewardStatus::WRONG: return "wrong";
-    case proto::RewardStatus::TIMEOUT: return "timeout";
-    case proto::RewardStatus::ERROR: return "error";
-    case proto::RewardStatus::SANDBOX_VIOLATION: return "sandbox_violation";
-  }
-  return "unknown";
-}
-
-// A sample whose status says the verifier could not judge it carries no reward to train on.
-bool judged(proto::RewardStatus status) {
-  switch (status) {
-    case proto::RewardStatus::OK:
-    case proto::RewardStatus::WRONG:
-    case proto::RewardStatus::SANDBOX_VIOLATION: return true;
-    case proto::RewardStatus::TIMEOUT:
-    case proto::RewardStatus::ERROR: return false;
-  }
-  return false;
-}
-
-// The reward breakdown of one sample as recorded in the sample files.
-nlohmann::json reward_record(const proto::Reward::Reader& reward) {
-  nlohmann::json adjustments = nlohmann::json::array();
-  for (const auto adjustment : reward.getAdjustments()) {
-    adjustments.push_back({{"name", adjustment.getName().cStr()}, {"value", adjustment.getValue()}});
-  }
-  return {{"verifier", reward.getVerifier().cStr()},
-          {"score", reward.getScore()},
-          {"raw_score", reward.getRawScore()},
-          {"status", reward_status_name(reward.getStatus())},
-          {"detail", reward.getDetail().cStr()},
-          {"adjustments", std::move(adjustments)},
-          {"config_version", reward.getConfigVersion().cStr()}};
 }
 
 std::string percent(double fraction) {
@@ -242,16 +206,8 @@ Status Controller::score(const std::vector<core::TaskPrompt>& prompts, std::vect
     auto items = requests.back().envelope().initRewardRequest().initItems(
         static_cast<unsigned>(ranges[r].second - ranges[r].first));
     for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
-      auto item = items[static_cast<unsigned>(i - ranges[r].first)];
-      item.setPromptId(samples[i].prompt_id);
-      item.setSampleIndex(samples[i].sample_index);
-      const core::TaskPrompt& prompt = prompts[i / samples_per_prompt];
-      item.setVerifier(prompt.verifier);
-      item.setGroundTruth(prompt.ground_truth);
-      item.setCompletion(samples[i].text);
-      item.setSource(prompt.source);
-      item.setCompletionTokens(static_cast<uint32_t>(samples[i].tokens.size()));
-      item.setTruncated(!samples[i].stopped);
+      fill_reward_item(prompts[i / samples_per_prompt], samples[i].sample_index, samples[i].tokens, samples[i].stopped,
+                       samples[i].text, items[static_cast<unsigned>(i - ranges[r].first)]);
     }
   }
   CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
@@ -265,7 +221,8 @@ Status Controller::score(const std::vector<core::TaskPrompt>& prompts, std::vect
       const auto reward = rewards[static_cast<unsigned>(i - ranges[r].first)];
       samples[i].reward = reward.getScore();
       samples[i].status = reward.getStatus();
-      samples[i].reward_record = reward_record(reward);
+      samples[i].trainable = reward.getTrainable();
+      samples[i].reward_record = core::reward_record(reward);
     }
   }
   return Status();
@@ -334,7 +291,7 @@ Status Controller::rl_step(int64_t step, std::stop_token stop) {
       const ScoredSample& scored = samples[p * group_size + s];
       auto member = members[s];
       member.setReward(scored.reward);
-      member.setNoReward(!judged(scored.status));
+      member.setNoReward(!scored.trainable);
       member.setPolicyVersion(scored.policy_version);
       core::copy_into(member.initTokens(static_cast<unsigned>(scored.tokens.size())), scored.tokens);
       core::copy_into(member.initLogprobs(static_cast<unsigned>(scored.logprobs.size())), scored.logprobs);
@@ -349,7 +306,7 @@ Status Controller::rl_step(int64_t step, std::stop_token stop) {
   int64_t correct = 0;
   int64_t unjudged = 0;
   for (const auto& s : samples) {
-    if (!judged(s.status)) {
+    if (!s.trainable) {
       ++unjudged;
       continue;
     }
@@ -431,6 +388,7 @@ Status Controller::write_samples(const std::string& phase, int64_t step,
                        {"ground_truth", prompt.ground_truth},
                        {"completion", s.text},
                        {"finish_reason", s.stopped ? "stop" : "length"},
+                       {"completion_tokens", completion_token_count(s.tokens, s.stopped)},
                        {"reward", s.reward_record},
                        {"policy_version", s.policy_version}});
   }

@@ -56,7 +56,9 @@ class Controller {
     std::string text;
     float reward = 0;
     proto::RewardStatus status = proto::RewardStatus::ERROR;
-    // The verifier's reward breakdown as written to the sample files.
+    // The verifier's word on whether the learner trains on `reward` (Reward.trainable).
+    bool trainable = false;
+    // The verifier's reward breakdown as written to the sample files (core/reward_record.h).
     nlohmann::json reward_record;
   };
 

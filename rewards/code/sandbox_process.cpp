@@ -323,15 +323,24 @@ SandboxOutcome SandboxProcess::run(std::string_view input, Clock::time_point dea
   return outcome;
 }
 
-bool sandbox_available(const std::string& bwrap_path) {
-  if (::access(bwrap_path.c_str(), X_OK) != 0) return false;
+Status check_sandbox(const std::string& bwrap_path) {
+  if (::access(bwrap_path.c_str(), X_OK) != 0) {
+    return Status::unavailable(str_cat(bwrap_path, ": ", std::strerror(errno),
+                                       " (is bubblewrap installed? scripts/setup.sh installs it)"));
+  }
   SandboxConfig config;
   config.bwrap_path = bwrap_path;
   config.command = {"/usr/bin/true"};
   auto sandbox = SandboxProcess::start(config);
-  if (!sandbox.ok()) return false;
+  if (!sandbox.ok()) return Status::unavailable(str_cat("cannot start a sandbox: ", sandbox.status().message()));
   const SandboxOutcome outcome = (*sandbox)->run("", Clock::now() + std::chrono::seconds(5));
-  return !outcome.timed_out && outcome.exit_code == 0;
+  if (outcome.timed_out) return Status::unavailable("a sandbox running /usr/bin/true did not finish within 5 s");
+  if (outcome.exit_code != 0) {
+    // bwrap names the cause, e.g. "No permissions to create new namespace" without user namespaces.
+    return Status::unavailable(str_cat("a sandbox running /usr/bin/true exited with ", outcome.exit_code, ": ",
+                                       outcome.host_error.empty() ? outcome.stderr_bytes : outcome.host_error));
+  }
+  return Status();
 }
 
 } // namespace caravan::rewards::code

@@ -140,8 +140,8 @@ class SandboxProcess {
   bool ran_ = false;
 };
 
-// Whether bwrap can create a sandbox on this host (runs `bwrap ... /usr/bin/true` once).
-// Tests use it to skip with a clear message on hosts without bubblewrap or user namespaces.
-bool sandbox_available(const std::string& bwrap_path = "/usr/bin/bwrap");
+// Whether bwrap can create a sandbox on this host: runs `bwrap ... /usr/bin/true` once.
+// kUnavailable says why not (bwrap missing, no user namespaces: bwrap's own message).
+Status check_sandbox(const std::string& bwrap_path = "/usr/bin/bwrap");
 
 } // namespace caravan::rewards::code

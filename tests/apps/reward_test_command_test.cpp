@@ -96,12 +96,20 @@ TEST_F(RewardTestCommandTest, ShippedSamplesAllAgreeWithTheirExpectedVerdicts) {
     const std::string id = sample["id"].is_string() ? sample["id"].get<std::string>() : sample["id"].dump();
     ASSERT_TRUE(by_id.contains(id)) << id;
     const json& result = by_id.at(id);
-    EXPECT_EQ(result["status"], sample["expected"]) << id;
-    EXPECT_TRUE(result["score"].is_number() && result["detail"].is_string() && result["ms"].is_number()) << result;
-    EXPECT_FALSE(result.contains("reward")) << "no --config, no breakdown: " << result;
+    EXPECT_EQ(result["verifier"], sample["verifier"]) << id;
+    EXPECT_TRUE(result["ms"].is_number()) << result;
+    // Without --config a run's verifier sends its score as the reward: weight 1, no version.
+    const json& reward = result["reward"];
+    EXPECT_EQ(reward["status"], sample["expected"]) << id;
+    EXPECT_EQ(reward["verifier"], sample["verifier"]) << id;
+    EXPECT_EQ(reward["config_version"], "") << id;
+    EXPECT_TRUE(reward["raw_score"].is_number() && reward["detail"].is_string()) << result;
+    if (reward["trainable"] == true && reward["status"] != "sandbox_violation") {
+      EXPECT_EQ(reward["final_reward"], reward["raw_score"]) << result;
+    }
   }
-  EXPECT_EQ(by_id.at("ifeval-half-followed")["score"], 0.5);
-  EXPECT_EQ(by_id.at("arith-wrong")["detail"], "expected 12, got 13");
+  EXPECT_EQ(by_id.at("ifeval-half-followed")["reward"]["raw_score"], 0.5);
+  EXPECT_EQ(by_id.at("arith-wrong")["reward"]["detail"], "expected 12, got 13");
 }
 
 TEST_F(RewardTestCommandTest, ConfigAddsTheRewardBreakdown) {
@@ -143,8 +151,8 @@ TEST_F(RewardTestCommandTest, ConfigAddsTheRewardBreakdown) {
 
 TEST_F(RewardTestCommandTest, ExampleConfigRunsOnTheShippedSamples) {
   const Outcome outcome = run("--samples " + quoted(kSamples) + " --config " + quoted(CARAVAN_EXAMPLE_REWARDS));
+  // Every shipped sample has rules and the facts they need: no status turns into "error".
   EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
-  EXPECT_EQ(outcome.out.find("samples without a reward"), std::string::npos) << outcome.out;
 }
 
 TEST_F(RewardTestCommandTest, DisagreementsAreListedAndExitWithOne) {
@@ -190,21 +198,31 @@ TEST_F(RewardTestCommandTest, MalformedLinesAreSkippedOrFatalUnderStrict) {
   EXPECT_EQ(strict.out, "");
 }
 
-TEST_F(RewardTestCommandTest, MissingFactsForARuleGiveARewardErrorNotAGuess) {
+// The rules a run's verifier applies, reward-test applies: a source's rules may name another
+// verifier than the line, and a rule that lacks a fact is an error, not a guess.
+TEST_F(RewardTestCommandTest, ScoresLikeARunsVerifier) {
   const fs::path samples = dir_.path() / "s.jsonl";
   write_text(samples,
-             R"({"id": "a", "verifier": "math", "source": "MATH", "ground_truth": "4", "completion": "\\boxed{4}"})" "\n"
-             R"({"id": "b", "verifier": "ifeval", "source": "MATH", "ground_truth": "{}", "completion": "x"})" "\n");
+             R"({"id": "a", "verifier": "math", "source": "MATH", "ground_truth": "4", "completion": "\\boxed{4}", "expected": "error"})" "\n"
+             R"({"id": "b", "verifier": "ifeval", "source": "MATH", "ground_truth": "4", "completion": "\\boxed{4}", "completion_tokens": 12, "expected": "ok"})" "\n"
+             R"({"id": "c", "verifier": "math", "source": "gsm8k", "ground_truth": "4", "completion": "\\boxed{4}", "expected": "error"})" "\n");
   const fs::path rules = dir_.path() / "r.toml";
   write_text(rules, "[source.MATH]\nverifier = \"math\"\n[source.MATH.overlong]\nmax_tokens = 10\n");
   const Outcome outcome = run("--samples " + quoted(samples) + " --config " + quoted(rules) + " --out " + quoted(results_));
   EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
-  EXPECT_NE(outcome.out.find("samples without a reward (see reward_error): 2"), std::string::npos) << outcome.out;
   const std::map<std::string, json> by_id = results();
-  EXPECT_EQ(by_id.at("a")["reward_error"], "[source.MATH.overlong] needs the sample's completion_tokens, which is missing");
-  EXPECT_NE(by_id.at("b")["reward_error"].get<std::string>().find("uses verifier 'math', the sample names 'ifeval'"),
-            std::string::npos)
-      << by_id.at("b");
+  EXPECT_EQ(by_id.at("a")["reward"]["detail"],
+            "[source.MATH.overlong] needs the sample's completion_tokens, which is missing");
+  EXPECT_EQ(by_id.at("a")["reward"]["trainable"], false);
+  // The line names ifeval; [source.MATH] says math, which judges it; 12 tokens > max_tokens 10.
+  EXPECT_EQ(by_id.at("b")["verifier"], "ifeval");
+  EXPECT_EQ(by_id.at("b")["reward"]["verifier"], "math");
+  EXPECT_EQ(by_id.at("b")["reward"]["final_reward"], 0.0);
+  EXPECT_EQ(by_id.at("b")["reward"]["steps"],
+            json::parse(R"([{"name": "weight", "value": 1.0}, {"name": "overlong", "value": -1.0}])"));
+  EXPECT_EQ(by_id.at("c")["reward"]["detail"],
+            "reward config " + core::reward_config_version(read_text(rules)) +
+                " has no [source.gsm8k] and no [source.default]");
 }
 
 TEST_F(RewardTestCommandTest, TheSourcesNumericToleranceReachesTheVerifier) {
@@ -217,8 +235,8 @@ TEST_F(RewardTestCommandTest, TheSourcesNumericToleranceReachesTheVerifier) {
   const Outcome outcome = run("--samples " + quoted(samples) + " --config " + quoted(rules) + " --out " + quoted(results_));
   EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
   const std::map<std::string, json> by_id = results();
-  EXPECT_EQ(by_id.at("a")["status"], "ok") << by_id.at("a");  // 82.5 is within 1% of 82
-  EXPECT_EQ(by_id.at("b")["status"], "wrong") << by_id.at("b");
+  EXPECT_EQ(by_id.at("a")["reward"]["status"], "ok") << by_id.at("a");  // 82.5 is within 1% of 82
+  EXPECT_EQ(by_id.at("b")["reward"]["status"], "wrong") << by_id.at("b");
 }
 
 TEST_F(RewardTestCommandTest, UsageAndInputErrorsExitWithTwo) {

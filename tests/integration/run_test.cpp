@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -141,7 +143,27 @@ TEST_F(RunIntegrationTest, ShortRunCompletesWithEveryRoleTakingPart) {
   std::set<std::string> statuses;
   for (const auto& sample : read_jsonl(run_dir_ / "samples" / "train.jsonl")) {
     generated_with.insert(sample["policy_version"].get<uint64_t>());
-    statuses.insert(sample["reward"]["status"].get<std::string>());
+    const nlohmann::json& reward = sample["reward"];
+    statuses.insert(reward["status"].get<std::string>());
+    // The breakdown in the layout reward-test --out writes too (core/reward_record.h).
+    for (const char* field : {"verifier", "status", "detail", "raw_score", "steps", "final_reward", "trainable",
+                              "config_version"}) {
+      EXPECT_TRUE(reward.contains(field)) << field << ": " << sample.dump();
+    }
+    // Generated tokens without the EOS: a stopped sample used at most max_new_tokens - 1 of
+    // them, a truncated one all max_new_tokens = 6 (short_run.toml). Each token is at most one
+    // character of the completion (byte tokenizer; special tokens decode to nothing; the sample
+    // file writes each invalid UTF-8 byte as one U+FFFD).
+    const int64_t tokens = sample["completion_tokens"];
+    const std::string completion = sample["completion"];
+    const auto characters = std::count_if(completion.begin(), completion.end(),
+                                          [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+    EXPECT_GE(tokens, characters) << sample.dump();
+    if (sample["finish_reason"] == "length") {
+      EXPECT_EQ(tokens, 6) << sample.dump();
+    } else {
+      EXPECT_LE(tokens, 5) << sample.dump();
+    }
   }
   // Sampled with SFT weights (version 1) and then versions 2, 3, 4 broadcast after each step:
   // the policy version advanced at least three times on the rollout actors.
@@ -157,6 +179,33 @@ TEST_F(RunIntegrationTest, ShortRunCompletesWithEveryRoleTakingPart) {
   const auto state = nlohmann::json::parse(read_file(run_dir_ / "checkpoints/step-000004/controller_state.json"));
   EXPECT_EQ(state["step"], 4);
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived the run";
+}
+
+// The guard on learning: a shortened quickstart (learning_run.toml, seed fixed, one thread per
+// process) must end with held-out accuracy after RL at least kMinGainPoints above after SFT. The
+// margin is set from the gains measured over several seeds (bench/RESULTS.md, "Learning guard"),
+// below the smallest of them: OpenBLAS on another machine may round differently, which moves the
+// numbers about as much as another seed does. An RL step that learns nothing gains 0.
+constexpr double kMinGainPoints = 2.0;
+
+TEST_F(RunIntegrationTest, RlRaisesHeldOutAccuracyOverSft) {
+  const auto started = std::chrono::steady_clock::now();
+  CaravanRun run(CARAVAN_LEARNING_CONFIG, run_dir_);
+  auto status = run.wait(240s);
+  ASSERT_TRUE(status.has_value()) << "caravan run did not finish within 4 minutes\n" << run.stderr_text();
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.stderr_text();
+  std::optional<double> after_sft, after_rl;
+  for (const auto& record : read_jsonl(run_dir_ / "metrics.jsonl")) {
+    if (record["phase"] == "eval-sft") after_sft = record["held_out_accuracy"].get<double>();
+    if (record["phase"] == "eval-rl") after_rl = record["held_out_accuracy"].get<double>();
+  }
+  ASSERT_TRUE(after_sft && after_rl) << read_file(run_dir_ / "metrics.jsonl");
+  const double gain_points = 100.0 * (*after_rl - *after_sft);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // Shown in the test log, so a slower or weaker run is visible before it fails.
+  std::printf("held-out accuracy after SFT %.1f%%, after RL %.1f%%, gain %+.1f points, %.0f s\n", 100.0 * *after_sft,
+              100.0 * *after_rl, gain_points, seconds);
+  EXPECT_GE(gain_points, kMinGainPoints) << run.stdout_text();
 }
 
 // Waits until the run's rollout actor 0 is up; returns its pid, or -1 after a minute.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "core/status.h"
 
 namespace caravan::learner {
@@ -54,6 +57,15 @@ TEST(GroupAdvantages, UnjudgedSamplesGetZeroAndDoNotMoveTheBaseline) {
   }
   EXPECT_TRUE(at::equal(advantages[1], at::zeros({4})));
   EXPECT_TRUE(at::equal(advantages[2], at::zeros({4})));
+}
+
+TEST(GroupAdvantages, AnUnjudgedNanOrInfinityChangesNothing) {
+  const at::Tensor judged = at::tensor({1, 1, 0, 1}).to(at::kBool).view({1, 4});
+  const at::Tensor clean = group_advantages(at::tensor({1.0f, 0.0f, 0.0f, 0.0f}).view({1, 4}), judged, 1e-6);
+  for (const float planted : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    const at::Tensor advantages = group_advantages(at::tensor({1.0f, 0.0f, planted, 0.0f}).view({1, 4}), judged, 1e-6);
+    EXPECT_TRUE(at::equal(advantages, clean)) << planted << ": " << advantages;
+  }
 }
 
 TEST(GroupAdvantages, WrongRankOrMaskIsABug) {

@@ -1,6 +1,8 @@
 #include "learner/grpo_loss.h"
 
 #include <cmath>
+#include <limits>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -100,6 +102,39 @@ TEST(GrpoLoss, EmptyMaskGivesZeroLossAndStats) {
   EXPECT_EQ(out.kl_mean, 0.0);
   EXPECT_EQ(out.clip_fraction, 0.0);
   EXPECT_TRUE(at::equal(current.grad(), at::zeros_like(current)));
+}
+
+// A prompt or padding cell (mask 0) may hold any logprob gap: exp() of it must never be taken,
+// or inf * 0 turns the loss and the gradient into NaN. Row 0 token 2 is such a cell.
+TEST(GrpoLoss, AHugeGapOnAMaskedCellChangesNothing) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+    const Example example;
+    const auto loss_and_grad = [&](const GrpoLossInputs& double_inputs) {
+      GrpoLossInputs inputs = double_inputs;
+      for (at::Tensor* t : {&inputs.logprobs, &inputs.old_logprobs, &inputs.ref_logprobs, &inputs.advantages}) {
+        *t = t->to(dtype);
+      }
+      inputs.logprobs = inputs.logprobs.detach().requires_grad_(true);
+      const GrpoLossOutput out = grpo_loss(inputs, kOptions);
+      out.loss.backward();
+      return std::make_tuple(out.loss.item<double>(), inputs.logprobs.grad(), out.kl_mean);
+    };
+    const auto [clean_loss, clean_grad, clean_kl] = loss_and_grad(example.inputs(example.logprobs));
+    for (const double gap : {1e4, -1e4, inf, -inf, std::nan("")}) {
+      GrpoLossInputs planted = example.inputs(example.logprobs);
+      planted.ref_logprobs = planted.ref_logprobs.clone();
+      planted.old_logprobs = planted.old_logprobs.clone();
+      planted.ref_logprobs[0][2] = planted.logprobs[0][2].item<double>() + gap;   // k3 gap
+      planted.old_logprobs[0][2] = planted.logprobs[0][2].item<double>() - gap;   // ratio gap
+      const auto [loss, grad, kl] = loss_and_grad(planted);
+      EXPECT_TRUE(std::isfinite(loss)) << "gap " << gap << " dtype " << dtype;
+      EXPECT_TRUE(at::isfinite(grad).all().item<bool>()) << "gap " << gap << " dtype " << dtype;
+      EXPECT_EQ(loss, clean_loss) << "gap " << gap << " dtype " << dtype;
+      EXPECT_EQ(kl, clean_kl) << "gap " << gap << " dtype " << dtype;
+      EXPECT_TRUE(at::equal(grad, clean_grad)) << "gap " << gap << " dtype " << dtype;
+    }
+  }
 }
 
 TEST(GrpoLoss, MismatchedShapesAreABug) {

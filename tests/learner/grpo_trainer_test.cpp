@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tests/learner/trainer_test_util.h"
 
 namespace caravan::learner {
@@ -147,6 +149,14 @@ TEST(GrpoTrainer, RejectsBadInputNamingTheGroupWithoutTouchingWeights) {
   stats = trainer.step(bad_token);
   ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(stats.status().message().find("group 1"), std::string::npos) << stats.status().message();
+
+  std::vector<RolloutGroup> nan_reward = make_groups(*policy);
+  nan_reward[1].samples[3].reward = std::nanf("");
+  stats = trainer.step(nan_reward);
+  ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(stats.status().message().find("group 1 (prompt_id 101) sample 3: reward nan is not finite"),
+            std::string::npos)
+      << stats.status().message();
 
   EXPECT_EQ(trainer.step({}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(testing::same_weights(*policy, before));

@@ -174,7 +174,6 @@ TEST(RewardComposerTest, FailedChecksGetZeroAndKeepTheirStatus) {
     const RewardBreakdown b = compose_reward(rules, kVersion, "code", {0.7, status, "deadline 200 ms exceeded"},
                                              {.completion_tokens = 50, .truncated = true});
     EXPECT_EQ(b.status, status);
-    EXPECT_FALSE(b.trainable());
     EXPECT_EQ(b.final_reward, 0.0);
     EXPECT_TRUE(b.steps.empty());
     EXPECT_EQ(b.raw_score, 0.7);
@@ -182,20 +181,17 @@ TEST(RewardComposerTest, FailedChecksGetZeroAndKeepTheirStatus) {
   }
 }
 
-TEST(RewardComposerTest, ToJsonListsEveryField) {
-  core::SourceRewardOptions rules = plain_rules();
-  rules.format = boxed_format(0.0);
-  const nlohmann::json json = to_json(compose_reward(rules, kVersion, "math", ok(), {.completion = "4"}));
-  EXPECT_EQ(json["verifier"], "math");
-  EXPECT_EQ(json["raw_score"], 1.0);
-  EXPECT_EQ(json["status"], "ok");
-  EXPECT_EQ(json["detail"], "");
-  EXPECT_EQ(json["final_reward"], 0.0);
-  EXPECT_EQ(json["trainable"], true);
-  EXPECT_EQ(json["config_version"], kVersion);
-  const nlohmann::json expected_steps = nlohmann::json::parse(R"([{"name": "weight", "value": 1.0},
-                                                                 {"name": "format", "value": 0.0}])");
-  EXPECT_EQ(json["steps"], expected_steps);
+// The one sandbox policy: a violation is the model's doing and is trained on as a failure (0.0);
+// a timeout or an error says nothing about the completion and is left out.
+TEST(RewardComposerTest, SandboxViolationsAreTrainedAtZeroTimeoutsAndErrorsAreLeftOut) {
+  const auto trainable = [](VerdictStatus status) {
+    return compose_reward(plain_rules(), kVersion, "code", {0.0, status, ""}, {}).trainable();
+  };
+  EXPECT_TRUE(trainable(VerdictStatus::kOk));
+  EXPECT_TRUE(trainable(VerdictStatus::kWrong));
+  EXPECT_TRUE(trainable(VerdictStatus::kSandboxViolation));
+  EXPECT_FALSE(trainable(VerdictStatus::kTimeout));
+  EXPECT_FALSE(trainable(VerdictStatus::kError));
 }
 
 }  // namespace

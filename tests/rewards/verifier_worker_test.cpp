@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "tests/common/temp_dir.h"
 #include "tests/rewards/blocking_verifier.h"
+#include "tests/rewards/echo_score_verifier.h"
 
 namespace caravan::rewards {
 namespace {
@@ -43,6 +45,7 @@ class VerifierWorkerTest : public ::testing::Test {
     blocking_ = blocking.get();
     EXPECT_TRUE(registry_.add(std::move(blocking)).ok());
     EXPECT_TRUE(registry_.add(std::make_unique<ReverseOrderVerifier>(kReverseItems)).ok());
+    EXPECT_TRUE(registry_.add(std::make_unique<EchoScoreVerifier>()).ok());
   }
 
   // A RewardRequest envelope; item i gets sample index i and completion `completions[i]`.
@@ -175,6 +178,26 @@ TEST_F(VerifierWorkerTest, WithoutARewardConfigTheVerifierScoreIsTheRewardWithIt
   ASSERT_EQ(reward.getAdjustments().size(), 1u);
   EXPECT_EQ(std::string(reward.getAdjustments()[0].getName().cStr()), "weight");
   EXPECT_EQ(std::string(reward.getConfigVersion().cStr()), "");
+}
+
+TEST_F(VerifierWorkerTest, ANonFiniteScoreLeavesTheVerifierAsAnUntrainableError) {
+  VerifierPool pool(registry_, metrics_, {.threads = 2, .queue_capacity = 16});
+  VerifierWorker worker(pool);
+  auto message = request(3, std::vector<std::string>(4, "echo_score"), {"nan", "inf", "-inf", "0.5"});
+  expect_queued(worker, *message);
+  auto replies = wait_replies(worker, 1);
+  ASSERT_EQ(replies.size(), 1u);
+  const auto rewards = envelope(*replies[0]).getRewardResult().getRewards();
+  ASSERT_EQ(rewards.size(), 4u);
+  for (unsigned i = 0; i < 3; ++i) {
+    EXPECT_EQ(rewards[i].getStatus(), proto::RewardStatus::ERROR) << i;
+    EXPECT_FALSE(rewards[i].getTrainable()) << i;
+    EXPECT_TRUE(std::isfinite(rewards[i].getScore()) && std::isfinite(rewards[i].getRawScore())) << i;
+    EXPECT_EQ(rewards[i].getScore(), 0.0f) << i;
+  }
+  EXPECT_EQ(rewards[3].getStatus(), proto::RewardStatus::OK);
+  EXPECT_TRUE(rewards[3].getTrainable());
+  EXPECT_FLOAT_EQ(rewards[3].getScore(), 0.5f);
 }
 
 // Items of sources "gsm" (rules: math verifier, weight 0.5, "####" format required, non-stop
@@ -315,14 +338,6 @@ TEST_F(VerifierWorkerTest, OtherMessagesAreRejected) {
   capnp::MallocMessageBuilder message;
   message.initRoot<proto::Envelope>().initTrainBatch();
   EXPECT_EQ(worker.handle(envelope(message)).status().code(), StatusCode::kInvalidArgument);
-}
-
-TEST(VerifierWorkerStatusTest, EveryVerdictStatusMapsToItsRewardStatus) {
-  EXPECT_EQ(to_reward_status(VerdictStatus::kOk), proto::RewardStatus::OK);
-  EXPECT_EQ(to_reward_status(VerdictStatus::kWrong), proto::RewardStatus::WRONG);
-  EXPECT_EQ(to_reward_status(VerdictStatus::kTimeout), proto::RewardStatus::TIMEOUT);
-  EXPECT_EQ(to_reward_status(VerdictStatus::kError), proto::RewardStatus::ERROR);
-  EXPECT_EQ(to_reward_status(VerdictStatus::kSandboxViolation), proto::RewardStatus::SANDBOX_VIOLATION);
 }
 
 }  // namespace
