@@ -24,5 +24,8 @@ int reward_test_command(int argc, char** argv);
 // caravan generate --model DIR --prompts FILE.jsonl [--n N] [--temperature T] [--top-p P]
 // [--max-new-tokens N] [--seed S] [--out OUT.jsonl]: offline sampling with the rollout code.
 int generate_command(int argc, char** argv);
+// caravan eval --model DIR --dataset FILE.jsonl [--n N] [--temperature T] [--reward-config R.toml]
+// [--out OUT.jsonl]: accuracy, pass@1 and pass@n per dataset source with the run's verifiers.
+int eval_command(int argc, char** argv);
 
 } // namespace caravan::apps

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/command_status.h"
 #include "apps/commands.h"
 #include "apps/offline_sampler.h"
 #include "apps/sampling_flags.h"
@@ -108,14 +109,9 @@ int generate_command(int argc, char** argv) {
   cli.flag("--prompts", "FILE", "JSONL prompt rows (required)");
   cli.flag("--out", "FILE", "write the completions here (default: stdout)");
   declare_sampling_flags(cli, /*default_temperature=*/1.0);
-  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
+  if (std::optional<int> usage_exit = cli.parse_or_exit(argc, argv, /*first=*/2)) return *usage_exit;
   log::set_context("role=generate");
-  const Status status = generate(cli);
-  if (!status.ok()) {
-    log::error("event=generate_failed reason=\"", status.to_string(), "\"");
-    return status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound ? 2 : 1;
-  }
-  return 0;
+  return exit_code(generate(cli), "generate");
 }
 
 } // namespace caravan::apps

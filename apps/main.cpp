@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  inspect DIR     print a model's architecture, size, dtype, context and KV-cache cost\n"
     "  reward-test     run verifiers and reward rules over labelled samples (--samples S.jsonl)\n"
     "  generate        sample completions from a model directory (--model DIR --prompts P.jsonl)\n"
+    "  eval            accuracy of a model directory on an RLVR dataset (--model DIR --dataset D.jsonl)\n"
     "\n"
     "`caravan <command> --help` describes each command's options.\n";
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   if (command == "inspect") return caravan::apps::inspect_command(argc, argv);
   if (command == "reward-test") return caravan::apps::reward_test_command(argc, argv);
   if (command == "generate") return caravan::apps::generate_command(argc, argv);
+  if (command == "eval") return caravan::apps::eval_command(argc, argv);
   std::cerr << "caravan: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -41,17 +41,15 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <capnp/message.h>
 #include <nlohmann/json.hpp>
 
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
-#include "core/reward_record.h"
+#include "core/parallel_for.h"
 #include "rewards/reward_config_watcher.h"
 #include "rewards/reward_scoring.h"
 #include "rewards/verifier_registry.h"
@@ -230,47 +228,35 @@ class SighupReload {
 std::vector<CaseOutcome> check_all(const std::vector<SampleCase>& cases, const rewards::VerifierRegistry& registry,
                                    rewards::RewardConfigWatcher* watcher, int threads) {
   std::vector<CaseOutcome> outcomes(cases.size());
-  std::atomic<size_t> next{0};
   std::atomic<int64_t> done{0};
-  auto work = [&] {
-    for (size_t i = next.fetch_add(1); i < cases.size(); i = next.fetch_add(1)) {
-      const SampleCase& sample = cases[i];
-      if (watcher != nullptr && i % kReloadCheckEvery == 0) {
-        Result<bool> reloaded = watcher->maybe_reload();
-        if (!reloaded.ok()) {
-          log::warn("event=reward_config_reload_failed error=\"", reloaded.status().message(), "\"");
-        } else if (*reloaded) {
-          log::info("event=reward_config_reloaded version=", watcher->current()->version);
-        }
+  core::parallel_for(cases.size(), threads, [&](size_t i) {
+    const SampleCase& sample = cases[i];
+    if (watcher != nullptr && i % kReloadCheckEvery == 0) {
+      Result<bool> reloaded = watcher->maybe_reload();
+      if (!reloaded.ok()) {
+        log::warn("event=reward_config_reload_failed error=\"", reloaded.status().message(), "\"");
+      } else if (*reloaded) {
+        log::info("event=reward_config_reloaded version=", watcher->current()->version);
       }
-      // Held until the sample is scored: the plan points into it.
-      const std::shared_ptr<const core::RewardOptions> options = watcher != nullptr ? watcher->current() : nullptr;
-      const auto start = std::chrono::steady_clock::now();
-      CaseOutcome& outcome = outcomes[i];
-      outcome.reward = score(sample, registry, options.get());
-      outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      const int64_t finished = done.fetch_add(1) + 1;
-      if (finished % kProgressEvery == 0) log::info("event=progress checked=", finished, " total=", cases.size());
     }
-  };
-  {
-    std::vector<std::jthread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-  }  // joins the pool
+    // Held until the sample is scored: the plan points into it.
+    const std::shared_ptr<const core::RewardOptions> options = watcher != nullptr ? watcher->current() : nullptr;
+    const auto start = std::chrono::steady_clock::now();
+    CaseOutcome& outcome = outcomes[i];
+    outcome.reward = score(sample, registry, options.get());
+    outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const int64_t finished = done.fetch_add(1) + 1;
+    if (finished % kProgressEvery == 0) log::info("event=progress checked=", finished, " total=", cases.size());
+  });
   return outcomes;
 }
 
 json result_line(const SampleCase& sample, const CaseOutcome& outcome) {
-  // Through the Reward message, as a verifier sends it, so the layout is the sample files'.
-  capnp::MallocMessageBuilder message;
-  auto reward = message.initRoot<proto::Reward>();
-  rewards::write_reward(outcome.reward, reward);
   return {{"id", sample.id},
           {"verifier", sample.verifier},
           {"source", sample.source},
           {"ms", outcome.ms},
-          {"reward", core::reward_record(reward.asReader())}};
+          {"reward", rewards::reward_record(outcome.reward)}};
 }
 
 std::string one_line(std::string text) {

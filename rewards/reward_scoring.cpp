@@ -4,6 +4,10 @@
 #include <exception>
 #include <limits>
 
+#include <capnp/message.h>
+
+#include "core/reward_record.h"
+
 namespace caravan::rewards {
 namespace {
 
@@ -118,6 +122,13 @@ void write_reward(const RewardBreakdown& breakdown, proto::Reward::Builder rewar
   }
   reward.setConfigVersion(breakdown.config_version);
   reward.setTrainable(breakdown.trainable());
+}
+
+nlohmann::json reward_record(const RewardBreakdown& breakdown) {
+  capnp::MallocMessageBuilder message;
+  auto reward = message.initRoot<proto::Reward>();
+  write_reward(breakdown, reward);
+  return core::reward_record(reward.asReader());
 }
 
 } // namespace caravan::rewards

@@ -31,6 +31,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "core/reward_config.h"
 #include "proto/caravan.capnp.h"
 #include "rewards/reward_composer.h"
@@ -91,5 +93,9 @@ proto::RewardStatus to_reward_status(VerdictStatus status);
 
 // Step 4: fills every field of `reward` but the item ids (promptId, sampleIndex).
 void write_reward(const RewardBreakdown& breakdown, proto::Reward::Builder reward);
+
+// The breakdown in the sample files' layout (core/reward_record.h), through the Reward message a
+// verifier would send, so offline scorers write exactly what a run writes.
+nlohmann::json reward_record(const RewardBreakdown& breakdown);
 
 } // namespace caravan::rewards

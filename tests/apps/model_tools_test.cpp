@@ -1,8 +1,6 @@
 // End-to-end tests of `caravan tokenize`, `caravan detokenize` and `caravan inspect`: a tiny
 // model directory (a saved tiny Llama plus a GPT-2-style tokenizer.json) is written into a
 // TempDir and the real binary is run with stdin/stdout/stderr redirected through files.
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +17,7 @@
 #include "model/llama.h"
 #include "model/pretokenizer.h"
 #include "tests/common/bpe_fixture.h"
+#include "tests/common/caravan_cli.h"
 #include "tests/common/temp_dir.h"
 
 namespace caravan::apps {
@@ -54,23 +53,10 @@ core::TransformerConfig tiny_config() {
   return config;
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary);
-  file << text;
-}
 
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::read_text;
+using testing::write_text;
+using Outcome = testing::CliOutcome;
 
 class ModelToolsTest : public ::testing::Test {
  protected:
@@ -93,16 +79,7 @@ class ModelToolsTest : public ::testing::Test {
 
   // Runs `caravan ARGS < stdin_text` and collects the exit code, stdout and stderr.
   Outcome run(const std::string& args, const std::string& stdin_text = "") {
-    const fs::path in = dir_.path() / "stdin", out = dir_.path() / "stdout", err = dir_.path() / "stderr";
-    write_text(in, stdin_text);
-    const std::string command = std::string("'") + CARAVAN_BINARY + "' " + args + " < '" + in.string() + "' > '" +
-                                out.string() + "' 2> '" + err.string() + "'";
-    const int status = std::system(command.c_str());
-    Outcome outcome;
-    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    outcome.out = read_text(out);
-    outcome.err = read_text(err);
-    return outcome;
+    return testing::run_caravan(args, dir_.path(), stdin_text);
   }
 
   std::string model_flag() const { return "--model '" + model_dir_.string() + "'"; }

@@ -1,9 +1,6 @@
 // End-to-end tests of `caravan reward-test`: the real binary runs over the shipped labelled
 // samples (tests/data/reward_test/samples.jsonl) and over small files written into a TempDir,
 // with stdout/stderr redirected through files.
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -14,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/reward_config.h"
+#include "tests/common/caravan_cli.h"
 #include "tests/common/temp_dir.h"
 
 namespace caravan::apps {
@@ -26,32 +24,15 @@ const fs::path kData = CARAVAN_REWARD_TEST_DATA;
 const fs::path kSamples = kData / "samples.jsonl";
 const fs::path kRules = kData / "rewards.toml";
 
-void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::quoted;
+using testing::read_text;
+using testing::write_text;
+using Outcome = testing::CliOutcome;
 
 class RewardTestCommandTest : public ::testing::Test {
  protected:
-  Outcome run(const std::string& args) {
-    const fs::path out = dir_.path() / "stdout", err = dir_.path() / "stderr";
-    const std::string command = std::string("'") + CARAVAN_BINARY + "' reward-test " + args + " > " + quoted(out) +
-                                " 2> " + quoted(err) + " < /dev/null";
-    const int status = std::system(command.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
-  }
+  Outcome run(const std::string& args) { return testing::run_caravan("reward-test " + args, dir_.path()); }
 
   // The --out file as id -> result line.
   std::map<std::string, json> results() {

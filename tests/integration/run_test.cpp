@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/caravan_cli.h"
 #include "tests/common/hf_checkpoint.h"
 
 namespace {
@@ -291,17 +292,6 @@ worker_timeout_s = 60
 )";
 }
 
-// Runs `caravan ARGS`, returning its exit code and stdout; stderr goes to `err_file`.
-std::pair<int, std::string> run_caravan(const std::string& args, const fs::path& err_file) {
-  const fs::path out_file = err_file.string() + ".out";
-  const std::string command = std::string("'") + CARAVAN_BINARY + "' " + args + " > '" + out_file.string() + "' 2> '" +
-                              err_file.string() + "'";
-  const int status = std::system(command.c_str());
-  std::string out = read_file(out_file);
-  fs::remove(out_file);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 class RlvrRunIntegrationTest : public RunIntegrationTest {
  protected:
   void SetUp() override {
@@ -395,12 +385,12 @@ TEST_F(RlvrRunIntegrationTest, TrainsARealCheckpointOnTheSampleSetSkippingTheBad
   const fs::path prompts = run_dir_ / "prompts.jsonl";
   std::ofstream(prompts) << R"({"messages": [{"role": "user", "content": "What is 2+3?"}], "id": "a"})" << "\n"
                          << R"({"prompt": "2+3="})" << "\n";
-  const auto [generate_code, generate_out] =
-      run_caravan("generate --model '" + (run_dir_ / "final_model").string() + "' --prompts '" + prompts.string() +
-                      "' --n 2 --temperature 0.7 --max-new-tokens 6 --threads 1",
-                  run_dir_ / "generate.err");
-  ASSERT_EQ(generate_code, 0) << read_file(run_dir_ / "generate.err");
-  std::istringstream completions(generate_out);
+  const caravan::testing::CliOutcome generated = caravan::testing::run_caravan(
+      "generate --model '" + (run_dir_ / "final_model").string() + "' --prompts '" + prompts.string() +
+          "' --n 2 --temperature 0.7 --max-new-tokens 6 --threads 1",
+      run_dir_);
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  std::istringstream completions(generated.out);
   int rows = 0;
   for (std::string line; std::getline(completions, line); ++rows) {
     const nlohmann::json row = nlohmann::json::parse(line);
@@ -414,6 +404,19 @@ TEST_F(RlvrRunIntegrationTest, TrainsARealCheckpointOnTheSampleSetSkippingTheBad
   }
   EXPECT_EQ(rows, 4);
 
+  const caravan::testing::CliOutcome evaluated = caravan::testing::run_caravan(
+      "eval --model '" + (run_dir_ / "final_model").string() + "' --dataset '" + CARAVAN_RLVR_SAMPLE +
+          "' --n 2 --temperature 1 --max-new-tokens 8 --threads 1 --out '" + (run_dir_ / "eval.jsonl").string() + "'",
+      run_dir_);
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const std::string& eval_out = evaluated.out;
+  for (const char* source : {"gsm8k", "MATH", "ifeval"}) {
+    EXPECT_NE(eval_out.find(std::string("\n") + source + " "), std::string::npos) << eval_out;
+  }
+  EXPECT_NE(eval_out.find("pass@1"), std::string::npos) << eval_out;
+  EXPECT_NE(eval_out.find("pass@2"), std::string::npos) << eval_out;
+  // 36 rows fit (the malformed one is skipped, the long one does not fit): 2 samples each.
+  EXPECT_EQ(read_jsonl(run_dir_ / "eval.jsonl").size(), 2u * 36) << eval_out;
 }
 
 TEST_F(RlvrRunIntegrationTest, FailPolicyStopsTheRunNamingTheBadLine) {
