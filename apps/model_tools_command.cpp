@@ -8,7 +8,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -106,32 +105,6 @@ Result<std::string> detokenize(const std::string& dir_flag) {
   return tokenizer->decode(ids);
 }
 
-// The safetensors files of a model directory: the shards its index names, or model.safetensors.
-Result<std::vector<fs::path>> weight_files(const fs::path& dir) {
-  const fs::path index_path = dir / model::kModelWeightsIndexFile;
-  if (!fs::exists(index_path)) {
-    const fs::path single = dir / model::kModelWeightsFile;
-    if (!fs::exists(single)) {
-      return Status::not_found(str_cat(dir.string(), ": no ", model::kModelWeightsFile, " or ",
-                                       model::kModelWeightsIndexFile));
-    }
-    return std::vector<fs::path>{single};
-  }
-  std::ifstream file(index_path);
-  const json index = json::parse(file, nullptr, /*allow_exceptions=*/false);
-  if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
-    return Status::invalid_argument(str_cat(index_path.string(), ": weight_map: expected an object"));
-  }
-  std::set<std::string> shards;
-  for (const auto& [tensor, shard] : index["weight_map"].items()) {
-    if (!shard.is_string()) return Status::invalid_argument(str_cat(index_path.string(), ": weight_map.", tensor, ": expected a file name"));
-    shards.insert(shard.get<std::string>());
-  }
-  std::vector<fs::path> files;
-  for (const std::string& shard : shards) files.push_back(dir / shard);
-  return files;
-}
-
 struct ModelSummary {
   std::string architecture;
   core::TransformerConfig config;
@@ -148,7 +121,7 @@ Result<ModelSummary> summarize(const std::string& dir_arg) {
   ModelSummary summary;
   CARAVAN_ASSIGN_OR_RETURN(summary.config, model::read_model_config(dir));
   summary.architecture = core::class_name(summary.config.architecture);
-  CARAVAN_ASSIGN_OR_RETURN(std::vector<fs::path> files, weight_files(dir));
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<fs::path> files, model::weight_files(dir));
   std::map<std::string, int64_t> dtype_bytes;
   for (const fs::path& path : files) {
     CARAVAN_ASSIGN_OR_RETURN(std::vector<model::TensorInfo> tensors, model::read_safetensors_header(path));

@@ -33,10 +33,10 @@ AttentionImpl::AttentionImpl(const core::TransformerConfig& config, int64_t laye
                 "hidden_size (", config.hidden_size, ") must be a multiple of num_heads (", num_heads_,
                 ") unless head_dim is explicit");
   const bool bias = config.qkv_bias();
-  q_proj_ = register_module("q_proj", linear_layer(config.hidden_size, num_heads_ * head_dim_, bias));
-  k_proj_ = register_module("k_proj", linear_layer(config.hidden_size, num_kv_heads_ * head_dim_, bias));
-  v_proj_ = register_module("v_proj", linear_layer(config.hidden_size, num_kv_heads_ * head_dim_, bias));
-  o_proj_ = register_module("o_proj", linear_no_bias(num_heads_ * head_dim_, config.hidden_size));
+  q_proj_ = register_module("q_proj", Linear(config.hidden_size, num_heads_ * head_dim_, bias));
+  k_proj_ = register_module("k_proj", Linear(config.hidden_size, num_kv_heads_ * head_dim_, bias));
+  v_proj_ = register_module("v_proj", Linear(config.hidden_size, num_kv_heads_ * head_dim_, bias));
+  o_proj_ = register_module("o_proj", Linear(num_heads_ * head_dim_, config.hidden_size, /*bias=*/false));
   switch (qk_norm_kind_) {
     case core::QkNorm::kNone: break;
     case core::QkNorm::kPerHead:

@@ -12,11 +12,11 @@
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include "core/transformer_config.h"
 #include "model/kv_cache.h"
+#include "model/linear.h"
 #include "model/rms_norm.h"
 #include "model/rope.h"
 
@@ -43,10 +43,10 @@ class AttentionImpl : public torch::nn::Module {
   int64_t num_kv_heads_;
   int64_t head_dim_;
   core::QkNorm qk_norm_kind_;
-  torch::nn::Linear q_proj_{nullptr};
-  torch::nn::Linear k_proj_{nullptr};
-  torch::nn::Linear v_proj_{nullptr};
-  torch::nn::Linear o_proj_{nullptr};
+  Linear q_proj_{nullptr};
+  Linear k_proj_{nullptr};
+  Linear v_proj_{nullptr};
+  Linear o_proj_{nullptr};
   RMSNorm q_norm_{nullptr};  // empty when qk_norm_kind_ is kNone
   RMSNorm k_norm_{nullptr};
 };

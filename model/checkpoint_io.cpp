@@ -507,4 +507,30 @@ Status load_model_weights(const std::filesystem::path& dir, Llama& model) {
   return Status::ok_status();
 }
 
+Result<std::vector<std::filesystem::path>> weight_files(const std::filesystem::path& dir) {
+  CARAVAN_ASSIGN_OR_RETURN(const WeightLayout layout, read_weight_layout(dir));
+  std::vector<std::filesystem::path> files;
+  for (const std::string& file : layout.files) files.push_back(dir / file);
+  std::error_code error;
+  if (layout.index.empty() && !std::filesystem::exists(files.front(), error)) {
+    return Status::not_found(str_cat(dir.string(), ": no weights (", kWeightsFile, " or ", kIndexFile, ")"));
+  }
+  return files;
+}
+
+Result<at::ScalarType> stored_dtype(const std::filesystem::path& dir) {
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::filesystem::path> files, weight_files(dir));
+  std::map<at::ScalarType, int64_t> parameters;
+  for (const std::filesystem::path& file : files) {
+    CARAVAN_ASSIGN_OR_RETURN(const std::vector<TensorInfo> tensors, read_safetensors_header(file));
+    for (const TensorInfo& tensor : tensors) {
+      if (at::isFloatingType(tensor.type)) parameters[tensor.type] += tensor.numel();
+    }
+  }
+  if (parameters.empty()) return Status::invalid_argument(str_cat(dir.string(), ": no floating-point tensor in the weights"));
+  return std::max_element(parameters.begin(), parameters.end(),
+                          [](const auto& a, const auto& b) { return a.second < b.second; })
+      ->first;
+}
+
 } // namespace caravan::model

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "core/transformer_config.h"
@@ -113,5 +114,15 @@ Result<core::TransformerConfig> read_rope_config(const std::filesystem::path& di
 // have; any error of load_safetensors (truncated file, header lying about sizes). On error the
 // model may be partially overwritten.
 Status load_model_weights(const std::filesystem::path& dir, Llama& model);
+
+// The safetensors files holding the weights of `dir`: the shards its index names (sorted), or
+// dir/model.safetensors. Errors: kNotFound when neither the index nor model.safetensors exists;
+// kInvalidArgument for an invalid index (naming it and the tensor at fault).
+Result<std::vector<std::filesystem::path>> weight_files(const std::filesystem::path& dir);
+
+// The floating-point dtype most of the parameters of `dir` are stored in, from the safetensors
+// headers alone (no tensor data is read). Errors: those of weight_files and
+// read_safetensors_header; kInvalidArgument when no tensor is floating point.
+Result<at::ScalarType> stored_dtype(const std::filesystem::path& dir);
 
 } // namespace caravan::model

@@ -1,24 +1,49 @@
 // File: model/linear.h
-// The linear layers of the decoder's projections: bias-free everywhere except Qwen2's q/k/v.
+// The linear layers of the decoder's projections (bias-free everywhere except Qwen2's q/k/v) and
+// the output head: y = x W^T (+ b), W [out_features, in_features], b [out_features], registered
+// as "weight" and "bias" like torch::nn::Linear so Hugging Face names match. Unlike
+// torch::nn::Linear the parameters are created uninitialised: the model that owns them draws
+// them once (model::Llama's random init) or loads them from a checkpoint, and a load never pays
+// for a random init it throws away.
 //
-//   torch::nn::Linear q_proj = register_module("q_proj", model::linear_layer(128, 128, /*bias=*/true));
-//   torch::nn::Linear o_proj = register_module("o_proj", model::linear_no_bias(128, 128));
+//   model::Linear q_proj = register_module("q_proj", model::Linear(128, 128, /*bias=*/true));
+//   at::Tensor y = q_proj(x);
 #pragma once
 
 #include <cstdint>
 
-#include <torch/nn/modules/linear.h>
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 
 namespace caravan::model {
 
-// y = x W^T (+ b) with W [out_features, in_features] and b [out_features] when `bias`; default
-// (Kaiming) init, which Llama overwrites (weights ~ N(0, 0.02), biases = 0).
-inline torch::nn::Linear linear_layer(int64_t in_features, int64_t out_features, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
-}
+class LinearImpl : public torch::nn::Module {
+ public:
+  // Parameters of the default dtype on the CPU, contents unspecified until initialised.
+  LinearImpl(int64_t in_features, int64_t out_features, bool bias);
 
-inline torch::nn::Linear linear_no_bias(int64_t in_features, int64_t out_features) {
-  return linear_layer(in_features, out_features, /*bias=*/false);
-}
+  at::Tensor forward(const at::Tensor& x) { return at::linear(x, weight_, bias_); }
+  const at::Tensor& weight() const { return weight_; }
+
+ private:
+  at::Tensor weight_;
+  at::Tensor bias_;  // undefined without bias
+};
+TORCH_MODULE(Linear);
+
+// A token embedding table [num_embeddings, dim] registered as "weight"; uninitialised like Linear.
+class EmbeddingImpl : public torch::nn::Module {
+ public:
+  EmbeddingImpl(int64_t num_embeddings, int64_t dim);
+
+  // ids [...] int64 -> [..., dim].
+  at::Tensor forward(const at::Tensor& ids) { return at::embedding(weight_, ids); }
+  const at::Tensor& weight() const { return weight_; }
+
+ private:
+  at::Tensor weight_;
+};
+TORCH_MODULE(Embedding);
 
 } // namespace caravan::model

@@ -30,7 +30,7 @@ core::RopeSpec checked_rope_spec(const core::TransformerConfig& config) {
 LlamaModelImpl::LlamaModelImpl(const core::TransformerConfig& config)
     : config_(config),
       rotary_emb_(checked_rope_spec(config)),
-      embed_tokens_(register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size))),
+      embed_tokens_(register_module("embed_tokens", Embedding(config.vocab_size, config.hidden_size))),
       layers_(register_module("layers", torch::nn::ModuleList())),
       norm_(register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps,
                                             config.post_norm() ? RmsNormWeighting::kBeforeCast
@@ -65,10 +65,14 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const at::Tensor& p
   return norm_(hidden);
 }
 
-LlamaImpl::LlamaImpl(const core::TransformerConfig& config)
+LlamaImpl::LlamaImpl(const core::TransformerConfig& config, WeightInit init)
     : config_(config), model_(register_module("model", LlamaModel(config))) {
   if (!config.tie_word_embeddings) {
-    lm_head_ = register_module("lm_head", linear_no_bias(config.hidden_size, config.vocab_size));
+    lm_head_ = register_module("lm_head", Linear(config.hidden_size, config.vocab_size, /*bias=*/false));
+  }
+  switch (init) {
+    case WeightInit::kRandom: break;
+    case WeightInit::kNone: return;
   }
   at::NoGradGuard no_grad;
   // Every matrix is a linear or embedding weight; the vectors are norm weights (already 1) or
@@ -83,7 +87,7 @@ LlamaImpl::LlamaImpl(const core::TransformerConfig& config)
 at::Tensor LlamaImpl::forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
                               KvCache* cache) {
   const at::Tensor hidden = model_(tokens, positions, key_mask, cache);
-  const at::Tensor logits = lm_head_ ? lm_head_(hidden) : at::linear(hidden, model_->embed_tokens()->weight);
+  const at::Tensor logits = lm_head_ ? lm_head_(hidden) : at::linear(hidden, model_->embed_tokens()->weight());
   return logits.to(at::kFloat);
 }
 

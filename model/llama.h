@@ -25,12 +25,11 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include "core/transformer_config.h"
 #include "model/kv_cache.h"
+#include "model/linear.h"
 #include "model/rms_norm.h"
 #include "model/rope.h"
 
@@ -46,25 +45,33 @@ class LlamaModelImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
                      KvCache* cache);
 
-  const torch::nn::Embedding& embed_tokens() const { return embed_tokens_; }
+  const Embedding& embed_tokens() const { return embed_tokens_; }
 
  private:
   core::TransformerConfig config_;
   RotaryEmbedding rotary_emb_;
-  torch::nn::Embedding embed_tokens_{nullptr};
+  Embedding embed_tokens_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   RMSNorm norm_{nullptr};
 };
 TORCH_MODULE(LlamaModel);
 
+// What the constructor puts into the linear and embedding parameters.
+enum class WeightInit {
+  // N(0, 0.02) from the global LibTorch generator (seed it with at::manual_seed); biases 0.
+  kRandom,
+  // Nothing: their contents are unspecified until the caller fills them (load_model_weights).
+  kNone,
+};
+
 // The causal language model (Hugging Face LlamaForCausalLM). Owns its parameters; not
 // thread-safe (forward with a cache mutates the cache; training mutates parameters).
 class LlamaImpl : public torch::nn::Module {
  public:
-  // Initialises linear and embedding weights from N(0, 0.02) with the global LibTorch
-  // generator (seed it with torch::manual_seed), biases to 0 and norm weights to 1. An inconsistent config
-  // (hidden_size not a multiple of num_heads, ...) is a bug: validate configs when reading them.
-  explicit LlamaImpl(const core::TransformerConfig& config);
+  // Linear and embedding weights per `init`; norm weights are 1 either way. An inconsistent
+  // config (hidden_size not a multiple of num_heads, ...) is a bug: validate configs when
+  // reading them.
+  explicit LlamaImpl(const core::TransformerConfig& config, WeightInit init = WeightInit::kRandom);
 
   // tokens:    [B, T] int64 token ids in [0, vocab_size).
   // positions: [B, T] int64 RoPE positions, chosen by the caller (left-padded rows start their
@@ -89,7 +96,7 @@ class LlamaImpl : public torch::nn::Module {
  private:
   core::TransformerConfig config_;
   LlamaModel model_{nullptr};
-  torch::nn::Linear lm_head_{nullptr};  // empty when tie_word_embeddings
+  Linear lm_head_{nullptr};  // empty when tie_word_embeddings
 };
 TORCH_MODULE(Llama);
 

@@ -5,9 +5,9 @@
 namespace caravan::model {
 
 MlpImpl::MlpImpl(int64_t hidden_size, int64_t intermediate_size) {
-  gate_proj_ = register_module("gate_proj", linear_no_bias(hidden_size, intermediate_size));
-  up_proj_ = register_module("up_proj", linear_no_bias(hidden_size, intermediate_size));
-  down_proj_ = register_module("down_proj", linear_no_bias(intermediate_size, hidden_size));
+  gate_proj_ = register_module("gate_proj", Linear(hidden_size, intermediate_size, /*bias=*/false));
+  up_proj_ = register_module("up_proj", Linear(hidden_size, intermediate_size, /*bias=*/false));
+  down_proj_ = register_module("down_proj", Linear(intermediate_size, hidden_size, /*bias=*/false));
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {

@@ -7,8 +7,9 @@
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include "model/linear.h"
 
 namespace caravan::model {
 
@@ -20,9 +21,9 @@ class MlpImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
 
  private:
-  torch::nn::Linear gate_proj_{nullptr};
-  torch::nn::Linear up_proj_{nullptr};
-  torch::nn::Linear down_proj_{nullptr};
+  Linear gate_proj_{nullptr};
+  Linear up_proj_{nullptr};
+  Linear down_proj_{nullptr};
 };
 TORCH_MODULE(Mlp);
 

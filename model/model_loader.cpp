@@ -6,15 +6,12 @@
 #include <span>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "core/log.h"
 #include "core/process_memory.h"
 #include "core/read_file.h"
 #include "model/bpe_tokenizer.h"
 #include "model/byte_tokenizer.h"
 #include "model/generation_config.h"
-#include "model/safetensors.h"
 #include "model/tokenizer_config.h"
 
 namespace caravan::model {
@@ -28,32 +25,6 @@ Result<at::ScalarType> parse_dtype(const std::string& name, const char* key) {
   if (name == "bfloat16") return at::kBFloat16;
   if (name == "float16") return at::kHalf;
   return Status::invalid_argument(str_cat("[model] ", key, ": unknown dtype \"", name, "\""));
-}
-
-// The dtype of the first floating-point tensor of the checkpoint's first weights file.
-Result<at::ScalarType> stored_dtype(const std::filesystem::path& dir) {
-  std::filesystem::path file = dir / kModelWeightsFile;
-  std::error_code error;
-  if (const std::filesystem::path index = dir / kModelWeightsIndexFile; std::filesystem::exists(index, error)) {
-    CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(index, "weights index"));
-    const nlohmann::json json = nlohmann::json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
-    const auto map = json.is_object() ? json.find("weight_map") : json.end();
-    if (map == json.end() || !map->is_object() || map->empty() || !map->begin()->is_string()) {
-      return Status::invalid_argument(str_cat(index.string(), ": missing or empty object 'weight_map'"));
-    }
-    file = dir / map->begin()->get<std::string>();
-  }
-  if (!std::filesystem::exists(file, error)) {
-    return Status::not_found(str_cat(dir.string(), ": no weights (", kModelWeightsFile, " or ", kModelWeightsIndexFile,
-                                     ")"));
-  }
-  CARAVAN_ASSIGN_OR_RETURN(const std::vector<TensorInfo> tensors, read_safetensors_header(file));
-  for (const TensorInfo& tensor : tensors) {
-    if (tensor.dtype == "BF16") return at::kBFloat16;
-    if (tensor.dtype == "F16") return at::kHalf;
-    if (tensor.dtype == "F32") return at::kFloat;
-  }
-  return Status::invalid_argument(str_cat(file.string(), ": no BF16, F16 or F32 tensor"));
 }
 
 // The chat format: [model] chat_template when set, else the family of the checkpoint's template.
@@ -195,7 +166,8 @@ Result<ModelSpec> open_model(const core::ModelOptions& options) {
 Result<Llama> load_model(const ModelSpec& spec, uint64_t seed) {
   const auto started = std::chrono::steady_clock::now();
   at::manual_seed(seed);
-  Llama model(spec.config);
+  // A checkpoint's weights replace every linear and embedding parameter: no random init first.
+  Llama model(spec.config, spec.pretrained() ? WeightInit::kNone : WeightInit::kRandom);
   model->to(spec.compute_dtype);
   if (spec.pretrained()) CARAVAN_RETURN_IF_ERROR(load_model_weights(spec.directory, model));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

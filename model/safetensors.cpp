@@ -282,6 +282,7 @@ Result<std::vector<TensorInfo>> read_safetensors_header(const std::filesystem::p
   for (const Entry& entry : *entries) {
     infos.push_back({.name = entry.name,
                      .dtype = std::string(*dtype_name(entry.type)),
+                     .type = entry.type,
                      .shape = entry.shape,
                      .element_bytes = static_cast<int64_t>(at::elementSize(entry.type)),
                      .data_begin = entry.begin,

@@ -34,6 +34,8 @@ struct TensorInfo {
   std::string name;
   // The safetensors spelling: "F32", "BF16", ...
   std::string dtype;
+  // The same as a LibTorch dtype.
+  at::ScalarType type = at::kFloat;
   std::vector<int64_t> shape;
   // Bytes per element of dtype.
   int64_t element_bytes = 0;
