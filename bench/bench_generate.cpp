@@ -140,7 +140,7 @@ Result<GenerateRun> run_generate(const fs::path& model_dir, const fs::path& work
   const std::string command =
       str_cat("'", CARAVAN_BINARY, "' generate --model '", model_dir.string(), "' --prompts '", prompts.string(),
               "' --n ", sequences, " --batch-size ", sequences, " --max-new-tokens ", options.new_tokens,
-              " --temperature 1 --seed 1 --threads ", options.threads, " --out /dev/null 2> '", log_file.string(), "'");
+              " --temperature 1 --seed 1 --threads ", options.threads, " > /dev/null 2> '", log_file.string(), "'");
   const auto started = Clock::now();
   const int status = std::system(command.c_str());
   const double wall = std::chrono::duration<double>(Clock::now() - started).count();

@@ -1,6 +1,7 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,10 @@ std::filesystem::path parent_or_dot(const std::filesystem::path& path) {
 }  // namespace
 
 Status write_file_atomically(const std::filesystem::path& path, const std::vector<std::span<const std::byte>>& chunks) {
+  if (struct stat existing {}; ::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    return Status::invalid_argument(
+        str_cat(path.string(), ": exists and is not a regular file; writing it atomically would replace it"));
+  }
   const std::filesystem::path temporary = path.string() + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error(temporary, "open");

@@ -18,6 +18,8 @@
 namespace caravan::core {
 
 // Replaces `path` with the concatenation of `chunks`. The parent directory must exist.
+// kInvalidArgument, before anything is written, when `path` exists and is not a regular file
+// (a directory, or a device such as /dev/null or /dev/stdout, which a rename would replace);
 // kUnavailable naming the path and the failing call (open, write, fsync, rename); the old
 // file, if any, is left intact and "<path>.tmp" is removed. Blocks on disk I/O.
 Status write_file_atomically(const std::filesystem::path& path, const std::vector<std::span<const std::byte>>& chunks);

@@ -1,7 +1,9 @@
 #include "core/run_directory.h"
 
-#include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include <fstream>
 
@@ -67,6 +69,22 @@ TEST_F(RunDirectoryTest, AtomicWriteToMissingDirectoryFailsCleanly) {
   Status status = write_file_atomically(root_ / "missing" / "f", "x");
   EXPECT_EQ(status.code(), StatusCode::kUnavailable);
   EXPECT_NE(status.message().find("missing"), std::string::npos);
+}
+
+// A rename over a device or a FIFO would replace it with a file (`--out /dev/null` run as root
+// once replaced the machine's /dev/null): such a path is refused before anything is written.
+TEST_F(RunDirectoryTest, AtomicWriteRefusesPathsThatAreNotRegularFiles) {
+  std::filesystem::create_directories(root_);
+  const std::filesystem::path fifo = root_ / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::filesystem::path& path : {fifo, root_, std::filesystem::path("/dev/null")}) {
+    Status status = write_file_atomically(path, "x");
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << path;
+    EXPECT_NE(status.message().find("is not a regular file"), std::string::npos) << status.message();
+    EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp")) << path;
+  }
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 }
 
 }  // namespace
