@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <optional>
 #include <regex>
@@ -17,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/read_file.h"
 #include "core/rope_spec.h"
 #include "model/generation_config.h"
 #include "model/rope_config_json.h"
@@ -255,14 +254,6 @@ Result<core::TransformerConfig> parse_config(const Json& json) {
   return config;
 }
 
-Result<std::string> read_text(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return Status::not_found(str_cat(path.string(), ": cannot open"));
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) return Status::unavailable(str_cat(path.string(), ": read failed"));
-  return text;
-}
-
 // "model-00002-of-00005.safetensors" (1-based `shard`), as transformers names shards.
 std::string shard_file_name(size_t shard, size_t count) {
   char name[64];
@@ -320,7 +311,7 @@ Status copy_tokenizer_files(const std::filesystem::path& from, const std::filesy
   }
   for (const char* name : kTokenizerFiles) {
     if (!std::filesystem::exists(from / name, error)) continue;
-    auto text = read_text(from / name);
+    auto text = core::read_file(from / name, "tokenizer file");
     if (!text.ok()) return Status::unavailable(text.status().message());
     CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(dir / name, *text));
   }
@@ -379,7 +370,7 @@ Result<WeightLayout> read_weight_layout(const std::filesystem::path& dir) {
     return layout;
   }
   layout.index = index_path;
-  CARAVAN_ASSIGN_OR_RETURN(std::string text, read_text(index_path));
+  CARAVAN_ASSIGN_OR_RETURN(std::string text, core::read_file(index_path, "weights index"));
   const Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return Status::invalid_argument(str_cat(index_path.string(), ": invalid JSON"));
   const auto map = json.is_object() ? json.find("weight_map") : json.end();
@@ -401,18 +392,21 @@ Result<WeightLayout> read_weight_layout(const std::filesystem::path& dir) {
   return layout;
 }
 
-// dir/config.json through `parse`; errors are prefixed with the file's path.
+// config.json text (read from `file`) through `parse`; errors are prefixed with the file's path.
+Result<core::TransformerConfig> parse_config_text(std::string_view text, const std::filesystem::path& file,
+                                                  Result<core::TransformerConfig> (*parse)(const Json&)) {
+  const Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Status::invalid_argument(str_cat(file.string(), ": invalid JSON"));
+  auto config = parse(json);
+  if (!config.ok()) return config.status().with_context(file.string());
+  return config;
+}
+
+// dir/config.json through `parse`.
 Result<core::TransformerConfig> parse_config_file(const std::filesystem::path& dir,
                                                   Result<core::TransformerConfig> (*parse)(const Json&)) {
-  const std::filesystem::path path = dir / kConfigFile;
-  std::ifstream file(path);
-  if (!file) return Status::not_found(str_cat(path.string(), ": cannot open"));
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return Status::invalid_argument(str_cat(path.string(), ": invalid JSON"));
-  auto config = parse(json);
-  if (!config.ok()) return config.status().with_context(path.string());
-  return config;
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(dir / kConfigFile, "model config"));
+  return parse_config_text(text, dir / kConfigFile, parse);
 }
 
 } // namespace
@@ -442,6 +436,10 @@ Status save_model(const std::filesystem::path& dir, Llama& model, const core::Tr
 
 Result<core::TransformerConfig> read_model_config(const std::filesystem::path& dir) {
   return parse_config_file(dir, parse_config);
+}
+
+Result<core::TransformerConfig> parse_model_config(std::string_view json_text, const std::filesystem::path& file) {
+  return parse_config_text(json_text, file, parse_config);
 }
 
 Result<core::TransformerConfig> read_rope_config(const std::filesystem::path& dir) {

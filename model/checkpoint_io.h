@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -94,6 +95,10 @@ inline Status save_model(const std::filesystem::path& dir, Llama& model, const c
 // ids, or an inconsistent shape (hidden_size % num_attention_heads != 0 without head_dim, odd
 // head_dim, ...).
 Result<core::TransformerConfig> read_model_config(const std::filesystem::path& dir);
+
+// read_model_config for config.json text already in memory, read from `file` (which prefixes
+// every error).
+Result<core::TransformerConfig> parse_model_config(std::string_view json_text, const std::filesystem::path& file);
 
 // Reads only what RoPE depends on from dir/config.json: "architectures" / "model_type" (for
 // max_position_embeddings' default; may be absent), hidden_size, num_attention_heads, head_dim,

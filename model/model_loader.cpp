@@ -79,8 +79,9 @@ Result<ModelSpec> open_checkpoint(const core::ModelOptions& options) {
   }
   ModelSpec spec;
   spec.directory = dir;
-  CARAVAN_ASSIGN_OR_RETURN(spec.config, read_model_config(dir));
+  // One read: the text is kept, so saved checkpoints can keep its keys.
   CARAVAN_ASSIGN_OR_RETURN(spec.source_config_json, core::read_file(dir / kModelConfigFile, "model config"));
+  CARAVAN_ASSIGN_OR_RETURN(spec.config, parse_model_config(spec.source_config_json, dir / kModelConfigFile));
   CARAVAN_ASSIGN_OR_RETURN(spec.prompts, open_prompt_encoder(dir, options, spec.config.eos_token_ids));
   spec.tokenizer = spec.prompts->shared_tokenizer();
   if (spec.tokenizer->vocab_size() > spec.config.vocab_size) {
