@@ -32,10 +32,10 @@
 namespace caravan::apps {
 namespace {
 
-// A dataset row that fits the model, with its prompt ids.
-struct EvalPrompt {
-  const core::RlvrRow* row = nullptr;
-  std::vector<int32_t> tokens;
+// The dataset rows that fit the model and their prompt ids, parallel.
+struct EvalPrompts {
+  std::vector<const core::RlvrRow*> rows;
+  std::vector<std::vector<int32_t>> tokens;
 };
 
 // One scored completion.
@@ -47,9 +47,9 @@ struct EvalSample {
 };
 
 // The rows of `dataset` whose prompt and max_new_tokens fit the model; the others are counted.
-Result<std::vector<EvalPrompt>> encode_rows(const core::RlvrDataset& dataset, const model::ModelSpec& spec,
-                                            int64_t max_new_tokens, const std::string& file, int64_t& too_long) {
-  std::vector<EvalPrompt> prompts;
+Result<EvalPrompts> encode_rows(const core::RlvrDataset& dataset, const model::ModelSpec& spec,
+                                int64_t max_new_tokens, const std::string& file, int64_t& too_long) {
+  EvalPrompts prompts;
   for (const core::RlvrRow& row : dataset.rows) {
     Result<std::vector<int32_t>> tokens = spec.prompts->encode_chat(row.messages);
     if (!tokens.ok()) return tokens.status().with_context(str_cat(file, ":", row.line));
@@ -61,9 +61,10 @@ Result<std::vector<EvalPrompt>> encode_rows(const core::RlvrDataset& dataset, co
       }
       continue;
     }
-    prompts.push_back({&row, std::move(*tokens)});
+    prompts.rows.push_back(&row);
+    prompts.tokens.push_back(std::move(*tokens));
   }
-  if (prompts.empty()) return Status::invalid_argument(str_cat(file, ": no row fits the model's context"));
+  if (prompts.rows.empty()) return Status::invalid_argument(str_cat(file, ": no row fits the model's context"));
   return prompts;
 }
 
@@ -121,12 +122,12 @@ void print_table(const std::map<std::string, SourceStats>& by_source, const Sour
   line("all", all);
 }
 
-nlohmann::json sample_record(const EvalPrompt& prompt, size_t index, const EvalSample& sample) {
-  return {{"line", prompt.row->line},
-          {"source", prompt.row->dataset},
-          {"verifier", prompt.row->verifier},
+nlohmann::json sample_record(const core::RlvrRow& row, size_t prompt_tokens, size_t index, const EvalSample& sample) {
+  return {{"line", row.line},
+          {"source", row.dataset},
+          {"verifier", row.verifier},
           {"sample", index},
-          {"prompt_tokens", prompt.tokens.size()},
+          {"prompt_tokens", prompt_tokens},
           {"completion", sample.completion},
           {"completion_tokens", sample.completion_tokens},
           {"finish_reason", sample.stopped ? "stop" : "length"},
@@ -149,7 +150,7 @@ Status evaluate(const core::CommandLine& cli) {
   CARAVAN_ASSIGN_OR_RETURN(const core::RlvrDataset dataset, core::load_rlvr_dataset(*dataset_file, dataset_options));
   for (const std::string& problem : dataset.report.problems) log::warn("eval: skipped ", problem);
   int64_t too_long = 0;
-  CARAVAN_ASSIGN_OR_RETURN(const std::vector<EvalPrompt> prompts,
+  CARAVAN_ASSIGN_OR_RETURN(const EvalPrompts prompts,
                            encode_rows(dataset, spec, flags.sampling.generation.max_new_tokens, *dataset_file, too_long));
 
   CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.seed));
@@ -157,14 +158,13 @@ Status evaluate(const core::CommandLine& cli) {
   OfflineSamplingOptions sampling = flags.sampling;
   sampling.generation.stop_ids = spec.prompts->stop_ids();
   sampling.generation.pad_id = spec.tokenizer->pad_id();
-  std::vector<std::vector<int32_t>> prompt_tokens;
-  for (const EvalPrompt& prompt : prompts) prompt_tokens.push_back(prompt.tokens);
-  const auto generated = OfflineSampler(*model, sampling).sample(prompt_tokens, "eval");
+  const auto generated = OfflineSampler(*model, sampling).sample(prompts.tokens, "eval");
 
   // Score every completion with the run's verifiers and rules, on --threads threads.
   const auto n = static_cast<size_t>(sampling.samples_per_prompt);
-  std::vector<std::vector<EvalSample>> samples(prompts.size(), std::vector<EvalSample>(n));
-  for (size_t p = 0; p < prompts.size(); ++p) {
+  const size_t rows = prompts.rows.size();
+  std::vector<std::vector<EvalSample>> samples(rows, std::vector<EvalSample>(n));
+  for (size_t p = 0; p < rows; ++p) {
     for (size_t s = 0; s < n; ++s) {
       const rollout::GeneratedSequence& sequence = generated[p][s];
       EvalSample& sample = samples[p][s];
@@ -174,8 +174,8 @@ Status evaluate(const core::CommandLine& cli) {
     }
   }
   const rewards::VerifierRegistry registry = rewards::make_default_registry();
-  core::parallel_for(prompts.size() * n, flags.threads, [&](size_t index) {
-    const core::RlvrRow& row = *prompts[index / n].row;
+  core::parallel_for(rows * n, flags.threads, [&](size_t index) {
+    const core::RlvrRow& row = *prompts.rows[index / n];
     EvalSample& sample = samples[index / n][index % n];
     sample.reward = rewards::score_item(registry, reward_options.get(),
                                         {.verifier = row.verifier,
@@ -189,21 +189,23 @@ Status evaluate(const core::CommandLine& cli) {
   std::map<std::string, SourceStats> by_source;
   SourceStats all;
   std::string records;
-  for (size_t p = 0; p < prompts.size(); ++p) {
-    by_source[prompts[p].row->dataset].add_row(samples[p], static_cast<int64_t>(n));
+  for (size_t p = 0; p < rows; ++p) {
+    by_source[prompts.rows[p]->dataset].add_row(samples[p], static_cast<int64_t>(n));
     all.add_row(samples[p], static_cast<int64_t>(n));
-    for (size_t s = 0; s < n; ++s) records += core::jsonl_line(sample_record(prompts[p], s, samples[p][s]));
+    for (size_t s = 0; s < n; ++s) {
+      records += core::jsonl_line(sample_record(*prompts.rows[p], prompts.tokens[p].size(), s, samples[p][s]));
+    }
   }
   std::printf("eval: %s on %s: %zu rows (%lld malformed skipped, %lld too long for the context), %zu samples each, "
               "temperature %g\n",
-              spec.directory.string().c_str(), dataset_file->c_str(), prompts.size(),
+              spec.directory.string().c_str(), dataset_file->c_str(), rows,
               static_cast<long long>(dataset.report.rows_skipped), static_cast<long long>(too_long), n,
               sampling.generation.temperature);
   print_table(by_source, all, static_cast<int64_t>(n));
   std::fflush(stdout);
   if (const std::optional<std::string> out = cli.value("--out")) {
     CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(*out, records));
-    log::info("eval: wrote ", prompts.size() * n, " scored samples to ", *out);
+    log::info("eval: wrote ", rows * n, " scored samples to ", *out);
   }
   return Status();
 }
