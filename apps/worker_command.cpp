@@ -82,7 +82,10 @@ std::string controller_endpoint(const core::RunConfig& config) {
 }
 
 milliseconds worker_timeout(const core::RunConfig& config) {
-  return milliseconds(static_cast<int64_t>(config.cluster.worker_timeout_s * 1000));
+  const core::DeadlineOptions& d = config.deadlines;
+  const double longest = std::max({d.sft_s, d.evaluation_s, d.rollout_s, d.reward_s, d.train_step_s, d.weight_sync_s,
+                                   d.checkpoint_s, config.cluster.connect_timeout_s});
+  return milliseconds(static_cast<int64_t>(longest * 1000));
 }
 
 // The weight-sync group: the learner is rank 0, rollout actor r is rank r + 1.

@@ -185,11 +185,34 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("bucket_bytes", c.weights_sync.bucket_bytes, in_range(1024, 1e12));
   v.field("timeout_s", c.weights_sync.timeout_s, greater_than(0));
 
+  v.section("pipeline");
+  v.field("mode", c.pipeline.mode, one_of({"sync", "one_step_off", "async"}));
+  v.field("max_staleness", c.pipeline.max_staleness, in_range(1, 64));
+  v.field("stale_samples", c.pipeline.stale_samples, one_of({"drop", "downweight"}));
+  v.field("stale_weight", c.pipeline.stale_weight, open_range(0, 1));
+  v.field("drop_truncated", c.pipeline.drop_truncated, Rule{});
+
+  v.section("deadlines");
+  v.field("sft_s", c.deadlines.sft_s, greater_than(0));
+  v.field("evaluation_s", c.deadlines.evaluation_s, greater_than(0));
+  v.field("rollout_s", c.deadlines.rollout_s, greater_than(0));
+  v.field("reward_s", c.deadlines.reward_s, greater_than(0));
+  v.field("train_step_s", c.deadlines.train_step_s, greater_than(0));
+  v.field("weight_sync_s", c.deadlines.weight_sync_s, greater_than(0));
+  v.field("checkpoint_s", c.deadlines.checkpoint_s, greater_than(0));
+
+  v.section("supervision");
+  v.field("max_restarts", c.supervision.max_restarts, in_range(0, 1000));
+  v.field("restart_backoff_s", c.supervision.restart_backoff_s, at_least(0));
+  v.field("sigterm_grace_s", c.supervision.sigterm_grace_s, greater_than(0));
+
   v.section("cluster");
   v.field("host", c.cluster.host, Rule{});
   v.field("controller_port", c.cluster.controller_port, in_range(0, 65535));
   v.field("weights_sync_port", c.cluster.weights_sync_port, in_range(0, 65535));
-  v.field("worker_timeout_s", c.cluster.worker_timeout_s, greater_than(0));
+  v.field("heartbeat_interval_s", c.cluster.heartbeat_interval_s, greater_than(0));
+  v.field("heartbeat_timeout_s", c.cluster.heartbeat_timeout_s, greater_than(0));
+  v.field("connect_timeout_s", c.cluster.connect_timeout_s, greater_than(0));
 
   v.section("metrics");
   v.field("host", c.metrics.host, Rule{});
@@ -424,6 +447,11 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = ", c.sft.steps,
                                             " but must be 0 for [task] kind = \"rlvr\": RLVR rows carry a ground "
                                             "truth for the verifier, not reference completions to imitate"));
+  }
+  if (c.cluster.heartbeat_timeout_s <= c.cluster.heartbeat_interval_s) {
+    return Status::invalid_argument(str_cat(source, ": [cluster] heartbeat_timeout_s (", c.cluster.heartbeat_timeout_s,
+                                            ") must exceed heartbeat_interval_s (", c.cluster.heartbeat_interval_s,
+                                            "): a peer would be dead between two heartbeats"));
   }
   // One metrics port per process: controller, learner, rollout actors, verifiers.
   const int64_t last_metrics_port = c.metrics.port_base + 1 + c.rollout.actors + c.verifier.workers;

@@ -154,6 +154,52 @@ struct WeightSyncOptions {
   double timeout_s = 120.0;
 };
 
+// [pipeline]: how generation and training overlap (actors/controller/admission.h).
+struct PipelineOptions {
+  // "sync": a step's prompts are generated with the weights of the step before, while the
+  // learner waits; "one_step_off": the next step's prompts are generated while the learner
+  // trains (samples at most 1 version old); "async": rollout actors never wait, samples are at
+  // most max_staleness versions old.
+  std::string mode = "sync";
+  // async only: the most versions a trained sample's first token may lag the policy it trains, 1..64.
+  int64_t max_staleness = 2;
+  // A group older than the bound (after a worker failure re-ordered the work): "drop" discards
+  // its samples and generates the prompt again; "downweight" trains it with its loss scaled by
+  // stale_weight per version beyond the bound. Counted either way.
+  std::string stale_samples = "drop";
+  // Loss scale per version beyond max_staleness when stale_samples = "downweight", (0, 1).
+  double stale_weight = 0.5;
+  // DAPO overlong filtering: completions cut at max_new_tokens get no gradient and do not
+  // count in their group's baseline (dropped with reason over_length).
+  bool drop_truncated = false;
+};
+
+// [deadlines]: the wall-clock budget of each kind of request, seconds, > 0. Liveness is
+// separate ([cluster] heartbeats): a worker past a deadline is alive but too slow; its work is
+// re-queued elsewhere (rollout, reward) or the run stops with a checkpoint (learner).
+struct DeadlineOptions {
+  double sft_s = 3600.0;
+  // One held-out evaluation (all its prompts).
+  double evaluation_s = 1800.0;
+  // One RolloutRequest (all its groups).
+  double rollout_s = 600.0;
+  double reward_s = 300.0;
+  double train_step_s = 1800.0;
+  // One weight sync, the group's re-formation included.
+  double weight_sync_s = 300.0;
+  double checkpoint_s = 1800.0;
+};
+
+// [supervision]: what happens when a process fails.
+struct SupervisionOptions {
+  // Restarts of one rollout actor or verifier over the run before the run fails, 0..1000.
+  int64_t max_restarts = 3;
+  // Delay before the first restart, seconds, doubled for each further restart of that worker, >= 0.
+  double restart_backoff_s = 1.0;
+  // On SIGTERM (what Slurm and Kubernetes send) the run checkpoints and exits within this, seconds, > 0.
+  double sigterm_grace_s = 120.0;
+};
+
 // [cluster]: addresses of the run's processes.
 struct ClusterOptions {
   // Host every process binds and connects to.
@@ -162,8 +208,13 @@ struct ClusterOptions {
   int64_t controller_port = 0;
   // Rendezvous (c10d TCPStore) port of the weight-sync group; 0 = picked like controller_port.
   int64_t weights_sync_port = 0;
-  // A worker that sends nothing for this long while it should is declared dead, seconds, > 0.
-  double worker_timeout_s = 300.0;
+  // Every process sends a heartbeat this often, seconds, > 0.
+  double heartbeat_interval_s = 2.0;
+  // A peer silent for this long is dead: the controller re-queues a worker's work, a worker
+  // exits when its controller is gone. Seconds, > heartbeat_interval_s.
+  double heartbeat_timeout_s = 20.0;
+  // How long the controller waits for every worker's first Hello, seconds, > 0.
+  double connect_timeout_s = 600.0;
 };
 
 // [metrics]: Prometheus /metrics endpoints (core/metrics/exposer.h), one per process.
@@ -185,6 +236,9 @@ struct RunConfig {
   RolloutOptions rollout;
   VerifierOptions verifier;
   WeightSyncOptions weights_sync;
+  PipelineOptions pipeline;
+  DeadlineOptions deadlines;
+  SupervisionOptions supervision;
   ClusterOptions cluster;
   MetricsOptions metrics;
 };

@@ -36,6 +36,8 @@ uint64_t request_id_of(const proto::Envelope::Reader& message) {
     case proto::Envelope::CHECKPOINT_SAVED: return message.getCheckpointSaved().getRequestId();
     case proto::Envelope::EXPORT_MODEL: return message.getExportModel().getRequestId();
     case proto::Envelope::ERROR_REPLY: return message.getErrorReply().getRequestId();
+    case proto::Envelope::RESTORE_CHECKPOINT: return message.getRestoreCheckpoint().getRequestId();
+    case proto::Envelope::CHECKPOINT_RESTORED: return message.getCheckpointRestored().getRequestId();
   }
   return 0;
 }

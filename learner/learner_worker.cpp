@@ -128,7 +128,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const p
   CheckpointContents contents;
   contents.step = static_cast<int64_t>(request.getStep());
   contents.policy_version = policy_version_;
-  contents.controller_state = request.getControllerState();
+  contents.controller_state = "{}";
   CARAVAN_ASSIGN_OR_RETURN(std::filesystem::path dir,
                            write_checkpoint(run_dir_, contents, policy_, spec_.config, model::save_options(spec_),
                                             grpo_ != nullptr ? &grpo_->optimizer() : nullptr));

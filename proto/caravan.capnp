@@ -12,18 +12,27 @@ enum Role {
   learner @3;
 }
 
-# Worker -> controller, once after connecting.
+# Worker -> controller after connecting, and again by a restarted worker: the controller then
+# forgets what the previous process of that identity was doing (its work is re-queued) and tells
+# the new one its part.
 struct Hello {
   role @0 :Role;
   rank @1 :UInt32;
   pid @2 :UInt32;
+  # Host name of the worker's machine (for logs and the weight-sync group).
+  host @3 :Text;
 }
 
-# Worker -> controller while idle or busy; lets the controller detect a silent worker.
+# Both directions, every [cluster] heartbeat_interval_s, also while work runs (work runs off
+# the socket thread). A worker that misses [cluster] heartbeat_timeout_s of them is dead to the
+# controller; a worker that hears nothing from its controller for as long exits by itself.
 struct Heartbeat {
   role @0 :Role;
   rank @1 :UInt32;
+  # Policy version the sender holds (rollout actors: the weights they decode with now).
   policyVersion @2 :UInt64;
+  # Requests the sender has accepted and not yet answered (workers only).
+  activeRequests @3 :List(UInt64);
 }
 
 # Controller -> worker: stop after the current message and exit 0.
@@ -36,7 +45,9 @@ struct Prompt {
   tokens @1 :List(Int32);
 }
 
-# Controller -> rollout actor: sample `samplesPerPrompt` completions for every prompt.
+# Controller -> rollout actor: sample `samplesPerPrompt` completions for every prompt. The actor
+# accepts requests while it generates and answers with one Completion per prompt (the prompt's
+# whole group), each as soon as that group has finished, in any order.
 struct RolloutRequest {
   requestId @0 :UInt64;
   prompts @1 :List(Prompt);
@@ -60,15 +71,21 @@ struct Sample {
   tokens @2 :List(Int32);
   # Log-probability of each generated token under the sampling policy (same length as tokens).
   logprobs @3 :List(Float32);
-  # Policy version of the weights that generated every token of this sample.
+  # Policy version of the weights that generated the first token: the oldest of the sample, the
+  # one its staleness is measured by.
   policyVersion @4 :UInt64;
   finishReason @5 :FinishReason;
+  # Policy version that generated each token (same length as tokens): new weights are
+  # installed between decode steps, so a sample may span several versions.
+  tokenPolicyVersions @6 :List(UInt64);
 }
 
-# Rollout actor -> controller, reply to RolloutRequest.
+# Rollout actor -> controller: the finished group of one prompt of a RolloutRequest.
 struct Completion {
   requestId @0 :UInt64;
+  # The group's samples, sampleIndex 0 .. samplesPerPrompt - 1, all of one promptId.
   samples @1 :List(Sample);
+  # From the request's arrival to this group's end.
   generationSeconds @2 :Float64;
 }
 
@@ -143,6 +160,9 @@ struct TrainSample {
   # The verifier could not judge this sample (timeout, error): it gets no gradient and does
   # not count in its group's baseline.
   noReward @4 :Bool;
+  # Multiplies the sample's loss terms: 1, or less for a sample older than the pipeline's
+  # max_staleness when [pipeline] stale_samples = "downweight".
+  weight @5 :Float32 = 1.0;
 }
 
 struct TrainGroup {
@@ -178,11 +198,27 @@ struct SftRequest {
   steps @1 :UInt32;
 }
 
+# The weight-sync group a SyncWeights addresses. The controller forms a new generation whenever
+# its members change (an actor restarted or lost); every member then joins the new group before
+# the broadcast, and a newly joined actor receives the full weights.
+struct WeightGroup {
+  # Increases with every re-formation; members of an older generation never meet a newer one.
+  generation @0 :UInt64;
+  # The recipient's rank: 0 is the learner (the source), rollout actors follow.
+  rank @1 :UInt32;
+  worldSize @2 :UInt32;
+  # Rendezvous of the group (a c10d TCPStore served by the learner), as the controller knows it.
+  storeHost @3 :Text;
+  storePort @4 :UInt32;
+}
+
 # Controller -> learner and every rollout actor: the weight version announcement. All of them
 # enter the same broadcast; the learner (rank 0) sends `policyVersion`, the actors receive it.
+# A rollout actor installs the weights between two decode steps of whatever it is generating.
 struct SyncWeights {
   requestId @0 :UInt64;
   policyVersion @1 :UInt64;
+  group @2 :WeightGroup;
 }
 
 # Reply to SyncWeights from each participant.
@@ -193,12 +229,27 @@ struct WeightsSynced {
   seconds @3 :Float64;
 }
 
-# Controller -> learner: write checkpoints/step-N/ atomically, including the controller's state.
+# Controller -> learner: write the learner's part of a checkpoint (policy, reference model,
+# optimizer and schedule, RNG streams, policy version) into `directory`. The checkpoint becomes
+# valid only when the controller commits it after every part is written.
 struct SaveCheckpoint {
   requestId @0 :UInt64;
   step @1 :UInt64;
-  # JSON written as controller_state.json inside the checkpoint.
-  controllerState @2 :Text;
+  # The checkpoint's directory for this role's part (absolute).
+  directory @2 :Text;
+}
+
+# Controller -> learner on resume: load the learner's part written by SaveCheckpoint.
+struct RestoreCheckpoint {
+  requestId @0 :UInt64;
+  directory @1 :Text;
+}
+
+# Learner -> controller, reply to RestoreCheckpoint.
+struct CheckpointRestored {
+  requestId @0 :UInt64;
+  step @1 :UInt64;
+  policyVersion @2 :UInt64;
 }
 
 # Controller -> learner: write the current policy as a Hugging Face model directory (config.json,
@@ -214,7 +265,8 @@ struct CheckpointSaved {
   directory @1 :Text;
 }
 
-# Any worker -> controller: the request failed; the run cannot continue normally.
+# Any worker -> controller: a request failed. Errors of work that runs in the background carry
+# the id of the request they belong to; 0 means the worker itself is broken.
 struct ErrorReply {
   requestId @0 :UInt64;
   message @1 :Text;
@@ -241,5 +293,7 @@ struct Envelope {
     checkpointSaved @13 :CheckpointSaved;
     errorReply @14 :ErrorReply;
     exportModel @15 :ExportModel;
+    restoreCheckpoint @16 :RestoreCheckpoint;
+    checkpointRestored @17 :CheckpointRestored;
   }
 }

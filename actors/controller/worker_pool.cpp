@@ -16,6 +16,7 @@ void set_request_id(proto::Envelope::Builder envelope, uint64_t id) {
     case proto::Envelope::SYNC_WEIGHTS: envelope.getSyncWeights().setRequestId(id); return;
     case proto::Envelope::SAVE_CHECKPOINT: envelope.getSaveCheckpoint().setRequestId(id); return;
     case proto::Envelope::EXPORT_MODEL: envelope.getExportModel().setRequestId(id); return;
+    case proto::Envelope::RESTORE_CHECKPOINT: envelope.getRestoreCheckpoint().setRequestId(id); return;
     case proto::Envelope::HELLO:
     case proto::Envelope::HEARTBEAT:
     case proto::Envelope::SHUTDOWN:
@@ -24,7 +25,8 @@ void set_request_id(proto::Envelope::Builder envelope, uint64_t id) {
     case proto::Envelope::TRAIN_RESULT:
     case proto::Envelope::WEIGHTS_SYNCED:
     case proto::Envelope::CHECKPOINT_SAVED:
-    case proto::Envelope::ERROR_REPLY: break;
+    case proto::Envelope::ERROR_REPLY:
+    case proto::Envelope::CHECKPOINT_RESTORED: break;
   }
   CARAVAN_CHECK(false, "envelope kind ", static_cast<int>(envelope.which()), " is not a request");
 }

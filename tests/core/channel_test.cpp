@@ -171,8 +171,8 @@ TEST_F(ChannelTest, WeightVersionCheckpointAndErrorMessagesRoundTrip) {
   EXPECT_EQ(round_trip(sft).envelope().getSftRequest().getSteps(), 300u);
 
   capnp::MallocMessageBuilder save;
-  save.initRoot<proto::Envelope>().initSaveCheckpoint().setControllerState("{\"cursor\":3}");
-  EXPECT_STREQ(round_trip(save).envelope().getSaveCheckpoint().getControllerState().cStr(), "{\"cursor\":3}");
+  save.initRoot<proto::Envelope>().initSaveCheckpoint().setDirectory("/runs/a/checkpoints/step-000003");
+  EXPECT_STREQ(round_trip(save).envelope().getSaveCheckpoint().getDirectory().cStr(), "/runs/a/checkpoints/step-000003");
 
   capnp::MallocMessageBuilder saved;
   saved.initRoot<proto::Envelope>().initCheckpointSaved().setDirectory("/runs/x/checkpoints/step-000003");

@@ -288,7 +288,8 @@ max_new_tokens = 12
 workers = 1
 
 [cluster]
-worker_timeout_s = 60
+heartbeat_interval_s = 1
+heartbeat_timeout_s = 10
 )";
 }
 
