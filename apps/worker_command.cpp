@@ -223,15 +223,8 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
   CARAVAN_ASSIGN_OR_RETURN(auto router,
                            core::Channel::bind(context, str_cat("tcp://", config.cluster.host, ":",
                                                                 config.cluster.controller_port), {}));
-  std::vector<std::string> workers{core::worker_identity(proto::Role::LEARNER, 0)};
-  for (int64_t r = 0; r < config.rollout.actors; ++r) {
-    workers.push_back(core::worker_identity(proto::Role::ROLLOUT, static_cast<uint32_t>(r)));
-  }
-  for (int64_t r = 0; r < config.verifier.workers; ++r) {
-    workers.push_back(core::worker_identity(proto::Role::VERIFIER, static_cast<uint32_t>(r)));
-  }
-  controller::WorkerPool pool(*router, workers, worker_timeout(config));
-  controller::Controller controller(config, pool, run_dir, *prompts, *spec.tokenizer);
+  controller::ChannelLink link(*router);
+  controller::Controller controller(config, link, run_dir, *prompts, *spec.tokenizer);
   return controller.run(stop);
 }
 

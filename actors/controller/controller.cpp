@@ -1,41 +1,25 @@
 #include "actors/controller/controller.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <unordered_set>
+#include <filesystem>
 
-#include <nlohmann/json.hpp>
-
-#include "actors/controller/reward_item.h"
+#include "core/atomic_file.h"
 #include "core/capnp_lists.h"
+#include "core/checkpoints.h"
 #include "core/log.h"
+#include "core/read_file.h"
 #include "core/reward_record.h"
+#include "core/worker_session.h"
 
 namespace caravan::controller {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// Attempts at one weight sync, each with a re-formed group, before the run fails.
+constexpr int kSyncAttempts = 5;
 
-// A step gives up drawing distinct training prompts after this many draws per prompt wanted
-// (a prompt set with fewer distinct prompts than a step needs would otherwise loop forever).
-constexpr size_t kMaxDrawsPerPrompt = 1000;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Splits [0, count) into at most `parts` contiguous, nearly equal, non-empty ranges.
-std::vector<std::pair<size_t, size_t>> split_evenly(size_t count, size_t parts) {
-  std::vector<std::pair<size_t, size_t>> ranges;
-  parts = std::max<size_t>(1, std::min(parts, count));
-  size_t begin = 0;
-  for (size_t p = 0; p < parts; ++p) {
-    const size_t size = count / parts + (p < count % parts ? 1 : 0);
-    if (size > 0) ranges.emplace_back(begin, begin + size);
-    begin += size;
-  }
-  return ranges;
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
 }
 
 std::string percent(double fraction) {
@@ -44,355 +28,453 @@ std::string percent(double fraction) {
   return text;
 }
 
-// A prompt as the sample files record it: its chat messages, or its raw text.
-nlohmann::json prompt_record(const core::TaskPrompt& prompt) {
-  if (prompt.messages.empty()) return prompt.text;
-  nlohmann::json messages = nlohmann::json::array();
-  for (const core::ChatMessage& message : prompt.messages) {
-    messages.push_back({{"role", message.role}, {"content", message.content}});
-  }
-  return messages;
+std::unique_ptr<capnp::MallocMessageBuilder> new_message() {
+  auto message = std::make_unique<capnp::MallocMessageBuilder>();
+  message->initRoot<proto::Envelope>();
+  return message;
 }
 
-uint64_t mix_seed(uint64_t a, uint64_t b) {
-  uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
+// Cuts an append-only file of the run back to `size` bytes (the lines written after a
+// checkpoint belong to steps the resumed run does again).
+Status truncate_file(const std::filesystem::path& file, uint64_t size) {
+  std::error_code error;
+  const bool exists = std::filesystem::exists(file, error);
+  const uint64_t current = exists ? std::filesystem::file_size(file, error) : 0;
+  if (error) return Status::unavailable(str_cat(file.string(), ": ", error.message()));
+  if (current < size) {
+    return Status::data_loss(str_cat(file.string(), ": ", current, " bytes, but the checkpoint recorded ", size));
+  }
+  if (exists && current > size) {
+    std::filesystem::resize_file(file, size, error);
+    if (error) return Status::unavailable(str_cat(file.string(), ": cannot truncate: ", error.message()));
+  }
+  return Status();
+}
+
+uint64_t file_size_or_zero(const std::filesystem::path& file) {
+  std::error_code error;
+  const uint64_t size = std::filesystem::file_size(file, error);
+  return error ? 0 : size;
 }
 
 }  // namespace
 
-Controller::Controller(const core::RunConfig& config, WorkerPool& pool, const core::RunDirectory& run_dir,
+std::vector<std::string> expected_workers(const core::RunConfig& config) {
+  std::vector<std::string> workers{core::worker_identity(proto::Role::LEARNER, 0)};
+  for (int64_t r = 0; r < config.rollout.actors; ++r) {
+    workers.push_back(core::worker_identity(proto::Role::ROLLOUT, static_cast<uint32_t>(r)));
+  }
+  for (int64_t r = 0; r < config.verifier.workers; ++r) {
+    workers.push_back(core::worker_identity(proto::Role::VERIFIER, static_cast<uint32_t>(r)));
+  }
+  return workers;
+}
+
+Controller::Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
                        core::PromptSource& prompts, const model::Tokenizer& tokenizer)
-    : config_(config), pool_(pool), run_dir_(run_dir), prompts_(prompts), tokenizer_(tokenizer) {}
+    : config_(config),
+      link_(link),
+      run_dir_(run_dir),
+      prompts_(prompts),
+      tokenizer_(tokenizer),
+      policy_(config.pipeline, config.grpo.prompts_per_step),
+      roster_(expected_workers(config), to_ms(config.cluster.heartbeat_timeout_s)),
+      training_(static_cast<uint32_t>(config.grpo.group_size)) {
+  training_.temperature = config.rollout.temperature;
+  training_.top_p = config.rollout.top_p;
+}
 
 Status Controller::run(std::stop_token stop) {
-  Status status = run_phases(stop);
-  pool_.shutdown_all(status.ok() ? "run complete" : status.message());
+  stop_ = std::move(stop);
+  Status status = run_phases();
+  const std::string reason = status.ok() ? "run complete" : status.message();
+  for (const std::string& worker : expected_workers(config_)) {
+    capnp::MallocMessageBuilder message;
+    message.initRoot<proto::Envelope>().initShutdown().setReason(reason);
+    (void)link_.send(worker, message);  // best effort: a lost worker exits on its own
+  }
   return status;
 }
 
-Status Controller::run_phases(std::stop_token stop) {
-  CARAVAN_RETURN_IF_ERROR(pool_.await_hello(stop));
-  log::info("event=all_workers_connected workers=", pool_.workers().size());
-  CARAVAN_RETURN_IF_ERROR(warm_up(stop));
-  CARAVAN_ASSIGN_OR_RETURN(const double sft_accuracy, evaluate("sft", stop));
-  for (int64_t step = 1; step <= config_.grpo.steps; ++step) {
-    CARAVAN_RETURN_IF_ERROR(rl_step(step, stop));
-    const bool periodic = config_.grpo.checkpoint_every > 0 && step % config_.grpo.checkpoint_every == 0;
-    if (periodic || step == config_.grpo.steps) CARAVAN_RETURN_IF_ERROR(save_checkpoint(step, stop));
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+Status Controller::run_phases() {
+  CARAVAN_RETURN_IF_ERROR(await_workers());
+  CARAVAN_ASSIGN_OR_RETURN(const bool resumed, resume_from_checkpoint());
+  if (!resumed) CARAVAN_RETURN_IF_ERROR(warm_up());
+  CARAVAN_RETURN_IF_ERROR(sync_weights());
+  if (!sft_accuracy_) {
+    CARAVAN_ASSIGN_OR_RETURN(const double accuracy, evaluate("sft"));
+    sft_accuracy_ = accuracy;
   }
-  CARAVAN_ASSIGN_OR_RETURN(const double rl_accuracy, evaluate("rl", stop));
+  CARAVAN_RETURN_IF_ERROR(run_rl_steps());
+  CARAVAN_ASSIGN_OR_RETURN(const double rl_accuracy, evaluate("rl"));
   log::result(str_cat("held-out accuracy ", config_.sft.steps > 0 ? "after SFT" : "before RL", ": ",
-                      percent(sft_accuracy)));
+                      percent(*sft_accuracy_)));
   log::result(str_cat("held-out accuracy after RL: ", percent(rl_accuracy)));
-  return export_final_model(stop);
+  return export_final_model();
 }
 
-Status Controller::warm_up(std::stop_token stop) {
-  const auto learner = pool_.workers_with_prefix("learner-");
-  CARAVAN_CHECK(!learner.empty(), "no learner in the worker pool");
-  const auto started = Clock::now();
+Status Controller::await_workers() {
+  const Clock::time_point deadline = link_.now() + to_ms(config_.cluster.connect_timeout_s);
+  while (!roster_.never_joined().empty()) {
+    if (link_.now() > deadline) {
+      std::string missing;
+      for (const std::string& worker : roster_.never_joined()) missing += str_cat(missing.empty() ? "" : ", ", worker);
+      return Status::timeout(str_cat("workers did not connect within ", config_.cluster.connect_timeout_s,
+                                     " s ([cluster] connect_timeout_s): ", missing));
+    }
+    CARAVAN_RETURN_IF_ERROR(check_stop());
+    CARAVAN_RETURN_IF_ERROR(pump(kLoopTick));
+  }
+  log::info("event=all_workers_connected workers=", expected_workers(config_).size());
+  return Status();
+}
+
+Status Controller::warm_up() {
+  const Clock::time_point started = link_.now();
   log::info("event=sft_start steps=", config_.sft.steps);
-  std::vector<Outgoing> requests;
-  requests.push_back(pool_.make_request(learner.front()));
-  requests.back().envelope().initSftRequest().setSteps(static_cast<uint32_t>(config_.sft.steps));
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  const auto result = replies.front().envelope().getTrainResult();
+  auto request = new_message();
+  request->getRoot<proto::Envelope>().initSftRequest().setSteps(static_cast<uint32_t>(config_.sft.steps));
+  CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.sft_s));
+  if (!reply.envelope().isTrainResult()) return Status::invalid_argument("learner answered SftRequest without TrainResult");
+  const auto result = reply.envelope().getTrainResult();
   policy_version_ = result.getPolicyVersion();
+  const double seconds = seconds_between(started, link_.now());
   log::info("event=sft_done steps=", config_.sft.steps, " loss=", result.getLoss(), " policy_version=", policy_version_,
-            " seconds=", seconds_since(started));
-  CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "sft"},
-                                                                          {"steps", config_.sft.steps},
-                                                                          {"loss", result.getLoss()},
-                                                                          {"policy_version", policy_version_},
-                                                                          {"seconds", seconds_since(started)}}));
-  return sync_weights(policy_version_, stop);
+            " seconds=", seconds);
+  return append_metrics({{"phase", "sft"},
+                         {"steps", config_.sft.steps},
+                         {"loss", result.getLoss()},
+                         {"policy_version", policy_version_},
+                         {"seconds", seconds}});
 }
 
-Status Controller::sync_weights(uint64_t version, std::stop_token stop) {
-  // The learner and every rollout actor enter the same collective; the learner is the source.
-  std::vector<Outgoing> requests;
-  for (const auto& worker : pool_.workers()) {
-    if (worker.rfind("learner-", 0) != 0 && worker.rfind("rollout-", 0) != 0) continue;
-    requests.push_back(pool_.make_request(worker));
-    requests.back().envelope().initSyncWeights().setPolicyVersion(version);
+Result<bool> Controller::resume_from_checkpoint() {
+  CARAVAN_ASSIGN_OR_RETURN(std::optional<core::CommittedCheckpoint> checkpoint,
+                           core::latest_committed_checkpoint(run_dir_));
+  if (!checkpoint) return false;
+  const std::filesystem::path state_file = checkpoint->dir / kControllerStateFile;
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(state_file, "controller checkpoint state"));
+  try {
+    const nlohmann::json state = nlohmann::json::parse(text);
+    CARAVAN_ASSIGN_OR_RETURN(training_.ledger,
+                             Ledger::from_json(state.at("ledger"), static_cast<uint32_t>(config_.grpo.group_size)));
+    trained_steps_ = state.at("step").get<int64_t>();
+    synced_steps_ = trained_steps_;
+    next_draw_ = state.at("next_draw").get<uint64_t>();
+    policy_version_ = state.at("policy_version").get<uint64_t>();
+    if (state.contains("sft_accuracy")) sft_accuracy_ = state.at("sft_accuracy").get<double>();
+    CARAVAN_RETURN_IF_ERROR(truncate_file(run_dir_.metrics_path(), state.at("files").at("metrics").get<uint64_t>()));
+    CARAVAN_RETURN_IF_ERROR(
+        truncate_file(run_dir_.samples_path("train"), state.at("files").at("train_samples").get<uint64_t>()));
+  } catch (const nlohmann::json::exception& e) {
+    return Status::invalid_argument(str_cat(state_file.string(), ": ", e.what()));
   }
-  std::vector<std::string> peers;
-  for (const auto& request : requests) peers.push_back(request.peer);
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    const uint64_t got = replies[i].envelope().getWeightsSynced().getPolicyVersion();
-    if (got != version) {
-      return Status::internal(str_cat(peers[i], " reports policy version ", got, " after sync of version ", version));
-    }
+  auto request = new_message();
+  request->getRoot<proto::Envelope>().initRestoreCheckpoint().setDirectory(checkpoint->dir.string());
+  CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.checkpoint_s));
+  if (!reply.envelope().isCheckpointRestored()) {
+    return Status::invalid_argument("learner answered RestoreCheckpoint without CheckpointRestored");
   }
-  return Status();
+  const auto restored = reply.envelope().getCheckpointRestored();
+  if (restored.getPolicyVersion() != policy_version_ || static_cast<int64_t>(restored.getStep()) != trained_steps_) {
+    return Status::data_loss(str_cat(checkpoint->dir.string(), ": the learner restored step ", restored.getStep(),
+                                     " version ", restored.getPolicyVersion(), " but ", kControllerStateFile,
+                                     " says step ", trained_steps_, " version ", policy_version_));
+  }
+  log::info("event=resumed checkpoint=", checkpoint->dir.string(), " step=", trained_steps_,
+            " policy_version=", policy_version_, " next_draw=", next_draw_,
+            " buffered_groups=", training_.ledger.ready_groups().size(), " requeued_groups=",
+            training_.ledger.size() - training_.ledger.ready_groups().size());
+  CARAVAN_RETURN_IF_ERROR(append_metrics({{"phase", "resume"},
+                                          {"checkpoint", checkpoint->dir.string()},
+                                          {"step", trained_steps_},
+                                          {"policy_version", policy_version_}}));
+  return true;
 }
 
-Result<std::vector<Controller::ScoredSample>> Controller::generate(const std::vector<core::TaskPrompt>& prompts,
-                                                                   uint32_t samples_per_prompt, double temperature,
-                                                                   uint64_t seed, std::stop_token stop) {
-  const auto actors = pool_.workers_with_prefix("rollout-");
-  const auto ranges = split_evenly(prompts.size(), actors.size());
-  std::vector<Outgoing> requests;
-  for (size_t r = 0; r < ranges.size(); ++r) {
-    requests.push_back(pool_.make_request(actors[r]));
-    auto request = requests.back().envelope().initRolloutRequest();
-    request.setSamplesPerPrompt(samples_per_prompt);
-    request.setMaxNewTokens(static_cast<uint32_t>(config_.rollout.max_new_tokens));
-    request.setTemperature(static_cast<float>(temperature));
-    // Held-out evaluation is greedy; RL rollouts sample with [rollout] top_p.
-    request.setTopP(temperature > 0 ? static_cast<float>(config_.rollout.top_p) : 1.0f);
-    request.setSeed(mix_seed(seed, r));
-    auto request_prompts = request.initPrompts(static_cast<unsigned>(ranges[r].second - ranges[r].first));
-    for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
-      auto request_prompt = request_prompts[static_cast<unsigned>(i - ranges[r].first)];
-      request_prompt.setPromptId(prompts[i].id);
-      core::copy_into(request_prompt.initTokens(static_cast<unsigned>(prompts[i].tokens.size())), prompts[i].tokens);
+Status Controller::sync_weights() {
+  CARAVAN_CHECK(!syncing_, "weight sync re-entered");
+  syncing_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{syncing_};
+  Status last_failure;
+  for (int attempt = 1; attempt <= kSyncAttempts; ++attempt) {
+    std::vector<std::pair<std::string, uint64_t>> members{{learner(), roster_.state(learner()).incarnation}};
+    for (const std::string& actor : roster_.alive_with_role(proto::Role::ROLLOUT)) {
+      members.emplace_back(actor, roster_.state(actor).incarnation);
     }
-  }
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  std::vector<ScoredSample> samples;
-  samples.reserve(prompts.size() * samples_per_prompt);
-  int64_t tokens_generated = 0;
-  double slowest_seconds = 0;
-  for (size_t r = 0; r < replies.size(); ++r) {
-    const auto completion = replies[r].envelope().getCompletion();
-    const size_t expected = (ranges[r].second - ranges[r].first) * samples_per_prompt;
-    if (completion.getSamples().size() != expected) {
-      return Status::invalid_argument(str_cat(actors[r], ": Completion has ", completion.getSamples().size(),
-                                              " samples, expected ", expected));
+    if (members != group_members_ || !last_failure.ok()) {
+      ++group_generation_;
+      group_members_ = members;
+      log::info("event=weight_group_formed generation=", group_generation_, " members=", members.size());
     }
-    slowest_seconds = std::max(slowest_seconds, completion.getGenerationSeconds());
-    for (const auto sample : completion.getSamples()) {
-      ScoredSample scored;
-      scored.prompt_id = sample.getPromptId();
-      scored.sample_index = sample.getSampleIndex();
-      scored.tokens = core::to_vector(sample.getTokens());
-      scored.logprobs = core::to_vector(sample.getLogprobs());
-      if (scored.tokens.size() != scored.logprobs.size()) {
-        return Status::invalid_argument(str_cat(actors[r], ": sample of prompt ", scored.prompt_id, " has ",
-                                                scored.tokens.size(), " tokens but ", scored.logprobs.size(), " logprobs"));
+    const Clock::time_point started = link_.now();
+    std::vector<std::pair<std::string, std::unique_ptr<capnp::MallocMessageBuilder>>> requests;
+    for (uint32_t rank = 0; rank < members.size(); ++rank) {
+      auto message = new_message();
+      auto sync = message->getRoot<proto::Envelope>().initSyncWeights();
+      sync.setPolicyVersion(policy_version_);
+      auto group = sync.initGroup();
+      group.setGeneration(group_generation_);
+      group.setRank(rank);
+      group.setWorldSize(static_cast<uint32_t>(members.size()));
+      group.setStoreHost(config_.cluster.host);
+      group.setStorePort(static_cast<uint32_t>(config_.cluster.weights_sync_port));
+      requests.emplace_back(members[rank].first, std::move(message));
+    }
+    Result<std::vector<core::ReceivedMessage>> replies =
+        call_all(std::move(requests), config_.deadlines.weight_sync_s, RequestKind::kSync);
+    if (replies.ok()) {
+      for (size_t i = 0; i < replies->size(); ++i) {
+        const uint64_t got = (*replies)[i].envelope().getWeightsSynced().getPolicyVersion();
+        if (got != policy_version_) {
+          return Status::internal(str_cat(members[i].first, " reports policy version ", got, " after the sync of version ",
+                                          policy_version_));
+        }
+        if (i > 0) actor_weights_incarnation_[members[i].first] = members[i].second;
       }
-      scored.policy_version = sample.getPolicyVersion();
-      scored.stopped = sample.getFinishReason() == proto::FinishReason::STOP;
-      CARAVAN_ASSIGN_OR_RETURN(scored.text, model::decode_generated(tokenizer_, scored.tokens));
-      tokens_generated += static_cast<int64_t>(scored.tokens.size());
-      samples.push_back(std::move(scored));
+      log::debug("event=weights_synced policy_version=", policy_version_, " generation=", group_generation_,
+                 " seconds=", seconds_between(started, link_.now()));
+      return Status();
     }
+    if (replies.status().code() == StatusCode::kCancelled || !roster_.alive(learner())) return replies.status();
+    last_failure = replies.status();
+    ++counters_.sync_failures;
+    log::warn("event=weight_sync_failed attempt=", attempt, " generation=", group_generation_, " reason=\"",
+              last_failure.message(), "\"");
   }
-  // Samples arrive prompt-major in request order; check that the ids line up with the prompts.
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const auto& prompt = prompts[i / samples_per_prompt];
-    if (samples[i].prompt_id != prompt.id) {
-      return Status::invalid_argument(str_cat("Completion sample ", i, " carries prompt id ", samples[i].prompt_id,
-                                              ", expected ", prompt.id));
-    }
-  }
-  last_generation_tokens_per_s_ = slowest_seconds > 0 ? static_cast<double>(tokens_generated) / slowest_seconds : 0;
-  return samples;
+  return last_failure.with_context(str_cat("weight sync failed ", kSyncAttempts, " times"));
 }
 
-Status Controller::score(const std::vector<core::TaskPrompt>& prompts, std::vector<ScoredSample>& samples,
-                         std::stop_token stop) {
-  const auto verifiers = pool_.workers_with_prefix("verifier-");
-  const auto ranges = split_evenly(samples.size(), verifiers.size());
-  const size_t samples_per_prompt = samples.size() / prompts.size();
-  std::vector<Outgoing> requests;
-  for (size_t r = 0; r < ranges.size(); ++r) {
-    requests.push_back(pool_.make_request(verifiers[r]));
-    auto items = requests.back().envelope().initRewardRequest().initItems(
-        static_cast<unsigned>(ranges[r].second - ranges[r].first));
-    for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
-      fill_reward_item(prompts[i / samples_per_prompt], samples[i].sample_index, samples[i].tokens, samples[i].stopped,
-                       samples[i].text, items[static_cast<unsigned>(i - ranges[r].first)]);
+Result<double> Controller::evaluate(const std::string& label) {
+  const Clock::time_point started = link_.now();
+  const auto& held_out = prompts_.held_out();
+  evaluation_ = std::make_unique<WorkStream>(1);  // greedy: one sample per prompt
+  for (uint64_t key = 0; key < held_out.size(); ++key) evaluation_->ledger.add(key);
+  const Clock::time_point deadline = started + to_ms(config_.deadlines.evaluation_s);
+  while (evaluation_->ledger.ready_groups().size() < held_out.size()) {
+    if (link_.now() > deadline) {
+      return Status::timeout(str_cat("held-out evaluation '", label, "' did not finish within ",
+                                     config_.deadlines.evaluation_s, " s ([deadlines] evaluation_s)"));
     }
+    CARAVAN_RETURN_IF_ERROR(check_stop());
+    if (actors_await_weights()) CARAVAN_RETURN_IF_ERROR(sync_weights());
+    CARAVAN_RETURN_IF_ERROR(pump(kLoopTick));
   }
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  for (size_t r = 0; r < replies.size(); ++r) {
-    const auto rewards = replies[r].envelope().getRewardResult().getRewards();
-    if (rewards.size() != ranges[r].second - ranges[r].first) {
-      return Status::invalid_argument(str_cat(verifiers[r], ": RewardResult has ", rewards.size(), " rewards, expected ",
-                                              ranges[r].second - ranges[r].first));
-    }
-    for (size_t i = ranges[r].first; i < ranges[r].second; ++i) {
-      const auto reward = rewards[static_cast<unsigned>(i - ranges[r].first)];
-      samples[i].reward = reward.getScore();
-      samples[i].status = reward.getStatus();
-      samples[i].trainable = reward.getTrainable();
-      samples[i].reward_record = core::reward_record(reward);
-    }
+  std::vector<uint64_t> keys = evaluation_->ledger.ready_groups();
+  int64_t correct = 0;
+  for (uint64_t key : keys) {
+    correct += evaluation_->ledger.group(key).samples.front().reward.status == proto::RewardStatus::OK ? 1 : 0;
   }
-  return Status();
-}
-
-Result<std::vector<Controller::ScoredSample>> Controller::generate_and_score(
-    const std::vector<core::TaskPrompt>& prompts, uint32_t samples_per_prompt, double temperature,
-    uint64_t seed, std::stop_token stop) {
-  CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
-                           generate(prompts, samples_per_prompt, temperature, seed, stop));
-  CARAVAN_RETURN_IF_ERROR(score(prompts, samples, stop));
-  return samples;
-}
-
-Result<double> Controller::evaluate(const std::string& label, std::stop_token stop) {
-  const auto started = Clock::now();
-  const auto& prompts = prompts_.held_out();
-  CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
-                           generate_and_score(prompts, /*samples_per_prompt=*/1, /*temperature=*/0.0,
-                                              config_.run.seed, stop));
-  const auto correct = std::count_if(samples.begin(), samples.end(),
-                                     [](const ScoredSample& s) { return s.status == proto::RewardStatus::OK; });
-  const double accuracy = static_cast<double>(correct) / static_cast<double>(samples.size());
-  log::info("event=eval phase=", label, " problems=", samples.size(), " accuracy=", accuracy,
-            " policy_version=", policy_version_, " seconds=", seconds_since(started));
-  CARAVAN_RETURN_IF_ERROR(write_samples("eval-" + label, 0, prompts, samples));
-  CARAVAN_RETURN_IF_ERROR(run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "eval-" + label},
-                                                                          {"held_out_accuracy", accuracy},
-                                                                          {"problems", samples.size()},
-                                                                          {"policy_version", policy_version_}}));
+  const double accuracy = static_cast<double>(correct) / static_cast<double>(keys.size());
+  log::info("event=eval phase=", label, " problems=", keys.size(), " accuracy=", accuracy,
+            " policy_version=", policy_version_, " seconds=", seconds_between(started, link_.now()));
+  CARAVAN_RETURN_IF_ERROR(write_samples("eval-" + label, Stream::kEvaluation, keys, nullptr));
+  evaluation_.reset();
+  CARAVAN_RETURN_IF_ERROR(append_metrics({{"phase", "eval-" + label},
+                                          {"held_out_accuracy", accuracy},
+                                          {"problems", keys.size()},
+                                          {"policy_version", policy_version_}}));
   return accuracy;
 }
 
-Status Controller::rl_step(int64_t step, std::stop_token stop) {
-  const auto started = Clock::now();
-  // Distinct prompts per step, so each GRPO group has its own prompt id.
-  std::vector<core::TaskPrompt> prompts;
-  std::unordered_set<uint64_t> ids;
-  const auto wanted = static_cast<size_t>(config_.grpo.prompts_per_step);
-  for (size_t draws = 0; prompts.size() < wanted; ++draws) {
-    if (draws == kMaxDrawsPerPrompt * wanted) {
-      return Status::failed_precondition(str_cat("the training stream repeats: fewer than [grpo] prompts_per_step = ",
-                                                 wanted, " distinct prompts in ", draws, " draws"));
-    }
-    core::TaskPrompt prompt = prompts_.training_prompt(dataset_cursor_++);
-    if (ids.insert(prompt.id).second) prompts.push_back(std::move(prompt));
+Status Controller::run_rl_steps() {
+  while (trained_steps_ < config_.grpo.steps) {
+    if (stop_.stop_requested()) break;
+    const Clock::time_point waiting = link_.now();
+    Result<std::vector<uint64_t>> batch = wait_for_batch();
+    learner_wait_s_ += seconds_between(waiting, link_.now());
+    if (batch.status().code() == StatusCode::kCancelled && !fatal_.ok()) return fatal_;
+    if (batch.status().code() == StatusCode::kCancelled) break;
+    CARAVAN_RETURN_IF_ERROR(batch.status());
+    CARAVAN_RETURN_IF_ERROR(train(*batch));
+    if (stop_.stop_requested()) break;
+    CARAVAN_RETURN_IF_ERROR(sync_weights());
+    synced_steps_ = trained_steps_;
+    const bool periodic = config_.grpo.checkpoint_every > 0 && trained_steps_ % config_.grpo.checkpoint_every == 0;
+    if (periodic || trained_steps_ == config_.grpo.steps) CARAVAN_RETURN_IF_ERROR(save_checkpoint());
   }
-  const auto group_size = static_cast<uint32_t>(config_.grpo.group_size);
-  CARAVAN_ASSIGN_OR_RETURN(std::vector<ScoredSample> samples,
-                           generate_and_score(prompts, group_size, config_.rollout.temperature,
-                                              mix_seed(config_.run.seed, static_cast<uint64_t>(step)), stop));
-  const double generation_tokens_per_s = last_generation_tokens_per_s_;
-
-  const auto learner = pool_.workers_with_prefix("learner-");
-  std::vector<Outgoing> requests;
-  requests.push_back(pool_.make_request(learner.front()));
-  auto batch = requests.back().envelope().initTrainBatch();
-  batch.setStep(static_cast<uint64_t>(step));
-  auto groups = batch.initGroups(static_cast<unsigned>(prompts.size()));
-  for (size_t p = 0; p < prompts.size(); ++p) {
-    auto group = groups[static_cast<unsigned>(p)];
-    group.setPromptId(prompts[p].id);
-    core::copy_into(group.initPromptTokens(static_cast<unsigned>(prompts[p].tokens.size())), prompts[p].tokens);
-    auto members = group.initSamples(group_size);
-    for (uint32_t s = 0; s < group_size; ++s) {
-      const ScoredSample& scored = samples[p * group_size + s];
-      auto member = members[s];
-      member.setReward(scored.reward);
-      member.setNoReward(!scored.trainable);
-      member.setPolicyVersion(scored.policy_version);
-      core::copy_into(member.initTokens(static_cast<unsigned>(scored.tokens.size())), scored.tokens);
-      core::copy_into(member.initLogprobs(static_cast<unsigned>(scored.logprobs.size())), scored.logprobs);
-    }
-  }
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  const auto result = replies.front().envelope().getTrainResult();
-  policy_version_ = result.getPolicyVersion();
-  CARAVAN_RETURN_IF_ERROR(sync_weights(policy_version_, stop));
-
-  double reward_sum = 0;
-  int64_t correct = 0;
-  int64_t unjudged = 0;
-  for (const auto& s : samples) {
-    if (!s.trainable) {
-      ++unjudged;
-      continue;
-    }
-    reward_sum += s.reward;
-    correct += s.status == proto::RewardStatus::OK ? 1 : 0;
-  }
-  const auto judged_count = static_cast<int64_t>(samples.size()) - unjudged;
-  const double reward_mean = judged_count > 0 ? reward_sum / static_cast<double>(judged_count) : 0.0;
-  const double accuracy = static_cast<double>(correct) / static_cast<double>(samples.size());
-  const double seconds = seconds_since(started);
-  char line[256];
-  std::snprintf(line, sizeof(line),
-                "step=%lld/%lld reward_mean=%.3f accuracy=%.3f unjudged=%lld kl=%.5f loss=%.4f tokens_per_s=%.0f "
-                "policy_version=%llu seconds=%.2f",
-                static_cast<long long>(step), static_cast<long long>(config_.grpo.steps), reward_mean, accuracy,
-                static_cast<long long>(unjudged),
-                result.getKlMean(), result.getLoss(), generation_tokens_per_s,
-                static_cast<unsigned long long>(policy_version_), seconds);
-  log::info(line);
-  CARAVAN_RETURN_IF_ERROR(write_samples("train", step, prompts, samples));
-  return run_dir_.append_jsonl(run_dir_.metrics_path(), {{"phase", "rl"},
-                                                         {"step", step},
-                                                         {"reward_mean", reward_mean},
-                                                         {"accuracy", accuracy},
-                                                         {"unjudged_samples", unjudged},
-                                                         {"kl", result.getKlMean()},
-                                                         {"loss", result.getLoss()},
-                                                         {"clip_fraction", result.getClipFraction()},
-                                                         {"grad_norm", result.getGradNorm()},
-                                                         {"tokens_per_s", generation_tokens_per_s},
-                                                         {"policy_version", policy_version_},
-                                                         {"dataset_cursor", dataset_cursor_},
-                                                         {"seconds", seconds}});
+  if (trained_steps_ == config_.grpo.steps) return Status();
+  // Stopped (SIGTERM): keep what was trained.
+  CARAVAN_RETURN_IF_ERROR(save_checkpoint());
+  return Status::cancelled(str_cat("stopped after step ", trained_steps_, " with checkpoint ",
+                                   run_dir_.checkpoint_dir(trained_steps_).string(),
+                                   "; resume with: caravan run --resume ", run_dir_.root().string()));
 }
 
-Status Controller::save_checkpoint(int64_t step, std::stop_token stop) {
-  const nlohmann::json state = {{"step", step},
-                                {"dataset_cursor", dataset_cursor_},
-                                {"policy_version", policy_version_},
-                                {"seed", config_.run.seed}};
-  const auto learner = pool_.workers_with_prefix("learner-");
-  std::vector<Outgoing> requests;
-  requests.push_back(pool_.make_request(learner.front()));
-  auto request = requests.back().envelope().initSaveCheckpoint();
-  request.setStep(static_cast<uint64_t>(step));
-  (void)state;
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  log::info("event=checkpoint step=", step, " dir=", replies.front().envelope().getCheckpointSaved().getDirectory().cStr());
+Result<std::vector<uint64_t>> Controller::wait_for_batch() {
+  const auto wanted = static_cast<size_t>(config_.grpo.prompts_per_step);
+  while (true) {
+    std::vector<uint64_t> batch;
+    for (uint64_t key : training_.ledger.ready_groups()) {
+      if (batch.size() == wanted) break;
+      uint64_t oldest = policy_version_;
+      for (const LedgerSample& sample : training_.ledger.group(key).samples) {
+        oldest = std::min(oldest, sample.generated.policy_version());
+      }
+      const StalenessVerdict verdict = policy_.judge(policy_version_ - oldest);
+      if (!verdict.train) {
+        log::info("event=stale_group_regenerated prompt_key=", key, " staleness=", policy_version_ - oldest);
+        training_.ledger.requeue(key, DropReason::kStale);
+        continue;
+      }
+      batch.push_back(key);
+    }
+    if (batch.size() == wanted) return batch;
+    if (stop_.stop_requested()) return Status::cancelled("stop requested while waiting for a batch");
+    if (!fatal_.ok()) return Status::cancelled("fatal error");
+    if (actors_await_weights()) CARAVAN_RETURN_IF_ERROR(sync_weights());
+    CARAVAN_RETURN_IF_ERROR(pump(kLoopTick));
+  }
+}
+
+Status Controller::train(const std::vector<uint64_t>& batch) {
+  const Clock::time_point started = link_.now();
+  const int64_t step = trained_steps_ + 1;
+  TrainedBatch trained_batch;
+  trained_batch.trained_from = policy_version_;
+  auto request = new_message();
+  auto train_batch = request->getRoot<proto::Envelope>().initTrainBatch();
+  train_batch.setStep(static_cast<uint64_t>(step));
+  auto groups = train_batch.initGroups(static_cast<unsigned>(batch.size()));
+  double reward_sum = 0;
+  int64_t judged = 0, correct = 0, samples = 0, dropped = 0;
+  uint64_t max_staleness = 0;
+  for (size_t g = 0; g < batch.size(); ++g) {
+    const LedgerGroup& ledger_group = training_.ledger.group(batch[g]);
+    const core::TaskPrompt& task_prompt = prompt(Stream::kTraining, batch[g]);
+    uint64_t oldest = policy_version_;
+    for (const LedgerSample& sample : ledger_group.samples) oldest = std::min(oldest, sample.generated.policy_version());
+    max_staleness = std::max(max_staleness, policy_version_ - oldest);
+    const StalenessVerdict verdict = policy_.judge(policy_version_ - oldest);
+    trained_batch.verdicts[batch[g]] = verdict;
+    auto group = groups[static_cast<unsigned>(g)];
+    group.setPromptId(batch[g]);
+    core::copy_into(group.initPromptTokens(static_cast<unsigned>(task_prompt.tokens.size())), task_prompt.tokens);
+    auto members = group.initSamples(static_cast<unsigned>(ledger_group.samples.size()));
+    for (size_t s = 0; s < ledger_group.samples.size(); ++s) {
+      const LedgerSample& sample = ledger_group.samples[s];
+      auto member = members[static_cast<unsigned>(s)];
+      const bool trained = sample.state == SampleState::kBuffered;
+      member.setReward(sample.reward.score);
+      member.setNoReward(!trained);
+      member.setWeight(verdict.weight);
+      member.setPolicyVersion(sample.generated.policy_version());
+      core::copy_into(member.initTokens(static_cast<unsigned>(sample.generated.tokens.size())), sample.generated.tokens);
+      core::copy_into(member.initLogprobs(static_cast<unsigned>(sample.generated.logprobs.size())),
+                      sample.generated.logprobs);
+      ++samples;
+      dropped += trained ? 0 : 1;
+      if (sample.reward.trainable) {
+        ++judged;
+        reward_sum += sample.reward.score;
+        correct += sample.reward.status == proto::RewardStatus::OK ? 1 : 0;
+      }
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.train_step_s));
+  if (!reply.envelope().isTrainResult()) return Status::invalid_argument("learner answered TrainBatch without TrainResult");
+  const auto result = reply.envelope().getTrainResult();
+  policy_version_ = result.getPolicyVersion();
+  trained_steps_ = step;
+  CARAVAN_RETURN_IF_ERROR(write_samples("train", Stream::kTraining, batch, &trained_batch));
+  for (uint64_t key : batch) {
+    training_.ledger.mark_trained(key);
+    drawn_prompts_.erase(key);
+  }
+
+  const double reward_mean = judged > 0 ? reward_sum / static_cast<double>(judged) : 0.0;
+  const double accuracy = static_cast<double>(correct) / static_cast<double>(samples);
+  const double seconds = seconds_between(started, link_.now());
+  char line[320];
+  std::snprintf(line, sizeof(line),
+                "step=%lld/%lld reward_mean=%.3f accuracy=%.3f unjudged=%lld kl=%.5f loss=%.4f "
+                "policy_version=%llu max_staleness=%llu seconds=%.2f",
+                static_cast<long long>(step), static_cast<long long>(config_.grpo.steps), reward_mean, accuracy,
+                static_cast<long long>(samples - judged), result.getKlMean(), result.getLoss(),
+                static_cast<unsigned long long>(policy_version_), static_cast<unsigned long long>(max_staleness),
+                seconds);
+  log::info(line);
+  nlohmann::json ledger_counts = nlohmann::json::object();
+  for (const auto& [state, count] : training_.ledger.counts()) ledger_counts[state_name(state)] = count;
+  nlohmann::json drops = nlohmann::json::object();
+  for (DropReason reason : kAllDropReasons) drops[drop_reason_name(reason)] = training_.ledger.drops(reason);
+  return append_metrics({{"phase", "rl"},
+                         {"step", step},
+                         {"reward_mean", reward_mean},
+                         {"accuracy", accuracy},
+                         {"unjudged_samples", samples - judged},
+                         {"dropped_samples", dropped},
+                         {"kl", result.getKlMean()},
+                         {"loss", result.getLoss()},
+                         {"clip_fraction", result.getClipFraction()},
+                         {"grad_norm", result.getGradNorm()},
+                         {"train_seconds", result.getSeconds()},
+                         {"policy_version", policy_version_},
+                         {"max_staleness", max_staleness},
+                         {"dataset_cursor", next_draw_},
+                         {"ledger", ledger_counts},
+                         {"drops", drops},
+                         {"generated_tokens", generated_tokens_},
+                         {"learner_wait_seconds", learner_wait_s_},
+                         {"ignored_replies", counters_.ignored_replies},
+                         {"workers_lost", counters_.workers_lost},
+                         {"worker_restarts", roster_.restarts()},
+                         {"deadlines_missed", counters_.deadlines_missed},
+                         {"sync_failures", counters_.sync_failures},
+                         {"seconds", seconds}});
+}
+
+Status Controller::save_checkpoint() {
+  std::error_code error;
+  if (std::filesystem::exists(run_dir_.checkpoint_dir(trained_steps_) / core::kCheckpointCommitMarker, error)) {
+    return Status();  // this step is already saved
+  }
+  // The controller's state as of now, consistent with the learner's (it is idle).
+  const nlohmann::json state = controller_state();
+  CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir, core::begin_checkpoint(run_dir_, trained_steps_));
+  auto request = new_message();
+  auto save = request->getRoot<proto::Envelope>().initSaveCheckpoint();
+  save.setStep(static_cast<uint64_t>(trained_steps_));
+  save.setDirectory(dir.string());
+  CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.checkpoint_s));
+  if (!reply.envelope().isCheckpointSaved()) return Status::invalid_argument("learner answered SaveCheckpoint without CheckpointSaved");
+  CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(dir / kControllerStateFile, state.dump()));
+  const nlohmann::json manifest = {{"step", trained_steps_},
+                                   {"policy_version", policy_version_},
+                                   {"parts", {"learner", "controller"}}};
+  CARAVAN_RETURN_IF_ERROR(core::commit_checkpoint(dir, manifest.dump(2)));
+  log::info("event=checkpoint step=", trained_steps_, " dir=", dir.string());
   return Status();
 }
 
-Status Controller::export_final_model(std::stop_token stop) {
-  const auto learner = pool_.workers_with_prefix("learner-");
-  std::vector<Outgoing> requests;
-  requests.push_back(pool_.make_request(learner.front()));
-  requests.back().envelope().initExportModel().setDirectory(kFinalModelDirectory);
-  CARAVAN_ASSIGN_OR_RETURN(auto replies, pool_.exchange(std::move(requests), stop));
-  const std::string dir = replies.front().envelope().getCheckpointSaved().getDirectory();
+nlohmann::json Controller::controller_state() const {
+  nlohmann::json state = {{"step", trained_steps_},
+                          {"policy_version", policy_version_},
+                          {"next_draw", next_draw_},
+                          {"seed", config_.run.seed},
+                          {"ledger", training_.ledger.to_json()},
+                          {"files",
+                           {{"metrics", file_size_or_zero(run_dir_.metrics_path())},
+                            {"train_samples", file_size_or_zero(run_dir_.samples_path("train"))}}}};
+  if (sft_accuracy_) state["sft_accuracy"] = *sft_accuracy_;
+  return state;
+}
+
+Status Controller::export_final_model() {
+  auto request = new_message();
+  request->getRoot<proto::Envelope>().initExportModel().setDirectory(kFinalModelDirectory);
+  CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.checkpoint_s));
+  if (!reply.envelope().isCheckpointSaved()) return Status::invalid_argument("learner answered ExportModel without CheckpointSaved");
+  const std::string dir = reply.envelope().getCheckpointSaved().getDirectory();
   log::info("event=final_model dir=", dir, " policy_version=", policy_version_);
   log::result(str_cat("final model: ", dir));
   return Status();
-}
-
-Status Controller::write_samples(const std::string& phase, int64_t step,
-                                 const std::vector<core::TaskPrompt>& prompts,
-                                 const std::vector<ScoredSample>& samples) const {
-  const size_t samples_per_prompt = samples.size() / prompts.size();
-  std::vector<nlohmann::json> records;
-  records.reserve(samples.size());
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const auto& s = samples[i];
-    const auto& prompt = prompts[i / samples_per_prompt];
-    records.push_back({{"step", step},
-                       {"prompt_id", s.prompt_id},
-                       {"sample_index", s.sample_index},
-                       {"source", prompt.source},
-                       {"verifier", prompt.verifier},
-                       {"prompt", prompt_record(prompt)},
-                       {"ground_truth", prompt.ground_truth},
-                       {"completion", s.text},
-                       {"finish_reason", s.stopped ? "stop" : "length"},
-                       {"completion_tokens", completion_token_count(s.tokens, s.stopped)},
-                       {"reward", s.reward_record},
-                       {"policy_version", s.policy_version}});
-  }
-  return run_dir_.append_jsonl_records(run_dir_.samples_path(phase), records);
 }
 
 } // namespace caravan::controller

@@ -1,29 +1,53 @@
 // File: actors/controller/controller.h
-// The controller of a synchronous RLVR run. It owns the dataset cursor, the policy version
-// and the run directory's metrics and samples, and drives the workers through WorkerPool:
-//   1. wait for every worker; 2. SFT warm-up on the learner; 3. broadcast weights;
-//   4. greedy held-out evaluation; 5. GRPO steps (generate -> verify -> train -> broadcast),
-//   with checkpoints; 6. held-out evaluation again; 7. the final policy exported as a Hugging
-//   Face directory, RUN_DIR/final_model; 8. shut the workers down.
-// One progress line per step and two result lines ("held-out accuracy after SFT: x%").
+// The controller of a run: an event loop over a WorkerLink that keeps the run's work in a
+// ledger (actors/controller/ledger.h) and streams it through the workers:
+//   - rollout actors get one RolloutRequest per group and return each group when it finishes;
+//   - each finished group goes at once to the least loaded verifier;
+//   - the learner gets a TrainBatch as soon as [grpo] prompts_per_step groups are scored, then
+//     the new weights go to the learner and every rollout actor (installed between decode steps
+//     when they are generating).
+// How far generation runs ahead of training is the [pipeline] mode (pipeline_policy.h).
 //
-// The prompts come from a core::PromptSource (the arithmetic task or an RLVR prompt set) with
-// their token ids already encoded by the model's prompt encoder; each reward item carries its
-// prompt's verifier, ground truth and source. `tokenizer` only decodes completions for the
-// verifiers and the sample files.
+// Liveness is apart from work: every worker and the controller heartbeat each other; a worker
+// silent for [cluster] heartbeat_timeout_s, disconnected, or restarted (a new Hello) is lost, and
+// its unfinished rollout and reward work is queued again for the others; a restarted rollout
+// actor joins the next weight-sync group (re-formed with a new generation). Each request has
+// the deadline of its kind ([deadlines]). A lost learner ends the run; the last committed
+// checkpoint stays in force and the error says how to resume.
 //
-//   Controller controller(config, pool, run_dir, prompts, tokenizer);
+// Checkpoints are two-phase (core/checkpoints.h): the learner writes its part, the controller
+// writes controller_state.json (step, dataset cursor, policy version, ledger, the lengths of
+// metrics.jsonl and samples/train.jsonl), then commits. A run directory with a committed
+// checkpoint resumes from it: the learner restores its part, the appended files are cut back to
+// the checkpoint, buffered groups are kept and unfinished ones generated again. A stop request
+// (SIGTERM) finishes the step in progress, checkpoints and returns kCancelled, within
+// [supervision] sigterm_grace_s.
+//
+// Phases: wait for every worker; resume or SFT warm-up; weight sync; held-out evaluation
+// (greedy); RL steps; held-out evaluation; the final policy exported as RUN_DIR/final_model;
+// shut the workers down. One progress line per step and the result lines ("held-out accuracy
+// after SFT: x%").
+//
+//   ChannelLink link(*router);
+//   Controller controller(config, link, run_dir, prompts, tokenizer);
 //   Status status = controller.run(stop);
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "actors/controller/worker_pool.h"
+#include "actors/controller/ledger.h"
+#include "actors/controller/pipeline_policy.h"
+#include "actors/controller/worker_link.h"
+#include "actors/controller/worker_roster.h"
 #include "core/run_config.h"
 #include "core/run_directory.h"
 #include "core/task_prompt.h"
@@ -33,64 +57,173 @@ namespace caravan::controller {
 
 // Where the run's final policy is exported, relative to the run directory.
 inline constexpr const char* kFinalModelDirectory = "final_model";
+// The controller's part of a checkpoint directory.
+inline constexpr const char* kControllerStateFile = "controller_state.json";
+
+// The worker identities a run expects: learner-0, rollout-0.., verifier-0..
+std::vector<std::string> expected_workers(const core::RunConfig& config);
+
+// Counters of what the controller refused or survived, reported in metrics.jsonl.
+struct ControllerCounters {
+  // Replies ignored: for a request or group no longer expected (duplicate, late, from a lost
+  // incarnation) or from a process that is not a worker of the run.
+  uint64_t ignored_replies = 0;
+  // Workers declared lost (silent, disconnected, restarted).
+  uint64_t workers_lost = 0;
+  // Requests past their deadline.
+  uint64_t deadlines_missed = 0;
+  // Weight syncs that failed and were retried with a re-formed group.
+  uint64_t sync_failures = 0;
+};
 
 // Owner thread only. Every reference must outlive the controller.
 class Controller {
  public:
-  Controller(const core::RunConfig& config, WorkerPool& pool, const core::RunDirectory& run_dir,
+  Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
              core::PromptSource& prompts, const model::Tokenizer& tokenizer);
 
-  // Runs the whole run and shuts the workers down (also on failure). Errors name the worker
-  // or file at fault.
+  // Runs the whole run and shuts the workers down (also on failure). Errors name the worker or
+  // file at fault; kCancelled after a stop request (with the checkpoint it wrote).
   Status run(std::stop_token stop);
 
+  const ControllerCounters& counters() const { return counters_; }
+
  private:
-  // A sample scored by a verifier, as the controller keeps it for training and logging.
-  struct ScoredSample {
-    uint64_t prompt_id = 0;
-    uint32_t sample_index = 0;
-    std::vector<int32_t> tokens;
-    std::vector<float> logprobs;
-    uint64_t policy_version = 0;
-    bool stopped = false;
-    std::string text;
-    float reward = 0;
-    proto::RewardStatus status = proto::RewardStatus::ERROR;
-    // The verifier's word on whether the learner trains on `reward` (Reward.trainable).
-    bool trainable = false;
-    // The verifier's reward breakdown as written to the sample files (core/reward_record.h).
-    nlohmann::json reward_record;
+  // Longest single wait of the event loop, so stop requests and heartbeats are never late.
+  static constexpr std::chrono::milliseconds kLoopTick{50};
+
+  enum class Stream { kTraining, kEvaluation };
+  enum class RequestKind { kRollout, kReward, kLearner, kSync };
+
+  // Work on one stream: its ledger and how its prompts are sampled.
+  struct WorkStream {
+    explicit WorkStream(uint32_t samples_per_prompt) : ledger(samples_per_prompt) {}
+    Ledger ledger;
+    double temperature = 0;
+    double top_p = 1;
   };
 
-  Status run_phases(std::stop_token stop);
-  Status warm_up(std::stop_token stop);
-  Status sync_weights(uint64_t version, std::stop_token stop);
-  Result<double> evaluate(const std::string& label, std::stop_token stop);
-  Status rl_step(int64_t step, std::stop_token stop);
-  Status save_checkpoint(int64_t step, std::stop_token stop);
-  Status export_final_model(std::stop_token stop);
+  // A request sent and not yet finished.
+  struct PendingRequest {
+    RequestKind kind = RequestKind::kRollout;
+    std::string worker;
+    uint64_t incarnation = 0;
+    Clock::time_point deadline{};
+    Stream stream = Stream::kTraining;
+    // Rollout: the groups not yet returned. Reward: the group scored.
+    std::set<uint64_t> groups;
+    // Kept for a resend after a busy reply (reward requests).
+    std::shared_ptr<capnp::MallocMessageBuilder> message;
+    std::optional<Clock::time_point> resend_at;
+  };
+  // What the sample files record of a trained batch.
+  struct TrainedBatch {
+    // The policy version the learner trained the batch from.
+    uint64_t trained_from = 0;
+    std::map<uint64_t, StalenessVerdict> verdicts;
+  };
+  // The outcome of a request a phase waits for (learner calls, weight syncs).
+  struct AwaitedReply {
+    std::optional<core::ReceivedMessage> reply;
+    Status failure;
+  };
 
-  // Generates `samples_per_prompt` completions for each prompt across the rollout actors
-  // and scores them across the verifiers.
-  Result<std::vector<ScoredSample>> generate_and_score(const std::vector<core::TaskPrompt>& prompts,
-                                                       uint32_t samples_per_prompt, double temperature, uint64_t seed,
-                                                       std::stop_token stop);
-  Result<std::vector<ScoredSample>> generate(const std::vector<core::TaskPrompt>& prompts,
-                                             uint32_t samples_per_prompt, double temperature, uint64_t seed,
-                                             std::stop_token stop);
-  Status score(const std::vector<core::TaskPrompt>& prompts, std::vector<ScoredSample>& samples,
-               std::stop_token stop);
-  Status write_samples(const std::string& phase, int64_t step, const std::vector<core::TaskPrompt>& prompts,
-                       const std::vector<ScoredSample>& samples) const;
+  // --- phases
+  Status run_phases();
+  Status await_workers();
+  Status warm_up();
+  Result<bool> resume_from_checkpoint();
+  Status sync_weights();
+  Result<double> evaluate(const std::string& label);
+  Status run_rl_steps();
+  Result<std::vector<uint64_t>> wait_for_batch();
+  Status train(const std::vector<uint64_t>& batch);
+  Status save_checkpoint();
+  Status export_final_model();
+
+  // --- the event loop
+  // Handles at most one message (waiting up to `wait`), then heartbeats, liveness, deadlines and
+  // dispatch. Returns the first fatal error of the run.
+  Status pump(std::chrono::milliseconds wait);
+  void handle(const core::ReceivedMessage& received);
+  void on_completion(const std::string& worker, proto::Completion::Reader completion);
+  void on_rewards(const std::string& worker, proto::RewardResult::Reader result);
+  void on_error(const std::string& worker, proto::ErrorReply::Reader error);
+  void on_awaited_reply(const std::string& worker, uint64_t request_id, const core::ReceivedMessage& received);
+  void on_worker_lost(const std::string& worker, const std::string& why);
+  // Ends `request_id` without its reply: its work is queued again, or its waiter fails.
+  void fail_request(uint64_t request_id, const std::string& why);
+  void send_heartbeats();
+  void expire_deadlines();
+  void dispatch();
+  void draw_training_prompts();
+  void dispatch_rollouts(Stream stream);
+  void dispatch_reward(Stream stream, uint64_t key);
+  // Sends and records a request; false when the worker cannot be reached (it is then lost).
+  bool send_request(uint64_t request_id, PendingRequest pending, capnp::MallocMessageBuilder& message);
+
+  // Sends one request per (worker, message) and pumps until every reply arrived or one failed.
+  Result<std::vector<core::ReceivedMessage>> call_all(
+      std::vector<std::pair<std::string, std::unique_ptr<capnp::MallocMessageBuilder>>> requests,
+      double deadline_s, RequestKind kind);
+  Result<core::ReceivedMessage> call_learner(std::unique_ptr<capnp::MallocMessageBuilder> request, double deadline_s);
+
+  // --- helpers
+  WorkStream& stream(Stream which);
+  const core::TaskPrompt& prompt(Stream which, uint64_t key);
+  std::string learner() const;
+  // Rollout actors alive that hold weights of their current incarnation.
+  std::vector<std::string> ready_actors() const;
+  bool actors_await_weights() const;
+  bool draining() const { return grace_deadline_.has_value(); }
+  Status check_stop();
+  std::optional<DropReason> drop_reason(const GeneratedSample& sample, const SampleReward& reward) const;
+  nlohmann::json controller_state() const;
+  Status append_metrics(const nlohmann::json& record);
+  // `trained` is null for evaluation samples.
+  Status write_samples(const std::string& phase, Stream which, const std::vector<uint64_t>& keys,
+                       const TrainedBatch* trained);
 
   const core::RunConfig& config_;
-  WorkerPool& pool_;
+  WorkerLink& link_;
   const core::RunDirectory& run_dir_;
   core::PromptSource& prompts_;
   const model::Tokenizer& tokenizer_;
-  uint64_t dataset_cursor_ = 0;
+  PipelinePolicy policy_;
+  WorkerRoster roster_;
+  std::stop_token stop_;
+  std::optional<Clock::time_point> grace_deadline_;
+  Status fatal_;
+
+  WorkStream training_;
+  std::unique_ptr<WorkStream> evaluation_;
+  // Training prompts drawn and not yet trained, by key (the draw index).
+  std::map<uint64_t, core::TaskPrompt> drawn_prompts_;
+  uint64_t next_draw_ = 0;
+  // Groups generated and waiting for a verifier, per stream.
+  std::set<std::pair<Stream, uint64_t>> unverified_;
+
+  uint64_t next_request_id_ = 1;
+  std::map<uint64_t, PendingRequest> pending_;
+  std::map<uint64_t, AwaitedReply> awaited_;
+
   uint64_t policy_version_ = 0;
-  double last_generation_tokens_per_s_ = 0;
+  int64_t trained_steps_ = 0;
+  // Steps whose weights every rollout actor holds (admission counts these).
+  int64_t synced_steps_ = 0;
+  // Weight-sync group: its generation and members (worker, incarnation); actors synced in
+  // their current incarnation.
+  uint64_t group_generation_ = 0;
+  std::vector<std::pair<std::string, uint64_t>> group_members_;
+  std::map<std::string, uint64_t> actor_weights_incarnation_;
+  bool syncing_ = false;
+  std::optional<double> sft_accuracy_;
+  Clock::time_point next_heartbeat_{};
+
+  // Time accounting for the pipeline benchmark.
+  double learner_wait_s_ = 0;
+  int64_t generated_tokens_ = 0;
+  ControllerCounters counters_;
 };
 
 } // namespace caravan::controller
