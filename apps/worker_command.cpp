@@ -223,8 +223,10 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
   CARAVAN_ASSIGN_OR_RETURN(auto router,
                            core::Channel::bind(context, str_cat("tcp://", config.cluster.host, ":",
                                                                 config.cluster.controller_port), {}));
+  auto registry = std::make_shared<metrics::Registry>();
+  CARAVAN_ASSIGN_OR_RETURN(auto exposer, start_metrics(config, proto::Role::CONTROLLER, 0, registry));
   controller::ChannelLink link(*router);
-  controller::Controller controller(config, link, run_dir, *prompts, *spec.tokenizer);
+  controller::Controller controller(config, link, run_dir, *prompts, *spec.tokenizer, *registry);
   return controller.run(stop);
 }
 

@@ -71,7 +71,7 @@ std::vector<std::string> expected_workers(const core::RunConfig& config) {
 }
 
 Controller::Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
-                       core::PromptSource& prompts, const model::Tokenizer& tokenizer)
+                       core::PromptSource& prompts, const model::Tokenizer& tokenizer, metrics::Registry& registry)
     : config_(config),
       link_(link),
       run_dir_(run_dir),
@@ -79,7 +79,8 @@ Controller::Controller(const core::RunConfig& config, WorkerLink& link, const co
       tokenizer_(tokenizer),
       policy_(config.pipeline, config.grpo.prompts_per_step),
       roster_(expected_workers(config), to_ms(config.cluster.heartbeat_timeout_s)),
-      training_(static_cast<uint32_t>(config.grpo.group_size)) {
+      training_(static_cast<uint32_t>(config.grpo.group_size)),
+      metrics_(registry) {
   training_.temperature = config.rollout.temperature;
   training_.top_p = config.rollout.top_p;
 }
@@ -87,6 +88,7 @@ Controller::Controller(const core::RunConfig& config, WorkerLink& link, const co
 Status Controller::run(std::stop_token stop) {
   stop_ = std::move(stop);
   Status status = run_phases();
+  publish_metrics();
   const std::string reason = status.ok() ? "run complete" : status.message();
   for (const std::string& worker : expected_workers(config_)) {
     capnp::MallocMessageBuilder message;
@@ -351,6 +353,9 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
     uint64_t oldest = policy_version_;
     for (const LedgerSample& sample : ledger_group.samples) oldest = std::min(oldest, sample.generated.policy_version());
     max_staleness = std::max(max_staleness, policy_version_ - oldest);
+    for (const LedgerSample& sample : ledger_group.samples) {
+      metrics_.observe_staleness(policy_version_ - sample.generated.policy_version());
+    }
     const StalenessVerdict verdict = policy_.judge(policy_version_ - oldest);
     trained_batch.verdicts[batch[g]] = verdict;
     auto group = groups[static_cast<unsigned>(g)];
@@ -388,6 +393,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
     drawn_prompts_.erase(key);
   }
 
+  publish_metrics();
   const double reward_mean = judged > 0 ? reward_sum / static_cast<double>(judged) : 0.0;
   const double accuracy = static_cast<double>(correct) / static_cast<double>(samples);
   const double seconds = seconds_between(started, link_.now());

@@ -29,7 +29,7 @@
 // after SFT: x%").
 //
 //   ChannelLink link(*router);
-//   Controller controller(config, link, run_dir, prompts, tokenizer);
+//   Controller controller(config, link, run_dir, prompts, tokenizer, *registry);
 //   Status status = controller.run(stop);
 #pragma once
 
@@ -44,6 +44,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/controller/controller_metrics.h"
 #include "actors/controller/ledger.h"
 #include "actors/controller/pipeline_policy.h"
 #include "actors/controller/worker_link.h"
@@ -79,8 +80,9 @@ struct ControllerCounters {
 // Owner thread only. Every reference must outlive the controller.
 class Controller {
  public:
+  // The controller's metrics (controller_metrics.h) are registered in `registry`.
   Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
-             core::PromptSource& prompts, const model::Tokenizer& tokenizer);
+             core::PromptSource& prompts, const model::Tokenizer& tokenizer, metrics::Registry& registry);
 
   // Runs the whole run and shuts the workers down (also on failure). Errors name the worker or
   // file at fault; kCancelled after a stop request (with the checkpoint it wrote).
@@ -154,6 +156,7 @@ class Controller {
   // Ends `request_id` without its reply: its work is queued again, or its waiter fails.
   void fail_request(uint64_t request_id, const std::string& why);
   void send_heartbeats();
+  void publish_metrics();
   void expire_deadlines();
   void dispatch();
   void draw_training_prompts();
@@ -224,6 +227,7 @@ class Controller {
   double learner_wait_s_ = 0;
   int64_t generated_tokens_ = 0;
   ControllerCounters counters_;
+  ControllerMetrics metrics_;
 };
 
 } // namespace caravan::controller

@@ -146,6 +146,7 @@ Status Controller::pump(milliseconds wait) {
   const Clock::time_point now = link_.now();
   if (now >= next_heartbeat_) {
     send_heartbeats();
+    publish_metrics();
     next_heartbeat_ = now + to_ms(config_.cluster.heartbeat_interval_s);
   }
   for (const std::string& lost : roster_.expire(now)) {
@@ -174,6 +175,19 @@ void Controller::send_heartbeats() {
     heartbeat.setPolicyVersion(policy_version_);
     Status sent = link_.send(worker, message);
     if (!sent.ok() && roster_.mark_dead(worker)) on_worker_lost(worker, sent.message());
+  }
+}
+
+void Controller::publish_metrics() {
+  metrics_.set_ledger(training_.ledger);
+  metrics_.set_progress(policy_version_, trained_steps_, next_draw_);
+  metrics_.set_runtime_totals(counters_.ignored_replies, counters_.workers_lost, counters_.deadlines_missed,
+                              counters_.sync_failures, roster_.restarts(), learner_wait_s_);
+  for (const std::string& worker : expected_workers(config_)) {
+    const WorkerState& state = roster_.state(worker);
+    if (state.incarnation > 0) {
+      metrics_.set_heartbeat_age(worker, std::chrono::duration<double>(link_.now() - state.last_heard).count());
+    }
   }
 }
 

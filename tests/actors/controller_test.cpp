@@ -58,7 +58,7 @@ class ControllerTest : public ::testing::Test {
     prompts_ = std::make_unique<core::ArithmeticPromptSource>(
         std::move(*task), config_.run.seed, "arithmetic", "arithmetic",
         [this](const core::TaskPrompt& prompt) -> Result<std::vector<int32_t>> { return tokenizer_.encode(prompt.text); });
-    controller_ = std::make_unique<Controller>(config_, link_, *run_dir_, *prompts_, tokenizer_);
+    controller_ = std::make_unique<Controller>(config_, link_, *run_dir_, *prompts_, tokenizer_, registry_);
     for (const std::string& worker : workers()) link_.hello(worker);
     return controller_->run(stop);
   }
@@ -104,6 +104,7 @@ class ControllerTest : public ::testing::Test {
   FakeVerifier verifier0_{link_, "verifier-0"};
   FakeVerifier verifier1_{link_, "verifier-1"};
   model::ByteTokenizer tokenizer_;
+  metrics::Registry registry_;
   std::optional<core::RunDirectory> run_dir_;
   std::unique_ptr<core::PromptSource> prompts_;
   std::unique_ptr<Controller> controller_;
@@ -123,6 +124,9 @@ TEST_F(ControllerTest, SyncRunTrainsEveryPromptOnceWithRewardsKeyedNotPositioned
   EXPECT_EQ(read_jsonl(run_dir_->samples_path("eval-rl")).size(), 6u);
   EXPECT_TRUE(std::filesystem::exists(run_dir_->checkpoint_dir(int64_t{3}) / core::kCheckpointCommitMarker));
   EXPECT_GT(link_.heartbeats_to("rollout-1"), 0u);
+  const std::string exposition = registry_.serialize();
+  EXPECT_NE(exposition.find("caravan_ledger_samples{state=\"trained\"} 24"), std::string::npos) << exposition;
+  EXPECT_NE(exposition.find("caravan_policy_version 4"), std::string::npos);
 }
 
 TEST_F(ControllerTest, StalenessIsZeroInSyncMode) {
@@ -271,7 +275,8 @@ TEST_F(ControllerTest, ResumeContinuesFromTheLastCommittedCheckpointWithNothingL
   FakeVerifier verifier0(link, "verifier-0");
   FakeVerifier verifier1(link, "verifier-1");
   auto run_dir = core::RunDirectory::open(dir_.path()).value();
-  Controller resumed(config_, link, run_dir, *prompts_, tokenizer_);
+  metrics::Registry registry;
+  Controller resumed(config_, link, run_dir, *prompts_, tokenizer_, registry);
   for (const std::string& worker : workers()) link.hello(worker);
   ASSERT_TRUE(resumed.run({}).ok());
 
@@ -344,7 +349,7 @@ TEST_F(ControllerTest, WorkerThatNeverConnectsFailsTheRunNamingIt) {
   prompts_ = std::make_unique<core::ArithmeticPromptSource>(
       std::move(*task), config_.run.seed, "arithmetic", "arithmetic",
       [this](const core::TaskPrompt& prompt) -> Result<std::vector<int32_t>> { return tokenizer_.encode(prompt.text); });
-  Controller controller(config_, link_, *run_dir_, *prompts_, tokenizer_);
+  Controller controller(config_, link_, *run_dir_, *prompts_, tokenizer_, registry_);
   for (const std::string& worker : workers()) {
     if (worker != "verifier-1") link_.hello(worker);
   }
