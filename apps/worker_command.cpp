@@ -22,6 +22,7 @@
 #include "core/metrics/exposer.h"
 #include "core/rlvr_prompt_source.h"
 #include "core/run_directory.h"
+#include "core/thread_budget.h"
 #include "core/worker_session.h"
 #include "learner/learner_worker.h"
 #include "model/model_loader.h"
@@ -350,7 +351,9 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
     return Status::invalid_argument(str_cat(config_path, ": not a resolved config (run.directory and "
                                             "cluster.controller_port must be set); start runs with `caravan run`"));
   }
-  at::set_num_threads(static_cast<int>(config.run.threads_per_process));
+  const int64_t threads = core::intra_op_threads(config, role, core::available_cores());
+  at::set_num_threads(static_cast<int>(threads));
+  log::info("event=threads intra_op=", threads, " cores=", core::available_cores());
   zmq::context_t context;
   switch (role) {
     case proto::Role::CONTROLLER: return run_controller(config, context, stop);

@@ -22,7 +22,8 @@ struct RunOptions {
   std::string directory;
   // Seed for model init, data order and sampling. Any value.
   uint64_t seed = 1234;
-  // LibTorch intra-op threads per process, >= 1.
+  // LibTorch intra-op threads per process at most, >= 1. Processes that compute at the same time
+  // share the machine's cores (core/thread_budget.h), so each may get fewer.
   int64_t threads_per_process = 1;
 };
 
