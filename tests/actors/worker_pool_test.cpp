@@ -17,38 +17,51 @@ class WorkerPoolTest : public ::testing::Test {
   // A verifier worker on its own thread that answers each RewardRequest with `behaviour`.
   // kBusyTwice: replies "busy, retry after 20 ms" to the first two deliveries, then answers.
   enum class Behaviour { kAnswer, kFail, kIgnore, kBusyTwice };
+  class ScriptedVerifier : public core::WorkerRole {
+   public:
+    ScriptedVerifier(Behaviour behaviour, core::Outbox& outbox) : behaviour_(behaviour), outbox_(outbox) {}
+    Status accept(const proto::Envelope::Reader& message) override {
+      const uint64_t id = message.getRewardRequest().getRequestId();
+      ++deliveries_;
+      auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+      switch (behaviour_) {
+        case Behaviour::kBusyTwice:
+          if (deliveries_ <= 2) {
+            auto busy = reply->initRoot<proto::Envelope>().initErrorReply();
+            busy.setRequestId(id);
+            busy.setMessage("queue full");
+            busy.setRetryAfterMs(20);
+          } else {
+            reply->initRoot<proto::Envelope>().initRewardResult().setRequestId(id);
+          }
+          outbox_.post(std::move(reply));
+          return Status();
+        case Behaviour::kAnswer:
+          reply->initRoot<proto::Envelope>().initRewardResult().setRequestId(id);
+          outbox_.post(std::move(reply));
+          return Status();
+        case Behaviour::kFail: return Status::internal("disk on fire");
+        case Behaviour::kIgnore: return Status();
+      }
+      return Status();
+    }
+    uint64_t policy_version() const override { return 0; }
+    std::vector<uint64_t> active_requests() const override { return {}; }
+    bool stop_within(std::chrono::milliseconds) override { return true; }
+
+   private:
+    const Behaviour behaviour_;
+    core::Outbox& outbox_;
+    int deliveries_ = 0;
+  };
   std::jthread start_worker(uint32_t rank, Behaviour behaviour) {
     return std::jthread([this, rank, behaviour](std::stop_token stop) {
-      auto session = core::WorkerSession::connect(context_, router_->endpoint(), proto::Role::VERIFIER, rank, {}).value();
-      int deliveries = 0;
-      (void)session->serve(
-          [&](const proto::Envelope::Reader& message) -> Status {
-            const uint64_t id = message.getRewardRequest().getRequestId();
-            ++deliveries;
-            switch (behaviour) {
-              case Behaviour::kBusyTwice: {
-                capnp::MallocMessageBuilder reply;
-                if (deliveries <= 2) {
-                  auto busy = reply.initRoot<proto::Envelope>().initErrorReply();
-                  busy.setRequestId(id);
-                  busy.setMessage("queue full");
-                  busy.setRetryAfterMs(20);
-                } else {
-                  reply.initRoot<proto::Envelope>().initRewardResult().setRequestId(id);
-                }
-                return session->send(reply);
-              }
-              case Behaviour::kAnswer: {
-                capnp::MallocMessageBuilder reply;
-                reply.initRoot<proto::Envelope>().initRewardResult().setRequestId(id);
-                return session->send(reply);
-              }
-              case Behaviour::kFail: return Status::internal("disk on fire");
-              case Behaviour::kIgnore: return Status();
-            }
-            return Status();
-          },
-          10s, stop);
+      // The old controller sends no heartbeats: a timeout longer than any test here.
+      core::WorkerSessionOptions options{.role = proto::Role::VERIFIER, .rank = rank,
+                                         .heartbeat_interval = 5s, .heartbeat_timeout = 10s};
+      auto session = core::WorkerSession::connect(context_, router_->endpoint(), options, stop).value();
+      ScriptedVerifier role(behaviour, session->outbox());
+      (void)session->serve(role);
     });
   }
   zmq::context_t context_;
