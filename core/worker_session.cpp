@@ -104,12 +104,11 @@ std::optional<Status> WorkerSession::end_status() const {
 }
 
 void WorkerSession::end(Status why) {
-  {
-    std::lock_guard lock(mutex_);
-    end_status_ = std::move(why);
-    ended_changed_.notify_all();
-  }
+  // Stop first: whoever sees the end status also sees stop_token() requested.
   ended_source_.request_stop();
+  std::lock_guard lock(mutex_);
+  end_status_ = std::move(why);
+  ended_changed_.notify_all();
 }
 
 void WorkerSession::run(std::stop_token own_stop) {
