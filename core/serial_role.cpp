@@ -33,7 +33,8 @@ void SerialRole::run(std::stop_token stop) {
     Queued request;
     {
       std::unique_lock lock(mutex_);
-      if (!queued_changed_.wait(lock, stop, [this] { return !queue_.empty(); })) return;
+      // wait() returns true with work queued even when stop was requested: check both.
+      if (!queued_changed_.wait(lock, stop, [this] { return !queue_.empty(); }) || stop.stop_requested()) return;
       request = std::move(queue_.front());
       queue_.pop_front();
     }

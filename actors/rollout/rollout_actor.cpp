@@ -60,7 +60,8 @@ void RolloutActor::run(std::stop_token stop) {
     Work sync;
     {
       std::unique_lock lock(mutex_);
-      if (!queue_changed_.wait(lock, stop, [this] { return !queue_.empty(); })) return;
+      // wait() returns true with work queued even when stop was requested: check both.
+      if (!queue_changed_.wait(lock, stop, [this] { return !queue_.empty(); }) || stop.stop_requested()) return;
       if (is_request(queue_.front())) {
         requests = take_batch();
       } else {

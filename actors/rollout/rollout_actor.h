@@ -56,7 +56,8 @@ class RolloutActor : public core::WorkerRole {
   bool stop_within(std::chrono::milliseconds grace) override { return engine_.stop_within(grace); }
 
  private:
-  // A queued RolloutRequest or SyncWeights (a copy of its envelope).
+  // A queued RolloutRequest or SyncWeights: a copy of its envelope and its arrival time
+  // (request() only for a RolloutRequest).
   using Work = AcceptedRequest;
 
   void run(std::stop_token stop);
