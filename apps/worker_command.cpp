@@ -8,12 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <thread>
 
 #include "actors/controller/controller.h"
-#include "actors/rollout/rollout_worker.h"
+#include "actors/rollout/rollout_actor.h"
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "core/arithmetic_task.h"
@@ -22,11 +23,13 @@
 #include "core/metrics/exposer.h"
 #include "core/rlvr_prompt_source.h"
 #include "core/run_directory.h"
+#include "core/serial_role.h"
 #include "core/thread_budget.h"
 #include "core/worker_session.h"
 #include "learner/learner_worker.h"
 #include "model/model_loader.h"
 #include "rewards/reward_config_watcher.h"
+#include "rewards/verifier_role.h"
 #include "rewards/verifier_worker.h"
 #include "weights_sync/communicator_weight_transport.h"
 
@@ -82,13 +85,6 @@ std::string controller_endpoint(const core::RunConfig& config) {
   return str_cat("tcp://", config.cluster.host, ":", config.cluster.controller_port);
 }
 
-milliseconds worker_timeout(const core::RunConfig& config) {
-  const core::DeadlineOptions& d = config.deadlines;
-  const double longest = std::max({d.sft_s, d.evaluation_s, d.rollout_s, d.reward_s, d.train_step_s, d.weight_sync_s,
-                                   d.checkpoint_s, config.cluster.connect_timeout_s});
-  return milliseconds(static_cast<int64_t>(longest * 1000));
-}
-
 // The weight-sync group: the learner is rank 0, rollout actor r is rank r + 1.
 Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config, int rank,
                                                                              std::stop_token stop) {
@@ -103,11 +99,11 @@ Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(con
   return std::make_unique<wsync::CommunicatorWeightTransport>(std::move(communicator), config.weights_sync.bucket_bytes);
 }
 
-// Runs `step` at the actor-loop boundary: exceptions from LibTorch, Cap'n Proto or a broken
-// invariant become a Status, which the session reports to the controller before the process
-// exits non-zero.
+// Runs `step` (returning a Status or a Result) at the actor-loop boundary: exceptions from
+// LibTorch, Cap'n Proto or a broken invariant become its error, which the controller receives
+// as the ErrorReply of the request.
 template <class Step>
-Status guarded(const Step& step) {
+auto guarded(const Step& step) -> decltype(step()) {
   try {
     return step();
   } catch (const c10::Error& e) {
@@ -119,17 +115,43 @@ Status guarded(const Step& step) {
   }
 }
 
-// Serves `worker.handle` replies until Shutdown.
-template <class Worker>
-Status serve(core::WorkerSession& session, Worker& worker, const core::RunConfig& config, std::stop_token stop) {
-  return session.serve(
-      [&](const proto::Envelope::Reader& message) -> Status {
-        return guarded([&]() -> Status {
-          CARAVAN_ASSIGN_OR_RETURN(auto reply, worker.handle(message));
-          return session.send(*reply);
-        });
-      },
-      worker_timeout(config), stop);
+milliseconds seconds_to_ms(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000)); }
+
+// Connects this worker to the controller; heartbeats flow from here on, also during setup.
+Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConfig& config, zmq::context_t& context,
+                                                             proto::Role role, uint32_t rank, std::stop_token stop) {
+  core::WorkerSessionOptions options;
+  options.role = role;
+  options.rank = rank;
+  options.heartbeat_interval = seconds_to_ms(config.cluster.heartbeat_interval_s);
+  options.heartbeat_timeout = seconds_to_ms(config.cluster.heartbeat_timeout_s);
+  return core::WorkerSession::connect(context, controller_endpoint(config), options, std::move(stop));
+}
+
+// Serves `role` until the session ends, then stops the role's threads.
+//
+// Exit policy: a role thread may be stuck where no stop reaches it (a long LibTorch kernel, a
+// collective whose peers are gone). Waiting for it would keep a worker alive long after its
+// controller is gone, and destroying the role would block on it. So after the session ends,
+// the role gets one heartbeat interval to stop; if a thread is still busy, the reason is logged
+// and the process ends at once with std::_Exit(1), skipping destructors (nothing a worker holds
+// needs them: files are written atomically, sockets have linger 0, the OS reclaims the rest).
+Status serve_until_end(core::WorkerSession& session, core::WorkerRole& role, const core::RunConfig& config) {
+  const Status served = session.serve(role);
+  if (!role.stop_within(seconds_to_ms(config.cluster.heartbeat_interval_s))) {
+    log::error("event=worker_stuck reason=\"", served.ok() ? "shutdown" : served.to_string(),
+               "\" action=\"exit without waiting for the busy work thread\"");
+    std::_Exit(1);
+  }
+  return served;
+}
+
+// What a worker reports when its setup or serving ended with `outcome`: if the session ended
+// first (the controller gone, Shutdown, a signal), that reason, which also explains a setup
+// step cancelled by it.
+Status prefer_session_end(const core::WorkerSession& session, Status outcome) {
+  if (std::optional<Status> ended = session.end_status(); ended && !outcome.ok()) return *ended;
+  return outcome;
 }
 
 // Index of a process of the run for [metrics] port_base: the controller is 0, the learner 1,
@@ -231,16 +253,20 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
   return controller.run(stop);
 }
 
-Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
-  CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
-                                                                      proto::Role::ROLLOUT, rank, {}));
+Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerSession& session) {
+  const std::stop_token stop = session.stop_token();
   CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, static_cast<int>(rank) + 1, stop));
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   // The first SyncWeights installs the learner's weights before any request.
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
-  rollout::RolloutWorker worker(std::move(policy), *transport,
-                                {.stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
-  return serve(*session, worker, config, stop);
+  rollout::RolloutActor actor(std::move(policy), *transport, session.outbox(),
+                              {.stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
+  return serve_until_end(session, actor, config);
+}
+
+Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::ROLLOUT, rank, stop));
+  return prefer_session_end(*session, serve_rollout(config, rank, *session));
 }
 
 // The code verifier's settings for verifier `rank`: each verifier process of a host gets its
@@ -253,11 +279,8 @@ rewards::code::CodeVerifierOptions code_verifier_options(const core::RunConfig& 
   return options;
 }
 
-Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalStopper& signals,
-                    zmq::context_t& context) {
-  const std::stop_token stop = signals.token();
-  CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
-                                                                      proto::Role::VERIFIER, rank, {}));
+Status serve_verifier(const core::RunConfig& config, uint32_t rank, const SignalStopper& signals,
+                      core::WorkerSession& session) {
   auto metrics_registry = std::make_shared<metrics::Registry>();
   CARAVAN_ASSIGN_OR_RETURN(auto exposer, start_metrics(config, proto::Role::VERIFIER, rank, metrics_registry));
   const rewards::VerifierRegistry registry = rewards::make_default_registry(code_verifier_options(config, rank));
@@ -292,39 +315,42 @@ Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalSt
                 " version=", reward_config->current()->version);
     }
   };
-  // A busy reply (the pool is full) goes out at once; results follow as their items finish.
-  const auto handle = [&](const proto::Envelope::Reader& message) -> Status {
-    return guarded([&]() -> Status {
-      refresh_reward_config();
-      CARAVAN_ASSIGN_OR_RETURN(auto immediate, worker.handle(message));
-      return immediate ? session->send(**immediate) : Status();
-    });
-  };
-  const core::WorkerSession::Background results{
-      .busy = [&] { return worker.pending_requests() > 0; },
-      .poll = [&](milliseconds wait) -> Status {
-        return guarded([&]() -> Status {
-          for (auto& reply : worker.poll_finished(stop, wait)) CARAVAN_RETURN_IF_ERROR(session->send(*reply));
-          return Status();
-        });
-      }};
-  return session->serve(handle, results, worker_timeout(config), stop);
+  rewards::VerifierRole role(worker, session.outbox(), refresh_reward_config);
+  return serve_until_end(session, role, config);
+}
+
+Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalStopper& signals,
+                    zmq::context_t& context) {
+  CARAVAN_ASSIGN_OR_RETURN(auto session,
+                           connect_session(config, context, proto::Role::VERIFIER, rank, signals.token()));
+  return prefer_session_end(*session, serve_verifier(config, rank, signals, *session));
+}
+
+Status serve_learner(const core::RunConfig& config, const std::optional<core::ArithmeticTask>& sft_task,
+                     core::WorkerSession& session) {
+  CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
+  const std::stop_token stop = session.stop_token();
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0, stop));
+  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
+  learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop);
+  // SFT stages and training steps run on the role's work thread; heartbeats go on meanwhile.
+  core::SerialRole role(
+      [&](const proto::Envelope::Reader& message) -> Result<core::Outbox::Message> {
+        return guarded([&] { return worker.handle(message); });
+      },
+      [&] { return worker.policy_version(); }, session.outbox());
+  return serve_until_end(session, role, config);
 }
 
 Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
-  CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   // SFT examples exist only for the arithmetic task (config checks that RLVR runs skip SFT).
   std::optional<core::ArithmeticTask> sft_task;
   if (config.task.kind == "arithmetic") {
     CARAVAN_ASSIGN_OR_RETURN(sft_task, core::ArithmeticTask::create(config.task));
   }
-  CARAVAN_ASSIGN_OR_RETURN(auto session, core::WorkerSession::connect(context, controller_endpoint(config),
-                                                                      proto::Role::LEARNER, 0, {}));
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0, stop));
-  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
-  learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop);
-  return serve(*session, worker, config, stop);
+  CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::LEARNER, 0, stop));
+  return prefer_session_end(*session, serve_learner(config, sft_task, *session));
 }
 
 Result<proto::Role> parse_role(const std::string& name) {

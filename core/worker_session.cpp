@@ -42,63 +42,161 @@ uint64_t request_id_of(const proto::Envelope::Reader& message) {
   return 0;
 }
 
+namespace {
+
+// How long the socket thread waits for a message before it looks at the outbox again: the
+// most a posted reply waits to be sent.
+constexpr std::chrono::milliseconds kOutboxPoll{5};
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return name;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<WorkerSession>> WorkerSession::connect(zmq::context_t& context,
-                                                              const std::string& controller_endpoint, proto::Role role,
-                                                              uint32_t rank, const ChannelOptions& options) {
-  const std::string identity = worker_identity(role, rank);
+                                                              const std::string& controller_endpoint,
+                                                              const WorkerSessionOptions& options,
+                                                              std::stop_token stop) {
+  if (options.heartbeat_interval.count() <= 0 || options.heartbeat_timeout <= options.heartbeat_interval) {
+    return Status::invalid_argument(str_cat("worker session: heartbeat_interval (", options.heartbeat_interval.count(),
+                                            " ms) must be > 0 and below heartbeat_timeout (",
+                                            options.heartbeat_timeout.count(), " ms)"));
+  }
+  const std::string identity = worker_identity(options.role, options.rank);
   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel,
-                           Channel::connect(context, controller_endpoint, identity, options));
-  std::unique_ptr<WorkerSession> session(new WorkerSession(std::move(channel), identity));
+                           Channel::connect(context, controller_endpoint, identity, options.channel));
   capnp::MallocMessageBuilder hello;
   auto body = hello.initRoot<proto::Envelope>().initHello();
-  body.setRole(role);
-  body.setRank(rank);
+  body.setRole(options.role);
+  body.setRank(options.rank);
   body.setPid(static_cast<uint32_t>(::getpid()));
-  CARAVAN_RETURN_IF_ERROR_CTX(session->send(hello), identity + ": hello");
-  return session;
+  body.setHost(host_name());
+  CARAVAN_RETURN_IF_ERROR_CTX(channel->send(hello), identity + ": hello");
+  // The socket thread takes the channel over; thread start orders the accesses (ZeroMQ allows
+  // moving a socket between threads with a full barrier).
+  return std::unique_ptr<WorkerSession>(new WorkerSession(std::move(channel), identity, options, std::move(stop)));
 }
 
-Status WorkerSession::send_error(uint64_t request_id, const Status& status) {
-  capnp::MallocMessageBuilder message;
-  auto body = message.initRoot<proto::Envelope>().initErrorReply();
-  body.setRequestId(request_id);
-  body.setMessage(str_cat(identity_, ": ", status.to_string()));
-  return send(message);
+WorkerSession::WorkerSession(std::unique_ptr<Channel> channel, std::string identity,
+                             const WorkerSessionOptions& options, std::stop_token stop)
+    : channel_(std::move(channel)),
+      identity_(std::move(identity)),
+      options_(options),
+      signals_(std::move(stop)),
+      outbox_(identity_),
+      thread_([this](std::stop_token own_stop) { run(own_stop); }) {}
+
+WorkerSession::~WorkerSession() = default;  // std::jthread requests stop and joins.
+
+Status WorkerSession::serve(WorkerRole& role) {
+  role_.store(&role);
+  std::unique_lock lock(mutex_);
+  ended_changed_.wait(lock, [this] { return end_status_.has_value(); });
+  return *end_status_;
 }
 
-Status WorkerSession::serve(const Handler& handler, const Background& background,
-                            std::chrono::milliseconds idle_timeout, std::stop_token stop) {
-  // How long one background poll may wait while a message could be arriving.
-  constexpr std::chrono::milliseconds kBackgroundPoll{5};
+std::optional<Status> WorkerSession::end_status() const {
+  std::lock_guard lock(mutex_);
+  return end_status_;
+}
+
+void WorkerSession::end(Status why) {
+  // Stop first: whoever sees the end status also sees stop_token() requested.
+  ended_source_.request_stop();
+  std::lock_guard lock(mutex_);
+  end_status_ = std::move(why);
+  ended_changed_.notify_all();
+}
+
+void WorkerSession::run(std::stop_token own_stop) {
+  using Clock = std::chrono::steady_clock;
+  auto last_heard = Clock::now();
+  auto next_heartbeat = last_heard + options_.heartbeat_interval;
   while (true) {
-    const bool busy = background.busy && background.busy();
-    if (busy) {
-      Status status = background.poll(kBackgroundPoll);
-      if (!status.ok()) {
-        (void)send_error(0, status);
-        return status;
-      }
+    if (own_stop.stop_requested() || signals_.stop_requested()) {
+      return end(Status::cancelled(str_cat(identity_, ": stop requested")));
     }
-    CARAVAN_ASSIGN_OR_RETURN(std::optional<ReceivedMessage> received,
-                             channel_->receive(busy ? std::chrono::milliseconds(0) : idle_timeout, stop));
-    if (stop.stop_requested()) return Status::cancelled(str_cat(identity_, ": stop requested"));
-    if (!received && busy) continue;
-    if (!received) {
-      return Status::timeout(str_cat(identity_, ": no message from the controller for ", idle_timeout.count(),
-                                     " ms; assuming it is gone"));
+    deliver_backlog();
+    if (std::optional<Status> ended = send_outbox()) return end(std::move(*ended));
+    const auto now = Clock::now();
+    if (now >= next_heartbeat) {
+      if (Status sent = send_heartbeat(); !sent.ok()) return end(std::move(sent));
+      next_heartbeat = now + options_.heartbeat_interval;
     }
-    const proto::Envelope::Reader message = received->envelope();
-    if (message.isShutdown()) {
-      log::info("event=shutdown reason=\"", message.getShutdown().getReason().cStr(), "\"");
-      return Status();
+    const auto silent_until = last_heard + options_.heartbeat_timeout;
+    if (now >= silent_until) {
+      return end(Status::unavailable(str_cat(identity_, ": the controller is gone: no message from it for ",
+                                             options_.heartbeat_timeout.count(), " ms (heartbeat_timeout)")));
     }
-    Status status = handler(message);
-    if (!status.ok()) {
-      // Best effort: the controller learns why before this process exits non-zero.
-      (void)send_error(request_id_of(message), status);
-      return status;
-    }
+    const auto wait = std::min({std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - now),
+                                std::chrono::duration_cast<std::chrono::milliseconds>(silent_until - now),
+                                kOutboxPoll});
+    Result<std::optional<ReceivedMessage>> received =
+        channel_->receive(std::max(wait, std::chrono::milliseconds(0)), own_stop);
+    if (!received.ok()) return end(received.status());
+    if (!*received) continue;
+    last_heard = Clock::now();
+    if (std::optional<Status> ended = handle((*received)->envelope())) return end(std::move(*ended));
   }
+}
+
+std::optional<Status> WorkerSession::send_outbox() {
+  for (Outbox::Message& message : outbox_.take()) {
+    if (Status sent = channel_->send(*message); !sent.ok()) return sent;
+  }
+  return outbox_.failure();
+}
+
+std::optional<Status> WorkerSession::handle(const proto::Envelope::Reader& message) {
+  if (message.isHeartbeat()) return std::nullopt;
+  if (message.isShutdown()) {
+    log::info("event=shutdown reason=\"", message.getShutdown().getReason().cStr(), "\"");
+    return Status();
+  }
+  // A request: the role's (it rejects the kinds it does not serve).
+  if (role_.load() != nullptr && backlog_.empty()) {
+    accept(message);
+  } else {
+    backlog_.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    backlog_.back()->setRoot(message);
+  }
+  return std::nullopt;
+}
+
+void WorkerSession::deliver_backlog() {
+  if (backlog_.empty() || role_.load() == nullptr) return;
+  for (const auto& held : backlog_) accept(held->getRoot<proto::Envelope>().asReader());
+  backlog_.clear();
+}
+
+void WorkerSession::accept(const proto::Envelope::Reader& request) {
+  Status accepted;
+  try {
+    accepted = role_.load()->accept(request);
+  } catch (const std::exception& e) {
+    accepted = Status::internal(e.what());
+  } catch (const kj::Exception& e) {
+    accepted = Status::invalid_argument(str_cat("message: ", e.getDescription().cStr()));
+  }
+  if (!accepted.ok()) outbox_.post_error(request_id_of(request), accepted);
+}
+
+Status WorkerSession::send_heartbeat() {
+  WorkerRole* role = role_.load();
+  capnp::MallocMessageBuilder message;
+  auto beat = message.initRoot<proto::Envelope>().initHeartbeat();
+  beat.setRole(options_.role);
+  beat.setRank(options_.rank);
+  if (role != nullptr) {
+    beat.setPolicyVersion(role->policy_version());
+    const std::vector<uint64_t> active = role->active_requests();
+    auto list = beat.initActiveRequests(static_cast<unsigned>(active.size()));
+    for (unsigned i = 0; i < active.size(); ++i) list.set(i, active[i]);
+  }
+  return channel_->send(message);
 }
 
 } // namespace caravan::core

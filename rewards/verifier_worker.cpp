@@ -50,7 +50,6 @@ Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto:
   pending.plans.reserve(items.size());
   pending.verdicts.resize(items.size());
 
-  const uint64_t serial = next_serial_;
   std::vector<VerifyJob> jobs;
   jobs.reserve(items.size());
   for (unsigned i = 0; i < items.size(); ++i) {
@@ -61,11 +60,17 @@ Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto:
       continue;
     }
     jobs.push_back({plan.verifier, std::string(text(item.getGroundTruth())), std::string(text(item.getCompletion())),
-                    (serial << kItemBits) | i, plan.settings});
+                    /*tag=*/i, plan.settings});
   }
   pending.remaining = jobs.size();
   if (jobs.empty()) return std::optional<Reply>(build_result(pending));
+  // Registered before the jobs are submitted: the collector may see them finish at once.
+  std::lock_guard lock(mutex_);
+  const uint64_t serial = next_serial_;
+  for (VerifyJob& job : jobs) job.tag |= serial << kItemBits;
+  pending_.emplace(serial, std::move(pending));
   if (!pool_.try_submit(std::move(jobs))) {
+    pending_.erase(serial);
     return std::optional<Reply>(error_reply(
         request.getRequestId(),
         Status::resource_exhausted(str_cat("verifier busy: ", pool_.queue_depth(), " of ", pool_.queue_capacity(),
@@ -74,7 +79,6 @@ Result<std::optional<VerifierWorker::Reply>> VerifierWorker::handle(const proto:
         kBusyRetryAfter));
   }
   ++next_serial_;
-  pending_.emplace(serial, std::move(pending));
   return std::optional<Reply>();
 }
 
@@ -83,6 +87,7 @@ std::vector<VerifierWorker::Reply> VerifierWorker::poll_finished(std::stop_token
   std::vector<Reply> replies;
   std::optional<VerifyOutcome> outcome = pool_.pop(stop, timeout);
   while (outcome) {
+    std::unique_lock lock(mutex_);
     auto found = pending_.find(outcome->tag >> kItemBits);
     CARAVAN_CHECK(found != pending_.end(), "verifier: finished job with unknown tag ", outcome->tag);
     PendingRequest& pending = found->second;
@@ -90,12 +95,29 @@ std::vector<VerifierWorker::Reply> VerifierWorker::poll_finished(std::stop_token
     CARAVAN_CHECK(index < pending.verdicts.size() && pending.remaining > 0, "verifier: bad item index ", index);
     pending.verdicts[index] = std::move(outcome->verdict);
     if (--pending.remaining == 0) {
-      replies.push_back(build_result(pending));
+      PendingRequest done = std::move(pending);
       pending_.erase(found);
+      lock.unlock();
+      replies.push_back(build_result(done));
     }
     outcome = pool_.pop(stop, std::chrono::milliseconds(0));
   }
   return replies;
+}
+
+size_t VerifierWorker::pending_requests() const {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
+std::vector<uint64_t> VerifierWorker::pending_request_ids() const {
+  std::lock_guard lock(mutex_);
+  std::vector<uint64_t> ids;
+  ids.reserve(pending_.size());
+  for (const auto& [serial, pending] : pending_) {
+    ids.push_back(pending.request->getRoot<proto::RewardRequest>().asReader().getRequestId());
+  }
+  return ids;
 }
 
 VerifierWorker::Reply VerifierWorker::build_result(const PendingRequest& pending) {

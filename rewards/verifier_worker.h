@@ -5,7 +5,8 @@
 // When the pool has no room, handle() answers at once with an ErrorReply saying the verifier
 // is busy, so the controller can back off and retry. A verifier name the registry does not
 // know, or a failing check, becomes a Reward with status "error" and a detail naming it; it
-// never becomes a silent zero. Socket-free, so tests drive it message by message.
+// never becomes a silent zero. Socket-free, so tests drive it message by message; a worker
+// process serves it through VerifierRole (rewards/verifier_role.h).
 //
 // Scoring follows rewards/reward_scoring.h, the path `caravan reward-test` takes too: with a
 // RewardConfigWatcher, each request is scored under the reward config in force when it arrived
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <vector>
@@ -42,7 +44,8 @@ namespace caravan::rewards {
 // How long a busy verifier asks the controller to wait before resending a refused request.
 inline constexpr std::chrono::milliseconds kBusyRetryAfter{50};
 
-// Owner thread only. `pool` must outlive the worker; the worker must be its only user.
+// Thread-safe: handle() on the socket thread and poll_finished() on a collector thread may run
+// at once. `pool` must outlive the worker; the worker must be its only user.
 class VerifierWorker {
  public:
   using Reply = std::unique_ptr<capnp::MallocMessageBuilder>;
@@ -65,7 +68,9 @@ class VerifierWorker {
   std::vector<Reply> poll_finished(std::stop_token stop, std::chrono::milliseconds timeout);
 
   // Requests accepted whose RewardResult has not been returned yet.
-  size_t pending_requests() const { return pending_.size(); }
+  size_t pending_requests() const;
+  // Their ids.
+  std::vector<uint64_t> pending_request_ids() const;
 
  private:
   // An accepted request: a copy of it (items are read again when the result is built), the
@@ -82,9 +87,10 @@ class VerifierWorker {
 
   VerifierPool& pool_;
   const RewardConfigWatcher* rewards_;
+  mutable std::mutex mutex_;
   // Pending requests by a worker-local serial; a job's tag is (serial << 32) | item index.
-  uint64_t next_serial_ = 0;
-  std::map<uint64_t, PendingRequest> pending_;
+  uint64_t next_serial_ = 0;                    // Guarded by mutex_.
+  std::map<uint64_t, PendingRequest> pending_;  // Guarded by mutex_.
 };
 
 } // namespace caravan::rewards

@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "core/hash.h"
 #include "core/status.h"
 #include "model/kv_cache.h"
 #include "model/logprobs.h"
@@ -44,7 +45,28 @@ at::Tensor nucleus(const at::Tensor& probs, double top_p) {
   return probs.masked_fill(remove, 0.0);
 }
 
+// One token per row of `logits` [B, V]: argmax when greedy, else drawn by row b's own
+// generator from its temperature-scaled, nucleus-truncated distribution. Rows in `finished`
+// draw nothing (their entry is 0).
+at::Tensor sample_next(const at::Tensor& logits, const GenerationOptions& options, std::vector<at::Generator>& generators,
+                       const at::Tensor& finished) {
+  if (options.temperature <= 0) return logits.argmax(-1).to(at::kCPU);
+  const at::Tensor probs = nucleus(at::softmax(logits.to(at::kCPU) / options.temperature, -1), options.top_p);
+  at::Tensor next = at::zeros({probs.size(0)}, at::kLong);
+  auto next_a = next.accessor<int64_t, 1>();
+  auto finished_a = finished.accessor<bool, 1>();
+  for (int64_t b = 0; b < probs.size(0); ++b) {
+    if (finished_a[b]) continue;
+    next_a[b] = at::multinomial(probs[b], 1, /*replacement=*/false, generators[b]).item<int64_t>();
+  }
+  return next;
+}
+
 }  // namespace
+
+uint64_t sampling_seed(uint64_t seed, uint64_t prompt_index, uint64_t sample_index) {
+  return core::splitmix64(seed ^ core::splitmix64(prompt_index ^ core::splitmix64(sample_index)));
+}
 
 std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vector<std::vector<int32_t>>& prompts,
                                         const GenerationOptions& options) {
@@ -61,6 +83,8 @@ std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vect
                 options.max_new_tokens, ") exceeds max_position_embeddings (", model.config().max_position_embeddings, ")");
   CARAVAN_CHECK(!options.stop_ids.empty(), "generate: no stop ids");
   CARAVAN_CHECK(options.top_p > 0 && options.top_p <= 1, "generate: top_p ", options.top_p, " outside (0, 1]");
+  CARAVAN_CHECK(options.row_seeds.empty() || options.row_seeds.size() == prompts.size(), "generate: ",
+                options.row_seeds.size(), " row seeds for ", prompts.size(), " prompts");
   const auto is_stop = [&](int64_t id) {
     return std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
   };
@@ -72,34 +96,37 @@ std::vector<GeneratedSequence> generate(model::LlamaImpl& model, const std::vect
   at::Tensor positions = (mask.to(at::kLong).cumsum(1) - 1).clamp_min(0);
   const int64_t batch = tokens.size(0);
   model::KvCache cache(model.config(), batch, max_len, model.parameters().front().scalar_type(), device);
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  std::vector<at::Generator> generators;
+  generators.reserve(prompts.size());
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    const uint64_t seed = options.row_seeds.empty() ? sampling_seed(options.seed, b, 0) : options.row_seeds[b];
+    generators.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
+  }
 
   at::Tensor logits = model.forward(tokens, positions, mask, &cache).select(1, -1);  // [B, V]
   at::Tensor next_position = positions.select(1, -1) + 1;                            // [B]
   at::Tensor finished = at::zeros({batch}, at::kBool);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
-    at::Tensor next;
-    if (options.temperature > 0) {
-      const at::Tensor probs = nucleus(at::softmax(logits.to(at::kCPU) / options.temperature, -1), options.top_p);
-      next = at::multinomial(probs, 1, /*replacement=*/false, generator).squeeze(1);
-    } else {
-      next = logits.argmax(-1).to(at::kCPU);
-    }
+    at::Tensor next = sample_next(logits, options, generators, finished);
     const at::Tensor logprobs =
         model::token_logprobs(logits.unsqueeze(1), next.to(device).unsqueeze(1), options.temperature).squeeze(1).to(at::kCPU);
     auto next_a = next.accessor<int64_t, 1>();
     auto logprobs_a = logprobs.accessor<float, 1>();
     auto finished_a = finished.accessor<bool, 1>();
+    const bool last_step = step + 1 == options.max_new_tokens;
+    std::vector<size_t> ended;
     for (int64_t b = 0; b < batch; ++b) {
       if (finished_a[b]) continue;
       out[b].tokens.push_back(static_cast<int32_t>(next_a[b]));
       out[b].logprobs.push_back(logprobs_a[b]);
-      if (is_stop(next_a[b])) {
-        out[b].stopped = true;
+      out[b].stopped = is_stop(next_a[b]);
+      if (out[b].stopped || last_step) {
         finished_a[b] = true;
+        ended.push_back(static_cast<size_t>(b));
       }
     }
-    if (finished.all().item<bool>() || step + 1 == options.max_new_tokens) break;
+    if (options.on_step) options.on_step(step, out, ended);
+    if (finished.all().item<bool>() || options.stop.stop_requested()) break;
     // Finished rows keep decoding pad tokens that nothing attends to; their outputs are ignored.
     const at::Tensor alive = finished.logical_not().to(device);
     next = at::where(alive, next.to(device), at::full_like(next.to(device), options.pad_id));

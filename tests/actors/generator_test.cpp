@@ -140,5 +140,49 @@ TEST_F(GeneratorTest, SameSeedSameSamplesOtherSeedOtherSamples) {
   EXPECT_GT(differing, 0);
 }
 
+TEST_F(GeneratorTest, ARowSamplesTheSameTokensWhateverElseIsInTheBatch) {
+  options_.temperature = 1.0;
+  options_.stop_ids = {-1};
+  options_.row_seeds = {sampling_seed(7, 0, 0)};
+  const auto alone = generate(*model_, {{1, 2, 3}}, options_);
+  options_.row_seeds = {sampling_seed(9, 0, 0), sampling_seed(7, 0, 0), sampling_seed(9, 1, 0)};
+  const auto batched = generate(*model_, {{5, 5, 5, 5, 5, 5}, {1, 2, 3}, {8}}, options_);
+  EXPECT_EQ(batched[1].tokens, alone[0].tokens);
+  for (size_t t = 0; t < alone[0].logprobs.size(); ++t) EXPECT_NEAR(batched[1].logprobs[t], alone[0].logprobs[t], 1e-5);
+}
+
+TEST_F(GeneratorTest, TheStepHookSeesEveryRowEndExactlyOnce) {
+  const std::vector<int32_t> prompt = {4, 5, 6};
+  const auto reference = greedy_reference(prompt, 3);
+  options_.stop_ids = {reference[1]};  // the first row stops at step 1, the second at max_new_tokens
+  std::vector<std::pair<int64_t, size_t>> ends;
+  int64_t steps = 0;
+  options_.on_step = [&](int64_t step, const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended) {
+    EXPECT_EQ(step, steps++);
+    for (const size_t row : ended) {
+      ends.emplace_back(step, row);
+      EXPECT_EQ(static_cast<int64_t>(sequences[row].tokens.size()), step + 1);
+    }
+  };
+  const auto generated = generate(*model_, {prompt, {9, 10, 11}}, options_);
+  ASSERT_TRUE(generated[0].stopped);
+  ASSERT_FALSE(generated[1].stopped);
+  EXPECT_EQ(ends, (std::vector<std::pair<int64_t, size_t>>{{1, 0}, {options_.max_new_tokens - 1, 1}}));
+  EXPECT_EQ(steps, options_.max_new_tokens);
+}
+
+TEST_F(GeneratorTest, StopEndsGenerationAfterTheCurrentStep) {
+  options_.stop_ids = {-1};
+  std::stop_source stop;
+  options_.stop = stop.get_token();
+  options_.on_step = [&](int64_t step, const std::vector<GeneratedSequence>&, const std::vector<size_t>& ended) {
+    EXPECT_TRUE(ended.empty());
+    if (step == 1) stop.request_stop();
+  };
+  const auto generated = generate(*model_, {{1, 2}}, options_);
+  EXPECT_EQ(generated[0].tokens.size(), 2u);
+  EXPECT_FALSE(generated[0].stopped);
+}
+
 }  // namespace
 } // namespace caravan::rollout

@@ -1,4 +1,5 @@
 #include "rewards/verifier_worker.h"
+#include "rewards/verifier_role.h"
 
 #include <gtest/gtest.h>
 
@@ -338,6 +339,43 @@ TEST_F(VerifierWorkerTest, OtherMessagesAreRejected) {
   capnp::MallocMessageBuilder message;
   message.initRoot<proto::Envelope>().initTrainBatch();
   EXPECT_EQ(worker.handle(envelope(message)).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Served as the process's role: results go to the outbox from the collector thread as each
+// request finishes, while the socket thread goes on accepting.
+TEST_F(VerifierWorkerTest, AsARoleEachResultIsPostedWhenItsRequestFinishes) {
+  VerifierPool pool(registry_, metrics_, {.threads = 2, .queue_capacity = 16});
+  VerifierWorker worker(pool);
+  core::Outbox outbox("verifier-0");
+  int requests_seen = 0;
+  VerifierRole role(worker, outbox, [&] { ++requests_seen; });
+  auto slow = request(1, {"blocking"}, {"82"});
+  auto fast = request(2, {"arithmetic"}, {"82"});
+  ASSERT_TRUE(role.accept(envelope(*slow)).ok());
+  blocking_->wait_entered(1);
+  ASSERT_TRUE(role.accept(envelope(*fast)).ok());
+  EXPECT_EQ(requests_seen, 2);
+  ASSERT_TRUE(outbox.wait(seconds(10)));
+  std::vector<core::Outbox::Message> first = outbox.take();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(envelope(*first[0]).getRewardResult().getRequestId(), 2u);
+  EXPECT_EQ(role.active_requests(), std::vector<uint64_t>{1});
+  blocking_->open();
+  ASSERT_TRUE(outbox.wait(seconds(10)));
+  std::vector<core::Outbox::Message> second = outbox.take();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(envelope(*second[0]).getRewardResult().getRequestId(), 1u);
+  EXPECT_TRUE(role.stop_within(seconds(1)));
+}
+
+TEST_F(VerifierWorkerTest, AsARoleOtherMessagesAreRejected) {
+  VerifierPool pool(registry_, metrics_, {.threads = 1, .queue_capacity = 4});
+  VerifierWorker worker(pool);
+  core::Outbox outbox("verifier-0");
+  VerifierRole role(worker, outbox);
+  capnp::MallocMessageBuilder message;
+  message.initRoot<proto::Envelope>().initTrainBatch();
+  EXPECT_EQ(role.accept(envelope(message)).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

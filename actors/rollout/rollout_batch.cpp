@@ -1,0 +1,119 @@
+#include "actors/rollout/rollout_batch.h"
+
+#include "core/capnp_lists.h"
+
+namespace caravan::rollout {
+
+Status validate_rollout_request(const proto::RolloutRequest::Reader& request, const core::TransformerConfig& config) {
+  if (request.getSamplesPerPrompt() == 0) return Status::invalid_argument("RolloutRequest.samplesPerPrompt: must be >= 1");
+  if (request.getMaxNewTokens() == 0) return Status::invalid_argument("RolloutRequest.maxNewTokens: must be >= 1");
+  if (!(request.getTopP() > 0 && request.getTopP() <= 1)) {
+    return Status::invalid_argument(str_cat("RolloutRequest.topP: must be in (0, 1], got ", request.getTopP()));
+  }
+  const auto prompts = request.getPrompts();
+  for (uint32_t p = 0; p < prompts.size(); ++p) {
+    const auto tokens = prompts[p].getTokens();
+    if (tokens.size() == 0) return Status::invalid_argument(str_cat("RolloutRequest.prompts[", p, "]: empty"));
+    if (tokens.size() + request.getMaxNewTokens() > static_cast<uint64_t>(config.max_position_embeddings)) {
+      return Status::invalid_argument(str_cat("RolloutRequest.prompts[", p, "]: ", tokens.size(), " tokens + maxNewTokens ",
+                                              request.getMaxNewTokens(), " exceed the context of ",
+                                              config.max_position_embeddings));
+    }
+    for (uint32_t i = 0; i < tokens.size(); ++i) {
+      if (tokens[i] < 0 || tokens[i] >= config.vocab_size) {
+        return Status::invalid_argument(str_cat("RolloutRequest.prompts[", p, "].tokens[", i, "] = ", tokens[i],
+                                                " is outside the vocabulary [0, ", config.vocab_size, ")"));
+      }
+    }
+  }
+  return Status();
+}
+
+bool same_sampling(const proto::RolloutRequest::Reader& a, const proto::RolloutRequest::Reader& b) {
+  return a.getMaxNewTokens() == b.getMaxNewTokens() && a.getTemperature() == b.getTemperature() &&
+         a.getTopP() == b.getTopP();
+}
+
+RolloutBatch::RolloutBatch(std::vector<AcceptedRequest> requests) : requests_(std::move(requests)) {
+  CARAVAN_CHECK(!requests_.empty(), "RolloutBatch: no requests");
+  for (size_t r = 0; r < requests_.size(); ++r) {
+    const auto request = requests_[r].request();
+    CARAVAN_CHECK(same_sampling(request, requests_.front().request()), "RolloutBatch: request ", request.getRequestId(),
+                  " samples differently from request ", requests_.front().request().getRequestId());
+    const auto prompts = request.getPrompts();
+    groups_left_.push_back(prompts.size());
+    for (uint32_t p = 0; p < prompts.size(); ++p) {
+      const std::vector<int32_t> tokens = core::to_vector(prompts[p].getTokens());
+      groups_.push_back({.request = r, .prompt = p, .first_row = rows_.size(), .rows_left = request.getSamplesPerPrompt()});
+      for (uint32_t s = 0; s < request.getSamplesPerPrompt(); ++s) {
+        row_info_.push_back({.group = groups_.size() - 1, .sample = s});
+        rows_.push_back(tokens);
+        row_seeds_.push_back(sampling_seed(request.getSeed(), p, s));
+      }
+    }
+  }
+}
+
+GenerationOptions RolloutBatch::generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id) const {
+  const auto request = requests_.front().request();
+  GenerationOptions options;
+  options.max_new_tokens = request.getMaxNewTokens();
+  options.temperature = request.getTemperature();
+  options.top_p = request.getTopP();
+  options.row_seeds = row_seeds_;
+  options.stop_ids = stop_ids;
+  options.pad_id = pad_id;
+  return options;
+}
+
+RolloutBatch::Ended RolloutBatch::end_rows(const std::vector<GeneratedSequence>& sequences,
+                                           const std::vector<size_t>& ended) {
+  Ended out;
+  for (const size_t row : ended) {
+    Group& group = groups_[row_info_[row].group];
+    CARAVAN_CHECK(group.rows_left > 0, "RolloutBatch: row ", row, " ended twice");
+    if (--group.rows_left > 0) continue;
+    out.completions.push_back(completion(group, sequences));
+    if (--groups_left_[group.request] == 0) out.finished_requests.push_back(requests_[group.request].request().getRequestId());
+  }
+  return out;
+}
+
+std::vector<uint64_t> RolloutBatch::unfinished_requests() const {
+  std::vector<uint64_t> ids;
+  for (size_t r = 0; r < requests_.size(); ++r) {
+    if (groups_left_[r] > 0) ids.push_back(requests_[r].request().getRequestId());
+  }
+  return ids;
+}
+
+std::unique_ptr<capnp::MallocMessageBuilder> RolloutBatch::completion(
+    const Group& group, const std::vector<GeneratedSequence>& sequences) const {
+  const auto request = requests_[group.request].request();
+  const uint32_t samples_per_prompt = request.getSamplesPerPrompt();
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto completion = reply->initRoot<proto::Envelope>().initCompletion();
+  completion.setRequestId(request.getRequestId());
+  completion.setGenerationSeconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - requests_[group.request].arrived).count());
+  auto samples = completion.initSamples(samples_per_prompt);
+  for (uint32_t s = 0; s < samples_per_prompt; ++s) {
+    const GeneratedSequence& generated = sequences[group.first_row + s];
+    // Every row produces one token per decode step from step 0, so token i came from step i.
+    CARAVAN_CHECK(!generated.tokens.empty() && generated.tokens.size() <= step_versions_.size(),
+                  "RolloutBatch: row of ", generated.tokens.size(), " tokens after ", step_versions_.size(), " steps");
+    const std::vector<uint64_t> versions(step_versions_.begin(),
+                                         step_versions_.begin() + static_cast<std::ptrdiff_t>(generated.tokens.size()));
+    auto sample = samples[s];
+    sample.setPromptId(request.getPrompts()[group.prompt].getPromptId());
+    sample.setSampleIndex(s);
+    sample.setPolicyVersion(versions.front());
+    sample.setFinishReason(generated.stopped ? proto::FinishReason::STOP : proto::FinishReason::LENGTH);
+    core::copy_into(sample.initTokens(static_cast<unsigned>(generated.tokens.size())), generated.tokens);
+    core::copy_into(sample.initLogprobs(static_cast<unsigned>(generated.logprobs.size())), generated.logprobs);
+    core::copy_into(sample.initTokenPolicyVersions(static_cast<unsigned>(versions.size())), versions);
+  }
+  return reply;
+}
+
+} // namespace caravan::rollout
