@@ -66,16 +66,23 @@ Status write_file_atomically(const std::filesystem::path& path, const std::vecto
   return fsync_path(parent_or_dot(path), /*directory=*/true);
 }
 
+Status fsync_directory(const std::filesystem::path& dir) { return fsync_path(dir, /*directory=*/true); }
+
+Status fsync_directory_tree(const std::filesystem::path& dir) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, error)) {
+    CARAVAN_RETURN_IF_ERROR(fsync_path(entry.path(), entry.is_directory()));
+  }
+  if (error) return Status::unavailable(str_cat(dir.string(), ": cannot list: ", error.message()));
+  return fsync_path(dir, /*directory=*/true);
+}
+
 Status publish_directory_atomically(const std::filesystem::path& staged, const std::filesystem::path& final_path) {
   std::error_code error;
   if (std::filesystem::exists(final_path, error)) {
     return Status::failed_precondition(str_cat(final_path.string(), ": already exists; refusing to overwrite"));
   }
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(staged, error)) {
-    CARAVAN_RETURN_IF_ERROR(fsync_path(entry.path(), entry.is_directory()));
-  }
-  if (error) return Status::unavailable(str_cat(staged.string(), ": cannot list: ", error.message()));
-  CARAVAN_RETURN_IF_ERROR(fsync_path(staged, /*directory=*/true));
+  CARAVAN_RETURN_IF_ERROR(fsync_directory_tree(staged));
   if (::rename(staged.c_str(), final_path.c_str()) != 0) return io_error(final_path, "rename");
   return fsync_path(parent_or_dot(final_path), /*directory=*/true);
 }

@@ -33,6 +33,15 @@ inline Status write_file_atomically(const std::filesystem::path& path, std::stri
   return write_file_atomically(path, std::vector<std::span<const std::byte>>{as_bytes(content)});
 }
 
+// fsyncs the directory `dir` itself: its entries (names created, renamed or removed in it), not
+// the content of its files. kUnavailable naming `dir` (open, fsync).
+Status fsync_directory(const std::filesystem::path& dir);
+
+// fsyncs every file and directory under `dir`, then `dir` itself, so its contents survive a
+// crash. kUnavailable naming the path that failed (open, fsync) or the directory that cannot be
+// listed. Blocks on disk I/O.
+Status fsync_directory_tree(const std::filesystem::path& dir);
+
 // fsyncs every file in `staged` and `staged` itself, then renames it to `final_path`.
 // kFailedPrecondition if `final_path` exists (a published directory is never overwritten).
 Status publish_directory_atomically(const std::filesystem::path& staged, const std::filesystem::path& final_path);

@@ -3,7 +3,7 @@
 //   config.toml      the resolved configuration (what actually ran)
 //   metrics.jsonl    one JSON object per step / evaluation
 //   samples/*.jsonl  prompt id, completion, reward breakdown, policy version per sample
-//   checkpoints/step-N/  published atomically by the learner
+//   checkpoints/step-N/  two-phase checkpoints: valid once committed (core/checkpoints.h)
 //
 //   CARAVAN_ASSIGN_OR_RETURN(RunDirectory dir, RunDirectory::create("runs/q", core::to_toml(config)));
 //   CARAVAN_RETURN_IF_ERROR(dir.append_jsonl(dir.metrics_path(), {{"step", 1}, {"loss", 0.3}}));
