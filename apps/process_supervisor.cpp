@@ -5,12 +5,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/log.h"
 
 namespace caravan::apps {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The longest sigtimedwait of the supervision loop: how late it notices a deadline at worst.
+constexpr std::chrono::milliseconds kTick{200};
 
 sigset_t supervised_signals() {
   sigset_t set;
@@ -22,22 +28,8 @@ sigset_t supervised_signals() {
   return set;
 }
 
-}  // namespace
-
-std::string describe_wait_status(int status) {
-  if (WIFEXITED(status)) return str_cat("exit code ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return str_cat("killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")");
-  return str_cat("wait status ", status);
-}
-
-ProcessSupervisor::ProcessSupervisor(std::chrono::milliseconds grace) : grace_(grace) {
-  const sigset_t set = supervised_signals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-ProcessSupervisor::~ProcessSupervisor() { terminate_all(); }
-
-Status ProcessSupervisor::spawn(const std::string& name, const std::vector<std::string>& argv) {
+// fork + execv of `argv` as the child `name`.
+Result<pid_t> start_process(const std::string& name, const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -54,7 +46,37 @@ Status ProcessSupervisor::spawn(const std::string& name, const std::vector<std::
     std::fprintf(stderr, "caravan: exec of %s for %s failed: %s\n", args[0], name.c_str(), std::strerror(errno));
     ::_exit(127);
   }
-  children_.push_back({name, pid});
+  return pid;
+}
+
+double seconds(std::chrono::milliseconds duration) { return std::chrono::duration<double>(duration).count(); }
+
+}  // namespace
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return str_cat("exit code ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return str_cat("killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")");
+  return str_cat("wait status ", status);
+}
+
+ProcessSupervisor::ProcessSupervisor(const SupervisorOptions& options) : options_(options) {
+  const sigset_t set = supervised_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+ProcessSupervisor::~ProcessSupervisor() { terminate_all(); }
+
+Status ProcessSupervisor::spawn(const std::string& name, const std::vector<std::string>& argv,
+                                const RestartPolicy& restart) {
+  CARAVAN_CHECK(find(name) == nullptr, "spawn: a child named ", name, " exists");
+  CARAVAN_CHECK(restart.max_restarts >= 0 && restart.backoff.count() >= 0, "spawn: bad restart policy for ", name);
+  CARAVAN_ASSIGN_OR_RETURN(const pid_t pid, start_process(name, argv));
+  Child child;
+  child.name = name;
+  child.argv = argv;
+  child.restart = restart;
+  child.pid = pid;
+  children_.push_back(std::move(child));
   log::info("event=spawned process=", name, " pid=", pid);
   return Status();
 }
@@ -66,7 +88,14 @@ ProcessSupervisor::Child* ProcessSupervisor::find(pid_t pid) {
   return nullptr;
 }
 
-Status ProcessSupervisor::reap() {
+ProcessSupervisor::Child* ProcessSupervisor::find(const std::string& name) {
+  for (auto& child : children_) {
+    if (child.name == name) return &child;
+  }
+  return nullptr;
+}
+
+Status ProcessSupervisor::reap(bool restarts_allowed) {
   Status first_failure;
   while (true) {
     int status = 0;
@@ -76,16 +105,55 @@ Status ProcessSupervisor::reap() {
     if (child == nullptr) continue;
     child->running = false;
     child->status = status;
-    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!clean && first_failure.ok()) {
-      first_failure = Status::unavailable(
-          str_cat("process ", child->name, " (pid ", pid, ") died: ", describe_wait_status(status)));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+    const std::string died = str_cat("process ", child->name, " (pid ", pid, ") died: ", describe_wait_status(status));
+    if (restarts_allowed && child->restarts < child->restart.max_restarts) {
+      const auto delay = child->restart.backoff * (int64_t{1} << std::min<int64_t>(child->restarts, 30));
+      child->restart_at = Clock::now() + delay;
+      log::warn("event=process_died process=", child->name, " pid=", pid, " status=\"", describe_wait_status(status),
+                "\" action=restart restart=", child->restarts + 1, "/", child->restart.max_restarts,
+                " delay_s=", seconds(delay));
+      continue;
     }
+    if (!first_failure.ok()) continue;
+    first_failure = child->restart.max_restarts > 0
+                        ? Status::unavailable(str_cat(died, "; restarted ", child->restarts,
+                                                      " times already ([supervision] max_restarts = ",
+                                                      child->restart.max_restarts, ")"))
+                        : Status::unavailable(died);
   }
   return first_failure;
 }
 
+Status ProcessSupervisor::start_due_restarts() {
+  const auto now = Clock::now();
+  for (auto& child : children_) {
+    if (!child.restart_at || *child.restart_at > now) continue;
+    child.restart_at.reset();
+    CARAVAN_ASSIGN_OR_RETURN(child.pid, start_process(child.name, child.argv));
+    child.running = true;
+    ++child.restarts;
+    log::info("event=restarted process=", child.name, " pid=", child.pid, " restart=", child.restarts, "/",
+              child.restart.max_restarts);
+  }
+  return Status();
+}
+
+timespec ProcessSupervisor::next_tick() const {
+  auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(kTick);
+  const auto now = Clock::now();
+  for (const auto& child : children_) {
+    if (child.restart_at) wait = std::min(wait, std::max(std::chrono::nanoseconds(1), *child.restart_at - now));
+  }
+  return timespec{static_cast<time_t>(wait.count() / 1'000'000'000), static_cast<long>(wait.count() % 1'000'000'000)};
+}
+
+void ProcessSupervisor::cancel_restarts() {
+  for (auto& child : children_) child.restart_at.reset();
+}
+
 void ProcessSupervisor::terminate_all() {
+  cancel_restarts();
   bool any = false;
   for (const auto& child : children_) {
     if (child.running) {
@@ -94,9 +162,9 @@ void ProcessSupervisor::terminate_all() {
     }
   }
   if (!any) return;
-  const auto deadline = std::chrono::steady_clock::now() + grace_;
-  while (std::chrono::steady_clock::now() < deadline) {
-    (void)reap();
+  const auto deadline = Clock::now() + options_.kill_grace;
+  while (Clock::now() < deadline) {
+    (void)reap(/*restarts_allowed=*/false);
     if (running_pids().empty()) return;
     ::usleep(20 * 1000);
   }
@@ -112,35 +180,56 @@ void ProcessSupervisor::terminate_all() {
 }
 
 Status ProcessSupervisor::wait(const std::string& leader) {
+  Child* const lead = find(leader);
+  CARAVAN_CHECK(lead != nullptr, "wait: no child named ", leader);
   const sigset_t set = supervised_signals();
+  // Set once SIGTERM arrived: the leader is checkpointing; nothing is restarted any more.
+  std::optional<Clock::time_point> sigterm_deadline;
   while (true) {
-    Status failure = reap();
+    Status failure = reap(/*restarts_allowed=*/!sigterm_deadline);
     if (!failure.ok()) {
-      terminate_all();
-      return failure;
+      if (!sigterm_deadline) {
+        terminate_all();
+        return failure;
+      }
+      log::warn("event=process_stopped reason=\"", failure.message(), "\" during=sigterm_grace");
     }
-    bool leader_done = false;
-    for (const auto& child : children_) leader_done |= child.name == leader && !child.running;
-    if (leader_done) break;
-    if (running_pids().empty()) return Status::internal("no child process is running");
+    if (!lead->running) break;
+    if (sigterm_deadline && Clock::now() >= *sigterm_deadline) {
+      log::warn("event=sigterm_grace_expired process=", leader, " grace_s=", seconds(options_.sigterm_grace));
+      terminate_all();
+      return Status::cancelled(str_cat("stopped by SIGTERM: ", leader, " did not exit within [supervision] ",
+                                       "sigterm_grace_s = ", seconds(options_.sigterm_grace), " and was terminated"));
+    }
+    CARAVAN_RETURN_IF_ERROR(start_due_restarts());
     siginfo_t info;
-    const timespec tick{0, 200 * 1000 * 1000};
+    const timespec tick = next_tick();
     const int signal = ::sigtimedwait(&set, &info, &tick);
     if (signal == SIGHUP) {
       log::info("event=signal signal=", strsignal(signal), " action=\"forwarded to every process (reload)\"");
       for (const pid_t pid : running_pids()) ::kill(pid, SIGHUP);
-      continue;
-    }
-    if (signal == SIGINT || signal == SIGTERM) {
+    } else if (signal == SIGTERM && !sigterm_deadline) {
+      log::warn("event=signal signal=", strsignal(signal), " action=\"forwarded to ", leader,
+                " (checkpoint and exit)\" grace_s=", seconds(options_.sigterm_grace));
+      cancel_restarts();
+      ::kill(lead->pid, SIGTERM);
+      sigterm_deadline = Clock::now() + options_.sigterm_grace;
+    } else if (signal == SIGINT || signal == SIGTERM) {
       log::warn("event=interrupted signal=", strsignal(signal), " action=\"stopping every process\"");
       terminate_all();
       return Status::cancelled(str_cat("interrupted by ", strsignal(signal)));
     }
   }
+  if (sigterm_deadline) {
+    terminate_all();
+    return Status::cancelled(
+        str_cat("stopped by SIGTERM: ", leader, " exited within the grace period (", describe_wait_status(lead->status), ")"));
+  }
   // The leader finished cleanly: the others were told to shut down and get the grace period.
-  const auto deadline = std::chrono::steady_clock::now() + grace_;
-  while (!running_pids().empty() && std::chrono::steady_clock::now() < deadline) {
-    Status failure = reap();
+  cancel_restarts();
+  const auto deadline = Clock::now() + options_.kill_grace;
+  while (!running_pids().empty() && Clock::now() < deadline) {
+    Status failure = reap(/*restarts_allowed=*/false);
     if (!failure.ok()) {
       terminate_all();
       return failure;
@@ -164,6 +253,13 @@ std::vector<pid_t> ProcessSupervisor::running_pids() const {
     if (child.running) pids.push_back(child.pid);
   }
   return pids;
+}
+
+int64_t ProcessSupervisor::restarts(const std::string& name) const {
+  for (const auto& child : children_) {
+    if (child.name == name) return child.restarts;
+  }
+  return 0;
 }
 
 } // namespace caravan::apps

@@ -1,48 +1,28 @@
 // caravan run: resolves the config (run directory, free ports), writes it into the run
 // directory, starts controller, rollout actors, verifiers and the learner as child processes
-// and supervises them until the controller finishes.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+// and supervises them until the controller finishes. `caravan run --resume RUN_DIR` starts the
+// same processes on an existing run directory; the controller continues from its checkpoint.
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "apps/process_supervisor.h"
+#include "apps/run_ports.h"
+#include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/read_file.h"
 #include "core/run_directory.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
 namespace {
-
-// Asks the kernel for a free TCP port on `host`. The port is released before use, so another
-// process could take it first; binding then fails loudly in the worker that needs it.
-Result<int64_t> pick_free_port(const std::string& host) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return Status::unavailable("socket() failed while picking a free port");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = 0;
-  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
-    ::close(fd);
-    return Status::invalid_argument(str_cat("[cluster] host: '", host, "' is not an IPv4 address"));
-  }
-  socklen_t length = sizeof(address);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    return Status::unavailable(str_cat("cannot bind a free port on ", host));
-  }
-  ::close(fd);
-  return static_cast<int64_t>(ntohs(address.sin_port));
-}
 
 std::string utc_stamp() {
   const std::time_t now = std::time(nullptr);
@@ -60,14 +40,6 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
   for (std::string* path :
        {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.model.path}) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
-  }
-  if (config.cluster.controller_port == 0) {
-    CARAVAN_ASSIGN_OR_RETURN(config.cluster.controller_port, pick_free_port(config.cluster.host));
-  }
-  if (config.cluster.weights_sync_port == 0) {
-    do {
-      CARAVAN_ASSIGN_OR_RETURN(config.cluster.weights_sync_port, pick_free_port(config.cluster.host));
-    } while (config.cluster.weights_sync_port == config.cluster.controller_port);
   }
   return config;
 }
@@ -91,28 +63,90 @@ Status check_model(const core::RunConfig& config) {
   return Status();
 }
 
-Status run(const std::string& config_path, const std::optional<std::string>& run_dir_flag) {
-  // Before any thread exists, so the signal mask holds for the whole process.
-  ProcessSupervisor supervisor(std::chrono::seconds(10));
-  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig loaded, core::load_run_config(config_path));
-  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, resolve(std::move(loaded), run_dir_flag));
+// What `caravan run` was asked to do: start CONFIG (in --run-dir), or --resume RUN_DIR.
+struct RunRequest {
+  std::optional<std::string> config_path;
+  std::optional<std::string> run_dir;
+  std::optional<std::string> resume_dir;
+};
+
+// The run's config: CONFIG resolved, or the resolved config of the run to resume. Parsing only.
+Result<core::RunConfig> load_config(const RunRequest& request) {
+  if (!request.resume_dir) {
+    CARAVAN_ASSIGN_OR_RETURN(core::RunConfig loaded, core::load_run_config(*request.config_path));
+    return resolve(std::move(loaded), request.run_dir);
+  }
+  auto opened = core::RunDirectory::open(*request.resume_dir);
+  if (!opened.ok()) {
+    return Status::not_found(str_cat("--resume ", *request.resume_dir, ": not a run directory (no config.toml); ",
+                                     "give the directory `caravan run` created"));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config(opened->config_path()));
+  // The directory may have been moved since: its workers must find it where it is now.
+  std::filesystem::path root = opened->root().lexically_normal();
+  if (!root.has_filename()) root = root.parent_path();  // "runs/q/" -> "runs/q"
+  config.run.directory = root.string();
+  return config;
+}
+
+// A new run: picks the unset ports and creates the run directory with the final config.
+Result<core::RunDirectory> create_run_directory(core::RunConfig& config) {
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::string> picked, pick_unset_ports(config));
   CARAVAN_RETURN_IF_ERROR(check_model(config));
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir,
                            core::RunDirectory::create(config.run.directory, core::to_toml(config)));
-  log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(),
-            " rollout_actors=", config.rollout.actors, " verifiers=", config.verifier.workers);
+  CARAVAN_RETURN_IF_ERROR(write_auto_picked_ports(run_dir, picked));
+  return run_dir;
+}
+
+// A resumed run: picks taken ports again where allowed and rewrites config.toml atomically when
+// anything changed. The controller finds the latest committed checkpoint itself.
+Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
+  CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::string> auto_picked, read_auto_picked_ports(run_dir));
+  CARAVAN_RETURN_IF_ERROR(repick_taken_ports(config, auto_picked, run_dir.config_path()));
+  const std::string resolved = core::to_toml(config);
+  CARAVAN_ASSIGN_OR_RETURN(const std::string written, core::read_file(run_dir.config_path(), "run config"));
+  if (resolved != written) CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(run_dir.config_path(), resolved));
+  CARAVAN_RETURN_IF_ERROR(check_model(config));
+  return run_dir;
+}
+
+Status run(const RunRequest& request) {
+  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
+  // Before any thread exists (parsing the config starts none), so the signal mask holds for the
+  // whole process.
+  ProcessSupervisor supervisor(
+      {.kill_grace = std::chrono::seconds(10),
+       .sigterm_grace = std::chrono::milliseconds(static_cast<int64_t>(config.supervision.sigterm_grace_s * 1000))});
+  CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir,
+                           request.resume_dir ? reopen_run_directory(config) : create_run_directory(config));
+  log::info("event=", request.resume_dir ? "run_resume" : "run_start", " name=", config.run.name,
+            " run_dir=", run_dir.root().string(), " rollout_actors=", config.rollout.actors,
+            " verifiers=", config.verifier.workers);
 
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string resolved_config = run_dir.config_path().string();
-  auto start = [&](const std::string& role, int64_t rank) {
-    return supervisor.spawn(str_cat(role, "-", rank), {self, "worker", "--role", role, "--rank", std::to_string(rank),
-                                                       "--config", resolved_config});
+  // Rollout actors and verifiers are restarted when they fail; the controller and the learner hold
+  // the run's state, so their failure stops it (to be resumed from the last checkpoint).
+  const RestartPolicy worker_restarts{
+      .max_restarts = config.supervision.max_restarts,
+      .backoff = std::chrono::milliseconds(static_cast<int64_t>(config.supervision.restart_backoff_s * 1000))};
+  auto start = [&](const std::string& role, int64_t rank, const RestartPolicy& restart) {
+    return supervisor.spawn(str_cat(role, "-", rank),
+                            {self, "worker", "--role", role, "--rank", std::to_string(rank), "--config", resolved_config},
+                            restart);
   };
-  CARAVAN_RETURN_IF_ERROR(start("controller", 0));
-  CARAVAN_RETURN_IF_ERROR(start("learner", 0));
-  for (int64_t r = 0; r < config.rollout.actors; ++r) CARAVAN_RETURN_IF_ERROR(start("rollout", r));
-  for (int64_t r = 0; r < config.verifier.workers; ++r) CARAVAN_RETURN_IF_ERROR(start("verifier", r));
-  CARAVAN_RETURN_IF_ERROR(supervisor.wait("controller-0"));
+  Status outcome = start("controller", 0, {});
+  if (outcome.ok()) outcome = start("learner", 0, {});
+  for (int64_t r = 0; outcome.ok() && r < config.rollout.actors; ++r) outcome = start("rollout", r, worker_restarts);
+  for (int64_t r = 0; outcome.ok() && r < config.verifier.workers; ++r) outcome = start("verifier", r, worker_restarts);
+  if (outcome.ok()) outcome = supervisor.wait("controller-0");
+  if (!outcome.ok()) {
+    log::error("event=run_stopped run_dir=", run_dir.root().string(), " reason=\"", outcome.to_string(), "\"");
+    log::result(str_cat("resume with: caravan run --resume ", run_dir.root().string()));
+    return outcome;
+  }
   log::info("event=run_complete run_dir=", run_dir.root().string());
   return Status();
 }
@@ -120,13 +154,28 @@ Status run(const std::string& config_path, const std::optional<std::string>& run
 }  // namespace
 
 int run_command(int argc, char** argv) {
+  // `caravan run CONFIG` or `caravan run --resume RUN_DIR`: CONFIG is required unless resuming.
+  const bool resuming = std::any_of(argv + std::min(argc, 2), argv + argc, [](const char* arg) {
+    return std::string_view(arg) == "--resume" || std::string_view(arg).starts_with("--resume=");
+  });
   core::CommandLine cli("caravan run", "Start every role of a run (controller, learner, rollout actors, verifiers) on this machine\n"
-                         "as separate processes, supervise them, and stop them all if any fails or on Ctrl-C.");
-  cli.positional("CONFIG", "run configuration (TOML), e.g. configs/quickstart.toml");
+                         "as separate processes and supervise them: failed rollout actors and verifiers are restarted\n"
+                         "([supervision]), a failed controller or learner stops the run (resume it with --resume),\n"
+                         "Ctrl-C stops everything, SIGTERM lets the controller checkpoint first.\n"
+                         "A stopped run continues with: caravan run --resume RUN_DIR");
+  if (!resuming) cli.positional("CONFIG", "run configuration (TOML), e.g. configs/quickstart.toml");
   cli.flag("--run-dir", "DIR", "run directory to create (default: [run] directory, else runs/<name>-<UTC time>)");
+  cli.flag("--resume", "RUN_DIR", "continue the run in RUN_DIR (its config.toml) from its last committed checkpoint");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
+  if (resuming && cli.value("--run-dir")) {
+    std::cerr << "caravan run: --resume RUN_DIR continues that directory; --run-dir does not apply\n";
+    return 2;
+  }
   log::set_context("role=launcher");
-  Status status = run(cli.positional_value(0), cli.value("--run-dir"));
+  const RunRequest request{.config_path = resuming ? std::nullopt : std::optional(cli.positional_value(0)),
+                           .run_dir = cli.value("--run-dir"),
+                           .resume_dir = cli.value("--resume")};
+  Status status = run(request);
   if (!status.ok()) {
     log::error("event=run_failed reason=\"", status.to_string(), "\"");
     return status.code() == StatusCode::kCancelled ? 130 : 1;

@@ -1,22 +1,19 @@
 // caravan worker: one process of a run. Builds the role's components from the resolved
 // config, connects to the controller and serves its messages until Shutdown.
-#include <signal.h>
-
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
-#include <thread>
 
 #include "actors/controller/controller.h"
 #include "actors/rollout/rollout_actor.h"
 #include "core/command_line.h"
 #include "apps/commands.h"
+#include "apps/signal_stopper.h"
 #include "core/arithmetic_task.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -37,49 +34,6 @@ namespace caravan::apps {
 namespace {
 
 using std::chrono::milliseconds;
-
-// Turns SIGINT/SIGTERM into a stop request and counts SIGHUPs (a request to reload
-// configuration, e.g. the verifiers' reward config). The signals are blocked in every thread
-// (threads inherit the mask), and this thread alone receives them.
-class SignalStopper {
- public:
-  SignalStopper() {
-    sigset_t set = signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    thread_ = std::jthread([this](std::stop_token own) {
-      const sigset_t waited = signals();
-      const timespec tick{0, 100 * 1000 * 1000};
-      while (!own.stop_requested()) {
-        siginfo_t info;
-        const int signal = ::sigtimedwait(&waited, &info, &tick);
-        if (signal == SIGHUP) {
-          log::info("event=signal signal=", strsignal(signal), " action=reload");
-          hangups_.fetch_add(1);
-        } else if (signal > 0) {
-          log::warn("event=signal signal=", strsignal(signal), " action=stop");
-          source_.request_stop();
-          return;
-        }
-      }
-    });
-  }
-  std::stop_token token() const { return source_.get_token(); }
-  // SIGHUPs received so far. Thread-safe.
-  uint64_t hangups() const { return hangups_.load(); }
-
- private:
-  static sigset_t signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    return set;
-  }
-  std::stop_source source_;
-  std::atomic<uint64_t> hangups_{0};
-  std::jthread thread_;
-};
 
 std::string controller_endpoint(const core::RunConfig& config) {
   return str_cat("tcp://", config.cluster.host, ":", config.cluster.controller_port);
@@ -362,7 +316,7 @@ Result<proto::Role> parse_role(const std::string& name) {
 }
 
 Status run_worker(const std::string& role_name, const std::string& rank_text, const std::string& config_path,
-                  const SignalStopper& signals) {
+                  SignalStopper& signals) {
   const std::stop_token stop = signals.token();
   CARAVAN_ASSIGN_OR_RETURN(proto::Role role, parse_role(role_name));
   uint32_t rank = 0;
@@ -376,6 +330,11 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
   if (config.run.directory.empty() || config.cluster.controller_port == 0) {
     return Status::invalid_argument(str_cat(config_path, ": not a resolved config (run.directory and "
                                             "cluster.controller_port must be set); start runs with `caravan run`"));
+  }
+  // A job-wide SIGTERM must not take a serving role away before the controller has checkpointed.
+  if (role != proto::Role::CONTROLLER) {
+    signals.keep_serving_after_first_signal(
+        milliseconds(static_cast<int64_t>(config.supervision.sigterm_grace_s * 1000)));
   }
   const int64_t threads = core::intra_op_threads(config, role, core::available_cores());
   at::set_num_threads(static_cast<int>(threads));

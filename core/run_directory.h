@@ -4,6 +4,7 @@
 //   metrics.jsonl    one JSON object per step / evaluation
 //   samples/*.jsonl  prompt id, completion, reward breakdown, policy version per sample
 //   checkpoints/step-N/  two-phase checkpoints: valid once committed (core/checkpoints.h)
+//   launcher_state.json  which ports `caravan run` picked itself (apps/run_ports.h)
 //
 //   CARAVAN_ASSIGN_OR_RETURN(RunDirectory dir, RunDirectory::create("runs/q", core::to_toml(config)));
 //   CARAVAN_RETURN_IF_ERROR(dir.append_jsonl(dir.metrics_path(), {{"step", 1}, {"loss", 0.3}}));

@@ -1,51 +1,159 @@
 #include "learner/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 
+#include <mutex>
+#include <sstream>
+
 #include "core/atomic_file.h"
+#include "core/read_file.h"
+#include "model/safetensors.h"
 
 namespace caravan::learner {
 namespace {
 
-Status write_contents(const std::filesystem::path& staging, const CheckpointContents& contents, model::Llama& model,
-                      const core::TransformerConfig& config, const model::SaveModelOptions& model_options,
-                      torch::optim::Optimizer* optimizer) {
-  CARAVAN_RETURN_IF_ERROR(model::save_model(staging, model, config, model_options));
-  if (optimizer != nullptr) {
-    try {
-      torch::save(*optimizer, (staging / "optimizer.pt").string());
-    } catch (const c10::Error& e) {
-      return Status::unavailable(str_cat((staging / "optimizer.pt").string(), ": ", e.what_without_backtrace()));
-    }
+using Json = nlohmann::json;
+
+constexpr const char* kStateFile = "learner_state.json";
+constexpr const char* kExactPolicyFile = "policy.safetensors";
+constexpr const char* kReferenceFile = "reference.safetensors";
+constexpr const char* kOptimizerFile = "optimizer.pt";
+constexpr const char* kRngFile = "rng_state.safetensors";
+// The tensor of kRngFile holding the default CPU generator's state (bytes).
+constexpr const char* kCpuGeneratorTensor = "cpu_default_generator";
+
+// True when writing `policy` with `options` rounds a parameter (a narrower checkpoint dtype).
+bool model_directory_rounds(model::Llama& policy, const model::SaveModelOptions& options) {
+  if (!options.dtype) return false;
+  for (const at::Tensor& parameter : policy->parameters()) {
+    if (parameter.scalar_type() != *options.dtype) return true;
   }
-  const nlohmann::json trainer_state = {{"step", contents.step}, {"policy_version", contents.policy_version}};
-  CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(staging / "trainer_state.json", trainer_state.dump(2)));
-  return core::write_file_atomically(staging / "controller_state.json", contents.controller_state);
+  return false;
+}
+
+Status write_optimizer(const std::filesystem::path& file, torch::optim::Optimizer& optimizer) {
+  std::ostringstream bytes;
+  try {
+    torch::save(optimizer, bytes);
+  } catch (const c10::Error& e) {
+    return Status::unavailable(str_cat(file.string(), ": cannot serialize the optimizer: ", e.what_without_backtrace()));
+  }
+  return core::write_file_atomically(file, bytes.str());
+}
+
+Status read_optimizer(const std::filesystem::path& file, torch::optim::Optimizer& optimizer) {
+  CARAVAN_ASSIGN_OR_RETURN(const std::string bytes, core::read_file(file, "optimizer state"));
+  std::istringstream in(bytes);
+  try {
+    torch::load(optimizer, in);
+  } catch (const c10::Error& e) {
+    return Status::invalid_argument(str_cat(file.string(), ": not the state of this optimizer: ",
+                                            e.what_without_backtrace()));
+  }
+  return Status();
+}
+
+Status write_rng_state(const std::filesystem::path& file) {
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  at::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state = generator.get_state();
+  }
+  return model::save_safetensors(file, {{kCpuGeneratorTensor, state}}, {});
+}
+
+Status read_rng_state(const std::filesystem::path& file) {
+  CARAVAN_ASSIGN_OR_RETURN(const model::NamedTensors tensors, model::load_safetensors(file));
+  for (const auto& [name, state] : tensors) {
+    if (name != kCpuGeneratorTensor) continue;
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    try {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(state);
+    } catch (const c10::Error& e) {
+      return Status::invalid_argument(str_cat(file.string(), ": tensor '", name, "': not a CPU generator state: ",
+                                              e.what_without_backtrace()));
+    }
+    return Status();
+  }
+  return Status::invalid_argument(str_cat(file.string(), ": tensor '", kCpuGeneratorTensor, "': missing"));
+}
+
+// The value of `key` in learner_state.json; kInvalidArgument naming the file and key unless it
+// is a non-negative integer.
+Result<uint64_t> counter(const Json& state, const char* key, const std::filesystem::path& file) {
+  const auto found = state.find(key);
+  if (found == state.end() || !found->is_number_unsigned()) {
+    return Status::invalid_argument(str_cat(file.string(), ": key '", key, "': expected a non-negative integer"));
+  }
+  return found->get<uint64_t>();
+}
+
+Result<CheckpointContents> read_state(const std::filesystem::path& file) {
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(file, "learner state"));
+  const Json state = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (!state.is_object()) return Status::invalid_argument(str_cat(file.string(), ": expected a JSON object"));
+  CheckpointContents contents;
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, counter(state, "step", file));
+  contents.step = static_cast<int64_t>(step);
+  CARAVAN_ASSIGN_OR_RETURN(contents.policy_version, counter(state, "policy_version", file));
+  CARAVAN_ASSIGN_OR_RETURN(contents.sft_cursor, counter(state, "sft_cursor", file));
+  const auto rl_started = state.find("rl_started");
+  if (rl_started == state.end() || !rl_started->is_boolean()) {
+    return Status::invalid_argument(str_cat(file.string(), ": key 'rl_started': expected true or false"));
+  }
+  contents.rl_started = rl_started->get<bool>();
+  return contents;
 }
 
 }  // namespace
 
-Result<std::filesystem::path> write_checkpoint(const core::RunDirectory& run_dir, const CheckpointContents& contents,
-                                               model::Llama& model, const core::TransformerConfig& config,
-                                               const model::SaveModelOptions& model_options,
-                                               torch::optim::Optimizer* optimizer) {
-  const std::filesystem::path final_dir = run_dir.checkpoint_dir(contents.step);
-  const std::filesystem::path staging = final_dir.parent_path() / ("." + final_dir.filename().string() + ".staging");
+Status write_checkpoint(const std::filesystem::path& dir, const CheckpointContents& contents, model::Llama& policy,
+                        const core::TransformerConfig& config, const model::SaveModelOptions& model_options,
+                        GrpoTrainer* trainer) {
+  CARAVAN_CHECK(contents.rl_started == (trainer != nullptr), "write_checkpoint: rl_started ", contents.rl_started,
+                " but trainer is ", trainer != nullptr ? "set" : "null");
   std::error_code error;
-  if (std::filesystem::exists(final_dir, error)) {
-    return Status::failed_precondition(str_cat(final_dir.string(), ": checkpoint already exists"));
+  if (!std::filesystem::is_directory(dir, error)) {
+    return Status::not_found(str_cat(dir.string(), ": checkpoint directory does not exist"));
   }
-  std::filesystem::remove_all(staging, error);  // leftovers of a crashed attempt
-  std::filesystem::create_directories(staging, error);
-  if (error) return Status::unavailable(str_cat(staging.string(), ": cannot create: ", error.message()));
-  Status status = write_contents(staging, contents, model, config, model_options, optimizer);
-  if (status.ok()) status = core::publish_directory_atomically(staging, final_dir);
-  if (!status.ok()) {
-    std::filesystem::remove_all(staging, error);
-    return status.with_context(str_cat("checkpoint step ", contents.step));
+  CARAVAN_RETURN_IF_ERROR(model::save_model(dir, policy, config, model_options));
+  if (model_directory_rounds(policy, model_options)) {
+    CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kExactPolicyFile, policy));
   }
-  return final_dir;
+  if (trainer != nullptr) {
+    CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kReferenceFile, trainer->reference()));
+    CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kOptimizerFile, trainer->optimizer()));
+  }
+  CARAVAN_RETURN_IF_ERROR(write_rng_state(dir / kRngFile));
+  const Json state = {{"step", contents.step},
+                      {"policy_version", contents.policy_version},
+                      {"sft_cursor", contents.sft_cursor},
+                      {"rl_started", contents.rl_started}};
+  return core::write_file_atomically(dir / kStateFile, state.dump(2) + "\n");
+}
+
+Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
+                                           std::unique_ptr<GrpoTrainer>& trainer,
+                                           const std::function<std::unique_ptr<GrpoTrainer>()>& make_trainer) {
+  CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents, read_state(dir / kStateFile));
+  std::error_code error;
+  if (std::filesystem::exists(dir / kExactPolicyFile, error)) {
+    CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kExactPolicyFile, policy));
+  } else {
+    CARAVAN_RETURN_IF_ERROR(model::load_model_weights(dir, policy));
+  }
+  trainer.reset();
+  if (contents.rl_started) {
+    trainer = make_trainer();
+    CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, trainer->reference()));
+    CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kOptimizerFile, trainer->optimizer()));
+  }
+  CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
+  return contents;
 }
 
 } // namespace caravan::learner

@@ -1,45 +1,63 @@
 // File: learner/checkpoint.h
-// Writes checkpoints/step-N/ of a run directory, atomically: everything is written into a
-// staging directory beside it, fsynced, then renamed into place, so a crash leaves either no
-// step-N or a complete one. Contents:
-//   config.json, model.safetensors    a complete Hugging Face model directory (model/checkpoint_io.h):
-//   (or shards), tokenizer files      with model::save_options(spec), the input checkpoint's
-//                                     config.json keys, dtype and tokenizer files
-//   optimizer.pt                      optimizer state (torch::save)
-//   trainer_state.json                step, policy version
-//   controller_state.json             the controller's state as it sent it (dataset cursor, ...)
+// The learner's part of a two-phase checkpoint (core/checkpoints.h): the controller creates
+// checkpoints/step-N/, the learner writes these files into it, and the controller commits it.
+// Everything a learner needs to continue exactly where it stopped:
+//   config.json, model.safetensors    the policy as a complete Hugging Face model directory
+//   (or shards), tokenizer files      (model/checkpoint_io.h), as model::save_options(spec) says
+//   policy.safetensors                the policy's parameters in their own dtype; only when the
+//                                     model directory's dtype (checkpoint_dtype) would round them
+//   reference.safetensors             the frozen reference model of the KL penalty   (once RL started)
+//   optimizer.pt                      AdamW state: moments and step count per parameter (once RL started)
+//   rng_state.safetensors             the LibTorch default CPU generator's state
+//   learner_state.json                step, policy version, SFT cursor, whether RL started
+// Each file is written atomically. The GRPO learning rate is constant, so the optimizer's
+// state is the whole schedule.
 //
-//   CARAVAN_ASSIGN_OR_RETURN(std::filesystem::path dir,
-//       write_checkpoint(run_dir, {.step = 10, .policy_version = 12, .controller_state = json}, model,
-//                        spec.config, model::save_options(spec), &optimizer));
+//   CARAVAN_RETURN_IF_ERROR(write_checkpoint(dir, contents, policy, spec.config,
+//                                            model::save_options(spec), trainer.get()));
+//   CARAVAN_ASSIGN_OR_RETURN(CheckpointContents restored,
+//                            read_checkpoint(dir, policy, trainer, [&] { return make_trainer(); }));
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
+#include <functional>
+#include <memory>
 
-#include <torch/optim/optimizer.h>
-
-#include "core/run_directory.h"
 #include "core/transformer_config.h"
+#include "learner/grpo_trainer.h"
 #include "model/checkpoint_io.h"
 #include "model/llama.h"
 
 namespace caravan::learner {
 
+// The learner's counters, stored in learner_state.json.
 struct CheckpointContents {
+  // The run step the checkpoint was taken at (SaveCheckpoint.step).
   int64_t step = 0;
   uint64_t policy_version = 0;
-  // JSON text from the controller, stored verbatim.
-  std::string controller_state;
+  // SFT problems drawn so far (the SFT stream's next index).
+  uint64_t sft_cursor = 0;
+  // Whether the first TrainBatch has arrived: the reference model and the optimizer exist.
+  bool rl_started = false;
 };
 
-// Returns the published directory. The model files are written by model::save_model with
-// `model_options`. kFailedPrecondition if it already exists; kUnavailable on I/O errors (the
-// staging directory is removed and nothing is published). `optimizer` may be null.
-Result<std::filesystem::path> write_checkpoint(const core::RunDirectory& run_dir, const CheckpointContents& contents,
-                                               model::Llama& model, const core::TransformerConfig& config,
-                                               const model::SaveModelOptions& model_options,
-                                               torch::optim::Optimizer* optimizer);
+// Writes the learner's files into the existing directory `dir`. `trainer` is non-null exactly
+// when contents.rl_started (CARAVAN_CHECK). kNotFound if `dir` is not a directory; kUnavailable
+// on I/O errors, naming the file.
+Status write_checkpoint(const std::filesystem::path& dir, const CheckpointContents& contents, model::Llama& policy,
+                        const core::TransformerConfig& config, const model::SaveModelOptions& model_options,
+                        GrpoTrainer* trainer);
+
+// Restores what write_checkpoint wrote: the policy's weights in place; when RL had started,
+// `trainer` = make_trainer() (built on the restored policy) with the reference model and
+// optimizer state loaded into it, else `trainer` is reset; the RNG state last (building a
+// trainer draws random numbers). Returns the counters. Errors name the file: kNotFound for a
+// missing file, kInvalidArgument for content that does not fit (a key of learner_state.json, a
+// tensor of another shape, an optimizer of other parameters). On error the learner is partially
+// restored and must not train on.
+Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
+                                           std::unique_ptr<GrpoTrainer>& trainer,
+                                           const std::function<std::unique_ptr<GrpoTrainer>()>& make_trainer);
 
 } // namespace caravan::learner

@@ -13,11 +13,15 @@ GrpoLossOutput grpo_loss(const GrpoLossInputs& inputs, const GrpoLossOptions& op
   }
   CARAVAN_CHECK(inputs.advantages.dim() == 1 && inputs.advantages.size(0) == logprobs.size(0),
                 "advantages must be [B]=[", logprobs.size(0), "], got ", inputs.advantages.sizes());
+  CARAVAN_CHECK(!inputs.weights.defined() || (inputs.weights.dim() == 1 && inputs.weights.size(0) == logprobs.size(0)),
+                "weights must be [B]=[", logprobs.size(0), "], got ", inputs.weights.sizes());
 
   const at::Tensor old_logprobs = inputs.old_logprobs.detach();
   const at::Tensor ref_logprobs = inputs.ref_logprobs.detach();
   const at::Tensor mask = inputs.mask.detach().to(logprobs.scalar_type());
   const at::Tensor advantages = inputs.advantages.detach().to(logprobs.scalar_type()).unsqueeze(1);
+  const at::Tensor weights = inputs.weights.defined() ? inputs.weights.detach().to(logprobs.scalar_type()).unsqueeze(1)
+                                                      : at::ones({logprobs.size(0), 1}, logprobs.options());
 
   // Log-ratios are zeroed outside the mask before exp(): a prompt or padding cell may hold any
   // gap (a pad token's logprob is meaningless), and exp() of a large one is inf, which neither
@@ -37,7 +41,7 @@ GrpoLossOutput grpo_loss(const GrpoLossInputs& inputs, const GrpoLossOptions& op
   const at::Tensor denominator = mask.sum().clamp_min(1.0);
 
   GrpoLossOutput output;
-  output.loss = (token_loss * mask).sum() / denominator;
+  output.loss = (token_loss * weights * mask).sum() / denominator;
   {
     at::NoGradGuard no_grad;
     const at::Tensor clip_active = (clipped < unclipped).to(mask.scalar_type());

@@ -27,6 +27,9 @@ struct GrpoLossInputs {
   at::Tensor advantages;
   // 1 where the token is a completion token that contributes to the loss, 0 elsewhere, [B,T].
   at::Tensor mask;
+  // Multiplier of each sequence's loss terms (policy and KL), [B], finite and >= 0: 1 for a
+  // fresh sample, less for a down-weighted stale one. Undefined = 1 for every sequence.
+  at::Tensor weights = {};
 };
 
 struct GrpoLossOptions {
@@ -47,12 +50,14 @@ struct GrpoLossOutput {
   double clip_fraction = 0;
 };
 
-// Per token t of sequence b, with A = advantages[b]:
+// Per token t of sequence b, with A = advantages[b] and w = weights[b]:
 //   ratio   = exp(logprobs - old_logprobs)
 //   pg      = -min(ratio * A, clamp(ratio, 1 - clip_low, 1 + clip_high) * A)
 //   k3      = exp(ref_logprobs - logprobs) - (ref_logprobs - logprobs) - 1     (>= 0)
-//   loss_t  = pg + kl_coef * k3
+//   loss_t  = w * (pg + kl_coef * k3)
 //   loss    = sum(loss_t * mask) / sum(mask)
+// The denominator does not depend on the weights: a down-weighted sample counts less, it does
+// not shift its share onto the others. kl_mean and clip_fraction are unweighted.
 // Where the mask is 0 the log-ratios are taken as 0 before exp(), so whatever a prompt or
 // padding cell holds (a huge reference/policy gap, inf) the loss and its gradient stay finite
 // and equal to those of the same batch without that cell.

@@ -64,6 +64,10 @@ Status GrpoTrainer::validate(const std::vector<RolloutGroup>& groups) const {
         return Status::invalid_argument(str_cat(where, " sample ", s, ": ", sample.tokens.size(), " tokens but ",
                                                 sample.logprobs.size(), " logprobs"));
       }
+      if (!std::isfinite(sample.weight) || sample.weight < 0) {
+        return Status::invalid_argument(str_cat(where, " sample ", s, ": weight ", sample.weight,
+                                                " must be finite and >= 0"));
+      }
       if (sample.judged && !std::isfinite(sample.reward)) {
         return Status::invalid_argument(str_cat(where, " sample ", s, ": reward ", sample.reward,
                                                 " is not finite (a verifier reports such a sample as an error)"));
@@ -84,6 +88,8 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups)
   std::vector<SequenceSpec> sequences;
   std::vector<float> rewards;
   std::vector<uint8_t> judged;
+  // One per trained (judged) sequence, in the order of `sequences`.
+  std::vector<float> weights;
   for (const RolloutGroup& group : groups) {
     for (const RolloutSample& sample : group.samples) {
       rewards.push_back(sample.reward);
@@ -91,6 +97,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups)
       if (sample.judged) {
         sequences.push_back(
             {.prompt = group.prompt_tokens, .completion = sample.tokens, .completion_logprobs = sample.logprobs});
+        weights.push_back(sample.weight);
       }
     }
   }
@@ -123,7 +130,8 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups)
        .old_logprobs = batch.old_logprobs.to(device),
        .ref_logprobs = ref_logprobs,
        .advantages = advantages.to(device),
-       .mask = batch.loss_mask.to(device)},
+       .mask = batch.loss_mask.to(device),
+       .weights = at::tensor(weights, at::kFloat).to(device)},
       {.clip_low = options_.clip_low, .clip_high = options_.clip_high, .kl_coef = options_.kl_coef});
 
   optimizer_.zero_grad();

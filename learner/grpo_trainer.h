@@ -53,13 +53,15 @@ class GrpoTrainer {
 
   // One optimizer step on `groups`. Every group needs a non-empty prompt and the same number
   // (>= 1) of samples; each sample's logprobs match its tokens one to one; completions may be
-  // empty (no loss). Token ids must be in the vocabulary and prompt + completion must fit in
-  // max_position_embeddings. Returns kInvalidArgument naming the group (and sample) for bad
-  // input, before touching the weights, and kInternal if the gradient is not finite (the
-  // update is then skipped).
+  // empty (no loss); weights are finite and >= 0. Token ids must be in the vocabulary and
+  // prompt + completion must fit in max_position_embeddings. Returns kInvalidArgument naming
+  // the group (and sample) for bad input, before touching the weights, and kInternal if the
+  // gradient is not finite (the update is then skipped).
   Result<GrpoStepStats> step(const std::vector<RolloutGroup>& groups);
 
   model::Llama& policy() { return policy_; }
+  // The frozen reference of the KL penalty; a checkpoint restore overwrites its weights.
+  model::Llama& reference() { return reference_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
 
  private:

@@ -31,6 +31,17 @@ std::unique_ptr<capnp::MallocMessageBuilder> train_result(uint64_t request_id, u
   return reply;
 }
 
+// `text` as the absolute path of an existing directory; kInvalidArgument naming `field` otherwise.
+Result<std::filesystem::path> checkpoint_directory(const std::string& text, const char* field) {
+  const std::filesystem::path dir(text);
+  std::error_code error;
+  if (!dir.is_absolute() || !std::filesystem::is_directory(dir, error)) {
+    return Status::invalid_argument(str_cat(field, ": expected the absolute path of an existing directory, got \"",
+                                            text, "\""));
+  }
+  return dir;
+}
+
 }  // namespace
 
 LearnerWorker::LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
@@ -44,6 +55,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const
   if (message.isTrainBatch()) return train(message.getTrainBatch());
   if (message.isSyncWeights()) return sync(message.getSyncWeights());
   if (message.isSaveCheckpoint()) return save(message.getSaveCheckpoint());
+  if (message.isRestoreCheckpoint()) return restore(message.getRestoreCheckpoint());
   if (message.isExportModel()) return export_model(message.getExportModel());
   return Status::invalid_argument(str_cat("learner: unexpected message kind ", static_cast<int>(message.which())));
 }
@@ -87,10 +99,8 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const proto::TrainBatch::Reader& batch) {
-  if (grpo_ == nullptr) {
-    // The reference of the KL penalty is the policy as RL starts: the SFT result.
-    grpo_ = std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout.temperature, spec_.tokenizer->pad_id());
-  }
+  // The reference of the KL penalty is the policy as RL starts: the SFT result.
+  if (grpo_ == nullptr) grpo_ = make_trainer();
   std::vector<RolloutGroup> groups;
   groups.reserve(batch.getGroups().size());
   for (const auto group : batch.getGroups()) {
@@ -104,6 +114,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const 
       member.reward = sample.getReward();
       member.judged = !sample.getNoReward();
       member.policy_version = sample.getPolicyVersion();
+      member.weight = sample.getWeight();
       converted.samples.push_back(std::move(member));
     }
     groups.push_back(std::move(converted));
@@ -124,18 +135,44 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
   return model::weights_synced_reply(request.getRequestId(), stats);
 }
 
+std::unique_ptr<GrpoTrainer> LearnerWorker::make_trainer() {
+  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout.temperature, spec_.tokenizer->pad_id());
+}
+
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {
-  CheckpointContents contents;
-  contents.step = static_cast<int64_t>(request.getStep());
-  contents.policy_version = policy_version_;
-  contents.controller_state = "{}";
-  CARAVAN_ASSIGN_OR_RETURN(std::filesystem::path dir,
-                           write_checkpoint(run_dir_, contents, policy_, spec_.config, model::save_options(spec_),
-                                            grpo_ != nullptr ? &grpo_->optimizer() : nullptr));
+  CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir,
+                           checkpoint_directory(request.getDirectory(), "SaveCheckpoint.directory"));
+  const CheckpointContents contents{.step = static_cast<int64_t>(request.getStep()),
+                                    .policy_version = policy_version_,
+                                    .sft_cursor = sft_cursor_,
+                                    .rl_started = grpo_ != nullptr};
+  CARAVAN_RETURN_IF_ERROR_CTX(
+      write_checkpoint(dir, contents, policy_, spec_.config, model::save_options(spec_), grpo_.get()),
+      str_cat("checkpoint step ", contents.step));
+  log::info("event=checkpoint_part_written dir=", dir.string(), " step=", contents.step,
+            " policy_version=", policy_version_);
   auto reply = std::make_unique<capnp::MallocMessageBuilder>();
   auto saved = reply->initRoot<proto::Envelope>().initCheckpointSaved();
   saved.setRequestId(request.getRequestId());
   saved.setDirectory(dir.string());
+  return reply;
+}
+
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::restore(
+    const proto::RestoreCheckpoint::Reader& request) {
+  CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir,
+                           checkpoint_directory(request.getDirectory(), "RestoreCheckpoint.directory"));
+  CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents,
+                           read_checkpoint(dir, policy_, grpo_, [this] { return make_trainer(); }));
+  policy_version_ = contents.policy_version;
+  sft_cursor_ = contents.sft_cursor;
+  log::info("event=checkpoint_restored dir=", dir.string(), " step=", contents.step,
+            " policy_version=", policy_version_, " rl_started=", contents.rl_started);
+  auto reply = std::make_unique<capnp::MallocMessageBuilder>();
+  auto restored = reply->initRoot<proto::Envelope>().initCheckpointRestored();
+  restored.setRequestId(request.getRequestId());
+  restored.setStep(static_cast<uint64_t>(contents.step));
+  restored.setPolicyVersion(policy_version_);
   return reply;
 }
 

@@ -3,7 +3,10 @@
 //   SftRequest     -> the supervised warm-up on generated problems -> TrainResult
 //   TrainBatch     -> one GRPO update over the groups             -> TrainResult
 //   SyncWeights    -> broadcast the current weights (WeightTransport) -> WeightsSynced
-//   SaveCheckpoint -> checkpoints/step-N/ written atomically      -> CheckpointSaved
+//   SaveCheckpoint -> the learner's part of checkpoint step-N       -> CheckpointSaved
+//                     (learner/checkpoint.h) in its `directory`
+//   RestoreCheckpoint -> that part loaded: weights, reference,     -> CheckpointRestored
+//                     optimizer, RNG, counters; training continues exactly
 //   ExportModel    -> a Hugging Face model directory (final_model) -> CheckpointSaved
 // The reference model of the KL penalty is frozen from the weights at the first TrainBatch
 // (i.e. the SFT result). Socket-free, so tests drive it message by message.
@@ -55,8 +58,11 @@ class LearnerWorker {
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> train(const proto::TrainBatch::Reader& batch);
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> sync(const proto::SyncWeights::Reader& request);
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> save(const proto::SaveCheckpoint::Reader& request);
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> restore(const proto::RestoreCheckpoint::Reader& request);
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> export_model(const proto::ExportModel::Reader& request);
   std::vector<SftExample> sft_batch();
+  // The GRPO trainer on the current policy (its reference: the policy as it is now).
+  std::unique_ptr<GrpoTrainer> make_trainer();
 
   const core::RunConfig& config_;
   const model::ModelSpec& spec_;

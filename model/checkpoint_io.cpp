@@ -361,6 +361,36 @@ struct WeightLayout {
   std::unordered_map<std::string, std::string> file_of;
 };
 
+// Copies the tensor `name` of a weights file into the parameter of that name (converting dtype).
+// kInvalidArgument naming the tensor when the model has no such parameter, the shapes differ or
+// the tensor is not floating point. The caller holds a NoGradGuard.
+Status copy_into_parameter(const std::string& name, const at::Tensor& source,
+                           torch::OrderedDict<std::string, at::Tensor>& parameters) {
+  const std::string where = str_cat("tensor '", name, "'");
+  at::Tensor* target = parameters.find(name);
+  if (target == nullptr) return Status::invalid_argument(str_cat(where, " is not a parameter of the model"));
+  if (source.sizes() != target->sizes()) {
+    return Status::invalid_argument(
+        str_cat(where, ": shape ", source.sizes(), " does not match the model's ", target->sizes()));
+  }
+  if (!at::isFloatingType(source.scalar_type())) {
+    return Status::invalid_argument(str_cat(where, ": dtype ", source.scalar_type(), " is not floating point"));
+  }
+  target->copy_(source);
+  return Status::ok_status();
+}
+
+// kInvalidArgument naming `file` and the first parameter not in `loaded`.
+Status require_every_parameter(const torch::OrderedDict<std::string, at::Tensor>& parameters,
+                               const std::set<std::string>& loaded, const std::filesystem::path& file) {
+  for (const auto& item : parameters) {
+    if (loaded.count(item.key()) == 0) {
+      return Status::invalid_argument(str_cat(file.string(), ": tensor '", item.key(), "': missing"));
+    }
+  }
+  return Status::ok_status();
+}
+
 Result<WeightLayout> read_weight_layout(const std::filesystem::path& dir) {
   WeightLayout layout;
   const std::filesystem::path index_path = dir / kIndexFile;
@@ -476,16 +506,7 @@ Status load_model_weights(const std::filesystem::path& dir, Llama& model) {
         }
       }
       in_file.insert(name);
-      at::Tensor* target = parameters.find(name);
-      if (target == nullptr) return Status::invalid_argument(str_cat(where, " is not a parameter of the model"));
-      if (source.sizes() != target->sizes()) {
-        return Status::invalid_argument(
-            str_cat(where, ": shape ", source.sizes(), " does not match the model's ", target->sizes()));
-      }
-      if (!at::isFloatingType(source.scalar_type())) {
-        return Status::invalid_argument(str_cat(where, ": dtype ", source.scalar_type(), " is not floating point"));
-      }
-      target->copy_(source);
+      CARAVAN_RETURN_IF_ERROR(copy_into_parameter(name, source, parameters));
       loaded.insert(name);
       return Status::ok_status();
     }));
@@ -496,13 +517,25 @@ Status load_model_weights(const std::filesystem::path& dir, Llama& model) {
       }
     }
   }
-  for (const auto& item : parameters) {
-    if (loaded.count(item.key()) == 0) {
-      const std::filesystem::path where = sharded ? layout.index : dir / kWeightsFile;
-      return Status::invalid_argument(str_cat(where.string(), ": tensor '", item.key(), "': missing"));
-    }
-  }
-  return Status::ok_status();
+  return require_every_parameter(parameters, loaded, sharded ? layout.index : dir / kWeightsFile);
+}
+
+Status save_parameters_file(const std::filesystem::path& file, Llama& model) {
+  NamedTensors tensors;
+  for (const auto& item : model->named_parameters()) tensors.emplace_back(item.key(), item.value());
+  return save_safetensors(file, tensors, {{"format", "pt"}});
+}
+
+Status load_parameters_file(const std::filesystem::path& file, Llama& model) {
+  auto parameters = model->named_parameters();
+  std::set<std::string> loaded;
+  at::NoGradGuard no_grad;
+  CARAVAN_RETURN_IF_ERROR(visit_safetensors(file, [&](const std::string& name, const at::Tensor& source) -> Status {
+    CARAVAN_RETURN_IF_ERROR(copy_into_parameter(name, source, parameters));
+    loaded.insert(name);
+    return Status::ok_status();
+  }));
+  return require_every_parameter(parameters, loaded, file);
 }
 
 Result<std::vector<std::filesystem::path>> weight_files(const std::filesystem::path& dir) {

@@ -120,6 +120,19 @@ Result<core::TransformerConfig> read_rope_config(const std::filesystem::path& di
 // model may be partially overwritten.
 Status load_model_weights(const std::filesystem::path& dir, Llama& model);
 
+// Writes `model`'s parameters, each in its own dtype (so nothing is rounded), as one
+// safetensors file named as in named_parameters(), atomically. For state beside a model
+// directory (a frozen reference model, full-precision weights of a checkpoint saved in a
+// narrower dtype); a model directory's weights are written by save_model. Errors: those of
+// save_safetensors (kUnavailable naming the file).
+Status save_parameters_file(const std::filesystem::path& file, Llama& model);
+
+// Copies every parameter of `model` from the safetensors `file` (as written by
+// save_parameters_file; dtype converted where it differs). Errors, naming the file and the
+// tensor: those of load_model_weights for one file, and kInvalidArgument for a parameter missing
+// from the file. On error the model may be partially overwritten.
+Status load_parameters_file(const std::filesystem::path& file, Llama& model);
+
 // The safetensors files holding the weights of `dir`: the shards its index names (sorted), or
 // dir/model.safetensors. Errors: kNotFound when neither the index nor model.safetensors exists;
 // kInvalidArgument for an invalid index (naming it and the tensor at fault).

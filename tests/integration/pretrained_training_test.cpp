@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actors/rollout/generator.h"
+#include "core/checkpoints.h"
 #include "core/rlvr_dataset.h"
 #include "core/run_config.h"
 #include "core/run_directory.h"
@@ -92,10 +93,11 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
   EXPECT_FALSE(at::equal(before, logits_of(policy, prompts[0]))) << "GRPO did not change the policy";
 
   const core::RunDirectory run_dir = core::RunDirectory::create(dir.path() / "run", "[run]\n").value();
-  const Result<fs::path> checkpoint = learner::write_checkpoint(
-      run_dir, {.step = 3, .policy_version = 3, .controller_state = "{}"}, policy, spec.config,
-      model::save_options(spec), &trainer.optimizer());
+  const Result<fs::path> checkpoint = core::begin_checkpoint(run_dir, 3);
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().to_string();
+  const Status written = learner::write_checkpoint(*checkpoint, {.step = 3, .policy_version = 3, .rl_started = true},
+                                                   policy, spec.config, model::save_options(spec), &trainer);
+  ASSERT_TRUE(written.ok()) << written.to_string();
 
   // A complete Hugging Face directory with the input's config.json keys (only the dtype differs).
   const nlohmann::json saved_config = nlohmann::json::parse(std::ifstream(*checkpoint / "config.json"));

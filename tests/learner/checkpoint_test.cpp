@@ -1,11 +1,11 @@
 #include "learner/checkpoint.h"
 
 #include <gtest/gtest.h>
-#include <torch/optim/adamw.h>
 
-#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/read_file.h"
 #include "model/checkpoint_io.h"
 #include "tests/common/temp_dir.h"
 #include "tests/learner/trainer_test_util.h"
@@ -13,48 +13,139 @@
 namespace caravan::learner {
 namespace {
 
-std::string read(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::kTemperature;
+
+// A learner's state: its policy and, once RL started, its trainer.
+struct Learner {
+  explicit Learner(uint64_t seed) : policy(testing::tiny_llama(seed)) {}
+  std::unique_ptr<GrpoTrainer> make_trainer() {
+    return std::make_unique<GrpoTrainer>(policy, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
+  }
+  Status train_step() {
+    if (trainer == nullptr) trainer = make_trainer();
+    return trainer->step(testing::rewarded_groups(*policy)).status();
+  }
+  Result<CheckpointContents> restore(const std::filesystem::path& dir) {
+    return read_checkpoint(dir, policy, trainer, [this] { return make_trainer(); });
+  }
+  model::Llama policy;
+  std::unique_ptr<GrpoTrainer> trainer;
+};
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  CheckpointTest() : run_dir_(core::RunDirectory::create(dir_.path() / "run", "[run]\n").value()) {}
-  caravan::testing::TempDir dir_;
-  core::RunDirectory run_dir_;
-  model::Llama policy_ = testing::tiny_llama(/*seed=*/1);
+  CheckpointTest() { std::filesystem::create_directories(dir_); }
+  Status save(Learner& learner, const CheckpointContents& contents, const model::SaveModelOptions& options = {}) {
+    return write_checkpoint(dir_, contents, learner.policy, learner.policy->config(), options, learner.trainer.get());
+  }
+  caravan::testing::TempDir root_;
+  std::filesystem::path dir_ = root_.path() / "step-000003";
 };
 
-TEST_F(CheckpointTest, PublishesModelOptimizerAndStates) {
-  torch::optim::AdamW optimizer(policy_->parameters(), torch::optim::AdamWOptions(1e-3));
-  CheckpointContents contents{.step = 3, .policy_version = 5, .controller_state = "{\"dataset_cursor\": 96}"};
-  auto dir = write_checkpoint(run_dir_, contents, policy_, policy_->config(), {}, &optimizer);
-  ASSERT_TRUE(dir.ok()) << dir.status().to_string();
-  EXPECT_EQ(*dir, run_dir_.checkpoint_dir(int64_t{3}));
-  EXPECT_TRUE(std::filesystem::exists(*dir / "optimizer.pt"));
-  EXPECT_EQ(read(*dir / "controller_state.json"), "{\"dataset_cursor\": 96}");
-  const auto trainer_state = nlohmann::json::parse(read(*dir / "trainer_state.json"));
-  EXPECT_EQ(trainer_state["step"], 3);
-  EXPECT_EQ(trainer_state["policy_version"], 5);
-
-  model::Llama reloaded = testing::tiny_llama(/*seed=*/2);
-  ASSERT_TRUE(model::load_model_weights(*dir, reloaded).ok());
-  EXPECT_TRUE(testing::same_weights(*reloaded, testing::snapshot(*policy_)));
-  // Nothing but the published directory is left behind.
-  for (const auto& entry : std::filesystem::directory_iterator(run_dir_.checkpoints_dir())) {
-    EXPECT_EQ(entry.path().filename(), "step-000003");
+TEST_F(CheckpointTest, WritesAModelDirectoryAndTheLearnersState) {
+  Learner learner(/*seed=*/1);
+  ASSERT_TRUE(learner.train_step().ok());
+  const CheckpointContents contents{.step = 3, .policy_version = 5, .sft_cursor = 64, .rl_started = true};
+  ASSERT_TRUE(save(learner, contents).ok());
+  for (const char* file : {"config.json", "model.safetensors", "reference.safetensors", "optimizer.pt",
+                           "rng_state.safetensors", "learner_state.json"}) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / file)) << file;
   }
+  // float32 weights in a float32 model directory: no second copy of the policy.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "policy.safetensors"));
+  const auto state = nlohmann::json::parse(core::read_file(dir_ / "learner_state.json", "state").value());
+  EXPECT_EQ(state, nlohmann::json({{"step", 3}, {"policy_version", 5}, {"sft_cursor", 64}, {"rl_started", true}}));
+  // The top level is a model directory of the policy as it is.
+  model::Llama reloaded = testing::tiny_llama(/*seed=*/2);
+  ASSERT_TRUE(model::load_model_weights(dir_, reloaded).ok());
+  EXPECT_TRUE(testing::same_weights(*reloaded, testing::snapshot(*learner.policy)));
 }
 
-TEST_F(CheckpointTest, ExistingCheckpointIsNeverOverwritten) {
-  ASSERT_TRUE(write_checkpoint(run_dir_, {.step = 1, .policy_version = 1, .controller_state = "a"}, policy_,
-                               policy_->config(), {}, nullptr)
+// The acceptance check of exact resume: a fresh learner restored from the checkpoint makes the
+// same next step as the one that wrote it, bit for bit. After two steps the policy is away from
+// the reference and AdamW has moments and a step count, so losing any of them shows.
+TEST_F(CheckpointTest, ARestoredLearnerTakesTheBitIdenticalNextStep) {
+  Learner original(/*seed=*/1);
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(original.train_step().ok());
+  at::rand({3});  // the generator is somewhere in its stream
+  ASSERT_TRUE(save(original, {.step = 2, .policy_version = 3, .sft_cursor = 32, .rl_started = true}).ok());
+  const at::Tensor drawn_after_save = at::rand({8});
+  ASSERT_TRUE(original.train_step().ok());
+
+  Learner restored(/*seed=*/9);
+  auto contents = restored.restore(dir_);
+  ASSERT_TRUE(contents.ok()) << contents.status().to_string();
+  EXPECT_EQ(contents->step, 2);
+  EXPECT_EQ(contents->policy_version, 3u);
+  EXPECT_EQ(contents->sft_cursor, 32u);
+  EXPECT_TRUE(contents->rl_started);
+  ASSERT_NE(restored.trainer, nullptr);
+  EXPECT_TRUE(at::equal(at::rand({8}), drawn_after_save));
+  EXPECT_FALSE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*restored.policy)));
+  ASSERT_TRUE(restored.train_step().ok());
+
+  EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
+  EXPECT_TRUE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*original.trainer->reference())));
+}
+
+// Before the first TrainBatch there is no reference and no optimizer; a restore into a learner
+// that had already started RL drops its trainer, so the next TrainBatch freezes a new reference.
+TEST_F(CheckpointTest, ACheckpointBeforeRlRestoresWithoutATrainer) {
+  Learner original(/*seed=*/1);
+  ASSERT_TRUE(save(original, {.step = 0, .policy_version = 1, .sft_cursor = 16, .rl_started = false}).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "optimizer.pt"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "reference.safetensors"));
+
+  Learner restored(/*seed=*/9);
+  ASSERT_TRUE(restored.train_step().ok());
+  auto contents = restored.restore(dir_);
+  ASSERT_TRUE(contents.ok()) << contents.status().to_string();
+  EXPECT_FALSE(contents->rl_started);
+  EXPECT_EQ(restored.trainer, nullptr);
+  EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
+}
+
+// A bfloat16 model directory would round float32 weights: the exact ones are kept beside it.
+TEST_F(CheckpointTest, ANarrowerCheckpointDtypeStillRestoresExactWeights) {
+  Learner original(/*seed=*/1);
+  model::SaveModelOptions bfloat16;
+  bfloat16.dtype = at::kBFloat16;
+  ASSERT_TRUE(save(original, {.step = 1}, bfloat16).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "policy.safetensors"));
+  Learner restored(/*seed=*/9);
+  ASSERT_TRUE(restored.restore(dir_).ok());
+  EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
+}
+
+TEST_F(CheckpointTest, ErrorsNameTheFileAtFault) {
+  Learner original(/*seed=*/1);
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(save(original, {.step = 1, .rl_started = true}).ok());
+
+  std::filesystem::remove(dir_ / "optimizer.pt");
+  Learner restored(/*seed=*/9);
+  Status status = restored.restore(dir_).status();
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("optimizer.pt"), std::string::npos) << status.message();
+
+  ASSERT_TRUE(core::write_file_atomically(dir_ / "optimizer.pt", "not an optimizer").ok());
+  status = restored.restore(dir_).status();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("optimizer.pt"), std::string::npos) << status.message();
+
+  ASSERT_TRUE(core::write_file_atomically(dir_ / "learner_state.json",
+                                          R"({"step": 1, "policy_version": -2, "sft_cursor": 0, "rl_started": true})")
                   .ok());
-  auto again = write_checkpoint(run_dir_, {.step = 1, .policy_version = 2, .controller_state = "b"}, policy_,
-                                policy_->config(), {}, nullptr);
-  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(read(run_dir_.checkpoint_dir(int64_t{1}) / "controller_state.json"), "a");
+  status = restored.restore(dir_).status();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("learner_state.json: key 'policy_version'"), std::string::npos) << status.message();
+}
+
+TEST_F(CheckpointTest, WritingIntoAMissingDirectoryIsNotFound) {
+  Learner learner(/*seed=*/1);
+  std::filesystem::remove_all(dir_);
+  EXPECT_EQ(save(learner, {.step = 1}).code(), StatusCode::kNotFound);
 }
 
 }  // namespace

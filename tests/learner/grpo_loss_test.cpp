@@ -92,6 +92,32 @@ TEST(GrpoLoss, GradientThroughTokenLogprobsMatchesFiniteDifferences) {
   EXPECT_LT(testing::relative_error(variable.grad(), numeric), 1e-5);
 }
 
+// Weights scale each sequence's loss terms and gradient; the token count stays the denominator.
+TEST(GrpoLoss, WeightsScaleEachSequencesTermsAndGradient) {
+  const Example example;
+  const auto loss_and_grad = [&](const at::Tensor& weights) {
+    GrpoLossInputs inputs = example.inputs(example.logprobs.clone().requires_grad_(true));
+    inputs.weights = weights;
+    const GrpoLossOutput out = grpo_loss(inputs, kOptions);
+    out.loss.backward();
+    return std::make_tuple(out.loss.item<double>(), inputs.logprobs.grad(), out.kl_mean, out.clip_fraction);
+  };
+  const auto [plain_loss, plain_grad, plain_kl, plain_clip] = loss_and_grad(at::Tensor());
+  const auto [ones_loss, ones_grad, ones_kl, ones_clip] = loss_and_grad(at::ones({2}, at::kDouble));
+  EXPECT_EQ(ones_loss, plain_loss);
+  EXPECT_TRUE(at::equal(ones_grad, plain_grad));
+
+  const auto [loss, grad, kl, clip] = loss_and_grad(at::tensor({2.0, 0.0}, at::kDouble));
+  // Row sums of the hand-computed token losses (see MatchesHandComputedValues), over 5 tokens:
+  // row 0: -1.1 - 1.2 + 0.1 * (0.0214027582 + 0.0048374180); row 1 weighted 0.
+  EXPECT_NEAR(loss, 2.0 * (-2.3 + 0.1 * 0.0262401762) / 5, 1e-9);
+  EXPECT_TRUE(at::allclose(grad[0], 2.0 * plain_grad[0], /*rtol=*/0, /*atol=*/1e-15));
+  EXPECT_TRUE(at::equal(grad[1], at::zeros_like(grad[1])));
+  // The statistics describe the tokens, not the weighting.
+  EXPECT_EQ(kl, plain_kl);
+  EXPECT_EQ(clip, plain_clip);
+}
+
 TEST(GrpoLoss, EmptyMaskGivesZeroLossAndStats) {
   Example example;
   example.mask = at::zeros_like(example.mask);

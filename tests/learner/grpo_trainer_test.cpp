@@ -9,42 +9,15 @@
 namespace caravan::learner {
 namespace {
 
-constexpr double kTemperature = 0.8;
-
-core::GrpoOptions test_options() {
-  core::GrpoOptions options;
-  options.group_size = 4;
-  options.learning_rate = 1e-2;
-  options.kl_coef = 0.01;
-  return options;
-}
-
-// Two prompts, four completions each; completion 1 of group 0 and completion 3 of group 1 are
-// rewarded. Logprobs are recomputed from the current policy, as on-policy rollouts would be.
-std::vector<RolloutGroup> make_groups(model::LlamaImpl& policy) {
-  const std::vector<std::vector<int32_t>> prompts = {{10, 11, 12}, {20, 21}};
-  const std::vector<std::vector<int32_t>> completions = {{50, 51}, {60, 61, 62}, {70}, {80, 81}};
-  const size_t rewarded[] = {1, 3};
-  std::vector<RolloutGroup> groups;
-  for (size_t g = 0; g < prompts.size(); ++g) {
-    RolloutGroup group{.prompt_id = 100 + g, .prompt_tokens = prompts[g]};
-    for (size_t s = 0; s < completions.size(); ++s) {
-      group.samples.push_back({.tokens = completions[s],
-                               .logprobs = testing::completion_logprobs(policy, prompts[g], completions[s], kTemperature),
-                               .reward = s == rewarded[g] ? 1.0f : 0.0f});
-    }
-    groups.push_back(std::move(group));
-  }
-  return groups;
-}
+using testing::kTemperature;
 
 TEST(GrpoTrainer, RaisesTheLogprobOfRewardedCompletions) {
   model::Llama policy = testing::tiny_llama(/*seed=*/0);
-  GrpoTrainer trainer(policy, test_options(), kTemperature, /*pad_id=*/0);
+  GrpoTrainer trainer(policy, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
   const double rewarded_before = testing::mean_logprob(*policy, {10, 11, 12}, {60, 61, 62}, kTemperature);
   const double unrewarded_before = testing::mean_logprob(*policy, {10, 11, 12}, {50, 51}, kTemperature);
 
-  Result<GrpoStepStats> first = trainer.step(make_groups(*policy));
+  Result<GrpoStepStats> first = trainer.step(testing::rewarded_groups(*policy));
   ASSERT_TRUE(first.ok()) << first.status().to_string();
   // The policy equals the reference and the rollout policy before the first update.
   EXPECT_NEAR(first->kl_mean, 0.0, 1e-6);
@@ -54,7 +27,7 @@ TEST(GrpoTrainer, RaisesTheLogprobOfRewardedCompletions) {
   EXPECT_GT(first->grad_norm, 0.0);
   GrpoStepStats last = *first;
   for (int i = 0; i < 5; ++i) {
-    Result<GrpoStepStats> stats = trainer.step(make_groups(*policy));
+    Result<GrpoStepStats> stats = trainer.step(testing::rewarded_groups(*policy));
     ASSERT_TRUE(stats.ok()) << stats.status().to_string();
     last = *stats;
   }
@@ -68,10 +41,10 @@ TEST(GrpoTrainer, RaisesTheLogprobOfRewardedCompletions) {
 
 TEST(GrpoTrainer, IdenticalRewardsWithoutKlGiveNoGradient) {
   model::Llama policy = testing::tiny_llama(/*seed=*/1);
-  core::GrpoOptions options = test_options();
+  core::GrpoOptions options = testing::grpo_test_options();
   options.kl_coef = 0.0;
   GrpoTrainer trainer(policy, options, kTemperature, /*pad_id=*/0);
-  std::vector<RolloutGroup> groups = make_groups(*policy);
+  std::vector<RolloutGroup> groups = testing::rewarded_groups(*policy);
   for (RolloutGroup& group : groups) {
     for (RolloutSample& sample : group.samples) sample.reward = 1.0f;
   }
@@ -86,15 +59,15 @@ TEST(GrpoTrainer, UnjudgedSamplesAreLeftOutOfTheUpdate) {
   // the one computed from the same groups without those samples.
   model::Llama with_unjudged = testing::tiny_llama(/*seed=*/2);
   model::Llama without = testing::tiny_llama(/*seed=*/2);
-  std::vector<RolloutGroup> groups = make_groups(*with_unjudged);
+  std::vector<RolloutGroup> groups = testing::rewarded_groups(*with_unjudged);
   std::vector<RolloutGroup> reduced = groups;
   for (size_t g = 0; g < groups.size(); ++g) {
     groups[g].samples[2].reward = 100.0f;
     groups[g].samples[2].judged = false;
     reduced[g].samples.erase(reduced[g].samples.begin() + 2);
   }
-  GrpoTrainer trainer(with_unjudged, test_options(), kTemperature, /*pad_id=*/0);
-  core::GrpoOptions reduced_options = test_options();
+  GrpoTrainer trainer(with_unjudged, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
+  core::GrpoOptions reduced_options = testing::grpo_test_options();
   reduced_options.group_size = 3;
   GrpoTrainer reference_trainer(without, reduced_options, kTemperature, /*pad_id=*/0);
 
@@ -110,10 +83,33 @@ TEST(GrpoTrainer, UnjudgedSamplesAreLeftOutOfTheUpdate) {
   EXPECT_GT(stats->grad_norm, 0.0);
 }
 
+// A sample of weight 0 gives no gradient but keeps its place in its group's baseline: the update
+// equals that of the same groups where its completion is empty (which has no loss terms either).
+TEST(GrpoTrainer, ASampleOfWeightZeroContributesNoGradient) {
+  model::Llama weighted = testing::tiny_llama(/*seed=*/4);
+  model::Llama emptied = testing::tiny_llama(/*seed=*/4);
+  std::vector<RolloutGroup> groups = testing::rewarded_groups(*weighted);
+  std::vector<RolloutGroup> without_terms = groups;
+  groups[0].samples[1].weight = 0.0f;
+  without_terms[0].samples[1].tokens.clear();
+  without_terms[0].samples[1].logprobs.clear();
+  GrpoTrainer weighted_trainer(weighted, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
+  GrpoTrainer emptied_trainer(emptied, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
+  Result<GrpoStepStats> stats = weighted_trainer.step(groups);
+  Result<GrpoStepStats> reference_stats = emptied_trainer.step(without_terms);
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  ASSERT_TRUE(reference_stats.ok()) << reference_stats.status().to_string();
+  EXPECT_GT(stats->grad_norm, 0.0);
+  // The token count (the loss's denominator) differs by the emptied completion's 3 tokens.
+  EXPECT_EQ(stats->tokens, reference_stats->tokens + 3);
+  EXPECT_NEAR(stats->loss * static_cast<double>(stats->tokens),
+              reference_stats->loss * static_cast<double>(reference_stats->tokens), 1e-5);
+}
+
 TEST(GrpoTrainer, AStepWithNothingJudgedMakesNoUpdate) {
   model::Llama policy = testing::tiny_llama(/*seed=*/3);
-  GrpoTrainer trainer(policy, test_options(), kTemperature, /*pad_id=*/0);
-  std::vector<RolloutGroup> groups = make_groups(*policy);
+  GrpoTrainer trainer(policy, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
+  std::vector<RolloutGroup> groups = testing::rewarded_groups(*policy);
   for (RolloutGroup& group : groups) {
     for (RolloutSample& sample : group.samples) sample.judged = false;
   }
@@ -127,30 +123,30 @@ TEST(GrpoTrainer, AStepWithNothingJudgedMakesNoUpdate) {
 
 TEST(GrpoTrainer, RejectsBadInputNamingTheGroupWithoutTouchingWeights) {
   model::Llama policy = testing::tiny_llama(/*seed=*/2);
-  GrpoTrainer trainer(policy, test_options(), kTemperature, /*pad_id=*/0);
+  GrpoTrainer trainer(policy, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
   const std::vector<at::Tensor> before = testing::snapshot(*policy);
 
-  std::vector<RolloutGroup> uneven = make_groups(*policy);
+  std::vector<RolloutGroup> uneven = testing::rewarded_groups(*policy);
   uneven[1].samples.pop_back();
   Result<GrpoStepStats> stats = trainer.step(uneven);
   ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(stats.status().message().find("group 1 (prompt_id 101)"), std::string::npos)
       << stats.status().message();
 
-  std::vector<RolloutGroup> short_logprobs = make_groups(*policy);
+  std::vector<RolloutGroup> short_logprobs = testing::rewarded_groups(*policy);
   short_logprobs[0].samples[2].logprobs.clear();
   stats = trainer.step(short_logprobs);
   ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(stats.status().message().find("group 0 (prompt_id 100) sample 2"), std::string::npos)
       << stats.status().message();
 
-  std::vector<RolloutGroup> bad_token = make_groups(*policy);
+  std::vector<RolloutGroup> bad_token = testing::rewarded_groups(*policy);
   bad_token[1].samples[0].tokens[0] = 259;
   stats = trainer.step(bad_token);
   ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(stats.status().message().find("group 1"), std::string::npos) << stats.status().message();
 
-  std::vector<RolloutGroup> nan_reward = make_groups(*policy);
+  std::vector<RolloutGroup> nan_reward = testing::rewarded_groups(*policy);
   nan_reward[1].samples[3].reward = std::nanf("");
   stats = trainer.step(nan_reward);
   ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
@@ -158,13 +154,22 @@ TEST(GrpoTrainer, RejectsBadInputNamingTheGroupWithoutTouchingWeights) {
             std::string::npos)
       << stats.status().message();
 
+  for (const float weight : {-0.5f, std::nanf("")}) {
+    std::vector<RolloutGroup> bad_weight = testing::rewarded_groups(*policy);
+    bad_weight[0].samples[1].weight = weight;
+    stats = trainer.step(bad_weight);
+    ASSERT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(stats.status().message().find("group 0 (prompt_id 100) sample 1: weight"), std::string::npos)
+        << stats.status().message();
+  }
+
   EXPECT_EQ(trainer.step({}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(testing::same_weights(*policy, before));
 }
 
 TEST(GrpoTrainer, AcceptsEmptyCompletions) {
   model::Llama policy = testing::tiny_llama(/*seed=*/3);
-  GrpoTrainer trainer(policy, test_options(), kTemperature, /*pad_id=*/0);
+  GrpoTrainer trainer(policy, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
   RolloutGroup group{.prompt_id = 1, .prompt_tokens = {5, 6}};
   group.samples.push_back({.reward = 1.0f});
   group.samples.push_back({.tokens = {7}, .logprobs = testing::completion_logprobs(*policy, {5, 6}, {7}, kTemperature)});

@@ -1,5 +1,5 @@
 // File: tests/learner/trainer_test_util.h
-// A tiny Llama and helpers shared by the trainer tests.
+// A tiny Llama, GRPO groups and helpers shared by the trainer and checkpoint tests.
 //
 //   model::Llama policy = testing::tiny_llama(/*seed=*/0);
 //   double lp = testing::mean_logprob(*policy, {1, 2}, {3, 4}, /*temperature=*/1.0);
@@ -10,6 +10,8 @@
 
 #include <ATen/ATen.h>
 
+#include "core/run_config.h"
+#include "learner/rollout_batch.h"
 #include "learner/sequence_batch.h"
 #include "learner/train_step.h"
 #include "model/llama.h"
@@ -61,6 +63,36 @@ inline bool same_weights(const model::LlamaImpl& model, const std::vector<at::Te
     if (!at::equal(parameters[i], copies[i])) return false;
   }
   return true;
+}
+
+// The rollout temperature of the GRPO tests.
+inline constexpr double kTemperature = 0.8;
+
+inline core::GrpoOptions grpo_test_options() {
+  core::GrpoOptions options;
+  options.group_size = 4;
+  options.learning_rate = 1e-2;
+  options.kl_coef = 0.01;
+  return options;
+}
+
+// Two prompts, four completions each; completion 1 of group 0 and completion 3 of group 1 are
+// rewarded. Logprobs are recomputed from the current policy, as on-policy rollouts would be.
+inline std::vector<RolloutGroup> rewarded_groups(model::LlamaImpl& policy) {
+  const std::vector<std::vector<int32_t>> prompts = {{10, 11, 12}, {20, 21}};
+  const std::vector<std::vector<int32_t>> completions = {{50, 51}, {60, 61, 62}, {70}, {80, 81}};
+  const size_t rewarded[] = {1, 3};
+  std::vector<RolloutGroup> groups;
+  for (size_t g = 0; g < prompts.size(); ++g) {
+    RolloutGroup group{.prompt_id = 100 + g, .prompt_tokens = prompts[g]};
+    for (size_t s = 0; s < completions.size(); ++s) {
+      group.samples.push_back({.tokens = completions[s],
+                               .logprobs = completion_logprobs(policy, prompts[g], completions[s], kTemperature),
+                               .reward = s == rewarded[g] ? 1.0f : 0.0f});
+    }
+    groups.push_back(std::move(group));
+  }
+  return groups;
 }
 
 } // namespace caravan::learner::testing
