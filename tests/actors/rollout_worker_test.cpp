@@ -22,7 +22,7 @@ core::TransformerConfig tiny_config() {
 class CopyingTransport : public model::WeightTransport {
  public:
   CopyingTransport(model::Llama source, uint64_t version) : source_(std::move(source)), version_(version) {}
-  Result<model::WeightSyncStats> synchronize(model::LlamaImpl& model, uint64_t) override {
+  Result<model::WeightSyncStats> synchronize(model::LlamaImpl& model, uint64_t, const model::WeightGroupSpec&) override {
     torch::NoGradGuard no_grad;
     auto targets = model.parameters();
     auto values = source_->parameters();
