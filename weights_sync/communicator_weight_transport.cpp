@@ -13,6 +13,24 @@ std::string describe(const model::WeightGroupSpec& group) {
   return str_cat("weight-sync generation ", group.generation, " (rank ", group.rank, " of ", group.world_size, ")");
 }
 
+// The group's own consistency; the store address is checked where it is used (connect).
+Status validate(const model::WeightGroupSpec& group, bool serves_store) {
+  if (group.world_size < 1) {
+    return Status::invalid_argument(
+        str_cat("WeightGroup.worldSize: expected >= 1, got ", group.world_size, " (is SyncWeights.group set?)"));
+  }
+  if (group.rank < 0 || group.rank >= group.world_size) {
+    return Status::invalid_argument(
+        str_cat("WeightGroup.rank: expected 0 <= rank < worldSize=", group.world_size, ", got ", group.rank));
+  }
+  if ((group.rank == 0) != serves_store) {
+    return Status::invalid_argument(str_cat("WeightGroup.rank: ", group.rank,
+                                            ", but rank 0 is the source and the only rank that serves the store; "
+                                            "this process ", serves_store ? "serves it" : "does not serve it"));
+  }
+  return Status::ok_status();
+}
+
 } // namespace
 
 CommunicatorWeightTransport::CommunicatorWeightTransport(WeightTransportOptions options,
@@ -58,11 +76,7 @@ Status CommunicatorWeightTransport::join(const model::WeightGroupSpec& group) {
   generation_ = group.generation;
   failure_ = Status::ok_status();
   Status joined = [&]() -> Status {
-    if ((group.rank == 0) != (served_store_ != nullptr)) {
-      return Status::invalid_argument(
-          str_cat("WeightGroup.rank: ", group.rank, ", but rank 0 is the source and the only rank that serves the "
-                  "store; this process ", served_store_ != nullptr ? "serves it" : "does not serve it"));
-    }
+    CARAVAN_RETURN_IF_ERROR(validate(group, served_store_ != nullptr));
     std::shared_ptr<RendezvousStore> store = served_store_;
     if (store == nullptr) {
       CARAVAN_ASSIGN_OR_RETURN(store, RendezvousStore::connect(group.store_host, group.store_port, options_.timeout,

@@ -46,9 +46,14 @@ class CommunicatorWeightTransport : public model::WeightTransport {
   // or null in a receiver, which connects to the store that each group names.
   CommunicatorWeightTransport(WeightTransportOptions options, std::shared_ptr<RendezvousStore> served_store);
 
-  // See model::WeightTransport. After a failed collective the communicator is destroyed before
-  // this returns, which closes its connections, so the other members fail at once rather than
-  // at their deadline.
+  // See model::WeightTransport. Each step (connecting to the store, the rendezvous, every
+  // collective) gives up after options.timeout. After a failed collective the communicator is
+  // destroyed before this returns, which closes its connections, so the other members fail at
+  // once rather than at their own deadline. Destroying it inline does not outlast the deadline:
+  // c10d's destructor waits only for the in-flight operation, and that one has failed already or
+  // ends at its own timeout, which started with the wait that just gave up (the tests bound
+  // synchronize() to timeout + 2 s, destruction included). A group of an older generation is
+  // healthy and idle when a new generation replaces it, so its destruction does not block.
   Result<model::WeightSyncStats> synchronize(model::LlamaImpl& model, uint64_t version,
                                              const model::WeightGroupSpec& group) override;
 

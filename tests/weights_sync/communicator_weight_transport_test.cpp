@@ -108,7 +108,7 @@ TEST(CommunicatorWeightTransport, MalformedGroupsAreInvalidArguments) {
   empty.world_size = 0;  // what an unset SyncWeights.group carries
   const Status no_members = source.synchronize(*llama, 1, empty).status();
   EXPECT_EQ(no_members.code(), StatusCode::kInvalidArgument) << no_members.to_string();
-  EXPECT_NE(no_members.message().find("world_size"), std::string::npos) << no_members.to_string();
+  EXPECT_NE(no_members.message().find("WeightGroup.worldSize"), std::string::npos) << no_members.to_string();
   EXPECT_NE(no_members.message().find("weight-sync generation 2"), std::string::npos) << no_members.to_string();
 
   CommunicatorWeightTransport receiver(transport_options(), /*served_store=*/nullptr);
