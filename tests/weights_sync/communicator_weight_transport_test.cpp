@@ -121,6 +121,31 @@ TEST(CommunicatorWeightTransport, MalformedGroupsAreInvalidArguments) {
   EXPECT_NE(missing_host.message().find("store_host"), std::string::npos) << missing_host.to_string();
 }
 
+// Generation 1 misses its rank 2 at the rendezvous: ranks 0 and 1 give up at the deadline, and
+// generation 2 forms over the same store although generation 1 left a partial join count there.
+TEST(CommunicatorWeightTransport, RendezvousMissingAMemberTimesOutAndTheNextGenerationForms) {
+  const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
+  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
+  std::vector<model::Llama> models;
+  for (int rank = 0; rank < kWorld; ++rank) {
+    transports.push_back(make_transport(rank, served));
+    models.push_back(tiny_llama(100 + rank));
+  }
+  std::vector<Outcome> missing(2);
+  run_ranks(2, [&](int rank) { missing[rank] = timed_synchronize(*transports[rank], *models[rank], 1, group(1, rank, served)); });
+  for (int rank = 0; rank < 2; ++rank) {
+    expect_failed_in_time(missing[rank], 1, "rank " + std::to_string(rank));
+    EXPECT_NE(missing[rank].stats.status().message().find("only 2 of 3 ranks joined"), std::string::npos)
+        << missing[rank].stats.status().to_string();
+  }
+  std::vector<Outcome> formed(kWorld);
+  run_ranks(kWorld, [&](int rank) { formed[rank] = timed_synchronize(*transports[rank], *models[rank], 1, group(2, rank, served)); });
+  for (int rank = 0; rank < kWorld; ++rank) {
+    expect_synced(formed[rank], 1, "rank " + std::to_string(rank));
+    EXPECT_EQ(parameter_checksum(*models[rank]), parameter_checksum(*models[0])) << "rank " << rank;
+  }
+}
+
 // Threads for ranks 0..2. Rank 2 stops taking part (alive, sockets open: the survivors can only
 // time out); generation 2 then re-forms the group with a fresh rank 2, which gets the weights.
 TEST(CommunicatorWeightTransport, MemberThatStopsTakingPartFailsTheSyncAndANewGenerationRecovers) {
