@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <capnp/message.h>
@@ -38,6 +39,19 @@ WeightTransportOptions transport_options() {
 // Rank 0 serves `served`; receivers connect to its port, as a SyncWeights tells them.
 std::unique_ptr<CommunicatorWeightTransport> make_transport(int rank, const std::shared_ptr<RendezvousStore>& served) {
   return std::make_unique<CommunicatorWeightTransport>(transport_options(), rank == 0 ? served : nullptr);
+}
+
+// Ranks 0..count-1 of a group meeting at `served`, each with its own transport and model
+// (tiny_llama(100 + rank): every member starts with other weights).
+std::pair<std::vector<std::unique_ptr<CommunicatorWeightTransport>>, std::vector<model::Llama>> make_members(
+    int count, const std::shared_ptr<RendezvousStore>& served) {
+  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
+  std::vector<model::Llama> models;
+  for (int rank = 0; rank < count; ++rank) {
+    transports.push_back(make_transport(rank, served));
+    models.push_back(tiny_llama(100 + rank));
+  }
+  return {std::move(transports), std::move(models)};
 }
 
 model::WeightGroupSpec group(uint64_t generation, int rank, const std::shared_ptr<RendezvousStore>& served) {
@@ -125,12 +139,7 @@ TEST(CommunicatorWeightTransport, MalformedGroupsAreInvalidArguments) {
 // generation 2 forms over the same store although generation 1 left a partial join count there.
 TEST(CommunicatorWeightTransport, RendezvousMissingAMemberTimesOutAndTheNextGenerationForms) {
   const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
-  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
-  std::vector<model::Llama> models;
-  for (int rank = 0; rank < kWorld; ++rank) {
-    transports.push_back(make_transport(rank, served));
-    models.push_back(tiny_llama(100 + rank));
-  }
+  auto [transports, models] = make_members(kWorld, served);
   std::vector<Outcome> missing(2);
   run_ranks(2, [&](int rank) { missing[rank] = timed_synchronize(*transports[rank], *models[rank], 1, group(1, rank, served)); });
   for (int rank = 0; rank < 2; ++rank) {
@@ -150,12 +159,7 @@ TEST(CommunicatorWeightTransport, RendezvousMissingAMemberTimesOutAndTheNextGene
 // time out); generation 2 then re-forms the group with a fresh rank 2, which gets the weights.
 TEST(CommunicatorWeightTransport, MemberThatStopsTakingPartFailsTheSyncAndANewGenerationRecovers) {
   const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
-  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
-  std::vector<model::Llama> models;
-  for (int rank = 0; rank < kWorld; ++rank) {
-    transports.push_back(make_transport(rank, served));
-    models.push_back(tiny_llama(100 + rank));
-  }
+  auto [transports, models] = make_members(kWorld, served);
   // Generation 1: two versions over one group (joined once, then reused).
   std::vector<Outcome> v1(kWorld), v2(kWorld);
   run_ranks(kWorld, [&](int rank) {
@@ -217,12 +221,7 @@ TEST(CommunicatorWeightTransport, MemberKilledMidSyncFailsTheSurvivorsAndANewPro
     EXPECT_EQ(line->rfind(prefix, 0), 0U) << *line;
     return line->substr(std::min(line->size(), prefix.size()));
   };
-  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
-  std::vector<model::Llama> models;
-  for (int rank = 0; rank < 2; ++rank) {
-    transports.push_back(make_transport(rank, served));
-    models.push_back(tiny_llama(100 + rank));
-  }
+  auto [transports, models] = make_members(2, served);
   std::unique_ptr<PeerProcess> peer = start_peer(/*seed=*/102);
   ASSERT_TRUE(peer->running());
 
