@@ -1,9 +1,11 @@
 // File: weights_sync/communicator_weight_transport.cpp
 #include "weights_sync/communicator_weight_transport.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
+#include "core/log.h"
 #include "core/str_cat.h"
 
 namespace caravan::wsync {
@@ -44,12 +46,13 @@ Result<model::WeightSyncStats> CommunicatorWeightTransport::synchronize(model::L
   for (const auto& item : model.named_parameters(/*recurse=*/true)) tensors.emplace_back(item.key(), item.value());
   Result<BroadcastStats> stats = broadcaster_->broadcast(tensors, version);
   if (!stats.ok()) {
-    const Status failed = stats.status().with_context(describe(group));
     if (communicator_->broken()) {
-      failure_ = failed;
+      failure_ = stats.status();
       discard();
+      log::warn("event=weight_group_discarded generation=", group.generation, " rank=", group.rank, " reason=\"",
+                failure_.message(), "\"");
     }
-    return failed;
+    return stats.status().with_context(describe(group));
   }
   return model::WeightSyncStats{.version = stats->version, .bytes = stats->bytes, .seconds = stats->seconds};
 }
@@ -89,8 +92,12 @@ Status CommunicatorWeightTransport::join(const model::WeightGroupSpec& group) {
     communicator_options.scope = str_cat("gen-", group.generation, "/");
     communicator_options.timeout = options_.timeout;
     communicator_options.stop = options_.stop;
+    const auto start = std::chrono::steady_clock::now();
     CARAVAN_ASSIGN_OR_RETURN(communicator_, make_communicator(options_.backend, communicator_options));
     broadcaster_ = std::make_unique<WeightBroadcaster>(*communicator_, options_.bucket_bytes);
+    log::info("event=weight_group_joined generation=", group.generation, " rank=", group.rank,
+              " world_size=", group.world_size, " seconds=",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return Status::ok_status();
   }();
   if (!joined.ok()) failure_ = joined;

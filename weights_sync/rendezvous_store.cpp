@@ -66,7 +66,8 @@ Result<std::shared_ptr<RendezvousStore>> RendezvousStore::connect(const std::str
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // c10d retries until its timeout; attempts of at most a second let a stop request through.
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto store = open_store(host, port, /*server=*/false,
                             std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(1000)), timeout,
                             context);

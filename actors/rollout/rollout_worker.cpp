@@ -86,8 +86,9 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> RolloutWorker::generate(
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> RolloutWorker::sync(const proto::SyncWeights::Reader& request) {
-  CARAVAN_ASSIGN_OR_RETURN(model::WeightSyncStats stats, transport_.synchronize(*model_, request.getPolicyVersion(),
-                                                                           model::weight_group_from_proto(request.getGroup())));
+  CARAVAN_ASSIGN_OR_RETURN(
+      model::WeightSyncStats stats,
+      transport_.synchronize(*model_, request.getPolicyVersion(), model::weight_group_from_proto(request.getGroup())));
   policy_version_ = stats.version;
   log::debug("event=weights_received policy_version=", stats.version, " bytes=", stats.bytes, " seconds=", stats.seconds);
   return model::weights_synced_reply(request.getRequestId(), stats);

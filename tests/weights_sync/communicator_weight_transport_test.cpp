@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include <capnp/message.h>
@@ -41,19 +40,6 @@ std::unique_ptr<CommunicatorWeightTransport> make_transport(int rank, const std:
   return std::make_unique<CommunicatorWeightTransport>(transport_options(), rank == 0 ? served : nullptr);
 }
 
-// Ranks 0..count-1 of a group meeting at `served`, each with its own transport and model
-// (tiny_llama(100 + rank): every member starts with other weights).
-std::pair<std::vector<std::unique_ptr<CommunicatorWeightTransport>>, std::vector<model::Llama>> make_members(
-    int count, const std::shared_ptr<RendezvousStore>& served) {
-  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
-  std::vector<model::Llama> models;
-  for (int rank = 0; rank < count; ++rank) {
-    transports.push_back(make_transport(rank, served));
-    models.push_back(tiny_llama(100 + rank));
-  }
-  return {std::move(transports), std::move(models)};
-}
-
 model::WeightGroupSpec group(uint64_t generation, int rank, const std::shared_ptr<RendezvousStore>& served) {
   return {.generation = generation,
           .rank = rank,
@@ -76,6 +62,26 @@ Outcome timed_synchronize(CommunicatorWeightTransport& transport, model::LlamaIm
   outcome.elapsed = std::chrono::steady_clock::now() - start;
   return outcome;
 }
+
+// Ranks 0..count-1 of a group meeting at `served`, each with its own transport and model
+// (tiny_llama(100 + rank): every member starts with other weights).
+struct Members {
+  Members(int count, std::shared_ptr<RendezvousStore> store) : served(std::move(store)) {
+    for (int rank = 0; rank < count; ++rank) {
+      transports.push_back(make_transport(rank, served));
+      models.push_back(tiny_llama(100 + rank));
+    }
+  }
+  // synchronize() of `rank` for generation `generation`, timed.
+  Outcome sync(int rank, uint64_t version, uint64_t generation) {
+    return timed_synchronize(*transports[rank], *models[rank], version, group(generation, rank, served));
+  }
+  uint64_t checksum(int rank) { return parameter_checksum(*models[rank]); }
+
+  std::shared_ptr<RendezvousStore> served;
+  std::vector<std::unique_ptr<CommunicatorWeightTransport>> transports;
+  std::vector<model::Llama> models;
+};
 
 // A survivor's failed sync: kTimeout or kUnavailable, naming the generation, within the deadline.
 void expect_failed_in_time(const Outcome& outcome, uint64_t generation, const std::string& who) {
@@ -139,19 +145,19 @@ TEST(CommunicatorWeightTransport, MalformedGroupsAreInvalidArguments) {
 // generation 2 forms over the same store although generation 1 left a partial join count there.
 TEST(CommunicatorWeightTransport, RendezvousMissingAMemberTimesOutAndTheNextGenerationForms) {
   const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
-  auto [transports, models] = make_members(kWorld, served);
+  Members members(kWorld, served);
   std::vector<Outcome> missing(2);
-  run_ranks(2, [&](int rank) { missing[rank] = timed_synchronize(*transports[rank], *models[rank], 1, group(1, rank, served)); });
+  run_ranks(2, [&](int rank) { missing[rank] = members.sync(rank, /*version=*/1, /*generation=*/1); });
   for (int rank = 0; rank < 2; ++rank) {
     expect_failed_in_time(missing[rank], 1, "rank " + std::to_string(rank));
     EXPECT_NE(missing[rank].stats.status().message().find("only 2 of 3 ranks joined"), std::string::npos)
         << missing[rank].stats.status().to_string();
   }
   std::vector<Outcome> formed(kWorld);
-  run_ranks(kWorld, [&](int rank) { formed[rank] = timed_synchronize(*transports[rank], *models[rank], 1, group(2, rank, served)); });
+  run_ranks(kWorld, [&](int rank) { formed[rank] = members.sync(rank, /*version=*/1, /*generation=*/2); });
   for (int rank = 0; rank < kWorld; ++rank) {
     expect_synced(formed[rank], 1, "rank " + std::to_string(rank));
-    EXPECT_EQ(parameter_checksum(*models[rank]), parameter_checksum(*models[0])) << "rank " << rank;
+    EXPECT_EQ(members.checksum(rank), members.checksum(0)) << "rank " << rank;
   }
 }
 
@@ -159,46 +165,46 @@ TEST(CommunicatorWeightTransport, RendezvousMissingAMemberTimesOutAndTheNextGene
 // time out); generation 2 then re-forms the group with a fresh rank 2, which gets the weights.
 TEST(CommunicatorWeightTransport, MemberThatStopsTakingPartFailsTheSyncAndANewGenerationRecovers) {
   const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
-  auto [transports, models] = make_members(kWorld, served);
+  Members members(kWorld, served);
   // Generation 1: two versions over one group (joined once, then reused).
   std::vector<Outcome> v1(kWorld), v2(kWorld);
   run_ranks(kWorld, [&](int rank) {
-    v1[rank] = timed_synchronize(*transports[rank], *models[rank], /*version=*/rank == 0 ? 1 : 0, group(1, rank, served));
-    if (rank == 0) fill_parameters(*models[0], /*seed=*/200);
-    v2[rank] = timed_synchronize(*transports[rank], *models[rank], /*version=*/2, group(1, rank, served));
+    v1[rank] = members.sync(rank, /*version=*/rank == 0 ? 1 : 0, /*generation=*/1);
+    if (rank == 0) fill_parameters(*members.models[0], /*seed=*/200);
+    v2[rank] = members.sync(rank, /*version=*/2, /*generation=*/1);
   });
   for (int rank = 0; rank < kWorld; ++rank) {
     expect_synced(v1[rank], 1, "v1 rank " + std::to_string(rank));
     expect_synced(v2[rank], 2, "v2 rank " + std::to_string(rank));
-    EXPECT_EQ(parameter_checksum(*models[rank]), parameter_checksum(*models[0])) << "rank " << rank;
+    EXPECT_EQ(members.checksum(rank), members.checksum(0)) << "rank " << rank;
   }
 
   // Version 3: rank 2 never enters the sync.
-  fill_parameters(*models[0], /*seed=*/300);
+  fill_parameters(*members.models[0], /*seed=*/300);
   std::vector<Outcome> v3(2);
-  run_ranks(2, [&](int rank) { v3[rank] = timed_synchronize(*transports[rank], *models[rank], 3, group(1, rank, served)); });
+  run_ranks(2, [&](int rank) { v3[rank] = members.sync(rank, /*version=*/3, /*generation=*/1); });
   expect_failed_in_time(v3[0], 1, "rank 0");
   expect_failed_in_time(v3[1], 1, "rank 1");
   // The broken group is gone for good: the same generation fails at once.
-  const Outcome again = timed_synchronize(*transports[0], *models[0], 3, group(1, 0, served));
+  const Outcome again = members.sync(0, /*version=*/3, /*generation=*/1);
   ASSERT_FALSE(again.stats.ok());
   EXPECT_EQ(again.stats.status().code(), StatusCode::kFailedPrecondition) << again.stats.status().to_string();
   EXPECT_LT(again.elapsed, 100ms);
 
   // Generation 2 with a fresh rank 2 (a replaced actor: new process state, other weights).
-  transports[2] = make_transport(2, served);
-  models[2] = tiny_llama(999);
-  ASSERT_NE(parameter_checksum(*models[2]), parameter_checksum(*models[0]));
+  members.transports[2] = make_transport(2, served);
+  members.models[2] = tiny_llama(999);
+  ASSERT_NE(members.checksum(2), members.checksum(0));
   std::vector<Outcome> reformed(kWorld);
   run_ranks(kWorld, [&](int rank) {
-    reformed[rank] = timed_synchronize(*transports[rank], *models[rank], rank == 0 ? 3 : 0, group(2, rank, served));
+    reformed[rank] = members.sync(rank, /*version=*/rank == 0 ? 3 : 0, /*generation=*/2);
   });
   for (int rank = 0; rank < kWorld; ++rank) {
     expect_synced(reformed[rank], 3, "generation 2 rank " + std::to_string(rank));
-    EXPECT_EQ(parameter_checksum(*models[rank]), parameter_checksum(*models[0])) << "rank " << rank;
+    EXPECT_EQ(members.checksum(rank), members.checksum(0)) << "rank " << rank;
   }
   // A SyncWeights of the superseded generation is refused without blocking.
-  const Status stale = transports[1]->synchronize(*models[1], 3, group(1, 1, served)).status();
+  const Status stale = members.transports[1]->synchronize(*members.models[1], 3, group(1, 1, served)).status();
   EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition) << stale.to_string();
   EXPECT_NE(stale.message().find("older than generation 2"), std::string::npos) << stale.to_string();
 }
@@ -221,22 +227,22 @@ TEST(CommunicatorWeightTransport, MemberKilledMidSyncFailsTheSurvivorsAndANewPro
     EXPECT_EQ(line->rfind(prefix, 0), 0U) << *line;
     return line->substr(std::min(line->size(), prefix.size()));
   };
-  auto [transports, models] = make_members(2, served);
+  Members members(2, served);
   std::unique_ptr<PeerProcess> peer = start_peer(/*seed=*/102);
   ASSERT_TRUE(peer->running());
 
   // Generation 1, version 1: all three hold the source's weights.
   peer->send("sync 1 2 3 1");
   std::vector<Outcome> v1(2);
-  run_ranks(2, [&](int rank) { v1[rank] = timed_synchronize(*transports[rank], *models[rank], 1, group(1, rank, served)); });
+  run_ranks(2, [&](int rank) { v1[rank] = members.sync(rank, /*version=*/1, /*generation=*/1); });
   expect_synced(v1[0], 1, "rank 0");
   expect_synced(v1[1], 1, "rank 1");
   expect_line(*peer, "entering 1");
-  EXPECT_EQ(expect_line(*peer, "synced "), "1 " + std::to_string(parameter_checksum(*models[0])));
+  EXPECT_EQ(expect_line(*peer, "synced "), "1 " + std::to_string(members.checksum(0)));
 
   // Version 2: the peer enters the sync and is frozen there; ranks 0 and 1 enter it too and
   // wait for the peer; then the peer dies.
-  fill_parameters(*models[0], /*seed=*/200);
+  fill_parameters(*members.models[0], /*seed=*/200);
   peer->send("sync 1 2 3 2");
   expect_line(*peer, "entering 1");
   std::this_thread::sleep_for(100ms);
@@ -244,7 +250,7 @@ TEST(CommunicatorWeightTransport, MemberKilledMidSyncFailsTheSurvivorsAndANewPro
   std::vector<std::future<Outcome>> v2;
   for (int rank = 0; rank < 2; ++rank) {
     v2.push_back(std::async(std::launch::async, [&, rank] {
-      return timed_synchronize(*transports[rank], *models[rank], 2, group(1, rank, served));
+      return members.sync(rank, /*version=*/2, /*generation=*/1);
     }));
   }
   std::this_thread::sleep_for(300ms);
@@ -261,13 +267,13 @@ TEST(CommunicatorWeightTransport, MemberKilledMidSyncFailsTheSurvivorsAndANewPro
   peer->send("sync 2 2 3 0");
   std::vector<Outcome> reformed(2);
   run_ranks(2, [&](int rank) {
-    reformed[rank] = timed_synchronize(*transports[rank], *models[rank], 2, group(2, rank, served));
+    reformed[rank] = members.sync(rank, /*version=*/2, /*generation=*/2);
   });
   expect_synced(reformed[0], 2, "rank 0");
   expect_synced(reformed[1], 2, "rank 1");
-  EXPECT_EQ(parameter_checksum(*models[1]), parameter_checksum(*models[0]));
+  EXPECT_EQ(members.checksum(1), members.checksum(0));
   expect_line(*peer, "entering 2");
-  EXPECT_EQ(expect_line(*peer, "synced "), "2 " + std::to_string(parameter_checksum(*models[0])));
+  EXPECT_EQ(expect_line(*peer, "synced "), "2 " + std::to_string(members.checksum(0)));
 }
 
 } // namespace

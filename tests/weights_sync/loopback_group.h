@@ -43,7 +43,8 @@ inline int free_port() {
 }
 
 // A store served on a free port of 127.0.0.1 (null, with a test failure, if it cannot be).
-inline std::shared_ptr<RendezvousStore> serve_loopback_store(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+inline std::shared_ptr<RendezvousStore> serve_loopback_store(
+    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   auto served = RendezvousStore::serve("127.0.0.1", /*port=*/0, timeout);
   EXPECT_TRUE(served.ok()) << served.status().to_string();
   return served.ok() ? *served : nullptr;

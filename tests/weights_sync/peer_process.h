@@ -77,7 +77,8 @@ class PeerProcess {
         buffer_.erase(0, end + 1);
         return line;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left <= std::chrono::milliseconds::zero()) return std::nullopt;
       pollfd readable{.fd = stdout_, .events = POLLIN, .revents = 0};
       if (::poll(&readable, 1, static_cast<int>(left.count())) <= 0) continue;
