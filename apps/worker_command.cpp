@@ -39,18 +39,25 @@ std::string controller_endpoint(const core::RunConfig& config) {
   return str_cat("tcp://", config.cluster.host, ":", config.cluster.controller_port);
 }
 
-// The weight-sync group: the learner is rank 0, rollout actor r is rank r + 1.
-Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config, int rank,
-                                                                             std::stop_token stop) {
-  wsync::CommunicatorOptions options;
-  options.rank = rank;
-  options.world_size = static_cast<int>(config.rollout.actors) + 1;
-  options.store_host = config.cluster.host;
-  options.store_port = static_cast<int>(config.cluster.weights_sync_port);
-  options.timeout = milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000));
-  options.stop = std::move(stop);
-  CARAVAN_ASSIGN_OR_RETURN(auto communicator, wsync::make_communicator(config.weights_sync.backend, options));
-  return std::make_unique<wsync::CommunicatorWeightTransport>(std::move(communicator), config.weights_sync.bucket_bytes);
+// The weight-sync transport of `role` (learner or rollout). The learner is rank 0 of every
+// generation of the group and serves its rendezvous store on [cluster] weights_sync_port for the
+// whole run (created here, so a port in use fails at startup); rollout actors connect to the
+// store that each SyncWeights names. Each generation is joined on its first SyncWeights.
+Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config,
+                                                                             proto::Role role, std::stop_token stop) {
+  const wsync::WeightTransportOptions options{
+      .backend = config.weights_sync.backend,
+      .bucket_bytes = config.weights_sync.bucket_bytes,
+      .timeout = milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000)),
+      .stop = std::move(stop)};
+  std::shared_ptr<wsync::RendezvousStore> served_store;
+  if (role == proto::Role::LEARNER) {
+    CARAVAN_ASSIGN_OR_RETURN(served_store,
+                             wsync::RendezvousStore::serve(config.cluster.host,
+                                                           static_cast<int>(config.cluster.weights_sync_port),
+                                                           options.timeout));
+  }
+  return std::make_unique<wsync::CommunicatorWeightTransport>(options, std::move(served_store));
 }
 
 // Runs `step` (returning a Status or a Result) at the actor-loop boundary: exceptions from
@@ -209,7 +216,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
 
 Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerSession& session) {
   const std::stop_token stop = session.stop_token();
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, static_cast<int>(rank) + 1, stop));
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, proto::Role::ROLLOUT, stop));
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   // The first SyncWeights installs the learner's weights before any request.
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
@@ -284,7 +291,7 @@ Status serve_learner(const core::RunConfig& config, const std::optional<core::Ar
                      core::WorkerSession& session) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   const std::stop_token stop = session.stop_token();
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, /*rank=*/0, stop));
+  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, proto::Role::LEARNER, stop));
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
   learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop);

@@ -130,7 +130,9 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
     return Status::failed_precondition(str_cat("SyncWeights announces version ", request.getPolicyVersion(),
                                                " but the learner holds version ", policy_version_));
   }
-  CARAVAN_ASSIGN_OR_RETURN(model::WeightSyncStats stats, transport_.synchronize(*policy_, policy_version_));
+  CARAVAN_ASSIGN_OR_RETURN(
+      model::WeightSyncStats stats,
+      transport_.synchronize(*policy_, policy_version_, model::weight_group_from_proto(request.getGroup())));
   log::debug("event=weights_sent policy_version=", stats.version, " bytes=", stats.bytes, " seconds=", stats.seconds);
   return model::weights_synced_reply(request.getRequestId(), stats);
 }

@@ -2,14 +2,18 @@
 // The seam between a role that owns a model and the mechanism that moves weights between
 // processes. Roles (learner/, actors/) depend only on this interface; weights_sync/ implements
 // it over a communicator (Gloo on CPU; NCCL and CUDA IPC on GPUs) and apps/ injects it.
+// Every SyncWeights names the group it addresses (WeightGroup): the controller forms a new
+// generation whenever the members change, and the transport re-joins when the generation does.
 //
-//   // learner (source):   CARAVAN_ASSIGN_OR_RETURN(auto stats, transport.synchronize(*policy, version));
-//   // rollout (receiver): CARAVAN_ASSIGN_OR_RETURN(auto stats, transport.synchronize(*model, announced));
+//   const WeightGroupSpec group = weight_group_from_proto(request.getGroup());
+//   // learner (source):   CARAVAN_ASSIGN_OR_RETURN(auto stats, transport.synchronize(*policy, version, group));
+//   // rollout (receiver): CARAVAN_ASSIGN_OR_RETURN(auto stats, transport.synchronize(*model, announced, group));
 //   //                     policy_version = stats.version;
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include <capnp/message.h>
 
@@ -26,16 +30,44 @@ struct WeightSyncStats {
   double seconds = 0;
 };
 
+// The weight-sync group one SyncWeights addresses: proto::WeightGroup as a plain value.
+struct WeightGroupSpec {
+  // Increases with every re-formation of the group (an actor replaced or lost).
+  uint64_t generation = 0;
+  // This process's rank: 0 is the learner (the source), rollout actors follow.
+  int rank = 0;
+  // Members of this generation, >= 1.
+  int world_size = 1;
+  // Rendezvous of the group (the store the learner serves); receivers connect to it.
+  std::string store_host;
+  int store_port = 0;
+};
+
+// The fields of `group` as they are; the transport validates them where it uses them.
+inline WeightGroupSpec weight_group_from_proto(const proto::WeightGroup::Reader& group) {
+  return WeightGroupSpec{.generation = group.getGeneration(),
+                         .rank = static_cast<int>(group.getRank()),
+                         .world_size = static_cast<int>(group.getWorldSize()),
+                         .store_host = group.getStoreHost().cStr(),
+                         .store_port = static_cast<int>(group.getStorePort())};
+}
+
 // Not thread-safe: called by the owner thread of the model, in the same order on every rank.
 class WeightTransport {
  public:
   virtual ~WeightTransport() = default;
-  // Collective over the learner (source) and every rollout actor. The source sends `model`'s
-  // parameters tagged with `version`; receivers overwrite their parameters in place and adopt
-  // the source's version (their `version` argument is what the announcement said). kTimeout or
-  // kUnavailable when a peer does not take part; kFailedPrecondition when architectures differ
-  // (the receiver's weights are then untouched).
-  virtual Result<WeightSyncStats> synchronize(LlamaImpl& model, uint64_t version) = 0;
+  // Collective over the members of `group`: the learner (source, rank 0) and the rollout
+  // actors. The source sends `model`'s parameters tagged with `version`; receivers overwrite
+  // their parameters in place and adopt the source's version (their `version` argument is what
+  // the announcement said). The first call, and every call whose group.generation is newer than
+  // the last one, joins that generation's group first (blocking until all its members joined);
+  // later calls of the same generation reuse it. Errors name the generation:
+  // kTimeout or kUnavailable when a member does not take part or dies (within the transport's
+  // deadline); the group of that generation is then gone, and every later call for it (or for an
+  // older generation) is kFailedPrecondition without blocking: the controller forms a new one.
+  // kFailedPrecondition when architectures differ (the receiver's weights are then untouched and
+  // the group stays usable); kInvalidArgument for a malformed group.
+  virtual Result<WeightSyncStats> synchronize(LlamaImpl& model, uint64_t version, const WeightGroupSpec& group) = 0;
 };
 
 // The WeightsSynced reply every participant of a sync sends to the controller.

@@ -14,18 +14,7 @@ Status validate_options(const CommunicatorOptions& options) {
     return Status::invalid_argument(str_cat("CommunicatorOptions.rank: expected 0 <= rank < world_size=",
                                             options.world_size, ", got ", options.rank));
   }
-  if (options.store_host.empty()) {
-    return Status::invalid_argument("CommunicatorOptions.store_host: must not be empty");
-  }
-  if (options.store_port < 0 || options.store_port > 65535) {
-    return Status::invalid_argument(
-        str_cat("CommunicatorOptions.store_port: expected 0 <= port <= 65535, got ", options.store_port));
-  }
-  if (options.store_port == 0 && options.world_size > 1) {
-    return Status::invalid_argument(str_cat("CommunicatorOptions.store_port: 0 (pick a free port) needs world_size 1, "
-                                            "got world_size ", options.world_size,
-                                            ": the other ranks could not find the store"));
-  }
+  if (options.store == nullptr) return Status::invalid_argument("CommunicatorOptions.store: must be set");
   if (options.timeout <= std::chrono::milliseconds::zero()) {
     return Status::invalid_argument(
         str_cat("CommunicatorOptions.timeout: expected > 0 ms, got ", options.timeout.count(), " ms"));

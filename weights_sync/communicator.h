@@ -8,8 +8,8 @@
 //   CommunicatorOptions options;
 //   options.rank = rank;
 //   options.world_size = 3;
-//   options.store_host = "10.0.0.1";  // the machine of rank 0
-//   options.store_port = 29500;
+//   options.store = store;       // RendezvousStore::serve on rank 0, ::connect elsewhere
+//   options.scope = "gen-7/";    // fresh for every group formed over that store
 //   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, make_communicator("gloo", options));
 //   at::Tensor bucket = at::empty({1024}, at::kFloat);  // root fills it; the others receive
 //   CARAVAN_RETURN_IF_ERROR(comm->broadcast(bucket, /*root=*/0));
@@ -24,6 +24,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "core/status.h"
+#include "weights_sync/rendezvous_store.h"
 
 namespace caravan::wsync {
 
@@ -32,11 +33,11 @@ struct CommunicatorOptions {
   int rank = 0;
   // Number of ranks in the group, >= 1.
   int world_size = 1;
-  // Rendezvous: a c10d TCPStore served by rank 0 on this host; the other ranks connect to it.
-  std::string store_host = "127.0.0.1";
-  // TCP port of the store, in [0, 65535]. 0 lets rank 0 pick a free port; that is accepted only
-  // for world_size 1, since no other rank could find it.
-  int store_port = 0;
+  // Where the ranks meet; required. Shared with the communicator, which keeps it alive.
+  std::shared_ptr<RendezvousStore> store;
+  // Prefix of every key this group writes to `store`. Every group formed over one store needs
+  // its own scope (a re-formed group must never read an older group's keys), e.g. "gen-7/".
+  std::string scope;
   // Deadline for the rendezvous (all ranks joined) and for each collective, > 0.
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   // Interrupts the rendezvous (checked at least once a second): kCancelled once requested.
@@ -44,8 +45,7 @@ struct CommunicatorOptions {
 };
 
 // ok, or kInvalidArgument naming the first bad field of `options` (rank outside
-// [0, world_size), world_size < 1, empty store_host, store_port outside [0, 65535] or 0 with
-// world_size > 1, timeout <= 0).
+// [0, world_size), world_size < 1, no store, timeout <= 0).
 [[nodiscard]] Status validate_options(const CommunicatorOptions& options);
 
 // Element-wise reduction of all_reduce().
@@ -54,9 +54,9 @@ enum class ReduceOp { kSum, kMin, kMax };
 // A group of ranks that run collectives over tensors.
 // Not thread-safe: one owner thread issues all calls, in the same order on every rank.
 // Non-copyable and non-movable; held by unique_ptr.
-// After a collective fails (kTimeout, kUnavailable) the group is broken: every later call
-// returns kFailedPrecondition naming the first error. Destroying a broken communicator may
-// block for up to options.timeout while the backend drains its in-flight operation.
+// After a collective fails (kTimeout, kUnavailable) the group is broken (see broken()): every
+// later call returns kFailedPrecondition naming the first error. Destroying a communicator
+// waits for its in-flight operation, which ends within options.timeout of its start.
 class Communicator {
  public:
   Communicator() = default;
@@ -78,6 +78,9 @@ class Communicator {
   // Returns once every rank has entered barrier(). kTimeout / kUnavailable as broadcast().
   [[nodiscard]] virtual Status barrier() = 0;
 
+  // True once a collective failed: the group is unusable and must be formed anew (a fresh scope).
+  virtual bool broken() const = 0;
+
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
   // "gloo", ...
@@ -85,7 +88,9 @@ class Communicator {
 };
 
 // Creates the communicator of `backend` and joins the group: blocks until all
-// options.world_size ranks have joined, or returns kTimeout after options.timeout.
+// options.world_size ranks have joined options.scope of the store, or returns kTimeout after
+// options.timeout (kCancelled once options.stop is requested). A scope is joined once: a rank
+// that joins it again counts twice.
 // kInvalidArgument for an unknown or not-compiled-in backend (the message lists the known
 // ones) or for invalid options; kUnavailable when the store or the transport cannot be set up.
 Result<std::unique_ptr<Communicator>> make_communicator(std::string_view backend,

@@ -1,16 +1,112 @@
+// File: weights_sync/communicator_weight_transport.cpp
 #include "weights_sync/communicator_weight_transport.h"
 
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "core/str_cat.h"
+
 namespace caravan::wsync {
+namespace {
 
-CommunicatorWeightTransport::CommunicatorWeightTransport(std::unique_ptr<Communicator> communicator,
-                                                         int64_t bucket_bytes)
-    : communicator_(std::move(communicator)), broadcaster_(*communicator_, bucket_bytes) {}
+std::string describe(const model::WeightGroupSpec& group) {
+  return str_cat("weight-sync generation ", group.generation, " (rank ", group.rank, " of ", group.world_size, ")");
+}
 
-Result<model::WeightSyncStats> CommunicatorWeightTransport::synchronize(model::LlamaImpl& model, uint64_t version) {
+// The group's own consistency; the store address is checked where it is used (connect).
+Status validate(const model::WeightGroupSpec& group, bool serves_store) {
+  if (group.world_size < 1) {
+    return Status::invalid_argument(
+        str_cat("WeightGroup.worldSize: expected >= 1, got ", group.world_size, " (is SyncWeights.group set?)"));
+  }
+  if (group.rank < 0 || group.rank >= group.world_size) {
+    return Status::invalid_argument(
+        str_cat("WeightGroup.rank: expected 0 <= rank < worldSize=", group.world_size, ", got ", group.rank));
+  }
+  if ((group.rank == 0) != serves_store) {
+    return Status::invalid_argument(str_cat("WeightGroup.rank: ", group.rank,
+                                            ", but rank 0 is the source and the only rank that serves the store; "
+                                            "this process ", serves_store ? "serves it" : "does not serve it"));
+  }
+  return Status::ok_status();
+}
+
+} // namespace
+
+CommunicatorWeightTransport::CommunicatorWeightTransport(WeightTransportOptions options,
+                                                         std::shared_ptr<RendezvousStore> served_store)
+    : options_(std::move(options)), served_store_(std::move(served_store)) {}
+
+Result<model::WeightSyncStats> CommunicatorWeightTransport::synchronize(model::LlamaImpl& model, uint64_t version,
+                                                                        const model::WeightGroupSpec& group) {
+  CARAVAN_RETURN_IF_ERROR_CTX(join(group), describe(group));
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& item : model.named_parameters(/*recurse=*/true)) tensors.emplace_back(item.key(), item.value());
-  CARAVAN_ASSIGN_OR_RETURN(BroadcastStats stats, broadcaster_.broadcast(tensors, version));
-  return model::WeightSyncStats{.version = stats.version, .bytes = stats.bytes, .seconds = stats.seconds};
+  Result<BroadcastStats> stats = broadcaster_->broadcast(tensors, version);
+  if (!stats.ok()) {
+    if (communicator_->broken()) {
+      failure_ = stats.status();
+      discard();
+      log::warn("event=weight_group_discarded generation=", group.generation, " rank=", group.rank, " reason=\"",
+                failure_.message(), "\"");
+    }
+    return stats.status().with_context(describe(group));
+  }
+  return model::WeightSyncStats{.version = stats->version, .bytes = stats->bytes, .seconds = stats->seconds};
+}
+
+Status CommunicatorWeightTransport::join(const model::WeightGroupSpec& group) {
+  if (generation_ && group.generation < *generation_) {
+    return Status::failed_precondition(
+        str_cat("older than generation ", *generation_, ", which this process joined already"));
+  }
+  if (generation_ && group.generation == *generation_) {
+    if (!failure_.ok()) {
+      return Status::failed_precondition(
+          str_cat("this group failed earlier and cannot be used again (a new generation must be formed): ",
+                  failure_.message()));
+    }
+    if (group.rank != communicator_->rank() || group.world_size != communicator_->world_size()) {
+      return Status::invalid_argument(str_cat("WeightGroup: this generation was joined as rank ",
+                                              communicator_->rank(), " of ", communicator_->world_size()));
+    }
+    return Status::ok_status();
+  }
+  // A new generation: the old group is torn down first, so its members see it close.
+  discard();
+  generation_ = group.generation;
+  failure_ = Status::ok_status();
+  Status joined = [&]() -> Status {
+    CARAVAN_RETURN_IF_ERROR(validate(group, served_store_ != nullptr));
+    std::shared_ptr<RendezvousStore> store = served_store_;
+    if (store == nullptr) {
+      CARAVAN_ASSIGN_OR_RETURN(store, RendezvousStore::connect(group.store_host, group.store_port, options_.timeout,
+                                                               options_.stop));
+    }
+    CommunicatorOptions communicator_options;
+    communicator_options.rank = group.rank;
+    communicator_options.world_size = group.world_size;
+    communicator_options.store = std::move(store);
+    communicator_options.scope = str_cat("gen-", group.generation, "/");
+    communicator_options.timeout = options_.timeout;
+    communicator_options.stop = options_.stop;
+    const auto start = std::chrono::steady_clock::now();
+    CARAVAN_ASSIGN_OR_RETURN(communicator_, make_communicator(options_.backend, communicator_options));
+    broadcaster_ = std::make_unique<WeightBroadcaster>(*communicator_, options_.bucket_bytes);
+    log::info("event=weight_group_joined generation=", group.generation, " rank=", group.rank,
+              " world_size=", group.world_size, " seconds=",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return Status::ok_status();
+  }();
+  if (!joined.ok()) failure_ = joined;
+  return joined;
+}
+
+void CommunicatorWeightTransport::discard() {
+  broadcaster_.reset();
+  communicator_.reset();
 }
 
 } // namespace caravan::wsync

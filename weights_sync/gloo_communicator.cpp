@@ -1,50 +1,23 @@
 // File: weights_sync/gloo_communicator.cpp
-// The only translation unit that touches c10d's Gloo process group and TCPStore. Every c10d
-// exception is caught here and turned into a Status.
+// The only translation unit that touches c10d's Gloo process group. Every c10d exception is
+// caught here and turned into a Status.
 #include "weights_sync/gloo_communicator.h"
 
-#include <algorithm>
-#include <cctype>
-#include <cstdint>
-#include <exception>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include <c10/util/Exception.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "core/str_cat.h"
+#include "weights_sync/c10d_status.h"
+#include "weights_sync/rendezvous_store_handle.h"
 
 namespace caravan::wsync {
 namespace {
-
-// kTimeout when c10d or Gloo say the failure was a timeout, else kUnavailable (peer gone,
-// connection refused, port in use, ...).
-Status status_from_message(const std::string& context, std::string message) {
-  std::string lower = message;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  const bool timed_out = lower.find("timeout") != std::string::npos || lower.find("timed out") != std::string::npos ||
-                         lower.find("deadline") != std::string::npos;
-  std::string text = str_cat(context, ": ", message);
-  return timed_out ? Status::timeout(std::move(text)) : Status::unavailable(std::move(text));
-}
-
-// Runs `body`, converting whatever c10d or Gloo throw into a Status prefixed with `context`.
-template <class Body>
-Status guarded(const std::string& context, Body&& body) {
-  try {
-    body();
-    return Status::ok_status();
-  } catch (const c10::Error& e) {
-    return status_from_message(context, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    return status_from_message(context, e.what());
-  }
-}
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
@@ -54,7 +27,7 @@ bool is_loopback(const std::string& host) {
 // how many joined once `deadline` passes, kCancelled on a stop request.
 Status wait_for_all_ranks(c10d::Store& store, int world_size, std::chrono::steady_clock::time_point deadline,
                           const std::stop_token& stop, const std::string& context) {
-  static const std::string kJoinedKey = "caravan/wsync/joined";
+  static const std::string kJoinedKey = "joined";
   int64_t joined = 0;
   CARAVAN_RETURN_IF_ERROR(guarded(context, [&] { joined = store.add(kJoinedKey, 1); }));
   while (joined < world_size) {
@@ -115,6 +88,7 @@ class GlooCommunicator final : public Communicator {
     return run_collective("barrier", [&] { return group_->barrier(barrier_options); });
   }
 
+  bool broken() const override { return !broken_.ok(); }
   int rank() const override { return options_.rank; }
   int world_size() const override { return options_.world_size; }
   std::string_view backend_name() const override { return "gloo"; }
@@ -156,34 +130,16 @@ class GlooCommunicator final : public Communicator {
 Result<std::unique_ptr<Communicator>> make_gloo_communicator(const CommunicatorOptions& options) {
   CARAVAN_RETURN_IF_ERROR(validate_options(options));
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
-  const std::string context = str_cat("gloo rank ", options.rank, "/", options.world_size, ": joining via store ",
-                                      options.store_host, ":", options.store_port);
-  c10::intrusive_ptr<c10d::TCPStore> store;
-  // Clients retry until the server (rank 0) is up. Connect in slices of at most a second so a
-  // stop request is seen; then give the store the full timeout for its operations.
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    Status connected = guarded(context, [&] {
-      c10d::TCPStoreOptions store_options;
-      store_options.port = static_cast<std::uint16_t>(options.store_port);
-      store_options.isServer = options.rank == 0;
-      store_options.numWorkers = static_cast<std::size_t>(options.world_size);
-      // c10d's own wait overshoots the timeout; wait_for_all_ranks keeps the deadline.
-      store_options.waitWorkers = false;
-      store_options.timeout = std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(1000));
-      store = c10::make_intrusive<c10d::TCPStore>(options.store_host, store_options);
-    });
-    if (connected.ok()) break;
-    if (options.rank == 0 || std::chrono::steady_clock::now() >= deadline) return connected;
-    if (options.stop.stop_requested()) return Status::cancelled(str_cat(context, ": stop requested"));
-  }
-  store->setTimeout(options.timeout);
+  const std::string& host = options.store->host();
+  const std::string context = str_cat("gloo rank ", options.rank, "/", options.world_size, ": joining \"",
+                                      options.scope, "\" of store ", host, ":", options.store->port());
+  // Every key of this group (the join count, Gloo's addresses) lives under the group's scope.
+  const auto store = c10::make_intrusive<c10d::PrefixStore>(options.scope, options.store->handle().store);
   CARAVAN_RETURN_IF_ERROR(wait_for_all_ranks(*store, options.world_size, deadline, options.stop, context));
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   CARAVAN_RETURN_IF_ERROR(guarded(context, [&] {
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
-    gloo_options->devices.push_back(is_loopback(options.store_host)
-                                        ? c10d::ProcessGroupGloo::createDeviceForHostname(options.store_host)
+    gloo_options->devices.push_back(is_loopback(host) ? c10d::ProcessGroupGloo::createDeviceForHostname(host)
                                         : c10d::ProcessGroupGloo::createDefaultDevice());
     group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size, gloo_options);
   }));

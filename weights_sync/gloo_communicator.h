@@ -1,6 +1,6 @@
 // File: weights_sync/gloo_communicator.h
-// The "gloo" Communicator: c10d::ProcessGroupGloo over TCP, rendezvous through a c10d::TCPStore
-// served by rank 0. Runs on CPU tensors; this is the backend that tests and CPU-only runs use.
+// The "gloo" Communicator: c10d::ProcessGroupGloo over TCP, rendezvous through a scope of a
+// RendezvousStore (served by rank 0). Runs on CPU tensors; this is the backend that tests and CPU-only runs use.
 // No c10d type appears in this header: every c10d call and exception stays in the .cpp.
 //
 // Sample usage (normally through make_communicator("gloo", options)):
@@ -15,12 +15,12 @@
 
 namespace caravan::wsync {
 
-// Joins the group described by `options`; blocks until all ranks have joined.
-// Rank 0 serves the TCPStore on options.store_port. The Gloo transport binds to
-// options.store_host when it is a loopback address (single machine), else to the address of
-// this machine's hostname (falling back to loopback when that does not resolve).
-// Errors: kInvalidArgument (see validate_options), kTimeout when the store or a peer does not
-// answer within options.timeout, kUnavailable for other transport failures (port in use, ...).
+// Joins the group described by `options`; blocks until all ranks have joined options.scope.
+// The Gloo transport binds to the store's host when it is a loopback address (single machine),
+// else to the address of this machine's hostname (falling back to loopback when that does not
+// resolve). Errors: kInvalidArgument (see validate_options), kTimeout when the store or a peer
+// does not answer within options.timeout, kCancelled on a stop request, kUnavailable for other
+// transport failures.
 Result<std::unique_ptr<Communicator>> make_gloo_communicator(const CommunicatorOptions& options);
 
 } // namespace caravan::wsync

@@ -249,6 +249,9 @@ Status Controller::sync_weights() {
     ++counters_.sync_failures;
     log::warn("event=weight_sync_failed attempt=", attempt, " generation=", group_generation_, " reason=\"",
               last_failure.message(), "\"");
+    // Let lost members be noticed (a heartbeat interval) before the group is formed again.
+    const Clock::time_point settle = link_.now() + to_ms(config_.cluster.heartbeat_interval_s);
+    while (link_.now() < settle) CARAVAN_RETURN_IF_ERROR(pump(kLoopTick));
   }
   return last_failure.with_context(str_cat("weight sync failed ", kSyncAttempts, " times"));
 }

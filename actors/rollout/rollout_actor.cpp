@@ -139,12 +139,10 @@ void RolloutActor::install_queued_weights() {
 
 void RolloutActor::install(const proto::SyncWeights::Reader& sync) {
   const uint64_t request_id = sync.getRequestId();
-  // The one call site of the weight transport. sync.getGroup() (the WeightGroup: generation,
-  // rank, world size, rendezvous) is what the transport needs to join the right group; it is
-  // passed here once model::WeightTransport::synchronize takes it.
+  // The one call site of the weight transport; the group names the generation to join.
   Result<model::WeightSyncStats> stats = Status::internal("not run");
   try {
-    stats = transport_.synchronize(*model_, sync.getPolicyVersion());
+    stats = transport_.synchronize(*model_, sync.getPolicyVersion(), model::weight_group_from_proto(sync.getGroup()));
   } catch (const c10::Error& e) {
     stats = Status::internal(str_cat("LibTorch: ", e.what_without_backtrace()));
   }

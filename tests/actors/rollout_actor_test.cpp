@@ -27,7 +27,8 @@ class GatedTransport : public model::WeightTransport {
  public:
   explicit GatedTransport(model::Llama source) : source_(std::move(source)) {}
 
-  Result<model::WeightSyncStats> synchronize(model::LlamaImpl& model, uint64_t version) override {
+  Result<model::WeightSyncStats> synchronize(model::LlamaImpl& model, uint64_t version,
+                                             const model::WeightGroupSpec& /*group*/) override {
     {
       std::unique_lock lock(mutex_);
       if (hold_next_) {

@@ -1,10 +1,10 @@
 // File: tests/weights_sync/loopback_group.h
 // Test helpers: a group of Gloo ranks on 127.0.0.1, one thread per rank in this process.
 //
-//   const int port = free_port();
+//   const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
 //   std::vector<Status> results(3);
 //   run_ranks(3, [&](int rank) {
-//     auto comm = make_communicator("gloo", loopback_options(rank, 3, port));
+//     auto comm = make_communicator("gloo", loopback_options(rank, 3, served));
 //     results[rank] = comm.ok() ? comm.value()->barrier() : comm.status();
 //   });
 #pragma once
@@ -15,12 +15,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "weights_sync/communicator.h"
+#include "weights_sync/rendezvous_store.h"
 
 namespace caravan::wsync::testing {
 
@@ -39,14 +42,31 @@ inline int free_port() {
   return ntohs(address.sin_port);
 }
 
-inline CommunicatorOptions loopback_options(int rank, int world_size, int port,
-                                            std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+// A store served on a free port of 127.0.0.1 (null, with a test failure, if it cannot be).
+inline std::shared_ptr<RendezvousStore> serve_loopback_store(
+    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  auto served = RendezvousStore::serve("127.0.0.1", /*port=*/0, timeout);
+  EXPECT_TRUE(served.ok()) << served.status().to_string();
+  return served.ok() ? *served : nullptr;
+}
+
+// The options of `rank` in a group meeting in `scope` of `served`: rank 0 uses the served store,
+// the others connect their own client to it (a null store, and a test failure, if they cannot).
+inline CommunicatorOptions loopback_options(int rank, int world_size, const std::shared_ptr<RendezvousStore>& served,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                                            const std::string& scope = "test/") {
   CommunicatorOptions options;
   options.rank = rank;
   options.world_size = world_size;
-  options.store_host = "127.0.0.1";
-  options.store_port = port;
+  options.scope = scope;
   options.timeout = timeout;
+  if (rank == 0 || served == nullptr) {
+    options.store = served;
+  } else {
+    auto client = RendezvousStore::connect("127.0.0.1", served->port(), timeout, {});
+    EXPECT_TRUE(client.ok()) << client.status().to_string();
+    if (client.ok()) options.store = *client;
+  }
   return options;
 }
 

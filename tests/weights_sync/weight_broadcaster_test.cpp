@@ -15,9 +15,9 @@
 namespace caravan::wsync {
 namespace {
 
-using testing::free_port;
 using testing::loopback_options;
 using testing::run_ranks;
+using testing::serve_loopback_store;
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 constexpr int kWorld = 3;
@@ -73,10 +73,10 @@ bool all_zero(const at::Tensor& tensor) { return tensor.detach().count_nonzero()
 // Per rank: the results of the calls made by `body`, which receives a broadcaster.
 template <class Body>
 std::vector<Status> run_broadcasters(Body body) {
-  const int port = free_port();
+  const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
   std::vector<Status> joined(kWorld);
   run_ranks(kWorld, [&](int rank) {
-    auto communicator = make_communicator("gloo", loopback_options(rank, kWorld, port));
+    auto communicator = make_communicator("gloo", loopback_options(rank, kWorld, served));
     joined[rank] = communicator.status();
     if (!communicator.ok()) return;
     WeightBroadcaster broadcaster(**communicator, kBucketBytes);
@@ -174,7 +174,7 @@ TEST(WeightBroadcaster, DtypeMismatchIsALayoutMismatch) {
 }
 
 TEST(WeightBroadcaster, SingleRankKeepsValuesAndCountsBuckets) {
-  auto communicator = make_communicator("gloo", loopback_options(0, 1, /*port=*/0));
+  auto communicator = make_communicator("gloo", loopback_options(0, 1, serve_loopback_store()));
   ASSERT_TRUE(communicator.ok()) << communicator.status().to_string();
   WeightBroadcaster broadcaster(**communicator, kBucketBytes);
   const NamedTensors tensors = make_tensors(0, /*seed=*/4);
@@ -188,7 +188,7 @@ TEST(WeightBroadcaster, SingleRankKeepsValuesAndCountsBuckets) {
 }
 
 TEST(WeightBroadcaster, BucketSmallerThanMinimumIsABug) {
-  auto communicator = make_communicator("gloo", loopback_options(0, 1, /*port=*/0));
+  auto communicator = make_communicator("gloo", loopback_options(0, 1, serve_loopback_store()));
   ASSERT_TRUE(communicator.ok()) << communicator.status().to_string();
   EXPECT_THROW(WeightBroadcaster(**communicator, WeightBroadcaster::kMinBucketBytes - 1), InternalError);
 }
