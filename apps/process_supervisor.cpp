@@ -105,7 +105,7 @@ Status ProcessSupervisor::reap(bool restarts_allowed) {
     if (child == nullptr) continue;
     child->running = false;
     child->status = status;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+    if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || child->stopped_after_run) continue;
     const std::string died = str_cat("process ", child->name, " (pid ", pid, ") died: ", describe_wait_status(status));
     if (restarts_allowed && child->restarts < child->restart.max_restarts) {
       const auto delay = child->restart.backoff * (int64_t{1} << std::min<int64_t>(child->restarts, 30));
@@ -157,7 +157,8 @@ void ProcessSupervisor::terminate_all() {
   bool any = false;
   for (const auto& child : children_) {
     if (child.running) {
-      ::kill(child.pid, SIGTERM);
+      // SIGINT: stop now (a serving worker would keep serving through a first SIGTERM).
+      ::kill(child.pid, SIGINT);
       any = true;
     }
   }
@@ -226,7 +227,16 @@ Status ProcessSupervisor::wait(const std::string& leader) {
         str_cat("stopped by SIGTERM: ", leader, " exited within the grace period (", describe_wait_status(lead->status), ")"));
   }
   // The leader finished cleanly: the others were told to shut down and get the grace period.
+  // A restarted worker may have connected after that Shutdown: it is stopped now.
   cancel_restarts();
+  for (auto& child : children_) {
+    if (child.running && child.restarts > 0) {
+      log::info("event=stop_restarted_worker process=", child.name, " pid=", child.pid,
+                " reason=\"restarted late in the run; it may have missed the Shutdown\"");
+      child.stopped_after_run = true;
+      ::kill(child.pid, SIGINT);
+    }
+  }
   const auto deadline = Clock::now() + options_.kill_grace;
   while (!running_pids().empty() && Clock::now() < deadline) {
     Status failure = reap(/*restarts_allowed=*/false);

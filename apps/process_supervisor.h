@@ -5,7 +5,7 @@
 //     is killed is started again with the same argv after a back-off that doubles with each
 //     restart, at most max_restarts times; one more failure fails the run, naming it.
 //   - Any other child (controller, learner) exiting non-zero fails the run at once.
-//   - When the run fails, or on SIGINT, every other child is terminated (SIGTERM, then SIGKILL
+//   - When the run fails, or on SIGINT, every other child is stopped (SIGINT, then SIGKILL
 //     after kill_grace) and the reason names the process.
 //   - SIGTERM (what Slurm and Kubernetes send) goes to the leader only, which checkpoints and
 //     exits; the rest are terminated once it has exited or sigterm_grace has passed. A second
@@ -82,6 +82,9 @@ class ProcessSupervisor {
     bool running = true;
     int status = 0;
     int64_t restarts = 0;
+    // A restarted child still running when the leader finished: it may have connected after the
+    // leader's Shutdown went out, so it is stopped and its exit status is not a failure.
+    bool stopped_after_run = false;
     // Set while a restart is scheduled.
     std::optional<std::chrono::steady_clock::time_point> restart_at;
   };

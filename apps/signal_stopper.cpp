@@ -51,7 +51,9 @@ void SignalStopper::receive(std::stop_token own) {
       hangups_.fetch_add(1);
     } else if (signal > 0) {
       const int64_t grace_ms = grace_ms_.load();
-      if (stop_at || grace_ms < 0) {
+      // SIGINT (Ctrl-C, or the launcher stopping the run) stops at once; only SIGTERM, what
+      // cluster schedulers send to every process of a job, gets the grace.
+      if (stop_at || grace_ms < 0 || signal == SIGINT) {
         log::warn("event=signal signal=", strsignal(signal), " action=stop");
         source_.request_stop();
         return;

@@ -5,10 +5,11 @@
 // thread (threads inherit the mask) and one thread of the stopper alone receives them.
 //
 // The controller stops at the first signal: stopping is what makes it checkpoint and send
-// Shutdown to the others. Every other role keeps serving after a first SIGTERM/SIGINT, so a
-// job-wide SIGTERM (Slurm, Kubernetes, srun) does not take the learner away before the
-// controller's checkpoint: it stops when the grace has passed (or earlier, by the controller's
-// Shutdown), and at once on a second signal.
+// Shutdown to the others. Every other role keeps serving after a first SIGTERM, so a job-wide
+// SIGTERM (Slurm, Kubernetes, srun) does not take the learner away before the controller's
+// checkpoint: it stops when the grace has passed (or earlier, by the controller's Shutdown), and
+// at once on a second signal. SIGINT (Ctrl-C; the launcher stopping a failed run) stops every
+// role at once.
 //
 //   SignalStopper signals;                       // first thing in main, before any thread
 //   if (role != proto::Role::CONTROLLER) signals.keep_serving_after_first_signal(grace);
@@ -35,8 +36,8 @@ class SignalStopper {
   std::stop_token token() const { return source_.get_token(); }
   // SIGHUPs received so far.
   uint64_t hangups() const { return hangups_.load(); }
-  // From now on the first SIGINT/SIGTERM only starts `grace` (>= 0), after which the stop is
-  // requested; a second one requests it at once. Call before the role starts serving.
+  // From now on the first SIGTERM only starts `grace` (>= 0), after which the stop is requested;
+  // a second signal, or SIGINT, requests it at once. Call before the role starts serving.
   void keep_serving_after_first_signal(std::chrono::milliseconds grace);
 
  private:

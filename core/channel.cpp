@@ -67,6 +67,9 @@ Result<std::unique_ptr<Channel>> Channel::bind(zmq::context_t& context, const st
     configure_common(socket, options);
     // Sending to an unknown identity fails (EHOSTUNREACH) instead of being silently dropped.
     socket.set(zmq::sockopt::router_mandatory, true);
+    // A restarted worker reconnects with its identity while the old connection may linger: the
+    // new connection takes the identity over (otherwise ZeroMQ ignores it).
+    socket.set(zmq::sockopt::router_handover, true);
     socket.bind(endpoint);
     std::string resolved = socket.get(zmq::sockopt::last_endpoint);
     return std::unique_ptr<Channel>(new Channel(std::move(socket), /*is_router=*/true, std::move(resolved), options));

@@ -174,6 +174,11 @@ Result<bool> Controller::resume_from_checkpoint() {
   } catch (const nlohmann::json::exception& e) {
     return Status::invalid_argument(str_cat(state_file.string(), ": ", e.what()));
   }
+  for (uint64_t key : training_.ledger.ready_groups()) {
+    for (LedgerSample& sample : training_.ledger.mutable_group(key).samples) {
+      CARAVAN_ASSIGN_OR_RETURN(sample.generated.text, model::decode_generated(tokenizer_, sample.generated.tokens));
+    }
+  }
   auto request = new_message();
   request->getRoot<proto::Envelope>().initRestoreCheckpoint().setDirectory(checkpoint->dir.string());
   CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.checkpoint_s));
@@ -453,7 +458,8 @@ Status Controller::save_checkpoint() {
   save.setDirectory(dir.string());
   CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.checkpoint_s));
   if (!reply.envelope().isCheckpointSaved()) return Status::invalid_argument("learner answered SaveCheckpoint without CheckpointSaved");
-  CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(dir / kControllerStateFile, state.dump()));
+  CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(
+      dir / kControllerStateFile, state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   const nlohmann::json manifest = {{"step", trained_steps_},
                                    {"policy_version", policy_version_},
                                    {"parts", {"learner", "controller"}}};

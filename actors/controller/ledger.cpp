@@ -14,7 +14,6 @@ nlohmann::json sample_json(const LedgerSample& sample) {
                          {"logprobs", g.logprobs},
                          {"token_versions", g.token_versions},
                          {"stopped", g.stopped},
-                         {"text", g.text},
                          {"score", sample.reward.score},
                          {"status", static_cast<int>(sample.reward.status)},
                          {"trainable", sample.reward.trainable},
@@ -48,7 +47,6 @@ Result<LedgerSample> parse_sample(const nlohmann::json& json, const std::string&
     g.logprobs = json.at("logprobs").get<std::vector<float>>();
     g.token_versions = json.at("token_versions").get<std::vector<uint64_t>>();
     g.stopped = json.at("stopped").get<bool>();
-    g.text = json.at("text").get<std::string>();
     if (g.logprobs.size() != g.tokens.size() || g.token_versions.size() != g.tokens.size()) {
       return Status::invalid_argument(str_cat(where, ": tokens, logprobs and token_versions differ in length"));
     }

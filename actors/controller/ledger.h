@@ -13,8 +13,8 @@
 // Trained groups leave the table; their counts remain.
 //
 // The ledger is part of the controller's checkpoint: to_json() keeps buffered groups with their
-// samples and every other unfinished group as queued, so a resumed run loses nothing and trains
-// nothing twice.
+// samples (their decoded text aside: the tokens are the record) and every other unfinished group
+// as queued, so a resumed run loses nothing and trains nothing twice.
 //
 //   Ledger ledger(/*group_size=*/8);
 //   ledger.add(17);
@@ -58,7 +58,7 @@ struct GeneratedSample {
   // Policy version of each token; the first is the sample's version (the oldest).
   std::vector<uint64_t> token_versions;
   bool stopped = false;
-  // The completion decoded for the verifiers and the sample files.
+  // The completion decoded for the verifiers and the sample files; not part of the checkpoint.
   std::string text;
 
   uint64_t policy_version() const { return token_versions.empty() ? 0 : token_versions.front(); }

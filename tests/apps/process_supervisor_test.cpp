@@ -122,10 +122,10 @@ TEST_F(ProcessSupervisorTest, ALeaderFailureStopsTheRun) {
 }
 
 // SIGTERM reaches the leader alone: it checks, 0.3 s after its own SIGTERM, that the worker has
-// not been sent one (it would have written its file), and exits 0 only then. The worker is
-// terminated after the leader has exited.
+// not been stopped yet (it would have written its file), and exits 0 only then. The worker is
+// stopped (SIGINT) after the leader has exited.
 TEST_F(ProcessSupervisorTest, SigtermGoesToTheLeaderOnlyAndTheRestAfterItExits) {
-  const std::filesystem::path worker_file = dir_.path() / "worker-got-sigterm";
+  const std::filesystem::path worker_file = dir_.path() / "worker-stopped";
   ProcessSupervisor supervisor({.kill_grace = 2s, .sigterm_grace = 10s});
   ASSERT_TRUE(supervisor
                   .spawn("controller-0", shell("trap 'sleep 0.3; if [ -e " + worker_file.string() +
@@ -133,7 +133,7 @@ TEST_F(ProcessSupervisorTest, SigtermGoesToTheLeaderOnlyAndTheRestAfterItExits) 
                   .ok());
   ASSERT_TRUE(supervisor
                   .spawn("rollout-0",
-                         shell("trap 'touch " + worker_file.string() + "; exit 0' TERM; while :; do sleep 0.05; done"),
+                         shell("trap 'touch " + worker_file.string() + "; exit 0' INT TERM; while :; do sleep 0.05; done"),
                          {.max_restarts = 3, .backoff = 10ms})
                   .ok());
   const std::jthread sender = signal_later(300ms, SIGTERM);

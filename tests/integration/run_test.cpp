@@ -1,9 +1,4 @@
 // End-to-end: `caravan run` as a user starts it, with every role a real process.
-#include <dirent.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -22,84 +17,11 @@
 
 #include "tests/common/caravan_cli.h"
 #include "tests/common/hf_checkpoint.h"
+#include "tests/integration/caravan_run.h"
 
 namespace {
 
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
-  std::vector<nlohmann::json> records;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
-  return records;
-}
-
-// Pids of live processes whose command line contains `needle`.
-std::vector<pid_t> processes_with(const std::string& needle) {
-  std::vector<pid_t> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = read_file(entry.path() / "cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    const std::string stat = read_file(entry.path() / "stat");
-    const bool zombie = stat.find(") Z ") != std::string::npos;
-    if (!zombie && cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
-
-class CaravanRun {
- public:
-  // Starts `caravan run CONFIG --run-dir DIR` with stdout/stderr captured in DIR.log files.
-  CaravanRun(const fs::path& config, const fs::path& run_dir) : run_dir_(run_dir) {
-    out_ = run_dir.string() + ".stdout";
-    err_ = run_dir.string() + ".stderr";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      // Its own process group, like a job started from a shell: Ctrl-C reaches the whole group.
-      ::setpgid(0, 0);
-      std::freopen(out_.c_str(), "w", stdout);
-      std::freopen(err_.c_str(), "w", stderr);
-      ::execl(CARAVAN_BINARY, CARAVAN_BINARY, "run", config.c_str(), "--run-dir", run_dir.c_str(), nullptr);
-      ::_exit(127);
-    }
-  }
-  ~CaravanRun() {
-    if (pid_ > 0 && !exit_status_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // Exit status, or nullopt if still running after `timeout`.
-  std::optional<int> wait(std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_status_ = status;
-        return status;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return std::nullopt;
-  }
-  pid_t pid() const { return pid_; }
-  std::string stdout_text() const { return read_file(out_); }
-  std::string stderr_text() const { return read_file(err_); }
-
- private:
-  fs::path run_dir_;
-  std::string out_, err_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_status_;
-};
+using namespace caravan::testing;
 
 class RunIntegrationTest : public ::testing::Test {
  protected:
