@@ -294,6 +294,7 @@ Result<double> Controller::evaluate(const std::string& label) {
 }
 
 Status Controller::run_rl_steps() {
+  rl_started_ = link_.now();
   while (trained_steps_ < config_.grpo.steps) {
     if (stop_.stop_requested()) break;
     const Clock::time_point waiting = link_.now();
@@ -436,6 +437,8 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                          {"drops", drops},
                          {"generated_tokens", generated_tokens_},
                          {"learner_wait_seconds", learner_wait_s_},
+                         {"actor_idle_seconds", actor_idle_s_},
+                         {"rl_seconds", seconds_between(*rl_started_, link_.now())},
                          {"ignored_replies", counters_.ignored_replies},
                          {"workers_lost", counters_.workers_lost},
                          {"worker_restarts", roster_.restarts()},

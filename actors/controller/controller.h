@@ -157,6 +157,8 @@ class Controller {
   void fail_request(uint64_t request_id, const std::string& why);
   void send_heartbeats();
   void publish_metrics();
+  // Adds the time since the last pump to actor_idle_s_ for every ready actor without work.
+  void account_idle_actors();
   void expire_deadlines();
   void dispatch();
   void draw_training_prompts();
@@ -223,8 +225,13 @@ class Controller {
   std::optional<double> sft_accuracy_;
   Clock::time_point next_heartbeat_{};
 
-  // Time accounting for the pipeline benchmark.
+  // Time accounting for the pipeline benchmark: the learner waiting for a batch, rollout actors
+  // holding weights but no work (in "sync" they wait for the learner; otherwise admission holds
+  // them back until newer weights arrive), both summed over the RL steps.
   double learner_wait_s_ = 0;
+  double actor_idle_s_ = 0;
+  std::optional<Clock::time_point> rl_started_;
+  Clock::time_point last_pump_{};
   int64_t generated_tokens_ = 0;
   ControllerCounters counters_;
   ControllerMetrics metrics_;

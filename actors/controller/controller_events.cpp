@@ -155,6 +155,7 @@ Status Controller::pump(milliseconds wait) {
   }
   expire_deadlines();
   dispatch();
+  account_idle_actors();
   if (!fatal_.ok()) return fatal_;
   Result<std::optional<core::ReceivedMessage>> received = link_.receive(std::min(wait, kLoopTick), {});
   if (!received.ok()) {
@@ -175,6 +176,20 @@ void Controller::send_heartbeats() {
     heartbeat.setPolicyVersion(policy_version_);
     Status sent = link_.send(worker, message);
     if (!sent.ok() && roster_.mark_dead(worker)) on_worker_lost(worker, sent.message());
+  }
+}
+
+void Controller::account_idle_actors() {
+  const Clock::time_point now = link_.now();
+  const double elapsed = std::chrono::duration<double>(now - last_pump_).count();
+  last_pump_ = now;
+  if (!rl_started_ || trained_steps_ >= config_.grpo.steps || evaluation_) return;
+  std::set<std::string> busy;
+  for (const auto& [id, pending] : pending_) {
+    if (pending.kind == RequestKind::kRollout) busy.insert(pending.worker);
+  }
+  for (const std::string& actor : ready_actors()) {
+    if (busy.count(actor) == 0) actor_idle_s_ += elapsed;
   }
 }
 
