@@ -39,24 +39,34 @@ std::string controller_endpoint(const core::RunConfig& config) {
   return str_cat("tcp://", config.cluster.host, ":", config.cluster.controller_port);
 }
 
-// The weight-sync transport of `role` (learner or rollout). The learner is rank 0 of every
-// generation of the group and serves its rendezvous store on [cluster] weights_sync_port for the
-// whole run (created here, so a port in use fails at startup); rollout actors connect to the
-// store that each SyncWeights names. Each generation is joined on its first SyncWeights.
-Result<std::unique_ptr<wsync::CommunicatorWeightTransport>> join_weight_sync(const core::RunConfig& config,
-                                                                             proto::Role role, std::stop_token stop) {
-  const wsync::WeightTransportOptions options{
-      .backend = config.weights_sync.backend,
-      .bucket_bytes = config.weights_sync.bucket_bytes,
-      .timeout = milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000)),
-      .stop = std::move(stop)};
-  std::shared_ptr<wsync::RendezvousStore> served_store;
-  if (role == proto::Role::LEARNER) {
-    CARAVAN_ASSIGN_OR_RETURN(served_store,
-                             wsync::RendezvousStore::serve(config.cluster.host,
-                                                           static_cast<int>(config.cluster.weights_sync_port),
-                                                           options.timeout));
-  }
+// The address other processes of the run reach this one at: CARAVAN_HOST, which cluster
+// launchers set per node, else [cluster] host (every role on one machine).
+std::string advertised_host(const core::RunConfig& config) {
+  const char* host = std::getenv("CARAVAN_HOST");
+  return host != nullptr && *host != '\0' ? std::string(host) : config.cluster.host;
+}
+
+milliseconds weight_sync_timeout(const core::RunConfig& config) {
+  return milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000));
+}
+
+// The learner's weight-sync rendezvous store, served for the whole run on [cluster]
+// weights_sync_port of this machine (0: a free port, which the learner's Hello tells the
+// controller), so a port in use fails at startup.
+Result<std::shared_ptr<wsync::RendezvousStore>> serve_weight_sync_store(const core::RunConfig& config) {
+  return wsync::RendezvousStore::serve(advertised_host(config), static_cast<int>(config.cluster.weights_sync_port),
+                                       weight_sync_timeout(config));
+}
+
+// The weight-sync transport of a learner (which passes the store it serves: it is rank 0 of
+// every generation) or a rollout actor (null: it connects to the store each SyncWeights names).
+// Each generation is joined on its first SyncWeights.
+std::unique_ptr<wsync::CommunicatorWeightTransport> make_weight_transport(
+    const core::RunConfig& config, std::shared_ptr<wsync::RendezvousStore> served_store, std::stop_token stop) {
+  const wsync::WeightTransportOptions options{.backend = config.weights_sync.backend,
+                                              .bucket_bytes = config.weights_sync.bucket_bytes,
+                                              .timeout = weight_sync_timeout(config),
+                                              .stop = std::move(stop)};
   return std::make_unique<wsync::CommunicatorWeightTransport>(options, std::move(served_store));
 }
 
@@ -79,11 +89,15 @@ auto guarded(const Step& step) -> decltype(step()) {
 milliseconds seconds_to_ms(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000)); }
 
 // Connects this worker to the controller; heartbeats flow from here on, also during setup.
+// `service_port`: the port of the learner's weight-sync store (0 for the other roles).
 Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConfig& config, zmq::context_t& context,
-                                                             proto::Role role, uint32_t rank, std::stop_token stop) {
+                                                             proto::Role role, uint32_t rank, std::stop_token stop,
+                                                             uint32_t service_port = 0) {
   core::WorkerSessionOptions options;
   options.role = role;
   options.rank = rank;
+  options.advertised_host = advertised_host(config);
+  options.service_port = service_port;
   options.heartbeat_interval = seconds_to_ms(config.cluster.heartbeat_interval_s);
   options.heartbeat_timeout = seconds_to_ms(config.cluster.heartbeat_timeout_s);
   return core::WorkerSession::connect(context, controller_endpoint(config), options, std::move(stop));
@@ -132,7 +146,7 @@ Result<std::unique_ptr<metrics::Exposer>> start_metrics(const core::RunConfig& c
                                                         std::shared_ptr<const metrics::Registry> registry) {
   if (config.metrics.port_base == 0) return std::unique_ptr<metrics::Exposer>();
   metrics::ExposerOptions options;
-  options.host = config.metrics.host.empty() ? config.cluster.host : config.metrics.host;
+  options.host = config.metrics.host.empty() ? advertised_host(config) : config.metrics.host;
   options.port = static_cast<int>(config.metrics.port_base + metrics_process_index(config, role, rank));
   CARAVAN_ASSIGN_OR_RETURN(auto exposer, metrics::Exposer::start(options, std::move(registry)));
   log::info("event=metrics_listening url=", exposer->url());
@@ -216,7 +230,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
 
 Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerSession& session) {
   const std::stop_token stop = session.stop_token();
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, proto::Role::ROLLOUT, stop));
+  const auto transport = make_weight_transport(config, nullptr, stop);
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   // The first SyncWeights installs the learner's weights before any request.
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
@@ -288,10 +302,10 @@ Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalSt
 }
 
 Status serve_learner(const core::RunConfig& config, const std::optional<core::ArithmeticTask>& sft_task,
-                     core::WorkerSession& session) {
+                     std::shared_ptr<wsync::RendezvousStore> store, core::WorkerSession& session) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   const std::stop_token stop = session.stop_token();
-  CARAVAN_ASSIGN_OR_RETURN(auto transport, join_weight_sync(config, proto::Role::LEARNER, stop));
+  const auto transport = make_weight_transport(config, std::move(store), stop);
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
   learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop);
@@ -310,8 +324,10 @@ Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::
   if (config.task.kind == "arithmetic") {
     CARAVAN_ASSIGN_OR_RETURN(sft_task, core::ArithmeticTask::create(config.task));
   }
-  CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::LEARNER, 0, stop));
-  return prefer_session_end(*session, serve_learner(config, sft_task, *session));
+  CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<wsync::RendezvousStore> store, serve_weight_sync_store(config));
+  CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::LEARNER, 0, stop,
+                                                         static_cast<uint32_t>(store->port())));
+  return prefer_session_end(*session, serve_learner(config, sft_task, std::move(store), *session));
 }
 
 Result<proto::Role> parse_role(const std::string& name) {

@@ -203,11 +203,15 @@ struct SupervisionOptions {
 
 // [cluster]: addresses of the run's processes.
 struct ClusterOptions {
-  // Host every process binds and connects to.
+  // The controller's address: it binds there and every worker connects to it. A worker tells the
+  // run where it can be reached (its Hello) by CARAVAN_HOST in its environment, which cluster
+  // launchers set per node, else by this host (every role on one machine).
   std::string host = "127.0.0.1";
   // Controller ROUTER port; 0 = `caravan run` picks a free port and records it in the resolved config.
   int64_t controller_port = 0;
-  // Rendezvous (c10d TCPStore) port of the weight-sync group; 0 = picked like controller_port.
+  // Port of the weight-sync rendezvous (a c10d TCPStore) the learner serves on its machine; the
+  // learner's Hello tells the controller, which names it in every SyncWeights. 0 = `caravan run`
+  // picks a free one (a worker started by a cluster launcher picks its own).
   int64_t weights_sync_port = 0;
   // Every process sends a heartbeat this often, seconds, > 0.
   double heartbeat_interval_s = 2.0;

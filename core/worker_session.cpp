@@ -73,7 +73,8 @@ Result<std::unique_ptr<WorkerSession>> WorkerSession::connect(zmq::context_t& co
   body.setRole(options.role);
   body.setRank(options.rank);
   body.setPid(static_cast<uint32_t>(::getpid()));
-  body.setHost(host_name());
+  body.setHost(options.advertised_host.empty() ? host_name() : options.advertised_host);
+  body.setServicePort(options.service_port);
   CARAVAN_RETURN_IF_ERROR_CTX(channel->send(hello), identity + ": hello");
   // The socket thread takes the channel over; thread start orders the accesses (ZeroMQ allows
   // moving a socket between threads with a full barrier).

@@ -42,6 +42,10 @@ struct WorkerSessionOptions {
   // The controller is gone after this long without any message from it ([cluster]
   // heartbeat_timeout_s), > heartbeat_interval.
   std::chrono::milliseconds heartbeat_timeout{std::chrono::seconds(20)};
+  // Sent in Hello: the address other processes reach this worker at, and the port of a service
+  // it offers the run (the learner's weight-sync store; 0 for none).
+  std::string advertised_host;
+  uint32_t service_port = 0;
   ChannelOptions channel;
 };
 

@@ -19,8 +19,12 @@ struct Hello {
   role @0 :Role;
   rank @1 :UInt32;
   pid @2 :UInt32;
-  # Host name of the worker's machine (for logs and the weight-sync group).
+  # The address other processes of the run reach this worker's machine at: CARAVAN_HOST of its
+  # environment (cluster launchers set it per node), else [cluster] host.
   host @3 :Text;
+  # The learner: the port of the weight-sync rendezvous store it serves (picked on its own
+  # machine when [cluster] weights_sync_port is 0). 0 for the other roles.
+  servicePort @4 :UInt32;
 }
 
 # Both directions, every [cluster] heartbeat_interval_s, also while work runs (work runs off

@@ -230,8 +230,9 @@ Status Controller::sync_weights() {
       group.setGeneration(group_generation_);
       group.setRank(rank);
       group.setWorldSize(static_cast<uint32_t>(members.size()));
-      group.setStoreHost(config_.cluster.host);
-      group.setStorePort(static_cast<uint32_t>(config_.cluster.weights_sync_port));
+      // The rendezvous is the learner's, where its Hello said (roles may run on other hosts).
+      group.setStoreHost(roster_.state(learner()).host);
+      group.setStorePort(roster_.state(learner()).service_port);
       requests.emplace_back(members[rank].first, std::move(message));
     }
     Result<std::vector<core::ReceivedMessage>> replies =

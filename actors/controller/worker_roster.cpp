@@ -33,6 +33,7 @@ WorkerRoster::Heard WorkerRoster::on_message(const std::string& peer, const prot
     ++worker.incarnation;
     worker.pid = hello.getPid();
     worker.host = hello.getHost();
+    worker.service_port = hello.getServicePort();
     worker.last_heard = now;
     worker.policy_version = 0;
     return Heard::kJoined;

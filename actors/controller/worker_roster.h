@@ -28,7 +28,10 @@ struct WorkerState {
   // Hellos received from this identity: 1 for the first process, +1 per restart.
   uint64_t incarnation = 0;
   uint32_t pid = 0;
+  // Where the run reaches it, and the port of the service it offers (the learner's weight-sync
+  // store), as its Hello said.
   std::string host;
+  uint32_t service_port = 0;
   Clock::time_point last_heard{};
   // As its last heartbeat said.
   uint64_t policy_version = 0;

@@ -59,7 +59,13 @@ class ControllerTest : public ::testing::Test {
         std::move(*task), config_.run.seed, "arithmetic", "arithmetic",
         [this](const core::TaskPrompt& prompt) -> Result<std::vector<int32_t>> { return tokenizer_.encode(prompt.text); });
     controller_ = std::make_unique<Controller>(config_, link_, *run_dir_, *prompts_, tokenizer_, registry_);
-    for (const std::string& worker : workers()) link_.hello(worker);
+    for (const std::string& worker : workers()) {
+      if (worker == "learner-0") {
+        link_.hello(worker, 100, "10.0.0.7", 29555);  // the learner serves the weight-sync store
+      } else {
+        link_.hello(worker);
+      }
+    }
     return controller_->run(stop);
   }
 
@@ -124,6 +130,9 @@ TEST_F(ControllerTest, SyncRunTrainsEveryPromptOnceWithRewardsKeyedNotPositioned
   EXPECT_EQ(read_jsonl(run_dir_->samples_path("eval-rl")).size(), 6u);
   EXPECT_TRUE(std::filesystem::exists(run_dir_->checkpoint_dir(int64_t{3}) / core::kCheckpointCommitMarker));
   EXPECT_GT(link_.heartbeats_to("rollout-1"), 0u);
+  // The weight-sync rendezvous is where the learner's Hello said, not a launcher's guess.
+  EXPECT_EQ(actor1_.store_host, "10.0.0.7");
+  EXPECT_EQ(actor1_.store_port, 29555u);
   const std::string exposition = registry_.serialize();
   EXPECT_NE(exposition.find("caravan_ledger_samples{state=\"trained\"} 24"), std::string::npos) << exposition;
   EXPECT_NE(exposition.find("caravan_policy_version 4"), std::string::npos);

@@ -49,7 +49,8 @@ class ScriptedLink : public controller::WorkerLink {
   void add_worker(const std::string& name, Behaviour behaviour) { workers_[name].behaviour = std::move(behaviour); }
 
   // `name` says Hello (a new incarnation when it already had one) and heartbeats from now on.
-  void hello(const std::string& name, uint32_t pid = 100) {
+  void hello(const std::string& name, uint32_t pid = 100, const std::string& host = "testhost",
+             uint32_t service_port = 0) {
     Worker& worker = workers_.at(name);
     worker.connected = true;
     worker.heartbeating = true;
@@ -57,7 +58,8 @@ class ScriptedLink : public controller::WorkerLink {
     capnp::MallocMessageBuilder message;
     auto hello = message.initRoot<proto::Envelope>().initHello();
     hello.setPid(pid);
-    hello.setHost("testhost");
+    hello.setHost(host);
+    hello.setServicePort(service_port);
     reply(name, message);
   }
   // The process of `name` dies: sends to it fail, it heartbeats no more, its queued replies vanish.
@@ -262,6 +264,9 @@ class FakeActor {
   }
 
   uint64_t version = 0;
+  // The rendezvous of the last SyncWeights' group.
+  std::string store_host;
+  uint32_t store_port = 0;
   // Version the tokens are tagged with instead of `version` (an actor that never installs).
   std::optional<uint64_t> stuck_at_version;
   milliseconds generation_time{100};
@@ -279,6 +284,8 @@ class FakeActor {
     if (message.isSyncWeights()) {
       ++syncs;
       version = message.getSyncWeights().getPolicyVersion();
+      store_host = message.getSyncWeights().getGroup().getStoreHost();
+      store_port = message.getSyncWeights().getGroup().getStorePort();
       capnp::MallocMessageBuilder reply;
       auto synced = reply.initRoot<proto::Envelope>().initWeightsSynced();
       synced.setRequestId(message.getSyncWeights().getRequestId());

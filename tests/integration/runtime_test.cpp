@@ -186,6 +186,32 @@ TEST_F(RuntimeIntegrationTest, ResumeAfterKilledControllerLosesNothingAndRepeats
   EXPECT_NE(resumed.stdout_text().find("held-out accuracy after RL: "), std::string::npos);
 }
 
+// SIGTERM (what Slurm and Kubernetes send, here to the launcher) lets the controller finish the
+// step in progress and checkpoint it while the other roles keep serving; the resumed run then
+// completes with every prompt trained once.
+TEST_F(RuntimeIntegrationTest, ResumeAfterSigtermContinuesFromTheCheckpointItWrote) {
+  {
+    CaravanRun run(write_config(config_, ""), run_dir_);
+    ASSERT_TRUE(await_step(run_dir_, 5, 90s)) << run.stderr_text();
+    ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
+    auto status = run.wait(40s);  // [supervision] sigterm_grace_s = 30
+    ASSERT_TRUE(status.has_value()) << run.stderr_text();
+    EXPECT_FALSE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    // The checkpoint holds the last step trained.
+    const int stopped_at = last_step(run_dir_);
+    char name[32];
+    std::snprintf(name, sizeof(name), "step-%06d", stopped_at);
+    EXPECT_TRUE(fs::exists(run_dir_ / "checkpoints" / name / "COMMITTED")) << name << "\n" << run.stderr_text();
+    EXPECT_LT(stopped_at, kSteps);
+    EXPECT_EQ(run.stderr_text().find("event=kill "), std::string::npos) << "a process had to be killed";
+  }
+  CaravanRun resumed(CaravanRun::resume_arguments(run_dir_), run_dir_.string() + ".resume");
+  auto status = resumed.wait(150s);
+  ASSERT_TRUE(status.has_value()) << resumed.stderr_text();
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << resumed.stderr_text();
+  expect_every_prompt_trained_once(run_dir_);
+}
+
 // The async pipeline with max_staleness = 2: generation overlaps training (some samples are
 // older than the policy that trains them) and no trained sample is older than 2 versions.
 TEST_F(RuntimeIntegrationTest, StalenessAsyncRunTrainsNoSampleOlderThanTheBound) {
