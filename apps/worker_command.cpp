@@ -1,5 +1,7 @@
 // caravan worker: one process of a run. Builds the role's components from the resolved
 // config, connects to the controller and serves its messages until Shutdown.
+#include <signal.h>
+
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
@@ -225,6 +227,12 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
   CARAVAN_ASSIGN_OR_RETURN(auto exposer, start_metrics(config, proto::Role::CONTROLLER, 0, registry));
   controller::ChannelLink link(*router);
   controller::Controller controller(config, link, run_dir, *prompts, *spec.tokenizer, *registry);
+  // A silent worker on this machine is killed, so the launcher restarts it.
+  controller.set_silent_worker_handler([&](const std::string& worker, const controller::WorkerState& state) {
+    if (state.host != advertised_host(config) || state.pid == 0) return;
+    log::warn("event=kill_silent_worker worker=", worker, " pid=", state.pid);
+    ::kill(static_cast<pid_t>(state.pid), SIGKILL);
+  });
   return controller.run(stop);
 }
 
@@ -376,7 +384,10 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
 
 int worker_command(int argc, char** argv) {
   core::CommandLine cli("caravan worker", "Run one process of a run: the controller, a rollout actor, a verifier or the learner.\n"
-                            "`caravan run` starts these; cluster launchers (srun, pods) start one per process.");
+                            "`caravan run` starts these; cluster launchers (srun, pods) start one per process and set\n"
+                            "CARAVAN_HOST to the address other nodes reach this one at (default: [cluster] host).\n"
+                            "SIGTERM: the controller checkpoints and exits; other roles keep serving until it is done\n"
+                            "([supervision] sigterm_grace_s). SIGINT stops at once.");
   cli.flag("--role", "ROLE", "controller | rollout | verifier | learner (required)");
   cli.flag("--rank", "N", "rank within the role, 0-based (default 0)");
   cli.flag("--config", "FILE", "resolved run configuration, i.e. RUN_DIR/config.toml (required)");

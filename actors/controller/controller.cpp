@@ -379,6 +379,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
       member.setReward(sample.reward.score);
       member.setNoReward(!trained);
       member.setWeight(verdict.weight);
+      if (verdict.weight < 1.0f) ++counters_.downweighted_samples;
       member.setPolicyVersion(sample.generated.policy_version());
       core::copy_into(member.initTokens(static_cast<unsigned>(sample.generated.tokens.size())), sample.generated.tokens);
       core::copy_into(member.initLogprobs(static_cast<unsigned>(sample.generated.logprobs.size())),
@@ -445,6 +446,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                          {"worker_restarts", roster_.restarts()},
                          {"deadlines_missed", counters_.deadlines_missed},
                          {"sync_failures", counters_.sync_failures},
+                         {"downweighted_samples", counters_.downweighted_samples},
                          {"seconds", seconds}});
 }
 

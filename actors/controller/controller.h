@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,18 +65,6 @@ inline constexpr const char* kControllerStateFile = "controller_state.json";
 // The worker identities a run expects: learner-0, rollout-0.., verifier-0..
 std::vector<std::string> expected_workers(const core::RunConfig& config);
 
-// Counters of what the controller refused or survived, reported in metrics.jsonl.
-struct ControllerCounters {
-  // Replies ignored: for a request or group no longer expected (duplicate, late, from a lost
-  // incarnation) or from a process that is not a worker of the run.
-  uint64_t ignored_replies = 0;
-  // Workers declared lost (silent, disconnected, restarted).
-  uint64_t workers_lost = 0;
-  // Requests past their deadline.
-  uint64_t deadlines_missed = 0;
-  // Weight syncs that failed and were retried with a re-formed group.
-  uint64_t sync_failures = 0;
-};
 
 // Owner thread only. Every reference must outlive the controller.
 class Controller {
@@ -83,6 +72,13 @@ class Controller {
   // The controller's metrics (controller_metrics.h) are registered in `registry`.
   Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
              core::PromptSource& prompts, const model::Tokenizer& tokenizer, metrics::Registry& registry);
+
+  // Called when a worker is declared lost because it fell silent (a hung or frozen process, which
+  // no launcher would restart since it has not exited). `caravan worker` kills such a process
+  // when it runs on the controller's machine, so the launcher restarts it; a remote one exits by
+  // itself once it hears the controller again (it is told to) or never does (its node is gone).
+  using SilentWorkerHandler = std::function<void(const std::string& worker, const WorkerState& state)>;
+  void set_silent_worker_handler(SilentWorkerHandler handler) { silent_worker_handler_ = std::move(handler); }
 
   // Runs the whole run and shuts the workers down (also on failure). Errors name the worker or
   // file at fault; kCancelled after a stop request (with the checkpoint it wrote).
@@ -235,6 +231,7 @@ class Controller {
   int64_t generated_tokens_ = 0;
   ControllerCounters counters_;
   ControllerMetrics metrics_;
+  SilentWorkerHandler silent_worker_handler_;
 };
 
 } // namespace caravan::controller

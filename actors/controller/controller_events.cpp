@@ -150,6 +150,7 @@ Status Controller::pump(milliseconds wait) {
     next_heartbeat_ = now + to_ms(config_.cluster.heartbeat_interval_s);
   }
   for (const std::string& lost : roster_.expire(now)) {
+    if (silent_worker_handler_) silent_worker_handler_(lost, roster_.state(lost));
     on_worker_lost(lost, str_cat("silent for more than ", config_.cluster.heartbeat_timeout_s,
                                  " s ([cluster] heartbeat_timeout_s)"));
   }
@@ -196,8 +197,7 @@ void Controller::account_idle_actors() {
 void Controller::publish_metrics() {
   metrics_.set_ledger(training_.ledger);
   metrics_.set_progress(policy_version_, trained_steps_, next_draw_);
-  metrics_.set_runtime_totals(counters_.ignored_replies, counters_.workers_lost, counters_.deadlines_missed,
-                              counters_.sync_failures, roster_.restarts(), learner_wait_s_);
+  metrics_.set_runtime_totals(counters_, roster_.restarts(), learner_wait_s_);
   for (const std::string& worker : expected_workers(config_)) {
     const WorkerState& state = roster_.state(worker);
     if (state.incarnation > 0) {

@@ -20,6 +20,9 @@ ControllerMetrics::ControllerMetrics(metrics::Registry& registry)
                             .add({})),
       sync_failures_(registry.add_counter("caravan_weight_sync_failures_total", "Weight syncs retried with a re-formed group")
                          .add({})),
+      downweighted_(registry.add_counter("caravan_stale_samples_downweighted_total",
+                                         "Trained samples beyond max_staleness whose loss was scaled down")
+                        .add({})),
       restarts_(registry.add_counter("caravan_worker_restarts_total", "Workers that said Hello again").add({})),
       learner_wait_(registry.add_counter("caravan_learner_wait_seconds_total", "Time the learner waited for a batch")
                         .add({})),
@@ -48,12 +51,13 @@ void ControllerMetrics::set_progress(uint64_t policy_version, int64_t trained_st
 
 void ControllerMetrics::observe_staleness(uint64_t versions) { staleness_.observe(static_cast<double>(versions)); }
 
-void ControllerMetrics::set_runtime_totals(uint64_t ignored_replies, uint64_t workers_lost, uint64_t deadlines_missed,
-                                           uint64_t sync_failures, uint64_t restarts, double learner_wait_seconds) {
-  raise_to(ignored_replies_, static_cast<double>(ignored_replies));
-  raise_to(workers_lost_, static_cast<double>(workers_lost));
-  raise_to(deadlines_missed_, static_cast<double>(deadlines_missed));
-  raise_to(sync_failures_, static_cast<double>(sync_failures));
+void ControllerMetrics::set_runtime_totals(const ControllerCounters& counters, uint64_t restarts,
+                                           double learner_wait_seconds) {
+  raise_to(ignored_replies_, static_cast<double>(counters.ignored_replies));
+  raise_to(workers_lost_, static_cast<double>(counters.workers_lost));
+  raise_to(deadlines_missed_, static_cast<double>(counters.deadlines_missed));
+  raise_to(sync_failures_, static_cast<double>(counters.sync_failures));
+  raise_to(downweighted_, static_cast<double>(counters.downweighted_samples));
   raise_to(restarts_, static_cast<double>(restarts));
   raise_to(learner_wait_, learner_wait_seconds);
 }

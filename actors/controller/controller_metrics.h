@@ -18,6 +18,21 @@
 
 namespace caravan::controller {
 
+// Counters of what the controller refused or survived, reported in metrics.jsonl.
+struct ControllerCounters {
+  // Replies ignored: for a request or group no longer expected (duplicate, late, from a lost
+  // incarnation) or from a process that is not a worker of the run.
+  uint64_t ignored_replies = 0;
+  // Workers declared lost (silent, disconnected, restarted).
+  uint64_t workers_lost = 0;
+  // Requests past their deadline.
+  uint64_t deadlines_missed = 0;
+  // Weight syncs that failed and were retried with a re-formed group.
+  uint64_t sync_failures = 0;
+  // Trained samples older than the staleness bound whose loss was scaled down.
+  uint64_t downweighted_samples = 0;
+};
+
 // Owner thread only for the setters (the metrics themselves are thread-safe to scrape).
 class ControllerMetrics {
  public:
@@ -27,8 +42,7 @@ class ControllerMetrics {
   void set_progress(uint64_t policy_version, int64_t trained_steps, uint64_t dataset_cursor);
   void observe_staleness(uint64_t versions);
   // Raises the runtime counters to these totals.
-  void set_runtime_totals(uint64_t ignored_replies, uint64_t workers_lost, uint64_t deadlines_missed,
-                          uint64_t sync_failures, uint64_t restarts, double learner_wait_seconds);
+  void set_runtime_totals(const ControllerCounters& counters, uint64_t restarts, double learner_wait_seconds);
   void set_heartbeat_age(const std::string& worker, double seconds);
 
  private:
@@ -45,6 +59,7 @@ class ControllerMetrics {
   metrics::Counter& workers_lost_;
   metrics::Counter& deadlines_missed_;
   metrics::Counter& sync_failures_;
+  metrics::Counter& downweighted_;
   metrics::Counter& restarts_;
   metrics::Counter& learner_wait_;
   metrics::Family<metrics::Gauge>& heartbeat_age_;

@@ -59,6 +59,7 @@ class ControllerTest : public ::testing::Test {
         std::move(*task), config_.run.seed, "arithmetic", "arithmetic",
         [this](const core::TaskPrompt& prompt) -> Result<std::vector<int32_t>> { return tokenizer_.encode(prompt.text); });
     controller_ = std::make_unique<Controller>(config_, link_, *run_dir_, *prompts_, tokenizer_, registry_);
+    controller_->set_silent_worker_handler(silent_worker_handler_);
     for (const std::string& worker : workers()) {
       if (worker == "learner-0") {
         link_.hello(worker, 100, "10.0.0.7", 29555);  // the learner serves the weight-sync store
@@ -111,6 +112,7 @@ class ControllerTest : public ::testing::Test {
   FakeVerifier verifier1_{link_, "verifier-1"};
   model::ByteTokenizer tokenizer_;
   metrics::Registry registry_;
+  Controller::SilentWorkerHandler silent_worker_handler_;
   std::optional<core::RunDirectory> run_dir_;
   std::unique_ptr<core::PromptSource> prompts_;
   std::unique_ptr<Controller> controller_;
@@ -177,9 +179,15 @@ TEST_F(ControllerTest, SilentVerifierIsDeclaredLostAndItsWorkGoesToTheOther) {
   link_.add_worker("verifier-1", [&](const proto::Envelope::Reader& message) {
     if (message.isRewardRequest() && ++seen == 1) link_.silence("verifier-1");
   });
+  std::vector<std::string> silenced;
+  silent_worker_handler_ = [&](const std::string& worker, const WorkerState& state) {
+    silenced.push_back(worker);
+    EXPECT_EQ(state.pid, 100u);
+  };
   ASSERT_TRUE(run().ok());
   expect_every_prompt_trained_once(12);
   EXPECT_GE(controller_->counters().workers_lost, 1u);
+  EXPECT_EQ(silenced, std::vector<std::string>{"verifier-1"});
 }
 
 TEST_F(ControllerTest, LateCompletionAfterItsDeadlineIsIgnoredAndTheGroupGeneratedAgain) {
@@ -231,6 +239,7 @@ TEST_F(ControllerTest, StaleGroupsAreDownweightedWhenConfigured) {
     ++trained_from;
   }
   EXPECT_TRUE(saw_downweighted);
+  EXPECT_GT(controller_->counters().downweighted_samples, 0u);
 }
 
 TEST_F(ControllerTest, StaleGroupsAreRegeneratedWhenDropped) {
