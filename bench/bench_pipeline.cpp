@@ -5,6 +5,9 @@
 // interleaved per seed (seed 1: sync, one_step_off, async; seed 2: ...) so that drifting machine
 // load hits every mode alike. Per run, from the wall clock and RUN_DIR/metrics.jsonl:
 //   run_s         wall time of the whole `caravan run` (start-up, SFT, evaluations, RL)
+//   sft_s         wall time of the SFT stage (the `sft` record): the same work in every mode, only
+//                 the learner's thread count differs (core/thread_budget.h), so it shows what the
+//                 machine's load did to each run
 //   rl_s          wall time of the RL phase (rl_seconds of the last `rl` record)
 //   accuracy      final held-out accuracy (the `eval-rl` record)
 //   learner_wait  learner_wait_seconds / rl_seconds: the learner waiting for a batch
@@ -30,6 +33,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -129,6 +133,7 @@ core::RunConfig run_config(const core::RunConfig& quickstart, const PipelineMode
 // What one run measured (see the file comment).
 struct RunMeasurement {
   double run_s = 0;
+  double sft_s = 0;
   double rl_s = 0;
   double accuracy = 0;
   double learner_wait = 0;
@@ -141,6 +146,7 @@ struct RunMeasurement {
 Result<RunMeasurement> read_metrics(const fs::path& metrics, int64_t actors) {
   std::optional<nlohmann::json> last_rl;
   std::optional<double> accuracy;
+  double sft_s = 0;
   double staleness = 0;
   CARAVAN_RETURN_IF_ERROR(core::for_each_jsonl_row(
       metrics, "metrics file", [&](int64_t line, const Result<nlohmann::json>& row) -> Status {
@@ -150,6 +156,8 @@ Result<RunMeasurement> read_metrics(const fs::path& metrics, int64_t actors) {
           if (phase == "rl") {
             staleness = std::max(staleness, row->at("max_staleness").get<double>());
             last_rl = *row;
+          } else if (phase == "sft") {
+            sft_s = row->at("seconds").get<double>();
           } else if (phase == "eval-rl") {
             accuracy = row->at("held_out_accuracy").get<double>();
           }
@@ -171,6 +179,7 @@ Result<RunMeasurement> read_metrics(const fs::path& metrics, int64_t actors) {
     return Status::invalid_argument(str_cat(metrics.string(), ": last rl record: ", error.what()));
   }
   measured.accuracy = *accuracy;
+  measured.sft_s = sft_s;
   measured.staleness = staleness;
   return measured;
 }
@@ -218,18 +227,18 @@ Spread spread(const std::vector<RunMeasurement>& runs, double RunMeasurement::*f
 }
 
 void print_run(int64_t seed, const PipelineMode& mode, const RunMeasurement& run) {
-  std::printf("%4lld  %-12s  %7.1f  %7.1f  %8.3f  %12.3f  %10.3f  %9.0f\n", static_cast<long long>(seed), mode.label,
-              run.run_s, run.rl_s, run.accuracy, run.learner_wait, run.actor_idle, run.staleness);
+  std::printf("%4lld  %-12s  %7.1f  %7.1f  %7.1f  %8.3f  %12.3f  %10.3f  %9.0f\n", static_cast<long long>(seed),
+              mode.label, run.run_s, run.sft_s, run.rl_s, run.accuracy, run.learner_wait, run.actor_idle, run.staleness);
   std::fflush(stdout);
 }
 
 void print_summary(const PipelineMode& mode, const std::vector<RunMeasurement>& runs) {
   std::printf("%-12s", mode.label);
-  for (double RunMeasurement::*field : {&RunMeasurement::run_s, &RunMeasurement::rl_s, &RunMeasurement::accuracy,
+  for (double RunMeasurement::*field : {&RunMeasurement::run_s, &RunMeasurement::sft_s, &RunMeasurement::rl_s, &RunMeasurement::accuracy,
                                         &RunMeasurement::learner_wait, &RunMeasurement::actor_idle,
                                         &RunMeasurement::staleness}) {
     const Spread s = spread(runs, field);
-    std::printf("  %8.3f (%.3f..%.3f)", s.mean, s.low, s.high);
+    std::printf("  %-23s", str_cat(std::fixed, std::setprecision(3), s.mean, " (", s.low, "..", s.high, ")").c_str());
   }
   std::printf("\n");
 }
@@ -248,7 +257,7 @@ int run(const BenchOptions& options) {
               CARAVAN_QUICKSTART_CONFIG, static_cast<long long>(first.sft.steps),
               static_cast<long long>(first.grpo.steps), static_cast<long long>(first.task.held_out_size),
               static_cast<long long>(first.rollout.actors), static_cast<long long>(options.seeds), kModes.size());
-  std::printf("seed  mode            run_s     rl_s  accuracy  learner_wait  actor_idle  staleness\n");
+  std::printf("seed  mode            run_s    sft_s     rl_s  accuracy  learner_wait  actor_idle  staleness\n");
   std::fflush(stdout);
   std::array<std::vector<RunMeasurement>, kModes.size()> measured;
   const int64_t total = options.seeds * static_cast<int64_t>(kModes.size());
@@ -277,8 +286,8 @@ int run(const BenchOptions& options) {
     fs::remove_all(work);
   }
   std::printf("\nper mode, mean (min..max) over %lld seed(s):\n", static_cast<long long>(options.seeds));
-  std::printf("mode          run_s                    rl_s                     accuracy                 "
-              "learner_wait             actor_idle               staleness\n");
+  std::printf("mode          run_s                    sft_s                    rl_s                     "
+              "accuracy                 learner_wait             actor_idle               staleness\n");
   for (size_t m = 0; m < kModes.size(); ++m) print_summary(kModes[m], measured[m]);
   // Sync's mean wall time over each mode's: > 1 means the mode is faster.
   const auto speedup = [&](size_t m, double RunMeasurement::*field) {
