@@ -36,6 +36,7 @@
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -233,14 +234,17 @@ void print_run(int64_t seed, const PipelineMode& mode, const RunMeasurement& run
 }
 
 void print_summary(const PipelineMode& mode, const std::vector<RunMeasurement>& runs) {
-  std::printf("%-12s", mode.label);
-  for (double RunMeasurement::*field : {&RunMeasurement::run_s, &RunMeasurement::sft_s, &RunMeasurement::rl_s, &RunMeasurement::accuracy,
-                                        &RunMeasurement::learner_wait, &RunMeasurement::actor_idle,
-                                        &RunMeasurement::staleness}) {
+  std::ostringstream line;
+  line << std::left << std::setw(12) << mode.label;
+  for (double RunMeasurement::*field : {&RunMeasurement::run_s, &RunMeasurement::sft_s, &RunMeasurement::rl_s,
+                                        &RunMeasurement::accuracy, &RunMeasurement::learner_wait,
+                                        &RunMeasurement::actor_idle, &RunMeasurement::staleness}) {
     const Spread s = spread(runs, field);
-    std::printf("  %-23s", str_cat(std::fixed, std::setprecision(3), s.mean, " (", s.low, "..", s.high, ")").c_str());
+    line << "  " << std::setw(23) << str_cat(std::fixed, std::setprecision(3), s.mean, " (", s.low, "..", s.high, ")");
   }
-  std::printf("\n");
+  std::string text = line.str();
+  text.erase(text.find_last_not_of(' ') + 1);
+  std::printf("%s\n", text.c_str());
 }
 
 int run(const BenchOptions& options) {
