@@ -48,15 +48,15 @@ struct GenerationOptions {
   // sampling_seed(seed, b, 0). The same seed, prompts and weights give the same output.
   uint64_t seed = 0;
   // One seed per prompt row (sampling_seed(request seed, prompt index, sample index)), or empty.
-  std::vector<uint64_t> row_seeds;
+  std::vector<uint64_t> row_seeds = {};
   // Ids that end a sequence (model::PromptEncoder::stop_ids()); non-empty.
   std::vector<int32_t> stop_ids;
   int32_t pad_id = 0;
   // Optional; see StepHook.
-  StepHook on_step;
+  StepHook on_step = {};
   // When requested, generation ends after the current step; unfinished rows are returned as
   // they are (stopped = false, no hook call ends them).
-  std::stop_token stop;
+  std::stop_token stop = {};
 };
 
 struct GeneratedSequence {
