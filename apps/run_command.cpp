@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/read_file.h"
 #include "core/run_directory.h"
+#include "core/seconds.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
@@ -118,7 +119,7 @@ Status run(const RunRequest& request) {
   // whole process.
   ProcessSupervisor supervisor(
       {.kill_grace = std::chrono::seconds(10),
-       .sigterm_grace = std::chrono::milliseconds(static_cast<int64_t>(config.supervision.sigterm_grace_s * 1000))});
+       .sigterm_grace = core::seconds_to_ms(config.supervision.sigterm_grace_s)});
   CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir,
                            request.resume_dir ? reopen_run_directory(config) : create_run_directory(config));
   log::info("event=", request.resume_dir ? "run_resume" : "run_start", " name=", config.run.name,
@@ -131,7 +132,7 @@ Status run(const RunRequest& request) {
   // the run's state, so their failure stops it (to be resumed from the last checkpoint).
   const RestartPolicy worker_restarts{
       .max_restarts = config.supervision.max_restarts,
-      .backoff = std::chrono::milliseconds(static_cast<int64_t>(config.supervision.restart_backoff_s * 1000))};
+      .backoff = core::seconds_to_ms(config.supervision.restart_backoff_s)};
   auto start = [&](const std::string& role, int64_t rank, const RestartPolicy& restart) {
     return supervisor.spawn(str_cat(role, "-", rank),
                             {self, "worker", "--role", role, "--rank", std::to_string(rank), "--config", resolved_config},

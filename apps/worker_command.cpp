@@ -22,6 +22,7 @@
 #include "core/metrics/exposer.h"
 #include "core/rlvr_prompt_source.h"
 #include "core/run_directory.h"
+#include "core/seconds.h"
 #include "core/serial_role.h"
 #include "core/thread_budget.h"
 #include "core/worker_session.h"
@@ -49,7 +50,7 @@ std::string advertised_host(const core::RunConfig& config) {
 }
 
 milliseconds weight_sync_timeout(const core::RunConfig& config) {
-  return milliseconds(static_cast<int64_t>(config.weights_sync.timeout_s * 1000));
+  return core::seconds_to_ms(config.weights_sync.timeout_s);
 }
 
 // The learner's weight-sync rendezvous store, served for the whole run on [cluster]
@@ -88,8 +89,6 @@ auto guarded(const Step& step) -> decltype(step()) {
   }
 }
 
-milliseconds seconds_to_ms(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000)); }
-
 // Connects this worker to the controller; heartbeats flow from here on, also during setup.
 // `service_port`: the port of the learner's weight-sync store (0 for the other roles).
 Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConfig& config, zmq::context_t& context,
@@ -100,8 +99,8 @@ Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConf
   options.rank = rank;
   options.advertised_host = advertised_host(config);
   options.service_port = service_port;
-  options.heartbeat_interval = seconds_to_ms(config.cluster.heartbeat_interval_s);
-  options.heartbeat_timeout = seconds_to_ms(config.cluster.heartbeat_timeout_s);
+  options.heartbeat_interval = core::seconds_to_ms(config.cluster.heartbeat_interval_s);
+  options.heartbeat_timeout = core::seconds_to_ms(config.cluster.heartbeat_timeout_s);
   return core::WorkerSession::connect(context, controller_endpoint(config), options, std::move(stop));
 }
 
@@ -115,7 +114,7 @@ Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConf
 // needs them: files are written atomically, sockets have linger 0, the OS reclaims the rest).
 Status serve_until_end(core::WorkerSession& session, core::WorkerRole& role, const core::RunConfig& config) {
   const Status served = session.serve(role);
-  if (!role.stop_within(seconds_to_ms(config.cluster.heartbeat_interval_s))) {
+  if (!role.stop_within(core::seconds_to_ms(config.cluster.heartbeat_interval_s))) {
     log::error("event=worker_stuck reason=\"", served.ok() ? "shutdown" : served.to_string(),
                "\" action=\"exit without waiting for the busy work thread\"");
     std::_Exit(1);
@@ -256,7 +255,7 @@ Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t&
 // own range of sandbox uids, so their process-count limits never add up.
 rewards::code::CodeVerifierOptions code_verifier_options(const core::RunConfig& config, uint32_t rank) {
   rewards::code::CodeVerifierOptions options;
-  options.deadline = milliseconds(static_cast<int64_t>(config.verifier.code_deadline_s * 1000));
+  options.deadline = core::seconds_to_ms(config.verifier.code_deadline_s);
   options.warm_pool_size = static_cast<int>(config.verifier.code_warm_sandboxes);
   options.sandbox_uid_first += rank * options.sandbox_uid_count;
   return options;
@@ -365,7 +364,7 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
   // A job-wide SIGTERM must not take a serving role away before the controller has checkpointed.
   if (role != proto::Role::CONTROLLER) {
     signals.keep_serving_after_first_signal(
-        milliseconds(static_cast<int64_t>(config.supervision.sigterm_grace_s * 1000)));
+        core::seconds_to_ms(config.supervision.sigterm_grace_s));
   }
   const int64_t threads = core::intra_op_threads(config, role, core::available_cores());
   at::set_num_threads(static_cast<int>(threads));

@@ -8,6 +8,7 @@
 #include "core/capnp_lists.h"
 #include "core/checkpoints.h"
 #include "core/log.h"
+#include "core/seconds.h"
 #include "core/read_file.h"
 #include "core/reward_record.h"
 #include "core/worker_session.h"
@@ -78,7 +79,7 @@ Controller::Controller(const core::RunConfig& config, WorkerLink& link, const co
       prompts_(prompts),
       tokenizer_(tokenizer),
       policy_(config.pipeline, config.grpo.prompts_per_step),
-      roster_(expected_workers(config), to_ms(config.cluster.heartbeat_timeout_s)),
+      roster_(expected_workers(config), core::seconds_to_ms(config.cluster.heartbeat_timeout_s)),
       training_(static_cast<uint32_t>(config.grpo.group_size)),
       metrics_(registry) {
   training_.temperature = config.rollout.temperature;
@@ -119,7 +120,7 @@ Status Controller::run_phases() {
 }
 
 Status Controller::await_workers() {
-  const Clock::time_point deadline = link_.now() + to_ms(config_.cluster.connect_timeout_s);
+  const Clock::time_point deadline = link_.now() + core::seconds_to_ms(config_.cluster.connect_timeout_s);
   while (!roster_.never_joined().empty()) {
     if (link_.now() > deadline) {
       std::string missing;
@@ -256,7 +257,7 @@ Status Controller::sync_weights() {
     log::warn("event=weight_sync_failed attempt=", attempt, " generation=", group_generation_, " reason=\"",
               last_failure.message(), "\"");
     // Let lost members be noticed (a heartbeat interval) before the group is formed again.
-    const Clock::time_point settle = link_.now() + to_ms(config_.cluster.heartbeat_interval_s);
+    const Clock::time_point settle = link_.now() + core::seconds_to_ms(config_.cluster.heartbeat_interval_s);
     while (link_.now() < settle) CARAVAN_RETURN_IF_ERROR(pump(kLoopTick));
   }
   return last_failure.with_context(str_cat("weight sync failed ", kSyncAttempts, " times"));
@@ -267,7 +268,7 @@ Result<double> Controller::evaluate(const std::string& label) {
   const auto& held_out = prompts_.held_out();
   evaluation_ = std::make_unique<WorkStream>(1);  // greedy: one sample per prompt
   for (uint64_t key = 0; key < held_out.size(); ++key) evaluation_->ledger.add(key);
-  const Clock::time_point deadline = started + to_ms(config_.deadlines.evaluation_s);
+  const Clock::time_point deadline = started + core::seconds_to_ms(config_.deadlines.evaluation_s);
   while (evaluation_->ledger.ready_groups().size() < held_out.size()) {
     if (link_.now() > deadline) {
       return Status::timeout(str_cat("held-out evaluation '", label, "' did not finish within ",

@@ -143,11 +143,12 @@ class Controller {
   // Handles at most one message (waiting up to `wait`), then heartbeats, liveness, deadlines and
   // dispatch. Returns the first fatal error of the run.
   Status pump(std::chrono::milliseconds wait);
-  void handle(const core::ReceivedMessage& received);
+  // Takes the message: an awaited reply is kept as it is until its caller reads it.
+  void handle(core::ReceivedMessage received);
   void on_completion(const std::string& worker, proto::Completion::Reader completion);
   void on_rewards(const std::string& worker, proto::RewardResult::Reader result);
   void on_error(const std::string& worker, proto::ErrorReply::Reader error);
-  void on_awaited_reply(const std::string& worker, uint64_t request_id, const core::ReceivedMessage& received);
+  void on_awaited_reply(uint64_t request_id, core::ReceivedMessage received);
   void on_worker_lost(const std::string& worker, const std::string& why);
   // Ends `request_id` without its reply: its work is queued again, or its waiter fails.
   void fail_request(uint64_t request_id, const std::string& why);

@@ -6,6 +6,7 @@
 #include "actors/controller/reward_item.h"
 #include "core/capnp_lists.h"
 #include "core/log.h"
+#include "core/seconds.h"
 #include "core/reward_record.h"
 #include "core/worker_session.h"
 
@@ -75,7 +76,7 @@ Result<std::vector<core::ReceivedMessage>> Controller::call_all(
     PendingRequest pending;
     pending.kind = kind;
     pending.worker = worker;
-    pending.deadline = link_.now() + to_ms(deadline_s);
+    pending.deadline = link_.now() + core::seconds_to_ms(deadline_s);
     send_request(id, std::move(pending), *message);
   }
   Status failure;
@@ -139,7 +140,7 @@ Status Controller::check_stop() {
 
 Status Controller::pump(milliseconds wait) {
   if (stop_.stop_requested() && !draining()) {
-    grace_deadline_ = link_.now() + to_ms(config_.supervision.sigterm_grace_s);
+    grace_deadline_ = link_.now() + core::seconds_to_ms(config_.supervision.sigterm_grace_s);
     log::warn("event=stopping grace_s=", config_.supervision.sigterm_grace_s,
               " action=\"finish the step in progress, checkpoint, exit\"");
   }
@@ -147,7 +148,7 @@ Status Controller::pump(milliseconds wait) {
   if (now >= next_heartbeat_) {
     send_heartbeats();
     publish_metrics();
-    next_heartbeat_ = now + to_ms(config_.cluster.heartbeat_interval_s);
+    next_heartbeat_ = now + core::seconds_to_ms(config_.cluster.heartbeat_interval_s);
   }
   for (const std::string& lost : roster_.expire(now)) {
     if (silent_worker_handler_) silent_worker_handler_(lost, roster_.state(lost));
@@ -164,7 +165,7 @@ Status Controller::pump(milliseconds wait) {
     ++counters_.ignored_replies;
     return Status();
   }
-  if (*received) handle(**received);
+  if (*received) handle(std::move(**received));
   return fatal_;
 }
 
@@ -206,7 +207,7 @@ void Controller::publish_metrics() {
   }
 }
 
-void Controller::handle(const core::ReceivedMessage& received) {
+void Controller::handle(core::ReceivedMessage received) {
   const std::string& worker = received.peer();
   const proto::Envelope::Reader envelope = received.envelope();
   const uint64_t previous_incarnation = roster_.knows(worker) ? roster_.state(worker).incarnation : 0;
@@ -246,7 +247,7 @@ void Controller::handle(const core::ReceivedMessage& received) {
     case proto::Envelope::WEIGHTS_SYNCED:
     case proto::Envelope::CHECKPOINT_SAVED:
     case proto::Envelope::CHECKPOINT_RESTORED:
-      return on_awaited_reply(worker, core::request_id_of(envelope), received);
+      return on_awaited_reply(core::request_id_of(envelope), std::move(received));
     case proto::Envelope::HELLO:
     case proto::Envelope::SHUTDOWN:
     case proto::Envelope::ROLLOUT_REQUEST:
@@ -262,7 +263,8 @@ void Controller::handle(const core::ReceivedMessage& received) {
   ++counters_.ignored_replies;
 }
 
-void Controller::on_awaited_reply(const std::string& worker, uint64_t request_id, const core::ReceivedMessage& received) {
+void Controller::on_awaited_reply(uint64_t request_id, core::ReceivedMessage received) {
+  const std::string& worker = received.peer();
   auto pending = pending_.find(request_id);
   auto awaited = awaited_.find(request_id);
   if (pending == pending_.end() || awaited == awaited_.end() || pending->second.worker != worker) {
@@ -270,15 +272,8 @@ void Controller::on_awaited_reply(const std::string& worker, uint64_t request_id
     ++counters_.ignored_replies;
     return;
   }
-  // Re-decoding the validated bytes keeps the reply alive after the receive buffer is reused.
-  capnp::MallocMessageBuilder copy;
-  copy.setRoot(received.envelope());
-  const kj::Array<capnp::word> words = capnp::messageToFlatArray(copy);
-  Result<core::ReceivedMessage> kept = core::ReceivedMessage::decode(worker, words.begin(), words.asBytes().size(),
-                                                                      int64_t{1} << 40);
-  CARAVAN_CHECK(kept.ok(), "re-decoding a valid message failed: ", kept.status().message());
-  awaited->second.reply = std::move(*kept);
   pending_.erase(pending);
+  awaited->second.reply = std::move(received);
 }
 
 void Controller::on_completion(const std::string& worker, proto::Completion::Reader completion) {
@@ -508,7 +503,7 @@ void Controller::dispatch_rollouts(Stream which) {
     pending.kind = RequestKind::kRollout;
     pending.worker = actor;
     pending.stream = which;
-    pending.deadline = link_.now() + to_ms(config_.deadlines.rollout_s);
+    pending.deadline = link_.now() + core::seconds_to_ms(config_.deadlines.rollout_s);
     for (size_t i = 0; i < keys.size(); ++i) {
       const core::TaskPrompt& task_prompt = prompt(which, keys[i]);
       prompts[static_cast<unsigned>(i)].setPromptId(keys[i]);
@@ -555,7 +550,7 @@ void Controller::dispatch_reward(Stream which, uint64_t key) {
   pending.worker = verifier;
   pending.stream = which;
   pending.groups = {key};
-  pending.deadline = link_.now() + to_ms(config_.deadlines.reward_s);
+  pending.deadline = link_.now() + core::seconds_to_ms(config_.deadlines.reward_s);
   pending.message = message;
   send_request(next_request_id_++, std::move(pending), *message);
 }

@@ -20,9 +20,6 @@ namespace caravan::controller {
 
 using Clock = std::chrono::steady_clock;
 
-inline std::chrono::milliseconds to_ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
 
 // Owner thread only.
 class WorkerLink {

@@ -253,7 +253,9 @@ TEST_F(ControllerTest, StaleGroupsAreRegeneratedWhenDropped) {
   ASSERT_TRUE(run().ok());
   expect_every_prompt_trained_once(12);
   for (const nlohmann::json& row : read_jsonl(dir_.path() / "metrics.jsonl")) {
-    if (row.value("phase", "") == "rl" && row.at("step") == 3) EXPECT_GT(row.at("drops").at("stale").get<int>(), 0);
+    if (row.value("phase", "") == "rl" && row.at("step") == 3) {
+      EXPECT_GT(row.at("drops").at("stale").get<int>(), 0);
+    }
   }
 }
 
