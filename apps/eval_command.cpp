@@ -42,7 +42,7 @@ struct EvalPrompts {
 struct EvalSample {
   std::string completion;
   int64_t completion_tokens = 0;
-  bool stopped = false;
+  rollout::FinishReason finish_reason = rollout::FinishReason::kLength;
   rewards::RewardBreakdown reward;
 };
 
@@ -130,7 +130,7 @@ nlohmann::json sample_record(const core::RlvrRow& row, size_t prompt_tokens, siz
           {"prompt_tokens", prompt_tokens},
           {"completion", sample.completion},
           {"completion_tokens", sample.completion_tokens},
-          {"finish_reason", sample.stopped ? "stop" : "length"},
+          {"finish_reason", rollout::finish_reason_name(sample.finish_reason)},
           {"reward", rewards::reward_record(sample.reward)}};
 }
 
@@ -151,12 +151,12 @@ Status evaluate(const core::CommandLine& cli) {
   for (const std::string& problem : dataset.report.problems) log::warn("eval: skipped ", problem);
   int64_t too_long = 0;
   CARAVAN_ASSIGN_OR_RETURN(const EvalPrompts prompts,
-                           encode_rows(dataset, spec, flags.sampling.generation.max_new_tokens, *dataset_file, too_long));
+                           encode_rows(dataset, spec, flags.sampling.generation.sampling.max_new_tokens, *dataset_file, too_long));
 
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.seed));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.sampling.seed));
   model->eval();
   OfflineSamplingOptions sampling = flags.sampling;
-  sampling.generation.stop_ids = spec.prompts->stop_ids();
+  sampling.generation.sampling.stop_ids = spec.prompts->stop_ids();
   sampling.generation.pad_id = spec.tokenizer->pad_id();
   const auto generated = OfflineSampler(*model, sampling).sample(prompts.tokens, "eval");
 
@@ -169,8 +169,10 @@ Status evaluate(const core::CommandLine& cli) {
       const rollout::GeneratedSequence& sequence = generated[p][s];
       EvalSample& sample = samples[p][s];
       CARAVAN_ASSIGN_OR_RETURN(sample.completion, model::decode_generated(*spec.tokenizer, sequence.tokens));
-      sample.completion_tokens = controller::completion_token_count(sequence.tokens, sequence.stopped);
-      sample.stopped = sequence.stopped;
+      CARAVAN_CHECK(sequence.finish_reason.has_value(), "eval: a sequence without a finish reason");
+      sample.finish_reason = *sequence.finish_reason;
+      sample.completion_tokens = controller::completion_token_count(
+          sequence.tokens, /*stopped=*/sample.finish_reason == rollout::FinishReason::kStopToken);
     }
   }
   const rewards::VerifierRegistry registry = rewards::make_default_registry();
@@ -183,7 +185,7 @@ Status evaluate(const core::CommandLine& cli) {
                                          .ground_truth = row.ground_truth,
                                          .completion = sample.completion,
                                          .completion_tokens = sample.completion_tokens,
-                                         .truncated = !sample.stopped});
+                                         .truncated = sample.finish_reason == rollout::FinishReason::kLength});
   });
 
   std::map<std::string, SourceStats> by_source;
@@ -200,7 +202,7 @@ Status evaluate(const core::CommandLine& cli) {
               "temperature %g\n",
               spec.directory.string().c_str(), dataset_file->c_str(), rows,
               static_cast<long long>(dataset.report.rows_skipped), static_cast<long long>(too_long), n,
-              sampling.generation.temperature);
+              sampling.generation.sampling.temperature);
   print_table(by_source, all, static_cast<int64_t>(n));
   std::fflush(stdout);
   if (const std::optional<std::string> out = cli.value("--out")) {

@@ -23,7 +23,11 @@
 namespace caravan::apps {
 namespace {
 
-const char* finish_reason(const rollout::GeneratedSequence& sequence) { return sequence.stopped ? "stop" : "length"; }
+// Every sequence ends: the sampler is never stopped early here.
+const char* finish_reason(const rollout::GeneratedSequence& sequence) {
+  CARAVAN_CHECK(sequence.finish_reason.has_value(), "generate: a sequence without a finish reason");
+  return rollout::finish_reason_name(*sequence.finish_reason);
+}
 
 // The token ids of every row, each checked to fit the model with max_new_tokens.
 Result<std::vector<std::vector<int32_t>>> encode_rows(const std::vector<core::PromptRow>& rows,
@@ -70,11 +74,11 @@ Status generate(const core::CommandLine& cli) {
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(flags.model));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<core::PromptRow> rows, core::read_prompt_file(*prompts_file));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::vector<int32_t>> prompts,
-                           encode_rows(rows, spec, flags.sampling.generation.max_new_tokens, *prompts_file));
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.seed));
+                           encode_rows(rows, spec, flags.sampling.generation.sampling.max_new_tokens, *prompts_file));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.sampling.seed));
   model->eval();
   OfflineSamplingOptions sampling = flags.sampling;
-  sampling.generation.stop_ids = spec.prompts->stop_ids();
+  sampling.generation.sampling.stop_ids = spec.prompts->stop_ids();
   sampling.generation.pad_id = spec.tokenizer->pad_id();
   OfflineSampler sampler(*model, sampling);
   const auto samples = sampler.sample(prompts, "generate");

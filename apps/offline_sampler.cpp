@@ -27,7 +27,7 @@ std::vector<std::vector<rollout::GeneratedSequence>> OfflineSampler::sample(
     rows.reserve((last - first) * n);
     for (size_t p = first; p < last; ++p) rows.insert(rows.end(), n, prompts[p]);
     rollout::GenerationOptions options = options_.generation;
-    options.seed = core::splitmix64(options_.generation.seed ^ core::splitmix64(batch));
+    options.sampling.seed = core::splitmix64(options_.generation.sampling.seed ^ core::splitmix64(batch));
     std::vector<rollout::GeneratedSequence> generated = rollout::generate(model_, rows, options);
     for (size_t row = 0; row < generated.size(); ++row) {
       tokens += static_cast<int64_t>(generated[row].tokens.size());

@@ -5,8 +5,9 @@
 // batches of about batch_size sequences; a progress line goes to the log after each batch.
 //
 //   OfflineSamplingOptions options{.samples_per_prompt = 4, .batch_size = 16};
-//   options.generation = {.max_new_tokens = 512, .temperature = 0.6, .top_p = 0.95, .seed = 1,
-//                         .stop_ids = encoder.stop_ids(), .pad_id = tokenizer.pad_id()};
+//   options.generation = {.sampling = {.temperature = 0.6, .top_p = 0.95, .max_new_tokens = 512,
+//                                      .stop_ids = encoder.stop_ids(), .seed = 1},
+//                         .pad_id = tokenizer.pad_id()};
 //   OfflineSampler sampler(model, options);
 //   std::vector<std::vector<rollout::GeneratedSequence>> samples = sampler.sample(prompt_ids, "generate");
 #pragma once
@@ -25,7 +26,7 @@ struct OfflineSamplingOptions {
   int64_t samples_per_prompt = 1;
   // Sequences per forward batch (a prompt's samples are never split), >= 1.
   int64_t batch_size = 16;
-  // How every batch is sampled. Batch b uses seed splitmix(generation.seed ^ splitmix(b)): the
+  // How every batch is sampled. Batch b uses seed splitmix(generation.sampling.seed ^ splitmix(b)): the
   // same seed, prompts, batch_size and weights give the same completions.
   rollout::GenerationOptions generation;
 };

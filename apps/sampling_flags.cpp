@@ -32,13 +32,13 @@ Result<SamplingFlags> read_sampling_flags(const core::CommandLine& cli, double d
   OfflineSamplingOptions& sampling = flags.sampling;
   CARAVAN_ASSIGN_OR_RETURN(const double n, cli.positive_number("--n", 1, /*integer=*/true));
   sampling.samples_per_prompt = static_cast<int64_t>(n);
-  rollout::GenerationOptions& generation = sampling.generation;
-  CARAVAN_ASSIGN_OR_RETURN(generation.temperature, cli.number("--temperature", default_temperature, {.low = 0}));
-  CARAVAN_ASSIGN_OR_RETURN(generation.top_p, cli.number("--top-p", 1.0, {.low = 0, .low_inclusive = false, .high = 1.0}));
+  rollout::SamplingParams& params = sampling.generation.sampling;
+  CARAVAN_ASSIGN_OR_RETURN(params.temperature, cli.number("--temperature", default_temperature, {.low = 0}));
+  CARAVAN_ASSIGN_OR_RETURN(params.top_p, cli.number("--top-p", 1.0, {.low = 0, .low_inclusive = false, .high = 1.0}));
   CARAVAN_ASSIGN_OR_RETURN(const double max_new_tokens, cli.positive_number("--max-new-tokens", 256, /*integer=*/true));
-  generation.max_new_tokens = static_cast<int64_t>(max_new_tokens);
+  params.max_new_tokens = static_cast<int64_t>(max_new_tokens);
   CARAVAN_ASSIGN_OR_RETURN(const double seed, cli.number("--seed", 0, {.low = 0, .integer = true}));
-  generation.seed = static_cast<uint64_t>(seed);
+  params.seed = static_cast<uint64_t>(seed);
   CARAVAN_ASSIGN_OR_RETURN(const double batch_size, cli.positive_number("--batch-size", 16, /*integer=*/true));
   sampling.batch_size = static_cast<int64_t>(batch_size);
   const double cores = std::max(1u, std::thread::hardware_concurrency());

@@ -3,6 +3,21 @@
 #include "core/capnp_lists.h"
 
 namespace caravan::rollout {
+namespace {
+
+proto::FinishReason finish_reason_to_proto(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStopToken:
+    case FinishReason::kStopString:
+      return proto::FinishReason::STOP;
+    case FinishReason::kLength:
+      return proto::FinishReason::LENGTH;
+  }
+  CARAVAN_CHECK(false, "finish_reason_to_proto: unknown reason ", static_cast<int>(reason));
+  return proto::FinishReason::LENGTH;
+}
+
+}  // namespace
 
 Status validate_rollout_request(const proto::RolloutRequest::Reader& request, const core::TransformerConfig& config) {
   if (request.getSamplesPerPrompt() == 0) return Status::invalid_argument("RolloutRequest.samplesPerPrompt: must be >= 1");
@@ -57,11 +72,11 @@ RolloutBatch::RolloutBatch(std::vector<AcceptedRequest> requests) : requests_(st
 GenerationOptions RolloutBatch::generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id) const {
   const auto request = requests_.front().request();
   GenerationOptions options;
-  options.max_new_tokens = request.getMaxNewTokens();
-  options.temperature = request.getTemperature();
-  options.top_p = request.getTopP();
+  options.sampling.max_new_tokens = request.getMaxNewTokens();
+  options.sampling.temperature = request.getTemperature();
+  options.sampling.top_p = request.getTopP();
+  options.sampling.stop_ids = stop_ids;
   options.row_seeds = row_seeds_;
-  options.stop_ids = stop_ids;
   options.pad_id = pad_id;
   return options;
 }
@@ -108,7 +123,8 @@ std::unique_ptr<capnp::MallocMessageBuilder> RolloutBatch::completion(
     sample.setPromptId(request.getPrompts()[group.prompt].getPromptId());
     sample.setSampleIndex(s);
     sample.setPolicyVersion(versions.front());
-    sample.setFinishReason(generated.stopped ? proto::FinishReason::STOP : proto::FinishReason::LENGTH);
+    CARAVAN_CHECK(generated.finish_reason.has_value(), "RolloutBatch: row ", group.first_row + s, " ended without a reason");
+    sample.setFinishReason(finish_reason_to_proto(*generated.finish_reason));
     core::copy_into(sample.initTokens(static_cast<unsigned>(generated.tokens.size())), generated.tokens);
     core::copy_into(sample.initLogprobs(static_cast<unsigned>(generated.logprobs.size())), generated.logprobs);
     core::copy_into(sample.initTokenPolicyVersions(static_cast<unsigned>(versions.size())), versions);

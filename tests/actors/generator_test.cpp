@@ -36,17 +36,19 @@ class GeneratorTest : public ::testing::Test {
     return out;
   }
   model::Llama model_{nullptr};
-  GenerationOptions options_{.max_new_tokens = 5, .temperature = 0.0, .seed = 1, .stop_ids = {39}, .pad_id = 38};
+  GenerationOptions options_{.sampling = {.temperature = 0.0, .max_new_tokens = 5, .stop_ids = {39}, .seed = 1},
+                             .pad_id = 38};
+  SamplingParams& sampling_ = options_.sampling;
 };
 
 TEST_F(GeneratorTest, GreedyBatchWithLeftPaddingMatchesUnbatchedReference) {
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3, 4, 5, 6}, {7, 8}, {9, 10, 11}};
-  options_.stop_ids = {-1};  // never stop early: compare all steps
+  sampling_.stop_ids = {-1};  // never stop early: compare all steps
   const auto generated = generate(*model_, prompts, options_);
   ASSERT_EQ(generated.size(), prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(generated[i].tokens, greedy_reference(prompts[i], options_.max_new_tokens)) << "prompt " << i;
-    EXPECT_FALSE(generated[i].stopped);
+    EXPECT_EQ(generated[i].tokens, greedy_reference(prompts[i], sampling_.max_new_tokens)) << "prompt " << i;
+    EXPECT_EQ(generated[i].finish_reason, FinishReason::kLength);
   }
 }
 
@@ -55,19 +57,19 @@ TEST_F(GeneratorTest, SequenceStopsAtAnyOfItsStopIds) {
   const auto reference = greedy_reference(prompt, 3);
   for (const std::vector<int32_t>& stop_ids : {std::vector<int32_t>{reference[1]},
                                                std::vector<int32_t>{-1, reference[1]}}) {
-    options_.stop_ids = stop_ids;  // the second greedy token ends the sequence
+    sampling_.stop_ids = stop_ids;  // the second greedy token ends the sequence
     const auto generated = generate(*model_, {prompt}, options_);
     ASSERT_EQ(generated[0].tokens.size(), 2u);
     EXPECT_EQ(generated[0].tokens.back(), reference[1]);
-    EXPECT_TRUE(generated[0].stopped);
+    EXPECT_EQ(generated[0].finish_reason, FinishReason::kStopToken);
     EXPECT_EQ(generated[0].logprobs.size(), 2u);
   }
 }
 
 TEST_F(GeneratorTest, TopPSamplesOnlyFromTheNucleus) {
-  options_.temperature = 1.0;
-  options_.stop_ids = {-1};
-  options_.max_new_tokens = 1;
+  sampling_.temperature = 1.0;
+  sampling_.stop_ids = {-1};
+  sampling_.max_new_tokens = 1;
   const std::vector<std::vector<int32_t>> prompts(64, std::vector<int32_t>{1, 2, 3});
   at::Tensor probs;
   {
@@ -83,29 +85,29 @@ TEST_F(GeneratorTest, TopPSamplesOnlyFromTheNucleus) {
     nucleus.insert(order[i].item<int64_t>());
     mass += sorted[i].item<double>();
   }
-  options_.top_p = 0.5;
+  sampling_.top_p = 0.5;
   std::set<int64_t> drawn;
   for (uint64_t seed = 0; seed < 4; ++seed) {
-    options_.seed = seed;
+    sampling_.seed = seed;
     for (const auto& sequence : generate(*model_, prompts, options_)) drawn.insert(sequence.tokens[0]);
   }
   for (int64_t token : drawn) EXPECT_EQ(nucleus.count(token), 1u) << token;
   // A tiny top_p keeps only the most likely token: sampling becomes greedy.
-  options_.top_p = 1e-6;
+  sampling_.top_p = 1e-6;
   for (const auto& sequence : generate(*model_, prompts, options_)) EXPECT_EQ(sequence.tokens[0], order[0].item<int64_t>());
   // top_p = 1 draws beyond the nucleus too (64 x 4 draws from a near-uniform random model).
-  options_.top_p = 1.0;
+  sampling_.top_p = 1.0;
   std::set<int64_t> unrestricted;
   for (uint64_t seed = 0; seed < 4; ++seed) {
-    options_.seed = seed;
+    sampling_.seed = seed;
     for (const auto& sequence : generate(*model_, prompts, options_)) unrestricted.insert(sequence.tokens[0]);
   }
   EXPECT_GT(unrestricted.size(), nucleus.size());
 }
 
 TEST_F(GeneratorTest, SampledLogprobsMatchAFullForwardAtTheSameTemperature) {
-  options_.temperature = 0.8;
-  options_.stop_ids = {-1};
+  sampling_.temperature = 0.8;
+  sampling_.stop_ids = {-1};
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4, 5, 6, 7, 8}};
   const auto generated = generate(*model_, prompts, options_);
   torch::NoGradGuard no_grad;
@@ -117,7 +119,7 @@ TEST_F(GeneratorTest, SampledLogprobsMatchAFullForwardAtTheSameTemperature) {
     at::Tensor logits = model_->forward(tokens, at::arange(length).unsqueeze(0), at::ones({1, length}, at::kBool));
     const int64_t prompt_length = static_cast<int64_t>(prompts[i].size());
     at::Tensor expected = model::token_logprobs(logits.slice(1, prompt_length - 1, length - 1),
-                                                tokens.slice(1, prompt_length), options_.temperature)[0];
+                                                tokens.slice(1, prompt_length), sampling_.temperature)[0];
     for (size_t t = 0; t < generated[i].logprobs.size(); ++t) {
       EXPECT_NEAR(generated[i].logprobs[t], expected[static_cast<int64_t>(t)].item<float>(), 1e-4) << i << "," << t;
     }
@@ -125,12 +127,12 @@ TEST_F(GeneratorTest, SampledLogprobsMatchAFullForwardAtTheSameTemperature) {
 }
 
 TEST_F(GeneratorTest, SameSeedSameSamplesOtherSeedOtherSamples) {
-  options_.temperature = 1.5;
-  options_.stop_ids = {-1};
+  sampling_.temperature = 1.5;
+  sampling_.stop_ids = {-1};
   const std::vector<std::vector<int32_t>> prompts(16, std::vector<int32_t>{1, 2, 3});
   const auto first = generate(*model_, prompts, options_);
   const auto again = generate(*model_, prompts, options_);
-  options_.seed = 2;
+  sampling_.seed = 2;
   const auto other = generate(*model_, prompts, options_);
   int differing = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -141,8 +143,8 @@ TEST_F(GeneratorTest, SameSeedSameSamplesOtherSeedOtherSamples) {
 }
 
 TEST_F(GeneratorTest, ARowSamplesTheSameTokensWhateverElseIsInTheBatch) {
-  options_.temperature = 1.0;
-  options_.stop_ids = {-1};
+  sampling_.temperature = 1.0;
+  sampling_.stop_ids = {-1};
   options_.row_seeds = {sampling_seed(7, 0, 0)};
   const auto alone = generate(*model_, {{1, 2, 3}}, options_);
   options_.row_seeds = {sampling_seed(9, 0, 0), sampling_seed(7, 0, 0), sampling_seed(9, 1, 0)};
@@ -154,7 +156,7 @@ TEST_F(GeneratorTest, ARowSamplesTheSameTokensWhateverElseIsInTheBatch) {
 TEST_F(GeneratorTest, TheStepHookSeesEveryRowEndExactlyOnce) {
   const std::vector<int32_t> prompt = {4, 5, 6};
   const auto reference = greedy_reference(prompt, 3);
-  options_.stop_ids = {reference[1]};  // the first row stops at step 1, the second at max_new_tokens
+  sampling_.stop_ids = {reference[1]};  // the first row stops at step 1, the second at max_new_tokens
   std::vector<std::pair<int64_t, size_t>> ends;
   int64_t steps = 0;
   options_.on_step = [&](int64_t step, const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended) {
@@ -165,14 +167,14 @@ TEST_F(GeneratorTest, TheStepHookSeesEveryRowEndExactlyOnce) {
     }
   };
   const auto generated = generate(*model_, {prompt, {9, 10, 11}}, options_);
-  ASSERT_TRUE(generated[0].stopped);
-  ASSERT_FALSE(generated[1].stopped);
-  EXPECT_EQ(ends, (std::vector<std::pair<int64_t, size_t>>{{1, 0}, {options_.max_new_tokens - 1, 1}}));
-  EXPECT_EQ(steps, options_.max_new_tokens);
+  ASSERT_EQ(generated[0].finish_reason, FinishReason::kStopToken);
+  ASSERT_EQ(generated[1].finish_reason, FinishReason::kLength);
+  EXPECT_EQ(ends, (std::vector<std::pair<int64_t, size_t>>{{1, 0}, {sampling_.max_new_tokens - 1, 1}}));
+  EXPECT_EQ(steps, sampling_.max_new_tokens);
 }
 
 TEST_F(GeneratorTest, StopEndsGenerationAfterTheCurrentStep) {
-  options_.stop_ids = {-1};
+  sampling_.stop_ids = {-1};
   std::stop_source stop;
   options_.stop = stop.get_token();
   options_.on_step = [&](int64_t step, const std::vector<GeneratedSequence>&, const std::vector<size_t>& ended) {
@@ -181,7 +183,7 @@ TEST_F(GeneratorTest, StopEndsGenerationAfterTheCurrentStep) {
   };
   const auto generated = generate(*model_, {{1, 2}}, options_);
   EXPECT_EQ(generated[0].tokens.size(), 2u);
-  EXPECT_FALSE(generated[0].stopped);
+  EXPECT_FALSE(generated[0].finish_reason.has_value());
 }
 
 }  // namespace

@@ -192,7 +192,8 @@ ShortAndLong find_short_and_long() {
   torch::manual_seed(3);
   model::Llama model(tiny_config());
   model->eval();
-  GenerationOptions greedy{.max_new_tokens = kMaxNewTokens, .temperature = 0.0, .stop_ids = {-1}, .pad_id = kPad};
+  GenerationOptions greedy{.sampling = {.temperature = 0.0, .max_new_tokens = kMaxNewTokens, .stop_ids = {-1}},
+                           .pad_id = kPad};
   for (int32_t a = 0; a < 38; ++a) {
     const int32_t stop_id = generate(*model, {{a}}, greedy).front().tokens.front();
     for (int32_t b = 0; b < 38; ++b) {

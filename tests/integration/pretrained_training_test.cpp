@@ -77,8 +77,9 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
       const std::vector<int32_t>& prompt = prompts[p];
       const std::vector<rollout::GeneratedSequence> completions = rollout::generate(
           *policy, std::vector<std::vector<int32_t>>(4, prompt),
-          {.max_new_tokens = 8, .temperature = temperature, .top_p = 1.0, .seed = step * 10 + p,
-           .stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
+          {.sampling = {.temperature = temperature, .max_new_tokens = 8, .stop_ids = spec.prompts->stop_ids(),
+                        .seed = step * 10 + p},
+           .pad_id = spec.tokenizer->pad_id()});
       learner::RolloutGroup group{.prompt_id = p, .prompt_tokens = prompt, .samples = {}};
       for (size_t s = 0; s < completions.size(); ++s) {
         // Distinct rewards guarantee a non-zero advantage in every group.
@@ -119,8 +120,9 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
   for (const std::vector<int32_t>& prompt : prompts) {
     EXPECT_TRUE(at::equal(logits_of(reloaded, prompt), logits_of(policy, prompt)));
   }
-  const rollout::GenerationOptions greedy{.max_new_tokens = 12, .temperature = 0.0, .top_p = 1.0, .seed = 0,
-                                          .stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()};
+  const rollout::GenerationOptions greedy{
+      .sampling = {.temperature = 0.0, .max_new_tokens = 12, .stop_ids = spec.prompts->stop_ids(), .seed = 0},
+      .pad_id = spec.tokenizer->pad_id()};
   const auto expected = rollout::generate(*policy, prompts, greedy);
   const auto actual = rollout::generate(*reloaded, prompts, greedy);
   for (size_t i = 0; i < prompts.size(); ++i) {
