@@ -158,6 +158,8 @@ Status evaluate(const core::CommandLine& cli) {
   OfflineSamplingOptions sampling = flags.sampling;
   sampling.generation.sampling.stop_ids = spec.prompts->stop_ids();
   sampling.generation.pad_id = spec.tokenizer->pad_id();
+  const rollout::TokenText token_text = rollout::TokenText::from_tokenizer(*spec.tokenizer);  // for --stop
+  sampling.generation.token_text = &token_text;
   const auto generated = OfflineSampler(*model, sampling).sample(prompts.tokens, "eval");
 
   // Score every completion with the run's verifiers and rules, on --threads threads.

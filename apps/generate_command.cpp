@@ -63,6 +63,15 @@ Result<nlohmann::json> output_row(const core::PromptRow& row, size_t sample, siz
   out["tokens"] = sequence.tokens;
   out["logprobs"] = sequence.logprobs;
   out["finish_reason"] = finish_reason(sequence);
+  if (!sequence.top_logprobs.empty()) {
+    nlohmann::json top = nlohmann::json::array();
+    for (const auto& position : sequence.top_logprobs) {
+      nlohmann::json entries = nlohmann::json::array();
+      for (const rollout::TokenLogprob& entry : position) entries.push_back({{"token", entry.token}, {"logprob", entry.logprob}});
+      top.push_back(std::move(entries));
+    }
+    out["top_logprobs"] = std::move(top);
+  }
   return out;
 }
 
@@ -80,6 +89,8 @@ Status generate(const core::CommandLine& cli) {
   OfflineSamplingOptions sampling = flags.sampling;
   sampling.generation.sampling.stop_ids = spec.prompts->stop_ids();
   sampling.generation.pad_id = spec.tokenizer->pad_id();
+  const rollout::TokenText token_text = rollout::TokenText::from_tokenizer(*spec.tokenizer);  // for --stop
+  sampling.generation.token_text = &token_text;
   OfflineSampler sampler(*model, sampling);
   const auto samples = sampler.sample(prompts, "generate");
 
@@ -108,7 +119,9 @@ int generate_command(int argc, char** argv) {
                         "Input rows are {\"messages\": [{\"role\", \"content\"}, ...]} (rendered with the model's chat\n"
                         "template and its generation prompt) or {\"prompt\": \"...\"} (encoded as is); every other key is\n"
                         "copied to the output. Output rows (JSONL) add line, sample, prompt_tokens, text, tokens,\n"
-                        "per-token logprobs (under the temperature-scaled distribution) and finish_reason (stop|length).\n"
+                        "per-token logprobs (under the temperature-scaled distribution), finish_reason\n"
+                        "(stop|stop_string|length) and, with --top-logprobs K, top_logprobs: per position the K most\n"
+                        "likely [{token, logprob}].\n"
                         "Progress goes to stderr.");
   cli.flag("--prompts", "FILE", "JSONL prompt rows (required)");
   cli.flag("--out", "FILE", "write the completions here (default: stdout)");

@@ -242,7 +242,10 @@ Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerS
   // The first SyncWeights installs the learner's weights before any request.
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
   rollout::RolloutActor actor(std::move(policy), *transport, session.outbox(),
-                              {.stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
+                              {.stop_ids = spec.prompts->stop_ids(),
+                               .pad_id = spec.tokenizer->pad_id(),
+                               .token_text = std::make_shared<const rollout::TokenText>(
+                                   rollout::TokenText::from_tokenizer(*spec.tokenizer))});
   return serve_until_end(session, actor, config);
 }
 

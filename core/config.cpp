@@ -52,6 +52,12 @@ Rule left_open_range(double low, double high) {
   rule.min_exclusive = true;
   return rule;
 }
+// low <= x < high.
+Rule right_open_range(double low, double high) {
+  Rule rule = in_range(low, high);
+  rule.max_exclusive = true;
+  return rule;
+}
 Rule open_range(double low, double high) {
   Rule rule = in_range(low, high);
   rule.min_exclusive = rule.max_exclusive = true;
@@ -170,6 +176,13 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("temperature", c.rollout.temperature, greater_than(0));
   v.field("top_p", c.rollout.top_p, left_open_range(0, 1));
   v.field("max_new_tokens", c.rollout.max_new_tokens, in_range(1, 1e6));
+  v.field("top_k", c.rollout.top_k, in_range(0, 1e9));
+  v.field("min_p", c.rollout.min_p, right_open_range(0, 1));
+  v.field("repetition_penalty", c.rollout.repetition_penalty, greater_than(0));
+  v.field("presence_penalty", c.rollout.presence_penalty, in_range(-2, 2));
+  v.field("frequency_penalty", c.rollout.frequency_penalty, in_range(-2, 2));
+  v.field("stop_strings", c.rollout.stop_strings, Rule{});
+  v.field("top_logprobs", c.rollout.top_logprobs, in_range(0, 20));
 
   v.section("verifier");
   v.field("workers", c.verifier.workers, in_range(1, 1024));
@@ -324,6 +337,18 @@ class FieldReader {
     }
     check_range(key, value, rule);
   }
+  // A list of non-empty strings.
+  void read(std::string_view key, const toml::node& node, std::vector<std::string>& value, const Rule&) {
+    const toml::array* array = node.as_array();
+    if (array == nullptr) return wrong_type(key, "an array of strings", node);
+    value.clear();
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      if (!element.is_string()) return wrong_type(str_cat(key, "[", i, "]"), "a string", element);
+      if (element.as_string()->get().empty()) return fail(str_cat("[", section_, "] ", key, "[", i, "]: must not be empty"));
+      value.push_back(element.as_string()->get());
+    }
+  }
   void read(std::string_view key, const toml::node& node, bool& value, const Rule&) {
     if (!node.is_boolean()) return wrong_type(key, "a boolean", node);
     value = node.as_boolean()->get();
@@ -380,6 +405,10 @@ class FieldWriter {
       table_->insert(key, static_cast<int64_t>(value));
     } else if constexpr (std::is_enum_v<T>) {
       table_->insert(key, std::string(enum_name(value)));
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      toml::array array;
+      for (const std::string& element : value) array.push_back(element);
+      table_->insert(key, std::move(array));
     } else {
       table_->insert(key, value);
     }

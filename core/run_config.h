@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/transformer_config.h"
 
@@ -121,6 +122,22 @@ struct RolloutOptions {
   double top_p = 1.0;
   // Generated tokens per completion, >= 1.
   int64_t max_new_tokens = 8;
+  // The sampling controls of RL rollouts (actors/rollout/sampler.h gives their order); held-out
+  // evaluation ignores them (greedy), except stop_strings.
+  // Keep the top_k most likely tokens; 0 = off. 0..1e9.
+  int64_t top_k = 0;
+  // Keep tokens with p >= min_p * (largest p); 0 = off. [0, 1).
+  double min_p = 0.0;
+  // HF/CTRL repetition penalty on prompt and completion tokens; 1 = off. > 0.
+  double repetition_penalty = 1.0;
+  // OpenAI/vLLM presence penalty on completion tokens; 0 = off. [-2, 2].
+  double presence_penalty = 0.0;
+  // OpenAI/vLLM frequency penalty on completion tokens; 0 = off. [-2, 2].
+  double frequency_penalty = 0.0;
+  // A completion ends with the token that completes one of these strings; each non-empty.
+  std::vector<std::string> stop_strings;
+  // Also return the top_logprobs most likely tokens' logprobs at each position; 0 = off. 0..20.
+  int64_t top_logprobs = 0;
 };
 
 // [verifier]

@@ -62,11 +62,36 @@ struct RolloutRequest {
   seed @5 :UInt64;
   # Nucleus sampling mass in (0, 1]; 1 samples from the whole distribution.
   topP @6 :Float32 = 1.0;
+  # The sampling controls of actors/rollout/sampler.h, which states the order they apply in.
+  # Keep the topK most likely tokens; 0 = off.
+  topK @7 :UInt32 = 0;
+  # Keep tokens with p >= minP * (largest p); [0, 1), 0 = off.
+  minP @8 :Float32 = 0.0;
+  # > 0, 1 = off: on tokens of the prompt and the completion, positive logits are divided by
+  # it, negative ones multiplied (HF/CTRL).
+  repetitionPenalty @9 :Float32 = 1.0;
+  # [-2, 2], 0 = off (OpenAI/vLLM): subtracted from the logit of every token the completion
+  # already contains / times its count there.
+  presencePenalty @10 :Float32 = 0.0;
+  frequencyPenalty @11 :Float32 = 0.0;
+  # A completion ends with the token that completes one of these (matched on the decoded bytes,
+  # across token boundaries); each non-empty.
+  stopStrings @12 :List(Text);
+  # [0, 20], 0 = off: also return the topLogprobs most likely tokens at each position.
+  topLogprobs @13 :UInt32 = 0;
 }
 
 enum FinishReason {
-  stop @0;    # the model emitted one of its stop ids (end of turn, eos)
-  length @1;  # maxNewTokens reached (truncated)
+  stop @0;        # the model emitted one of its stop ids (end of turn, eos)
+  length @1;      # maxNewTokens reached (truncated)
+  stopString @2;  # the completion's text reached one of the request's stopStrings
+}
+
+# The most likely tokens at one position and their logprobs (same distribution as
+# Sample.logprobs), most likely first.
+struct TopLogprobs {
+  tokens @0 :List(Int32);
+  logprobs @1 :List(Float32);
 }
 
 struct Sample {
@@ -82,6 +107,8 @@ struct Sample {
   # Policy version that generated each token (same length as tokens): new weights are
   # installed between decode steps, so a sample may span several versions.
   tokenPolicyVersions @6 :List(UInt64);
+  # One entry per token when the request asked for topLogprobs; empty otherwise.
+  topLogprobs @7 :List(TopLogprobs);
 }
 
 # Rollout actor -> controller: the finished group of one prompt of a RolloutRequest.

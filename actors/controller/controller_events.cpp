@@ -296,7 +296,7 @@ void Controller::on_completion(const std::string& worker, proto::Completion::Rea
     g.tokens = core::to_vector(sample.getTokens());
     g.logprobs = core::to_vector(sample.getLogprobs());
     g.token_versions = core::to_vector(sample.getTokenPolicyVersions());
-    g.stopped = sample.getFinishReason() == proto::FinishReason::STOP;
+    g.finish_reason = sample.getFinishReason();
     const std::string where = str_cat(worker, ": Completion of prompt ", key, " sample ", g.index);
     if (sample.getPromptId() != key) {
       fatal_ = Status::invalid_argument(str_cat(where, " carries prompt id ", sample.getPromptId()));
@@ -358,7 +358,9 @@ void Controller::on_rewards(const std::string& worker, proto::RewardResult::Read
 
 std::optional<DropReason> Controller::drop_reason(const GeneratedSample& sample, const SampleReward& reward) const {
   if (!reward.trainable) return DropReason::kUnjudged;
-  if (config_.pipeline.drop_truncated && !sample.stopped) return DropReason::kOverLength;
+  if (config_.pipeline.drop_truncated && sample.finish_reason == proto::FinishReason::LENGTH) {
+    return DropReason::kOverLength;
+  }
   return std::nullopt;
 }
 
@@ -495,6 +497,18 @@ void Controller::dispatch_rollouts(Stream which) {
     request.setMaxNewTokens(static_cast<uint32_t>(config_.rollout.max_new_tokens));
     request.setTemperature(static_cast<float>(evaluation ? 0.0 : work.temperature));
     request.setTopP(static_cast<float>(evaluation ? 1.0 : work.top_p));
+    // Held-out evaluation stays greedy and unpenalised; stop strings end both streams' samples.
+    if (!evaluation) {
+      const core::RolloutOptions& rollout = config_.rollout;
+      request.setTopK(static_cast<uint32_t>(rollout.top_k));
+      request.setMinP(static_cast<float>(rollout.min_p));
+      request.setRepetitionPenalty(static_cast<float>(rollout.repetition_penalty));
+      request.setPresencePenalty(static_cast<float>(rollout.presence_penalty));
+      request.setFrequencyPenalty(static_cast<float>(rollout.frequency_penalty));
+      request.setTopLogprobs(static_cast<uint32_t>(rollout.top_logprobs));
+    }
+    auto stop_strings = request.initStopStrings(static_cast<unsigned>(config_.rollout.stop_strings.size()));
+    for (unsigned i = 0; i < stop_strings.size(); ++i) stop_strings.set(i, config_.rollout.stop_strings[i]);
     // One group per training request: its seed depends on the group alone, so its samples do
     // not depend on how the work was spread over the actors.
     request.setSeed(mix_seed(mix_seed(config_.run.seed, keys.front()), work.ledger.group(keys.front()).regenerations));
@@ -542,7 +556,7 @@ void Controller::dispatch_reward(Stream which, uint64_t key) {
   for (size_t i = 0; i < indices.size(); ++i) {
     const GeneratedSample& sample = group.samples[indices[i]].generated;
     auto item = items[static_cast<unsigned>(i)];
-    fill_reward_item(task_prompt, indices[i], sample.tokens, sample.stopped, sample.text, item);
+    fill_reward_item(task_prompt, indices[i], sample.tokens, sample.finish_reason, sample.text, item);
     item.setPromptId(key);
   }
   PendingRequest pending;
@@ -610,8 +624,9 @@ Status Controller::write_samples(const std::string& phase, Stream which, const s
                                {"prompt", prompt_record(task_prompt)},
                                {"ground_truth", task_prompt.ground_truth},
                                {"completion", g.text},
-                               {"finish_reason", g.stopped ? "stop" : "length"},
-                               {"completion_tokens", completion_token_count(g.tokens, g.stopped)},
+                               {"finish_reason", finish_reason_name(g.finish_reason)},
+                               {"completion_tokens",
+                                completion_token_count(g.tokens, g.finish_reason == proto::FinishReason::STOP)},
                                {"reward", sample.reward.record},
                                {"policy_version", g.policy_version()},
                                {"last_token_policy_version", g.token_versions.empty() ? 0 : g.token_versions.back()}};

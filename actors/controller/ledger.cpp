@@ -13,7 +13,7 @@ nlohmann::json sample_json(const LedgerSample& sample) {
                          {"tokens", g.tokens},
                          {"logprobs", g.logprobs},
                          {"token_versions", g.token_versions},
-                         {"stopped", g.stopped},
+                         {"finish_reason", finish_reason_name(g.finish_reason)},
                          {"score", sample.reward.score},
                          {"status", static_cast<int>(sample.reward.status)},
                          {"trainable", sample.reward.trainable},
@@ -46,7 +46,13 @@ Result<LedgerSample> parse_sample(const nlohmann::json& json, const std::string&
     g.tokens = json.at("tokens").get<std::vector<int32_t>>();
     g.logprobs = json.at("logprobs").get<std::vector<float>>();
     g.token_versions = json.at("token_versions").get<std::vector<uint64_t>>();
-    g.stopped = json.at("stopped").get<bool>();
+    if (json.contains("finish_reason")) {
+      const auto reason = parse_name(kAllFinishReasons, finish_reason_name, json.at("finish_reason").get<std::string>());
+      if (!reason) return Status::invalid_argument(str_cat(where, ".finish_reason: unknown reason"));
+      g.finish_reason = *reason;
+    } else {  // written before stop strings: "stopped" = ended at a stop id
+      g.finish_reason = json.at("stopped").get<bool>() ? proto::FinishReason::STOP : proto::FinishReason::LENGTH;
+    }
     if (g.logprobs.size() != g.tokens.size() || g.token_versions.size() != g.tokens.size()) {
       return Status::invalid_argument(str_cat(where, ": tokens, logprobs and token_versions differ in length"));
     }
@@ -83,6 +89,15 @@ const char* drop_reason_name(DropReason reason) {
     case DropReason::kStale: return "stale";
     case DropReason::kUnjudged: return "unjudged";
     case DropReason::kOverLength: return "over_length";
+  }
+  return "unknown";
+}
+
+const char* finish_reason_name(proto::FinishReason reason) {
+  switch (reason) {
+    case proto::FinishReason::STOP: return "stop";
+    case proto::FinishReason::STOP_STRING: return "stop_string";
+    case proto::FinishReason::LENGTH: return "length";
   }
   return "unknown";
 }

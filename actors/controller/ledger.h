@@ -50,6 +50,11 @@ inline constexpr std::array kAllDropReasons = {DropReason::kStale, DropReason::k
 // "stale", "unjudged", "over_length".
 const char* drop_reason_name(DropReason reason);
 
+inline constexpr std::array kAllFinishReasons = {proto::FinishReason::STOP, proto::FinishReason::STOP_STRING,
+                                                 proto::FinishReason::LENGTH};
+// "stop", "stop_string", "length": a sample's finish reason in the sample files and the ledger.
+const char* finish_reason_name(proto::FinishReason reason);
+
 // What a rollout actor returned for one sample.
 struct GeneratedSample {
   uint32_t index = 0;
@@ -57,7 +62,7 @@ struct GeneratedSample {
   std::vector<float> logprobs;
   // Policy version of each token; the first is the sample's version (the oldest).
   std::vector<uint64_t> token_versions;
-  bool stopped = false;
+  proto::FinishReason finish_reason = proto::FinishReason::LENGTH;
   // The completion decoded for the verifiers and the sample files; not part of the checkpoint.
   std::string text;
 

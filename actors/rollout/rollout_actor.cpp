@@ -30,6 +30,9 @@ RolloutActor::RolloutActor(model::Llama model, model::WeightTransport& transport
 Status RolloutActor::accept(const proto::Envelope::Reader& message) {
   if (message.isRolloutRequest()) {
     CARAVAN_RETURN_IF_ERROR(validate_rollout_request(message.getRolloutRequest(), config_));
+    if (message.getRolloutRequest().getStopStrings().size() > 0 && options_.token_text == nullptr) {
+      return Status::invalid_argument("RolloutRequest.stopStrings: this rollout actor has no tokenizer text to match them on");
+    }
   } else if (!message.isSyncWeights()) {
     return Status::invalid_argument(str_cat("rollout actor: unexpected message kind ", static_cast<int>(message.which())));
   }
@@ -106,7 +109,7 @@ std::vector<AcceptedRequest> RolloutActor::take_batch() {
 }
 
 void RolloutActor::generate(RolloutBatch& batch, std::stop_token stop) {
-  GenerationOptions options = batch.generation_options(options_.stop_ids, options_.pad_id);
+  GenerationOptions options = batch.generation_options(options_.stop_ids, options_.pad_id, options_.token_text.get());
   options.stop = stop;
   options.on_step = [&](int64_t, const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended) {
     RolloutBatch::Ended done = batch.end_rows(sequences, ended);

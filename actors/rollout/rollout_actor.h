@@ -40,6 +40,9 @@ struct RolloutActorOptions {
   // Ids that end a completion (model::PromptEncoder::stop_ids()); non-empty.
   std::vector<int32_t> stop_ids;
   int32_t pad_id = 0;
+  // The bytes of each token id, for requests with stop strings; without it such requests are
+  // refused (kInvalidArgument naming RolloutRequest.stopStrings).
+  std::shared_ptr<const TokenText> token_text = nullptr;
 };
 
 class RolloutActor : public core::WorkerRole {

@@ -1,5 +1,7 @@
 #include "actors/rollout/rollout_batch.h"
 
+#include <cmath>
+
 #include "core/capnp_lists.h"
 
 namespace caravan::rollout {
@@ -8,8 +10,9 @@ namespace {
 proto::FinishReason finish_reason_to_proto(FinishReason reason) {
   switch (reason) {
     case FinishReason::kStopToken:
-    case FinishReason::kStopString:
       return proto::FinishReason::STOP;
+    case FinishReason::kStopString:
+      return proto::FinishReason::STOP_STRING;
     case FinishReason::kLength:
       return proto::FinishReason::LENGTH;
   }
@@ -17,14 +20,44 @@ proto::FinishReason finish_reason_to_proto(FinishReason reason) {
   return proto::FinishReason::LENGTH;
 }
 
+// The sampling controls of `request` (SamplingParams::validate's ranges, named as the request
+// spells them).
+Status validate_sampling_fields(const proto::RolloutRequest::Reader& request) {
+  const auto invalid = [](std::string_view field, auto&&... what) {
+    return Status::invalid_argument(str_cat("RolloutRequest.", field, ": ", what...));
+  };
+  if (!(request.getTemperature() >= 0 && std::isfinite(request.getTemperature()))) {
+    return invalid("temperature", "must be >= 0 (0 = greedy), got ", request.getTemperature());
+  }
+  if (!(request.getTopP() > 0 && request.getTopP() <= 1)) return invalid("topP", "must be in (0, 1], got ", request.getTopP());
+  if (!(request.getMinP() >= 0 && request.getMinP() < 1)) return invalid("minP", "must be in [0, 1), got ", request.getMinP());
+  if (!(request.getRepetitionPenalty() > 0 && std::isfinite(request.getRepetitionPenalty()))) {
+    return invalid("repetitionPenalty", "must be > 0 (1 = off), got ", request.getRepetitionPenalty());
+  }
+  if (!(std::abs(request.getPresencePenalty()) <= kMaxAbsPenalty)) {
+    return invalid("presencePenalty", "must be in [-", kMaxAbsPenalty, ", ", kMaxAbsPenalty, "], got ",
+                   request.getPresencePenalty());
+  }
+  if (!(std::abs(request.getFrequencyPenalty()) <= kMaxAbsPenalty)) {
+    return invalid("frequencyPenalty", "must be in [-", kMaxAbsPenalty, ", ", kMaxAbsPenalty, "], got ",
+                   request.getFrequencyPenalty());
+  }
+  const auto stop_strings = request.getStopStrings();
+  for (uint32_t i = 0; i < stop_strings.size(); ++i) {
+    if (stop_strings[i].size() == 0) return invalid(str_cat("stopStrings[", i, "]"), "empty");
+  }
+  if (request.getTopLogprobs() > kMaxTopLogprobs) {
+    return invalid("topLogprobs", "must be at most ", kMaxTopLogprobs, ", got ", request.getTopLogprobs());
+  }
+  return Status();
+}
+
 }  // namespace
 
 Status validate_rollout_request(const proto::RolloutRequest::Reader& request, const core::TransformerConfig& config) {
   if (request.getSamplesPerPrompt() == 0) return Status::invalid_argument("RolloutRequest.samplesPerPrompt: must be >= 1");
   if (request.getMaxNewTokens() == 0) return Status::invalid_argument("RolloutRequest.maxNewTokens: must be >= 1");
-  if (!(request.getTopP() > 0 && request.getTopP() <= 1)) {
-    return Status::invalid_argument(str_cat("RolloutRequest.topP: must be in (0, 1], got ", request.getTopP()));
-  }
+  CARAVAN_RETURN_IF_ERROR(validate_sampling_fields(request));
   const auto prompts = request.getPrompts();
   for (uint32_t p = 0; p < prompts.size(); ++p) {
     const auto tokens = prompts[p].getTokens();
@@ -44,9 +77,28 @@ Status validate_rollout_request(const proto::RolloutRequest::Reader& request, co
   return Status();
 }
 
+SamplingParams request_sampling(const proto::RolloutRequest::Reader& request, std::vector<int32_t> stop_ids) {
+  SamplingParams params;
+  params.temperature = request.getTemperature();
+  params.top_p = request.getTopP();
+  params.top_k = request.getTopK();
+  params.min_p = request.getMinP();
+  params.repetition_penalty = request.getRepetitionPenalty();
+  params.presence_penalty = request.getPresencePenalty();
+  params.frequency_penalty = request.getFrequencyPenalty();
+  params.max_new_tokens = request.getMaxNewTokens();
+  params.stop_ids = std::move(stop_ids);
+  for (const auto stop : request.getStopStrings()) params.stop_strings.emplace_back(stop.cStr(), stop.size());
+  params.top_logprobs = request.getTopLogprobs();
+  params.seed = request.getSeed();
+  return params;
+}
+
 bool same_sampling(const proto::RolloutRequest::Reader& a, const proto::RolloutRequest::Reader& b) {
-  return a.getMaxNewTokens() == b.getMaxNewTokens() && a.getTemperature() == b.getTemperature() &&
-         a.getTopP() == b.getTopP();
+  SamplingParams first = request_sampling(a, {});
+  SamplingParams second = request_sampling(b, {});
+  first.seed = second.seed = 0;  // each row gets its own seed anyway
+  return first == second;
 }
 
 RolloutBatch::RolloutBatch(std::vector<AcceptedRequest> requests) : requests_(std::move(requests)) {
@@ -69,14 +121,12 @@ RolloutBatch::RolloutBatch(std::vector<AcceptedRequest> requests) : requests_(st
   }
 }
 
-GenerationOptions RolloutBatch::generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id) const {
-  const auto request = requests_.front().request();
+GenerationOptions RolloutBatch::generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id,
+                                                   const TokenText* token_text) const {
   GenerationOptions options;
-  options.sampling.max_new_tokens = request.getMaxNewTokens();
-  options.sampling.temperature = request.getTemperature();
-  options.sampling.top_p = request.getTopP();
-  options.sampling.stop_ids = stop_ids;
+  options.sampling = request_sampling(requests_.front().request(), stop_ids);
   options.row_seeds = row_seeds_;
+  options.token_text = token_text;
   options.pad_id = pad_id;
   return options;
 }
@@ -128,6 +178,21 @@ std::unique_ptr<capnp::MallocMessageBuilder> RolloutBatch::completion(
     core::copy_into(sample.initTokens(static_cast<unsigned>(generated.tokens.size())), generated.tokens);
     core::copy_into(sample.initLogprobs(static_cast<unsigned>(generated.logprobs.size())), generated.logprobs);
     core::copy_into(sample.initTokenPolicyVersions(static_cast<unsigned>(versions.size())), versions);
+    CARAVAN_CHECK(generated.top_logprobs.empty() || generated.top_logprobs.size() == generated.tokens.size(),
+                  "RolloutBatch: ", generated.top_logprobs.size(), " top-logprob positions for ", generated.tokens.size(),
+                  " tokens");
+    if (!generated.top_logprobs.empty()) {
+      auto top = sample.initTopLogprobs(static_cast<unsigned>(generated.top_logprobs.size()));
+      for (unsigned i = 0; i < top.size(); ++i) {
+        const std::vector<TokenLogprob>& position = generated.top_logprobs[i];
+        auto tokens = top[i].initTokens(static_cast<unsigned>(position.size()));
+        auto logprobs = top[i].initLogprobs(static_cast<unsigned>(position.size()));
+        for (unsigned j = 0; j < position.size(); ++j) {
+          tokens.set(j, position[j].token);
+          logprobs.set(j, position[j].logprob);
+        }
+      }
+    }
   }
   return reply;
 }

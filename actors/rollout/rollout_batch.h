@@ -35,12 +35,17 @@ struct AcceptedRequest {
   }
 };
 
-// kInvalidArgument naming the field (RolloutRequest.prompts[p].tokens[i], ...) for a request
-// this model cannot serve: no samples, no new tokens, topP outside (0, 1], an empty prompt, a
-// token outside the vocabulary, prompt + maxNewTokens beyond the context.
+// kInvalidArgument naming the field (RolloutRequest.prompts[p].tokens[i], RolloutRequest.minP,
+// ...) for a request this model cannot serve: no samples, no new tokens, a sampling control
+// outside its range (SamplingParams), an empty stop string, an empty prompt, a token outside the
+// vocabulary, prompt + maxNewTokens beyond the context.
 Status validate_rollout_request(const proto::RolloutRequest::Reader& request, const core::TransformerConfig& config);
 
-// True when two requests sample alike (maxNewTokens, temperature, topP) and can share a batch.
+// The sampling settings of a (validated) request, with the actor's `stop_ids`; seed = the
+// request's seed (each row then gets sampling_seed(seed, prompt, sample)).
+SamplingParams request_sampling(const proto::RolloutRequest::Reader& request, std::vector<int32_t> stop_ids);
+
+// True when two requests sample alike (every sampling control but the seed) and can share a batch.
 bool same_sampling(const proto::RolloutRequest::Reader& a, const proto::RolloutRequest::Reader& b);
 
 // Owner thread only (the engine's).
@@ -50,8 +55,10 @@ class RolloutBatch {
   explicit RolloutBatch(std::vector<AcceptedRequest> requests);
 
   const std::vector<std::vector<int32_t>>& rows() const { return rows_; }
-  // The batch's sampling settings and row seeds, with the actor's stop and pad ids.
-  GenerationOptions generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id) const;
+  // The batch's sampling settings and row seeds, with the actor's stop and pad ids and token
+  // text (required when the requests have stop strings; must outlive the generation).
+  GenerationOptions generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id,
+                                       const TokenText* token_text) const;
 
   // The policy version that generates the next decode step's tokens (call before each step).
   void begin_step(uint64_t policy_version) { step_versions_.push_back(policy_version); }

@@ -47,6 +47,8 @@ struct SamplingParams {
 
   // kInvalidArgument naming the field ("SamplingParams.top_p: must be in (0, 1], got 1.5").
   [[nodiscard]] Status validate() const;
+
+  bool operator==(const SamplingParams&) const = default;
 };
 
 // The seed of sample `sample_index` of prompt `prompt_index` of a request seeded with `seed`.

@@ -11,7 +11,7 @@ GeneratedSample sample(uint32_t index, uint64_t version = 3) {
   s.tokens = {7, 8};
   s.logprobs = {-0.1f, -0.2f};
   s.token_versions = {version, version + 1};
-  s.stopped = true;
+  s.finish_reason = proto::FinishReason::STOP;
   s.text = "78";
   return s;
 }
@@ -108,6 +108,32 @@ TEST(Ledger, CheckpointKeepsBufferedGroupsAndRequeuesUnfinishedOnes) {
   EXPECT_EQ(restored->group(2).state(), SampleState::kQueued);
   EXPECT_EQ(restored->group(3).regenerations, 1u);
   EXPECT_EQ(restored->drops(DropReason::kStale), 2u);
+}
+
+TEST(Ledger, CheckpointKeepsTheFinishReasonAndReadsTheOlderStoppedFlag) {
+  Ledger ledger(2);
+  ledger.add(1);
+  ledger.start_generation(1);
+  GeneratedSample by_string = sample(1);
+  by_string.finish_reason = proto::FinishReason::STOP_STRING;
+  ASSERT_TRUE(ledger.record_generation(1, {sample(0), by_string}).ok());
+  ledger.record_reward(1, 0, reward(1), std::nullopt);
+  ledger.record_reward(1, 1, reward(1), std::nullopt);
+  nlohmann::json json = nlohmann::json::parse(ledger.to_json().dump());
+  auto restored = Ledger::from_json(json, 2);
+  ASSERT_TRUE(restored.ok()) << restored.status().to_string();
+  EXPECT_EQ(restored->group(1).samples[0].generated.finish_reason, proto::FinishReason::STOP);
+  EXPECT_EQ(restored->group(1).samples[1].generated.finish_reason, proto::FinishReason::STOP_STRING);
+  // Checkpoints written before stop strings carry "stopped" instead.
+  nlohmann::json& old_sample = json["groups"][0]["samples"][1];
+  old_sample.erase("finish_reason");
+  old_sample["stopped"] = false;
+  restored = Ledger::from_json(json, 2);
+  ASSERT_TRUE(restored.ok()) << restored.status().to_string();
+  EXPECT_EQ(restored->group(1).samples[1].generated.finish_reason, proto::FinishReason::LENGTH);
+  old_sample.erase("stopped");
+  old_sample["finish_reason"] = "eos";
+  EXPECT_NE(Ledger::from_json(json, 2).status().message().find("finish_reason"), std::string::npos);
 }
 
 TEST(Ledger, MalformedCheckpointNamesTheField) {

@@ -18,7 +18,7 @@ TEST(RewardItemTest, AStoppedSampleDoesNotCountItsEos) {
   const std::vector<int32_t> tokens = {'8', '2', kEos};
   capnp::MallocMessageBuilder message;
   auto item = message.initRoot<proto::RewardItem>();
-  fill_reward_item(kPrompt, /*sample_index=*/3, tokens, /*stopped=*/true, "82", item);
+  fill_reward_item(kPrompt, /*sample_index=*/3, tokens, proto::FinishReason::STOP, "82", item);
   EXPECT_EQ(item.getCompletionTokens(), 2u);
   EXPECT_FALSE(item.getTruncated());
   EXPECT_EQ(item.getPromptId(), 42u);
@@ -33,9 +33,19 @@ TEST(RewardItemTest, ATruncatedSampleCountsEveryToken) {
   const std::vector<int32_t> tokens = {'8', '2', '2', '2'};
   capnp::MallocMessageBuilder message;
   auto item = message.initRoot<proto::RewardItem>();
-  fill_reward_item(kPrompt, 0, tokens, /*stopped=*/false, "8222", item);
+  fill_reward_item(kPrompt, 0, tokens, proto::FinishReason::LENGTH, "8222", item);
   EXPECT_EQ(item.getCompletionTokens(), 4u);
   EXPECT_TRUE(item.getTruncated());
+}
+
+TEST(RewardItemTest, AStopStringSampleIsNotTruncatedAndCountsEveryToken) {
+  // The token that completed the stop string is part of the answer; there is no EOS to drop.
+  const std::vector<int32_t> tokens = {'8', '2', '\n'};
+  capnp::MallocMessageBuilder message;
+  auto item = message.initRoot<proto::RewardItem>();
+  fill_reward_item(kPrompt, 0, tokens, proto::FinishReason::STOP_STRING, "82\n", item);
+  EXPECT_EQ(item.getCompletionTokens(), 3u);
+  EXPECT_FALSE(item.getTruncated());
 }
 
 TEST(RewardItemTest, CountsAreThoseOfTheAnswer) {

@@ -206,7 +206,9 @@ TEST(SamplerTest, TopLogprobsAreSortedAndAgreeWithTheSampledLogprob) {
     }
     EXPECT_NEAR(sampled.logprob, logits[static_cast<size_t>(sampled.token)] / 0.5 - std::log(norm), 1e-5);
     for (const TokenLogprob& top : sampled.top) {
-      if (top.token == sampled.token) EXPECT_EQ(top.logprob, sampled.logprob);
+      if (top.token == sampled.token) {
+        EXPECT_EQ(top.logprob, sampled.logprob);
+      }
     }
   }
 }

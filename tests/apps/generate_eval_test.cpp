@@ -108,6 +108,41 @@ TEST_F(GenerateEvalTest, GenerateRejectsBadInputNamingTheFileAndLine) {
   EXPECT_NE(outcome.err.find("--top-p: expected a number > 0 and <= 1, got '1.5'"), std::string::npos) << outcome.err;
 }
 
+TEST_F(GenerateEvalTest, GenerateTakesTheSamplingControlsAndReportsTopLogprobs) {
+  const fs::path prompts = dir_.path() / "prompts.jsonl";
+  write_text(prompts, R"({"prompt": "2+3="})" "\n");
+  const std::string base = "generate " + model_flag() + " --prompts " + quoted(prompts) + " --max-new-tokens 5";
+  // Greedy with 3 top logprobs: the first entry at each position is the token taken.
+  testing::CliOutcome outcome = run(base + " --temperature 0 --top-logprobs 3 --repetition-penalty 1.0");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  const json row = jsonl(outcome.out).at(0);
+  ASSERT_EQ(row["top_logprobs"].size(), row["tokens"].size()) << row;
+  for (size_t i = 0; i < row["tokens"].size(); ++i) {
+    const json& top = row["top_logprobs"][i];
+    ASSERT_EQ(top.size(), 3u) << row;
+    EXPECT_EQ(top[0]["token"], row["tokens"][i]) << row;
+    EXPECT_EQ(top[0]["logprob"], row["logprobs"][i]) << row;
+    EXPECT_GE(top[0]["logprob"].get<double>(), top[1]["logprob"].get<double>()) << row;
+    EXPECT_GE(top[1]["logprob"].get<double>(), top[2]["logprob"].get<double>()) << row;
+  }
+  outcome = run(base + " --top-k 5 --min-p 0.1 --presence-penalty 0.5 --frequency-penalty 0.5 --stop '[\"\\n\\n\"]'");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_EQ(jsonl(outcome.out).at(0).count("top_logprobs"), 0u);
+  // Bad values name the flag.
+  for (const auto& [flags, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--min-p 1", "--min-p: expected 0 <= x < 1"},
+           {"--top-logprobs 21", "--top-logprobs"},
+           {"--repetition-penalty 0", "--repetition-penalty"},
+           {"--presence-penalty 3", "--presence-penalty"},
+           {"--top-k -1", "--top-k"},
+           {"--stop '\"x\"'", "--stop: expected a JSON array"},
+           {"--stop '[\"\"]'", "--stop: element 0 is not a non-empty string"}}) {
+    outcome = run(base + " " + flags);
+    EXPECT_EQ(outcome.exit_code, 2) << flags;
+    EXPECT_NE(outcome.err.find(message), std::string::npos) << flags << ": " << outcome.err;
+  }
+}
+
 TEST_F(GenerateEvalTest, EvalScoresEverySampleAndReportsPerSource) {
   // Any short answer satisfies the IFEval rows (fewer than 1000 words); a random model answers no
   // arithmetic question, so the gsm8k rows score 0.

@@ -200,6 +200,51 @@ TEST(ConfigTest, ResolvedConfigRoundTrips) {
   EXPECT_EQ(again->cluster.controller_port, 4242);
 }
 
+TEST(ConfigTest, RolloutSamplingKeysAreReadCheckedAndRoundTrip) {
+  auto config = parse_run_config(kMinimal + R"([rollout]
+top_k = 20
+min_p = 0.05
+repetition_penalty = 1.1
+presence_penalty = 0.5
+frequency_penalty = -0.5
+stop_strings = ["</answer>", "\n\n"]
+top_logprobs = 5
+)",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->rollout.top_k, 20);
+  EXPECT_DOUBLE_EQ(config->rollout.min_p, 0.05);
+  EXPECT_DOUBLE_EQ(config->rollout.repetition_penalty, 1.1);
+  EXPECT_DOUBLE_EQ(config->rollout.presence_penalty, 0.5);
+  EXPECT_DOUBLE_EQ(config->rollout.frequency_penalty, -0.5);
+  EXPECT_EQ(config->rollout.stop_strings, (std::vector<std::string>{"</answer>", "\n\n"}));
+  EXPECT_EQ(config->rollout.top_logprobs, 5);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->rollout.stop_strings, config->rollout.stop_strings);
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+  // Defaults: every control off.
+  auto defaults = parse_run_config(kMinimal, "test.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->rollout.stop_strings.empty());
+  EXPECT_EQ(defaults->rollout.repetition_penalty, 1.0);
+
+  const auto expect_error = [](const std::string& line, const std::string& message) {
+    const Status status = parse_error(kMinimal + "[rollout]\n" + line + "\n");
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << line;
+    EXPECT_NE(status.message().find(message), std::string::npos) << status.message();
+  };
+  expect_error("top_k = -1", "[rollout] top_k: expected 0 <= x");
+  expect_error("min_p = 1.0", "[rollout] min_p: expected 0 <= x < 1, got 1");
+  expect_error("repetition_penalty = 0", "[rollout] repetition_penalty: expected 0 < x");
+  expect_error("presence_penalty = 2.5", "[rollout] presence_penalty: expected -2 <= x <= 2, got 2.5");
+  expect_error("frequency_penalty = -3", "[rollout] frequency_penalty: expected -2 <= x <= 2, got -3");
+  expect_error("top_logprobs = 21", "[rollout] top_logprobs: expected 0 <= x <= 20, got 21");
+  expect_error("stop_strings = \"</a>\"", "[rollout] stop_strings: expected an array of strings, got a string");
+  expect_error("stop_strings = [\"x\", 3]", "[rollout] stop_strings[1]: expected a string");
+  expect_error("stop_strings = [\"x\", \"\"]", "[rollout] stop_strings[1]: must not be empty");
+}
+
 // Every shipped config parses: a renamed key or section must be renamed in configs/ too.
 TEST(ConfigTest, EveryShippedConfigParses) {
   int parsed = 0;
