@@ -1,10 +1,13 @@
 #!/bin/bash
-# A real Slurm on this machine (Debian's slurm-wlm and munge): munged, slurmctld and slurmd on
-# localhost with a generated key and slurm.conf in a temporary directory, then
-# `sbatch --wait deploy/slurm/caravan.sbatch tests/integration/short_run.toml` must succeed and
-# leave a complete run directory; a longer run sent SIGTERM the way Slurm does before a time limit
-# (`scancel --batch --signal=TERM`) must checkpoint the step it trained last and stop. Everything
-# started here is stopped on exit, failure included.
+# A real Slurm on this machine (Debian's slurm-wlm and munge): munged, slurmctld and two slurmd
+# (nodes n1 and n2 on localhost: Debian builds Slurm with multiple-slurmd support) with a
+# generated key and slurm.conf in a temporary directory. Then, with deploy/slurm/caravan.sbatch
+# and tests/integration/short_run.toml:
+#   - a 2-node job must succeed, place the roles as documented and leave a complete run directory;
+#   - a heterogeneous job (learner component, rollout component) must place them by component;
+#   - a longer run sent SIGTERM the way Slurm does before a time limit
+#     (`scancel --batch --signal=TERM`) must checkpoint the step it trained last and stop.
+# Everything started here is stopped on exit, failure included.
 #
 # usage: slurm_test.sh CARAVAN_BINARY SOURCE_DIR
 set -euo pipefail
@@ -32,11 +35,12 @@ stop_daemon() {  # pid file; waits up to 10 s, then SIGKILL
 }
 cleanup() {
   if [ -s "$work/slurmctld.pid" ]; then scancel --quiet --full "--user=$(id -un)" 2>/dev/null || true; sleep 1; fi
-  stop_daemon "$work/slurmd.pid"
+  stop_daemon "$work/slurmd-n1.pid"
+  stop_daemon "$work/slurmd-n2.pid"
   stop_daemon "$work/slurmctld.pid"
   stop_daemon "$work/munge/munged.pid"
   if [ "$failed" = 1 ]; then
-    for f in "$work"/job.out "$work"/long.out "$work"/log/*.log "$work"/run/logs/*.log "$work"/long/logs/*.log; do
+    for f in "$work"/*.out "$work"/log/*.log "$work"/*/logs/*.log; do
       [ -f "$f" ] && { echo "==== $f (last 40 lines)"; tail -n 40 "$f"; }
     done
   fi
@@ -44,10 +48,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Two free TCP ports for slurmctld and slurmd.
-read -r ctld_port slurmd_port < <(python3 -c '
+# Three free TCP ports: slurmctld and the two slurmd.
+read -r ctld_port n1_port n2_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(2)]
+socks = [socket.socket() for _ in range(3)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 
@@ -63,16 +67,15 @@ SlurmctldHost=localhost
 SlurmUser=$user
 SlurmdUser=$user
 SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
 AuthType=auth/munge
 AuthInfo=socket=$work/munge/munge.socket
 CredType=cred/munge
 StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
+SlurmdSpoolDir=$work/spool/%n
 SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd.pid
+SlurmdPidFile=$work/slurmd-%n.pid
 SlurmctldLogFile=$work/log/slurmctld.log
-SlurmdLogFile=$work/log/slurmd.log
+SlurmdLogFile=$work/log/slurmd-%n.log
 # No cgroups: plain process tracking works in containers too.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -83,52 +86,79 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=none
 ReturnToService=2
+# Heterogeneous jobs start from the backfill scheduler: run it every second, not every 30.
+SchedulerParameters=bf_interval=1
 # SIGTERM to SIGKILL when Slurm ends a job: room for a checkpoint ([supervision] sigterm_grace_s).
 KillWait=60
-NodeName=localhost CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
-PartitionName=caravan Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+# Two nodes on this machine, each its own slurmd on its own port.
+NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$n1_port CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
+NodeName=n2 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$n2_port CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
+PartitionName=caravan Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 
 slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF" -N localhost
+slurmd -f "$SLURM_CONF" -N n1
+slurmd -f "$SLURM_CONF" -N n2
 for _ in $(seq 150); do
   [ "$(sinfo -h -o %t 2>/dev/null)" = idle ] && break
   sleep 0.2
 done
-[ "$(sinfo -h -o %t)" = idle ] || { echo "FAIL: the node did not become idle: $(sinfo -h -o '%t %E' 2>&1)"; exit 1; }
+[ "$(sinfo -h -o %t)" = idle ] || { echo "FAIL: the nodes did not become idle: $(sinfo -h -o '%N %t %E' 2>&1)"; exit 1; }
+config=$(scontrol show config)
+[[ "$config" =~ MULTIPLE_SLURMD\ *=\ *Yes ]] ||
+  { echo "FAIL: this Slurm is built without multiple-slurmd support (two nodes on one machine)"; exit 1; }
 
-# The run: the controller on the batch node, each worker through srun.
-run_dir=$work/run
 export CARAVAN_BIN=$caravan
-started=$SECONDS
-status=0
-sbatch --wait --exclusive --time=10 --output="$work/job.out" \
-  "$source_dir/deploy/slurm/caravan.sbatch" "$source_dir/tests/integration/short_run.toml" --run-dir "$run_dir" \
-  > "$work/sbatch.out" || status=$?
-echo "sbatch --wait: status $status after $(( SECONDS - started )) s"
-[ "$status" = 0 ] || { echo "FAIL: the job failed"; exit 1; }
-
 check() { "$@" || { echo "FAIL: $*"; exit 1; }; }
-check grep -q "started 5 workers" "$work/job.out"
-check test -s "$run_dir/config.toml"
-check test -s "$run_dir/samples/train.jsonl"
-check test -f "$run_dir/checkpoints/step-000004/COMMITTED"
-check test -d "$run_dir/final_model"
-# Every process of the run, the srun-started ones included, left its debug log.
-for process in launcher controller-0 learner-0 rollout-0 rollout-1 verifier-0 verifier-1; do
-  check test -s "$run_dir/logs/$process.log"
-done
-# Four RL steps trained, each with the weights of the step before.
-python3 - "$run_dir/metrics.jsonl" <<'PY'
+# run_job NAME SBATCH_OPTIONS...: the short run as a job that must succeed; its run directory
+# is $work/NAME and its output $work/NAME.out.
+run_job() {
+  local name=$1 status=0 started=$SECONDS
+  shift
+  sbatch --wait --time=10 --output="$work/$name.out" "$@" \
+    "$source_dir/deploy/slurm/caravan.sbatch" "$source_dir/tests/integration/short_run.toml" --run-dir "$work/$name" \
+    > /dev/null || status=$?
+  echo "$name: sbatch --wait: status $status after $(( SECONDS - started )) s"
+  [ "$status" = 0 ] || { echo "FAIL: the $name job failed"; exit 1; }
+  local run_dir=$work/$name
+  check grep -q "started 5 workers" "$work/$name.out"
+  check test -s "$run_dir/config.toml"
+  check test -s "$run_dir/samples/train.jsonl"
+  check test -f "$run_dir/checkpoints/step-000004/COMMITTED"
+  check test -d "$run_dir/final_model"
+  # Every process of the run, the srun-started ones included, left its debug log.
+  for process in launcher controller-0 learner-0 rollout-0 rollout-1 verifier-0 verifier-1; do
+    check test -s "$run_dir/logs/$process.log"
+  done
+  # Four RL steps trained, each with the weights of the step before.
+  python3 - "$run_dir/metrics.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 rl = [row for row in rows if row.get("phase") == "rl"]
 assert [row["step"] for row in rl] == [1, 2, 3, 4], rl
 assert [row["policy_version"] for row in rl] == sorted(row["policy_version"] for row in rl), rl
 PY
-# The workers connected from their srun tasks to the controller's advertised address.
-check grep -q "event=worker_connected worker=rollout-1" "$run_dir/logs/controller-0.log"
-echo "PASS: a short run completed under Slurm"
+  # The workers reached the controller at the address the batch node advertised.
+  check grep -q "event=worker_connected worker=rollout-1" "$run_dir/logs/controller-0.log"
+}
+
+# Two nodes: controller and learner on the first, rollout actors on the other, verifiers round-robin.
+run_job two-nodes --nodes=2
+for placed in "learner-0 on n1" "rollout-0 on n2" "rollout-1 on n2" "verifier-0 on n1" "verifier-1 on n2"; do
+  check grep -q "caravan.sbatch: $placed " "$work/two-nodes.out"
+done
+echo "PASS: a 2-node run completed under Slurm with the documented placement"
+
+# Heterogeneous: component 0 (controller, learner, and the verifiers when there is no third
+# component) on one node, component 1 (rollout actors) on the other.
+run_job hetjob --nodes=1 : --nodes=1
+learner_node=$(sed -n 's/^caravan.sbatch: learner-0 on \([a-z0-9]*\) .*/\1/p' "$work/hetjob.out")
+rollout_node=$(sed -n 's/^caravan.sbatch: rollout-0 on \([a-z0-9]*\) .*/\1/p' "$work/hetjob.out")
+[ -n "$learner_node" ] && [ -n "$rollout_node" ] && [ "$learner_node" != "$rollout_node" ] ||
+  { echo "FAIL: het job: learner on '$learner_node', rollout actors on '$rollout_node'"; exit 1; }
+check grep -q "caravan.sbatch: rollout-1 on $rollout_node " "$work/hetjob.out"
+check grep -q "caravan.sbatch: verifier-1 on $learner_node " "$work/hetjob.out"
+echo "PASS: a heterogeneous job placed the learner and the rollout actors on their components"
 
 # SIGTERM: a run of many steps is told to stop once it has trained two; the controller writes a
 # checkpoint of the last step within [supervision] sigterm_grace_s and the job ends.
@@ -139,7 +169,7 @@ assert "steps = 400" in text
 open(sys.argv[2], "w").write(text + "\n[supervision]\nsigterm_grace_s = 30\n")
 PY
 long_dir=$work/long
-job=$(sbatch --parsable --exclusive --time=10 --output="$work/long.out" \
+job=$(sbatch --parsable --nodes=2 --time=10 --output="$work/long.out" \
   "$source_dir/deploy/slurm/caravan.sbatch" "$work/long.toml" --run-dir "$long_dir")
 steps_trained() {
   local count
