@@ -364,8 +364,13 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
     return Status::invalid_argument(str_cat(config_path, ": not a resolved config (run.directory and "
                                             "cluster.controller_port must be set); start runs with `caravan run`"));
   }
-  CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
-  CARAVAN_ASSIGN_OR_RETURN(debug_log, ProcessLog::open(run_dir.log_path(str_cat(role_name, "-", rank))));
+  // The debug log lives in the run directory; a worker whose directory is not there (yet) still
+  // serves, and says so.
+  if (Result<core::RunDirectory> run_dir = core::RunDirectory::open(config.run.directory); run_dir.ok()) {
+    CARAVAN_ASSIGN_OR_RETURN(debug_log, ProcessLog::open(run_dir->log_path(str_cat(role_name, "-", rank))));
+  } else {
+    log::warn("event=no_debug_log reason=\"", run_dir.status().message(), "\"");
+  }
   // A job-wide SIGTERM must not take a serving role away before the controller has checkpointed.
   if (role != proto::Role::CONTROLLER) {
     signals.keep_serving_after_first_signal(
