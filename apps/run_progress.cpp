@@ -22,7 +22,7 @@ void RunProgress::add(const nlohmann::json& row) {
     last_.phase = "sft";
   } else if (phase.starts_with("eval")) {
     last_.phase = "eval";
-    if (auto accuracy = number(row, "accuracy")) last_.eval_accuracy = accuracy;
+    if (auto accuracy = number(row, "held_out_accuracy")) last_.eval_accuracy = accuracy;
   } else if (phase == "resume") {
     if (auto step = number(row, "step")) last_.step = static_cast<int64_t>(*step);
   } else if (phase == "rl") {

@@ -294,7 +294,7 @@ std::string render_run_report(const RunRecords& records) {
   } else {
     html += "<table class=\"evals\"><tr><th>evaluation</th><th>accuracy</th></tr>\n";
     for (const nlohmann::json* row : eval_rows) {
-      const auto acc = number(*row, "accuracy");
+      const auto acc = number(*row, "held_out_accuracy");
       html += str_cat("<tr><td>", html_escape(text_of(*row, "phase")), "</td><td>",
                       acc ? fixed(*acc * 100, 1) + "%" : "-", "</td></tr>\n");
     }

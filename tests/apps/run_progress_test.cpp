@@ -31,7 +31,7 @@ TEST(RunProgress, RlRowsGiveRewardAccuracySyncThroughputAndEta) {
   RunProgress progress(10);
   progress.add({{"phase", "dataset"}, {"rows_read", 100}});
   progress.add({{"phase", "sft"}, {"loss", 1.5}});
-  progress.add({{"phase", "eval-after-sft"}, {"accuracy", 0.2}});
+  progress.add({{"phase", "eval-sft"}, {"held_out_accuracy", 0.2}});
   EXPECT_EQ(progress.snapshot(0, 0).phase, "eval");
   progress.add(rl_row(1, 2.0, 1000, 2.0));
   progress.add(rl_row(2, 4.0, 3000, 6.0));

@@ -46,7 +46,7 @@ void write_run(const std::filesystem::path& root) {
   config.task.kind = "arithmetic";
   write_lines(root / "config.toml", {core::to_toml(config)});
   write_lines(root / "metrics.jsonl",
-              {R"({"phase":"eval-after-sft","accuracy":0.25})",
+              {R"({"phase":"eval-sft","held_out_accuracy":0.25})",
                R"({"phase":"rl","step":1,"reward_mean":0.2,"accuracy":0.25,"kl":0.001,"seconds":2.0,"train_seconds":0.5,"sync_seconds":0.25,"generated_tokens":100,"rl_seconds":2.0})",
                R"({"phase":"rl","step":2,"reward_mean":0.6,"accuracy":0.5,"kl":0.004,"seconds":3.0,"train_seconds":1.0,"sync_seconds":0.5,"generated_tokens":400,"rl_seconds":5.0})"});
   write_lines(root / "samples" / "train.jsonl",
@@ -93,7 +93,7 @@ TEST(RunReport, PlotsEveryMetricFromMetricsAndSamples) {
   EXPECT_NE(html.find("<tr><td>learner update</td><td>1.50</td><td>30.0%</td></tr>"), std::string::npos);
   EXPECT_NE(html.find("<tr><td>weight sync</td><td>0.75</td><td>15.0%</td></tr>"), std::string::npos);
   EXPECT_NE(html.find("<tr><td>generation + verification</td><td>2.75</td><td>55.0%</td></tr>"), std::string::npos);
-  EXPECT_NE(html.find("<tr><td>eval-after-sft</td><td>25.0%</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>eval-sft</td><td>25.0%</td></tr>"), std::string::npos);
 }
 
 TEST(RunReport, IsSelfContainedAndEscapesTheRunsText) {

@@ -125,6 +125,11 @@ TEST_F(OperationsTest, ReportRendersItsPlotsInHeadlessChromium) {
   EXPECT_GE(four_point_paths["step"], 1);
   EXPECT_GE(four_point_paths["mean"], 2);  // response length, staleness
   EXPECT_NE(dom.find("<h3>Best samples</h3>"), std::string::npos);
+  // The held-out evaluations after SFT and after RL, with their accuracy.
+  for (const char* evaluation : {"eval-sft", "eval-rl"}) {
+    EXPECT_TRUE(std::regex_search(dom, std::regex(std::string("<tr><td>") + evaluation + R"(</td><td>\d+\.\d%</td></tr>)")))
+        << evaluation;
+  }
 
   // The pixels: the first series colour (#1f77b4) is drawn, and the page is far from blank.
   const fs::path shot = run_dir_.string() + "-report.png";
@@ -194,6 +199,7 @@ TEST(TerminalView, StatusBlockUpdatesInPlaceBelowTheLogLines) {
   ASSERT_NE(last_block, std::string::npos) << screen;
   const std::string tail = screen.substr(last_block);
   EXPECT_TRUE(std::regex_search(tail, std::regex(R"(reward \d\.\d{3}  accuracy \d+\.\d%)"))) << tail;
+  EXPECT_TRUE(std::regex_search(tail, std::regex(R"(held-out \d+\.\d%)"))) << tail;
   EXPECT_NE(tail.find("processes "), std::string::npos) << tail;
   // The children's log lines and results scrolled above it, the libraries' noise did not.
   EXPECT_NE(screen.find("event=worker_connected worker=rollout-1"), std::string::npos);
