@@ -38,8 +38,11 @@ class OperationsTest : public ::testing::Test {
  protected:
   // One short run shared by the tests of this suite (it takes most of a minute).
   static void SetUpTestSuite() {
-    run_dir_ = fs::temp_directory_path() / ("caravan-ops-" + std::to_string(::getpid()));
-    fs::remove_all(run_dir_);
+    // Everything the suite writes: the run directory, its output, the report and the browser's.
+    work_ = fs::temp_directory_path() / ("caravan-ops-" + std::to_string(::getpid()));
+    fs::remove_all(work_);
+    fs::create_directories(work_);
+    run_dir_ = work_ / "run";
     CaravanRun run(CARAVAN_SHORT_CONFIG, run_dir_);
     status_ = run.wait(180s);
     stdout_ = run.stdout_text();
@@ -47,9 +50,7 @@ class OperationsTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     if (!::testing::UnitTest::GetInstance()->Failed()) {
-      fs::remove_all(run_dir_);
-      fs::remove(run_dir_.string() + ".stdout");
-      fs::remove(run_dir_.string() + ".stderr");
+      fs::remove_all(work_);
     }
   }
   void SetUp() override {
@@ -57,6 +58,7 @@ class OperationsTest : public ::testing::Test {
     ASSERT_TRUE(WIFEXITED(*status_) && WEXITSTATUS(*status_) == 0) << stderr_;
   }
 
+  static inline fs::path work_;
   static inline fs::path run_dir_;
   static inline std::optional<int> status_;
   static inline std::string stdout_, stderr_;
@@ -87,8 +89,8 @@ TEST_F(OperationsTest, ConsoleHasNoLibraryNoiseAndEveryProcessKeepsADebugLog) {
 }
 
 TEST_F(OperationsTest, ReportRendersItsPlotsInHeadlessChromium) {
-  const fs::path page = run_dir_.string() + "-report.html";
-  CaravanRun report({"report", run_dir_.string(), "--output", page.string()}, run_dir_.string() + ".report");
+  const fs::path page = work_ / "report.html";
+  CaravanRun report({"report", run_dir_.string(), "--output", page.string()}, (work_ / "report").string());
   const auto status = report.wait(60s);
   ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << report.stderr_text();
   const std::string html = read_file(page);
@@ -97,9 +99,9 @@ TEST_F(OperationsTest, ReportRendersItsPlotsInHeadlessChromium) {
   }
 
   // The DOM as the browser built it: every chart an <svg>, the metrics of 4 steps as paths of 4 points.
-  const fs::path dom_file = run_dir_.string() + "-dom.html";
-  const std::string chromium = "chromium --headless --disable-gpu --no-sandbox --user-data-dir=" + run_dir_.string() +
-                               "-chromium";
+  const fs::path dom_file = work_ / "dom.html";
+  const std::string chromium =
+      "chromium --headless --disable-gpu --no-sandbox --user-data-dir=" + (work_ / "chromium").string();
   ASSERT_EQ(shell(chromium + " --dump-dom file://" + page.string() + " > " + dom_file.string() + " 2>/dev/null"), 0);
   const std::string dom = read_file(dom_file);
   const std::regex chart(R"re(<svg class="chart"[^>]*aria-label="([^"]*)")re");
@@ -132,7 +134,7 @@ TEST_F(OperationsTest, ReportRendersItsPlotsInHeadlessChromium) {
   }
 
   // The pixels: the first series colour (#1f77b4) is drawn, and the page is far from blank.
-  const fs::path shot = run_dir_.string() + "-report.png";
+  const fs::path shot = work_ / "report.png";
   ASSERT_EQ(shell(chromium + " --screenshot=" + shot.string() + " --window-size=1200,1400 file://" + page.string() +
                   " >/dev/null 2>&1"),
             0);
