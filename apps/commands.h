@@ -27,5 +27,7 @@ int generate_command(int argc, char** argv);
 // caravan eval --model DIR --dataset FILE.jsonl [--n N] [--temperature T] [--reward-config R.toml]
 // [--out OUT.jsonl]: accuracy, pass@1 and pass@n per dataset source with the run's verifiers.
 int eval_command(int argc, char** argv);
+// caravan report RUN_DIR [--output FILE]: a self-contained HTML report of a run (apps/run_report.h).
+int report_command(int argc, char** argv);
 
 } // namespace caravan::apps

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/third_party_logs.h"
 
 namespace {
 
@@ -20,12 +21,15 @@ constexpr const char* kUsage =
     "  reward-test     run verifiers and reward rules over labelled samples (--samples S.jsonl)\n"
     "  generate        sample completions from a model directory (--model DIR --prompts P.jsonl)\n"
     "  eval            accuracy of a model directory on an RLVR dataset (--model DIR --dataset D.jsonl)\n"
+    "  report RUN_DIR  write an HTML report of a run (plots, best and worst samples)\n"
     "\n"
     "`caravan <command> --help` describes each command's options.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First: LibTorch (glog) may log as soon as it is used.
+  caravan::apps::route_third_party_logs(argv[0]);
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
@@ -39,6 +43,7 @@ int main(int argc, char** argv) {
   if (command == "reward-test") return caravan::apps::reward_test_command(argc, argv);
   if (command == "generate") return caravan::apps::generate_command(argc, argv);
   if (command == "eval") return caravan::apps::eval_command(argc, argv);
+  if (command == "report") return caravan::apps::report_command(argc, argv);
   std::cerr << "caravan: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -28,8 +28,8 @@ sigset_t supervised_signals() {
   return set;
 }
 
-// fork + execv of `argv` as the child `name`.
-Result<pid_t> start_process(const std::string& name, const std::vector<std::string>& argv) {
+// fork + execv of `argv` as the child `name`; its stdout and stderr go to `output_fd` when >= 0.
+Result<pid_t> start_process(const std::string& name, const std::vector<std::string>& argv, int output_fd) {
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -42,6 +42,7 @@ Result<pid_t> start_process(const std::string& name, const std::vector<std::stri
     if (::getppid() != parent) ::_exit(127);
     const sigset_t set = supervised_signals();
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    if (output_fd >= 0 && (::dup2(output_fd, STDOUT_FILENO) < 0 || ::dup2(output_fd, STDERR_FILENO) < 0)) ::_exit(127);
     ::execv(args[0], args.data());
     std::fprintf(stderr, "caravan: exec of %s for %s failed: %s\n", args[0], name.c_str(), std::strerror(errno));
     ::_exit(127);
@@ -70,7 +71,7 @@ Status ProcessSupervisor::spawn(const std::string& name, const std::vector<std::
                                 const RestartPolicy& restart) {
   CARAVAN_CHECK(find(name) == nullptr, "spawn: a child named ", name, " exists");
   CARAVAN_CHECK(restart.max_restarts >= 0 && restart.backoff.count() >= 0, "spawn: bad restart policy for ", name);
-  CARAVAN_ASSIGN_OR_RETURN(const pid_t pid, start_process(name, argv));
+  CARAVAN_ASSIGN_OR_RETURN(const pid_t pid, start_process(name, argv, options_.child_output_fd));
   Child child;
   child.name = name;
   child.argv = argv;
@@ -78,7 +79,14 @@ Status ProcessSupervisor::spawn(const std::string& name, const std::vector<std::
   child.pid = pid;
   children_.push_back(std::move(child));
   log::info("event=spawned process=", name, " pid=", pid);
+  report_running();
   return Status();
+}
+
+void ProcessSupervisor::report_running() const {
+  if (options_.on_running_changed) {
+    options_.on_running_changed(static_cast<int64_t>(running_pids().size()), static_cast<int64_t>(children_.size()));
+  }
 }
 
 ProcessSupervisor::Child* ProcessSupervisor::find(pid_t pid) {
@@ -97,12 +105,14 @@ ProcessSupervisor::Child* ProcessSupervisor::find(const std::string& name) {
 
 Status ProcessSupervisor::reap(bool restarts_allowed) {
   Status first_failure;
+  bool reaped = false;
   while (true) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     Child* child = find(pid);
     if (child == nullptr) continue;
+    reaped = true;
     child->running = false;
     child->status = status;
     if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || child->stopped_after_run) continue;
@@ -122,6 +132,7 @@ Status ProcessSupervisor::reap(bool restarts_allowed) {
                                                       child->restart.max_restarts, ")"))
                         : Status::unavailable(died);
   }
+  if (reaped) report_running();
   return first_failure;
 }
 
@@ -130,11 +141,12 @@ Status ProcessSupervisor::start_due_restarts() {
   for (auto& child : children_) {
     if (!child.restart_at || *child.restart_at > now) continue;
     child.restart_at.reset();
-    CARAVAN_ASSIGN_OR_RETURN(child.pid, start_process(child.name, child.argv));
+    CARAVAN_ASSIGN_OR_RETURN(child.pid, start_process(child.name, child.argv, options_.child_output_fd));
     child.running = true;
     ++child.restarts;
     log::info("event=restarted process=", child.name, " pid=", child.pid, " restart=", child.restarts, "/",
               child.restart.max_restarts);
+    report_running();
   }
   return Status();
 }

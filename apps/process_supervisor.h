@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ struct SupervisorOptions {
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
   // On SIGTERM: how long the leader gets to checkpoint and exit before the rest are terminated. > 0.
   std::chrono::milliseconds sigterm_grace{std::chrono::seconds(120)};
+  // >= 0: every child's stdout and stderr go to this descriptor (e.g. a pipe the launcher's
+  // terminal view reads); -1: children share the supervisor's.
+  int child_output_fd = -1;
+  // Called on the owner thread whenever the number of running children changes, with that
+  // number and the number of children spawned. Optional.
+  std::function<void(int64_t running, int64_t spawned)> on_running_changed;
 };
 
 // How a child that fails is restarted. The default: never.
@@ -97,6 +104,8 @@ class ProcessSupervisor {
   timespec next_tick() const;
   void cancel_restarts();
   void terminate_all();
+  // Tells options_.on_running_changed the current counts.
+  void report_running() const;
   Child* find(pid_t pid);
   Child* find(const std::string& name);
 

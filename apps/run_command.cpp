@@ -2,8 +2,13 @@
 // directory, starts controller, rollout actors, verifiers and the learner as child processes
 // and supervises them until the controller finishes. `caravan run --resume RUN_DIR` starts the
 // same processes on an existing run directory; the controller continues from its checkpoint.
+// `caravan run --external-workers` starts the controller only: a cluster launcher (Slurm's srun,
+// deploy/slurm/caravan.sbatch) starts the workers RUN_DIR/workers.txt lists.
+// On a terminal the children's output scrolls above a live status block (apps/run_console.h);
+// every process also keeps a debug log in RUN_DIR/logs/ (apps/process_log.h).
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -12,7 +17,9 @@
 
 #include "core/command_line.h"
 #include "apps/commands.h"
+#include "apps/process_log.h"
 #include "apps/process_supervisor.h"
+#include "apps/run_console.h"
 #include "apps/run_ports.h"
 #include "core/atomic_file.h"
 #include "core/config.h"
@@ -69,7 +76,27 @@ struct RunRequest {
   std::optional<std::string> config_path;
   std::optional<std::string> run_dir;
   std::optional<std::string> resume_dir;
+  // Start the controller only; the workers are started elsewhere (a cluster launcher).
+  bool external_workers = false;
 };
+
+// RUN_DIR/workers.txt: the processes a cluster launcher starts for an --external-workers run,
+// one `ROLE RANK` line each (deploy/slurm/caravan.sbatch reads it).
+constexpr const char* kExternalWorkersFile = "workers.txt";
+
+Status write_external_workers(const core::RunDirectory& run_dir, const core::RunConfig& config) {
+  std::string lines = "learner 0\n";
+  for (int64_t r = 0; r < config.rollout.actors; ++r) lines += str_cat("rollout ", r, "\n");
+  for (int64_t r = 0; r < config.verifier.workers; ++r) lines += str_cat("verifier ", r, "\n");
+  return core::write_file_atomically(run_dir.root() / kExternalWorkersFile, lines);
+}
+
+// An --external-workers run: the controller binds where the other nodes reach it (CARAVAN_HOST,
+// which cluster launchers set per node, else [cluster] host), and the learner picks its
+// weight-sync port on its own node (its Hello tells the controller).
+void prepare_for_external_workers(core::RunConfig& config) {
+  if (const char* host = std::getenv("CARAVAN_HOST"); host != nullptr && *host != '\0') config.cluster.host = host;
+}
 
 // The run's config: CONFIG resolved, or the resolved config of the run to resume. Parsing only.
 Result<core::RunConfig> load_config(const RunRequest& request) {
@@ -91,8 +118,14 @@ Result<core::RunConfig> load_config(const RunRequest& request) {
 }
 
 // A new run: picks the unset ports and creates the run directory with the final config.
-Result<core::RunDirectory> create_run_directory(core::RunConfig& config) {
-  CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::string> picked, pick_unset_ports(config));
+Result<core::RunDirectory> create_run_directory(core::RunConfig& config, bool external_workers) {
+  const int64_t configured_weights_sync_port = config.cluster.weights_sync_port;
+  CARAVAN_ASSIGN_OR_RETURN(std::vector<std::string> picked, pick_unset_ports(config));
+  if (external_workers && configured_weights_sync_port == 0) {
+    // Free here says nothing about the learner's node: it picks its own.
+    config.cluster.weights_sync_port = 0;
+    std::erase(picked, "weights_sync_port");
+  }
   CARAVAN_RETURN_IF_ERROR(check_model(config));
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir,
                            core::RunDirectory::create(config.run.directory, core::to_toml(config)));
@@ -115,16 +148,30 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
 
 Status run(const RunRequest& request) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
-  // Before any thread exists (parsing the config starts none), so the signal mask holds for the
-  // whole process.
+  if (request.external_workers) prepare_for_external_workers(config);
+  // On a terminal: the children's output and the launcher's lines above a live status block.
+  std::unique_ptr<RunConsole> console;
+  if (stdout_is_terminal()) console = std::make_unique<RunConsole>(std::cout, config.grpo.steps);
+  // Before any thread exists (parsing the config starts none, nor does the console until
+  // start()), so the signal mask holds for the whole process.
   ProcessSupervisor supervisor(
       {.kill_grace = std::chrono::seconds(10),
-       .sigterm_grace = core::seconds_to_ms(config.supervision.sigterm_grace_s)});
+       .sigterm_grace = core::seconds_to_ms(config.supervision.sigterm_grace_s),
+       .child_output_fd = console ? console->child_output_fd() : -1,
+       .on_running_changed = [&console](int64_t running, int64_t spawned) {
+         if (console) console->set_workers(running, spawned);
+       }});
   CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir,
-                           request.resume_dir ? reopen_run_directory(config) : create_run_directory(config));
+                           request.resume_dir ? reopen_run_directory(config)
+                                              : create_run_directory(config, request.external_workers));
+  ProcessLog::Console to_console;
+  if (console) to_console = [&console](log::Level, std::string_view line) { console->print(line); };
+  CARAVAN_ASSIGN_OR_RETURN(const std::unique_ptr<ProcessLog> debug_log,
+                           ProcessLog::open(run_dir.log_path("launcher"), std::move(to_console)));
+  if (console) console->start(run_dir.metrics_path());
   log::info("event=", request.resume_dir ? "run_resume" : "run_start", " name=", config.run.name,
             " run_dir=", run_dir.root().string(), " rollout_actors=", config.rollout.actors,
-            " verifiers=", config.verifier.workers);
+            " verifiers=", config.verifier.workers, " workers=", request.external_workers ? "external" : "local");
 
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string resolved_config = run_dir.config_path().string();
@@ -139,9 +186,13 @@ Status run(const RunRequest& request) {
                             restart);
   };
   Status outcome = start("controller", 0, {});
-  if (outcome.ok()) outcome = start("learner", 0, {});
-  for (int64_t r = 0; outcome.ok() && r < config.rollout.actors; ++r) outcome = start("rollout", r, worker_restarts);
-  for (int64_t r = 0; outcome.ok() && r < config.verifier.workers; ++r) outcome = start("verifier", r, worker_restarts);
+  if (request.external_workers) {
+    if (outcome.ok()) outcome = write_external_workers(run_dir, config);
+  } else {
+    if (outcome.ok()) outcome = start("learner", 0, {});
+    for (int64_t r = 0; outcome.ok() && r < config.rollout.actors; ++r) outcome = start("rollout", r, worker_restarts);
+    for (int64_t r = 0; outcome.ok() && r < config.verifier.workers; ++r) outcome = start("verifier", r, worker_restarts);
+  }
   if (outcome.ok()) outcome = supervisor.wait("controller-0");
   if (!outcome.ok()) {
     log::error("event=run_stopped run_dir=", run_dir.root().string(), " reason=\"", outcome.to_string(), "\"");
@@ -167,6 +218,9 @@ int run_command(int argc, char** argv) {
   if (!resuming) cli.positional("CONFIG", "run configuration (TOML), e.g. configs/quickstart.toml");
   cli.flag("--run-dir", "DIR", "run directory to create (default: [run] directory, else runs/<name>-<UTC time>)");
   cli.flag("--resume", "RUN_DIR", "continue the run in RUN_DIR (its config.toml) from its last committed checkpoint");
+  cli.switch_flag("--external-workers",
+                  "start the controller only; a cluster launcher starts the workers listed in RUN_DIR/workers.txt "
+                  "(deploy/slurm/caravan.sbatch); the controller binds to CARAVAN_HOST when set");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, /*first=*/2)) return *exit_code;
   if (resuming && cli.value("--run-dir")) {
     std::cerr << "caravan run: --resume RUN_DIR continues that directory; --run-dir does not apply\n";
@@ -175,7 +229,8 @@ int run_command(int argc, char** argv) {
   log::set_context("role=launcher");
   const RunRequest request{.config_path = resuming ? std::nullopt : std::optional(cli.positional_value(0)),
                            .run_dir = cli.value("--run-dir"),
-                           .resume_dir = cli.value("--resume")};
+                           .resume_dir = cli.value("--resume"),
+                           .external_workers = cli.is_set("--external-workers")};
   Status status = run(request);
   if (!status.ok()) {
     log::error("event=run_failed reason=\"", status.to_string(), "\"");

@@ -15,6 +15,7 @@
 #include "actors/rollout/rollout_actor.h"
 #include "core/command_line.h"
 #include "apps/commands.h"
+#include "apps/process_log.h"
 #include "apps/signal_stopper.h"
 #include "core/arithmetic_task.h"
 #include "core/config.h"
@@ -348,8 +349,10 @@ Result<proto::Role> parse_role(const std::string& name) {
                                           "'; expected controller, rollout, verifier or learner"));
 }
 
+// `debug_log` receives this process's log in the run directory (RUN_DIR/logs/ROLE-RANK.log); the
+// caller keeps it until its last line is logged.
 Status run_worker(const std::string& role_name, const std::string& rank_text, const std::string& config_path,
-                  SignalStopper& signals) {
+                  SignalStopper& signals, std::unique_ptr<ProcessLog>& debug_log) {
   const std::stop_token stop = signals.token();
   CARAVAN_ASSIGN_OR_RETURN(proto::Role role, parse_role(role_name));
   uint32_t rank = 0;
@@ -363,6 +366,13 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
   if (config.run.directory.empty() || config.cluster.controller_port == 0) {
     return Status::invalid_argument(str_cat(config_path, ": not a resolved config (run.directory and "
                                             "cluster.controller_port must be set); start runs with `caravan run`"));
+  }
+  // The debug log lives in the run directory; a worker whose directory is not there (yet) still
+  // serves, and says so.
+  if (Result<core::RunDirectory> run_dir = core::RunDirectory::open(config.run.directory); run_dir.ok()) {
+    CARAVAN_ASSIGN_OR_RETURN(debug_log, ProcessLog::open(run_dir->log_path(str_cat(role_name, "-", rank))));
+  } else {
+    log::warn("event=no_debug_log reason=\"", run_dir.status().message(), "\"");
   }
   // A job-wide SIGTERM must not take a serving role away before the controller has checkpointed.
   if (role != proto::Role::CONTROLLER) {
@@ -399,9 +409,11 @@ int worker_command(int argc, char** argv) {
     return 2;
   }
   SignalStopper stopper;
+  std::unique_ptr<ProcessLog> debug_log;
   Status status;
   try {
-    status = run_worker(*cli.value("--role"), cli.value("--rank").value_or("0"), *cli.value("--config"), stopper);
+    status = run_worker(*cli.value("--role"), cli.value("--rank").value_or("0"), *cli.value("--config"), stopper,
+                        debug_log);
   } catch (const std::exception& e) {
     // The last boundary: whatever escaped a role is reported with its reason, not an abort.
     status = Status::internal(str_cat("unhandled exception: ", e.what()));

@@ -15,16 +15,6 @@ std::mutex& sink_mutex() {
   return mutex;
 }
 
-void default_sink(Level level, std::string_view line, void*) {
-  std::lock_guard lock(sink_mutex());
-  FILE* out = level == Level::kResult ? stdout : stderr;
-  // One write per line, so lines of processes sharing a terminal never interleave.
-  std::string text(line);
-  text += '\n';
-  std::fwrite(text.data(), 1, text.size(), out);
-  std::fflush(out);
-}
-
 Level initial_level() {
   const char* env = std::getenv("CARAVAN_LOG_LEVEL");
   if (env == nullptr) return Level::kInfo;
@@ -36,7 +26,7 @@ Level initial_level() {
 }
 
 struct State {
-  std::atomic<Sink> sink{&default_sink};
+  std::atomic<Sink> sink{&console_sink};
   std::atomic<void*> user_data{nullptr};
   std::atomic<int> level{static_cast<int>(initial_level())};
   std::mutex context_mutex;
@@ -74,12 +64,24 @@ std::string timestamp() {
 
 }  // namespace
 
+void console_sink(Level level, std::string_view line, void*) {
+  std::lock_guard lock(sink_mutex());
+  FILE* out = level == Level::kResult ? stdout : stderr;
+  // One write per line, so lines of processes sharing a terminal never interleave.
+  std::string text(line);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), out);
+  std::fflush(out);
+}
+
 void set_sink(Sink sink, void* user_data) {
   state().user_data.store(user_data);
-  state().sink.store(sink != nullptr ? sink : &default_sink);
+  state().sink.store(sink != nullptr ? sink : &console_sink);
 }
 
 void set_level(Level level) { state().level.store(static_cast<int>(level)); }
+
+Level level() { return static_cast<Level>(state().level.load()); }
 
 bool enabled(Level level) { return static_cast<int>(level) <= state().level.load(); }
 

@@ -21,11 +21,15 @@ enum class Level { kResult, kError, kWarn, kInfo, kDebug };
 // Receives each formatted line (no trailing newline). Must be thread-safe.
 using Sink = void (*)(Level level, std::string_view line, void* user_data);
 
-// Replaces the sink (nullptr restores the default: stderr, result lines on stdout).
+// The default sink: stderr, result lines on stdout, one write per line. Thread-safe.
+void console_sink(Level level, std::string_view line, void* user_data);
+// Replaces the sink (nullptr restores the default, console_sink).
 // The only process-global of Caravan; settable as in llama.cpp's log_set.
 void set_sink(Sink sink, void* user_data);
 // Lines above `level` are dropped. Default kInfo; CARAVAN_LOG_LEVEL=debug raises it.
 void set_level(Level level);
+// The level set last (or read from CARAVAN_LOG_LEVEL at start).
+Level level();
 bool enabled(Level level);
 // Fields prefixed to every line of this process, e.g. "role=rollout rank=1".
 void set_context(std::string fields);

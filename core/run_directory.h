@@ -4,6 +4,7 @@
 //   metrics.jsonl    one JSON object per step / evaluation
 //   samples/*.jsonl  prompt id, completion, reward breakdown, policy version per sample
 //   checkpoints/step-N/  two-phase checkpoints: valid once committed (core/checkpoints.h)
+//   logs/NAME.log    each process's debug log, every level (apps/process_log.h)
 //   launcher_state.json  which ports `caravan run` picked itself (apps/run_ports.h)
 //
 //   CARAVAN_ASSIGN_OR_RETURN(RunDirectory dir, RunDirectory::create("runs/q", core::to_toml(config)));
@@ -34,6 +35,8 @@ class RunDirectory {
   std::filesystem::path config_path() const { return root_ / "config.toml"; }
   std::filesystem::path metrics_path() const { return root_ / "metrics.jsonl"; }
   std::filesystem::path samples_path(const std::string& phase) const { return root_ / "samples" / (phase + ".jsonl"); }
+  // logs/NAME.log, e.g. NAME = "rollout-1" or "launcher".
+  std::filesystem::path log_path(const std::string& process) const { return root_ / "logs" / (process + ".log"); }
   std::filesystem::path checkpoints_dir() const { return root_ / "checkpoints"; }
   // checkpoints/step-N (N zero-padded to 6 digits so names sort by step).
   std::filesystem::path checkpoint_dir(int64_t step) const;

@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   bubblewrap python3      # sandbox + interpreter of the code verifier (rewards/code)
   prometheus              # promtool: tests check the /metrics text format with it
+  libgoogle-glog-dev zlib1g-dev chromium slurm-wlm munge python3-yaml  # ops: glog routing, report test (chromium, PNG), local Slurm test, k8s manifest test
 )
 # node + npm run the tokenizer conformance references (ctest -L integration); keep an existing
 # npm (e.g. from nodesource) rather than fighting it with Debian's.

@@ -247,8 +247,9 @@ Status Controller::sync_weights() {
         }
         if (i > 0) actor_weights_incarnation_[members[i].first] = members[i].second;
       }
+      last_sync_s_ = seconds_between(started, link_.now());
       log::debug("event=weights_synced policy_version=", policy_version_, " generation=", group_generation_,
-                 " seconds=", seconds_between(started, link_.now()));
+                 " seconds=", last_sync_s_);
       return Status();
     }
     if (replies.status().code() == StatusCode::kCancelled || !roster_.alive(learner())) return replies.status();
@@ -447,6 +448,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                          {"worker_restarts", roster_.restarts()},
                          {"deadlines_missed", counters_.deadlines_missed},
                          {"sync_failures", counters_.sync_failures},
+                         {"sync_seconds", last_sync_s_},
                          {"downweighted_samples", counters_.downweighted_samples},
                          {"seconds", seconds}});
 }

@@ -227,6 +227,8 @@ class Controller {
   // them back until newer weights arrive), both summed over the RL steps.
   double learner_wait_s_ = 0;
   double actor_idle_s_ = 0;
+  // Seconds of the last successful weight sync (metrics.jsonl "sync_seconds").
+  double last_sync_s_ = 0;
   std::optional<Clock::time_point> rl_started_;
   Clock::time_point last_pump_{};
   int64_t generated_tokens_ = 0;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +46,45 @@ class ProcessSupervisorTest : public ::testing::Test {
  protected:
   caravan::testing::TempDir dir_;
 };
+
+// The terminal view's plumbing: every child's stdout and stderr go to the given descriptor, and
+// each change in the number of running children is reported (a restart included).
+TEST_F(ProcessSupervisorTest, ChildOutputGoesToTheGivenDescriptorAndRunningCountsAreReported) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::vector<std::pair<int64_t, int64_t>> counts;
+  {
+    ProcessSupervisor supervisor({.kill_grace = 2s,
+                                  .child_output_fd = fds[1],
+                                  .on_running_changed = [&](int64_t running, int64_t spawned) {
+                                    counts.emplace_back(running, spawned);
+                                  }});
+    const std::filesystem::path marker = dir_.path() / "failed_once";
+    ASSERT_TRUE(supervisor.spawn("controller-0", shell("echo out-controller; echo err-controller >&2; sleep 0.5")).ok());
+    ASSERT_TRUE(supervisor
+                    .spawn("rollout-0",
+                           shell("echo out-rollout; if [ ! -f " + marker.string() + " ]; then touch " + marker.string() +
+                                 "; exit 3; fi; sleep 2"),
+                           {.max_restarts = 1, .backoff = 10ms})
+                    .ok());
+    EXPECT_TRUE(supervisor.wait("controller-0").ok());
+  }
+  ::close(fds[1]);
+  std::string output;
+  char buffer[256];
+  for (ssize_t got; (got = ::read(fds[0], buffer, sizeof(buffer))) > 0;) output.append(buffer, static_cast<size_t>(got));
+  ::close(fds[0]);
+  for (const char* line : {"out-controller\n", "err-controller\n", "out-rollout\n"}) {
+    EXPECT_NE(output.find(line), std::string::npos) << output;
+  }
+  // Spawned 1, spawned 2, the rollout died (1 running), restarted (2), ..., all done (0).
+  ASSERT_GE(counts.size(), 5u);
+  EXPECT_EQ(counts[0], (std::pair<int64_t, int64_t>{1, 1}));
+  EXPECT_EQ(counts[1], (std::pair<int64_t, int64_t>{2, 2}));
+  EXPECT_EQ(counts[2], (std::pair<int64_t, int64_t>{1, 2}));
+  EXPECT_EQ(counts[3], (std::pair<int64_t, int64_t>{2, 2}));
+  EXPECT_EQ(counts.back().first, 0);
+}
 
 TEST_F(ProcessSupervisorTest, ALeaderThatExitsZeroFinishesTheRun) {
   ProcessSupervisor supervisor({.kill_grace = 2s});
