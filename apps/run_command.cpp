@@ -20,6 +20,7 @@
 #include "core/read_file.h"
 #include "core/run_directory.h"
 #include "core/seconds.h"
+#include "core/thread_wait.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
@@ -115,6 +116,8 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
 
 Status run(const RunRequest& request) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
+  // The workers inherit the environment: they start with [run] thread_wait and need no re-exec.
+  core::set_thread_wait_for_children(config.run.thread_wait);
   // Before any thread exists (parsing the config starts none), so the signal mask holds for the
   // whole process.
   ProcessSupervisor supervisor(
