@@ -3,23 +3,21 @@
 //
 // 1. Contention. A fixed generation workload (a random Qwen3-shaped model of 29 M parameters,
 //    8 sequences, 32 prompt + 32 new tokens; --quick: 9 M, 4 sequences, 16 + 8 tokens) runs in a
-//    fresh process per setting,
-//    once on the machine as it is and once beside two busy-looping processes this benchmark
-//    starts (2 cores: the workload loses about half the CPU, more with the machine's own load).
-//    Settings: 2 threads with libgomp's default wait (OMP_WAIT_POLICY unset: spin ~3 ms, then
-//    sleep; Caravan before [run] thread_wait), 2 threads ACTIVE (spin), 2 threads PASSIVE
-//    (sleep at once: the default of [run] thread_wait), and 1 thread PASSIVE. The slowdown of a
-//    setting is its time with the busy loops over its time without.
+//    fresh process per setting, once on the machine as it is and once beside two busy-looping
+//    processes this benchmark starts (2 cores: the workload loses about half the CPU, more with
+//    the machine's own load). Settings: 2 threads with libgomp's default wait (OMP_WAIT_POLICY
+//    unset: spin ~3 ms, then sleep; Caravan before [run] thread_wait), 2 threads ACTIVE (spin),
+//    2 threads PASSIVE (sleep at once: the default of [run] thread_wait), and 1 thread PASSIVE.
+//    The slowdown of a setting is its time with the busy loops over its time without.
 // 2. llama.cpp reference. One random Qwen3-shaped model of ~250 M parameters in float32 (6
 //    layers, width 1024, 16/8 heads of 128, MLP 3072, 151936-token tied vocabulary; --quick: 2
 //    layers of width 512 and a 32000-token vocabulary, 23 M) is written as safetensors and, by
-//    model/gguf_export.h,
-//    as GGUF. llama.cpp (node-llama-cpp's prebuilt CPU binaries, bench/llama_cpp_reference.mjs)
-//    and Caravan (kGenerate below, PASSIVE) decode greedily on those weights with 2 threads at
-//    batch 1 and batch 32, 64-token prompts, 64 new tokens (--quick: 16 and 8); decode tokens/s
-//    excludes the prefill (Caravan: generating N tokens minus generating 1; llama.cpp's includes
-//    node-llama-cpp's per-token JavaScript). The batch-1 greedy tokens of both must agree (the
-//    first 16): they run the same model.
+//    model/gguf_export.h, as GGUF. llama.cpp (node-llama-cpp's prebuilt CPU binaries,
+//    bench/llama_cpp_reference.mjs) and Caravan (kGenerate below, PASSIVE) decode greedily on
+//    those weights with 2 threads at batch 1 and batch 32, 64-token prompts, 64 new tokens
+//    (--quick: 16 and 8); decode tokens/s excludes the prefill (Caravan: generating N tokens
+//    minus generating 1; llama.cpp's includes node-llama-cpp's per-token JavaScript). The
+//    batch-1 greedy tokens of both must agree (the first 16): they run the same model.
 //
 //   cmake --build build --target bench_rollout_cpu llama_cpp_reference   # the second: npm, once
 //   build/bench/bench_rollout_cpu --quick       # under a minute
@@ -433,46 +431,44 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& options, std:
   return std::nullopt;
 }
 
+// "FIRST=a SECOND=b", two decimals.
+std::string ratio_fields(const std::string& first, const std::string& second, std::pair<double, double> ratios) {
+  char text[160];
+  std::snprintf(text, sizeof(text), "%s=%.2f %s=%.2f", first.c_str(), ratios.first, second.c_str(), ratios.second);
+  return text;
+}
+
+// Both parts; returns the fields of the RESULT line.
+Result<std::string> measure(const BenchOptions& options, const fs::path& work) {
+  std::string result = "contention_slowdown=skipped contention_slowdown_passive=skipped";
+  if (!options.skip_contention) {
+    CARAVAN_ASSIGN_OR_RETURN(const auto contention, measure_contention(work, options.quick));
+    result = ratio_fields("contention_slowdown", "contention_slowdown_passive", contention);
+  }
+  if (std::optional<std::string> reason = reference_unavailable(options)) {
+    std::printf("\nllama.cpp reference skipped: %s (needs node and `cmake --build build --target llama_cpp_reference`, "
+                "which installs node-llama-cpp with npm into %s)\n",
+                reason->c_str(), options.npm_prefix.string().c_str());
+    return str_cat(result, " batch1_vs_llama_cpp=skipped batch32_vs_llama_cpp=skipped llama_cpp_skipped=", *reason);
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const auto ratios, measure_against_llama_cpp(options, work));
+  return str_cat(result, " ", ratio_fields("batch1_vs_llama_cpp", "batch32_vs_llama_cpp", ratios));
+}
+
 int run(const BenchOptions& options) {
   const fs::path work = options.dir / str_cat("caravan-bench-rollout-cpu-", ::getpid());
   fs::remove_all(work);
   fs::create_directories(work);
   std::printf("load average at start: %s (2 cores; other processes keep running)\n", load_average().c_str());
   const auto started = Clock::now();
-  std::string contention_result = "contention_slowdown=skipped contention_slowdown_passive=skipped";
-  if (!options.skip_contention) {
-    Result<std::pair<double, double>> contention = measure_contention(work, options.quick);
-    if (!contention.ok()) {
-      fs::remove_all(work);
-      std::cerr << "bench_rollout_cpu: " << contention.status().to_string() << "\n";
-      return 1;
-    }
-    char text[128];
-    std::snprintf(text, sizeof(text), "contention_slowdown=%.2f contention_slowdown_passive=%.2f", contention->first,
-                  contention->second);
-    contention_result = text;
-  }
-  std::string reference_result;
-  if (std::optional<std::string> reason = reference_unavailable(options)) {
-    std::printf("\nllama.cpp reference skipped: %s (needs node and `cmake --build build --target llama_cpp_reference`, "
-                "which installs node-llama-cpp with npm into %s)\n",
-                reason->c_str(), options.npm_prefix.string().c_str());
-    reference_result = str_cat("batch1_vs_llama_cpp=skipped batch32_vs_llama_cpp=skipped llama_cpp_skipped=", *reason);
-  } else {
-    Result<std::pair<double, double>> ratios = measure_against_llama_cpp(options, work);
-    if (!ratios.ok()) {
-      fs::remove_all(work);
-      std::cerr << "bench_rollout_cpu: " << ratios.status().to_string() << "\n";
-      return 1;
-    }
-    char text[128];
-    std::snprintf(text, sizeof(text), "batch1_vs_llama_cpp=%.2f batch32_vs_llama_cpp=%.2f", ratios->first,
-                  ratios->second);
-    reference_result = text;
-  }
+  const Result<std::string> result = measure(options, work);
   fs::remove_all(work);
+  if (!result.ok()) {
+    std::cerr << "bench_rollout_cpu: " << result.status().to_string() << "\n";
+    return 1;
+  }
   std::printf("load average at end: %s; %.0f s\n", load_average().c_str(), seconds_since(started));
-  std::printf("RESULT %s %s\n", contention_result.c_str(), reference_result.c_str());
+  std::printf("RESULT %s\n", result->c_str());
   return 0;
 }
 
