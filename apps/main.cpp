@@ -4,6 +4,8 @@
 
 #include "apps/commands.h"
 #include "apps/third_party_logs.h"
+#include "core/run_config.h"
+#include "core/thread_wait.h"
 
 namespace {
 
@@ -41,6 +43,11 @@ int main(int argc, char** argv) {
   if (command == "detokenize") return caravan::apps::detokenize_command(argc, argv);
   if (command == "inspect") return caravan::apps::inspect_command(argc, argv);
   if (command == "reward-test") return caravan::apps::reward_test_command(argc, argv);
+  if (command == "generate" || command == "eval") {
+    // No run config here: the default [run] thread_wait, before LibTorch starts its threads.
+    const caravan::Status wait = caravan::core::ensure_thread_wait(caravan::core::RunOptions{}.thread_wait, argv);
+    if (!wait.ok()) std::cerr << "caravan: " << wait.to_string() << "\n";
+  }
   if (command == "generate") return caravan::apps::generate_command(argc, argv);
   if (command == "eval") return caravan::apps::eval_command(argc, argv);
   if (command == "report") return caravan::apps::report_command(argc, argv);

@@ -27,6 +27,7 @@
 #include "core/read_file.h"
 #include "core/run_directory.h"
 #include "core/seconds.h"
+#include "core/thread_wait.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
@@ -149,6 +150,8 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
 Status run(const RunRequest& request) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
   if (request.external_workers) prepare_for_external_workers(config);
+  // The workers inherit the environment: they start with [run] thread_wait and need no re-exec.
+  core::set_thread_wait_for_children(config.run.thread_wait);
   // On a terminal: the children's output and the launcher's lines above a live status block.
   std::unique_ptr<RunConsole> console;
   if (stdout_is_terminal()) console = std::make_unique<RunConsole>(std::cout, config.grpo.steps);

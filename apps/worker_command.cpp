@@ -26,6 +26,7 @@
 #include "core/seconds.h"
 #include "core/serial_role.h"
 #include "core/thread_budget.h"
+#include "core/thread_wait.h"
 #include "core/worker_session.h"
 #include "learner/learner_worker.h"
 #include "model/model_loader.h"
@@ -352,7 +353,7 @@ Result<proto::Role> parse_role(const std::string& name) {
 // `debug_log` receives this process's log in the run directory (RUN_DIR/logs/ROLE-RANK.log); the
 // caller keeps it until its last line is logged.
 Status run_worker(const std::string& role_name, const std::string& rank_text, const std::string& config_path,
-                  SignalStopper& signals, std::unique_ptr<ProcessLog>& debug_log) {
+                  SignalStopper& signals, std::unique_ptr<ProcessLog>& debug_log, char** argv) {
   const std::stop_token stop = signals.token();
   CARAVAN_ASSIGN_OR_RETURN(proto::Role role, parse_role(role_name));
   uint32_t rank = 0;
@@ -363,6 +364,9 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
   }
   log::set_context(str_cat("role=", role_name, " rank=", rank));
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config(config_path));
+  // Before LibTorch's first parallel region; re-executes this worker once when the environment
+  // lacks the policy (`caravan run` sets it for its workers).
+  CARAVAN_RETURN_IF_ERROR(core::ensure_thread_wait(config.run.thread_wait, argv));
   if (config.run.directory.empty() || config.cluster.controller_port == 0) {
     return Status::invalid_argument(str_cat(config_path, ": not a resolved config (run.directory and "
                                             "cluster.controller_port must be set); start runs with `caravan run`"));
@@ -381,7 +385,8 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
   }
   const int64_t threads = core::intra_op_threads(config, role, core::available_cores());
   at::set_num_threads(static_cast<int>(threads));
-  log::info("event=threads intra_op=", threads, " cores=", core::available_cores());
+  log::info("event=threads intra_op=", threads, " cores=", core::available_cores(),
+            " wait=", core::enum_name(config.run.thread_wait));
   zmq::context_t context;
   switch (role) {
     case proto::Role::CONTROLLER: return run_controller(config, context, stop);
@@ -413,7 +418,7 @@ int worker_command(int argc, char** argv) {
   Status status;
   try {
     status = run_worker(*cli.value("--role"), cli.value("--rank").value_or("0"), *cli.value("--config"), stopper,
-                        debug_log);
+                        debug_log, argv);
   } catch (const std::exception& e) {
     // The last boundary: whatever escaped a role is reported with its reason, not an abort.
     status = Status::internal(str_cat("unhandled exception: ", e.what()));

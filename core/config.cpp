@@ -77,6 +77,7 @@ Rule required_one_of(std::vector<std::string> choices) {
 // The enumerators of an enum that config.toml spells by enum_name (core/transformer_config.h).
 const auto& enumerators(Architecture) { return kAllArchitectures; }
 const auto& enumerators(RopeScalingType) { return kAllRopeScalingTypes; }
+const auto& enumerators(ThreadWait) { return kAllThreadWaits; }
 
 // A rule accepting exactly the names of `value`'s enumerators.
 template <class Enum>
@@ -103,6 +104,7 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("directory", c.run.directory, Rule{});
   v.field("seed", c.run.seed, Rule{});
   v.field("threads_per_process", c.run.threads_per_process, in_range(1, 256));
+  v.field("thread_wait", c.run.thread_wait, enum_choices(c.run.thread_wait));
 
   v.section("task");
   v.field("kind", c.task.kind, required_one_of({"arithmetic", "rlvr"}));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_wait.h"
 #include "core/transformer_config.h"
 
 namespace caravan::core {
@@ -26,6 +27,12 @@ struct RunOptions {
   // LibTorch intra-op threads per process at most, >= 1. Processes that compute at the same time
   // share the machine's cores (core/thread_budget.h), so each may get fewer.
   int64_t threads_per_process = 1;
+  // How idle LibTorch/OpenBLAS (OpenMP) threads wait between parallel regions, set in every
+  // process before its threads start (core/thread_wait.h): "passive" (sleep at once) or "active"
+  // (spin). Passive costs little on an idle machine and keeps a run usable on a shared one;
+  // active collapses when other processes compete for the cores (bench/RESULTS.md,
+  // bench_rollout_cpu).
+  ThreadWait thread_wait = ThreadWait::kPassive;
 };
 
 // [task]: what the run trains on: the embedded arithmetic task (a+b, a-b, a*b) or an RLVR

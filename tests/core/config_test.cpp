@@ -171,6 +171,29 @@ TEST(ConfigTest, BadRowPolicyListsTheChoices) {
       << status.message();
 }
 
+TEST(ConfigTest, ThreadWaitDefaultsToPassiveAndRoundTrips) {
+  auto config = parse_run_config(kMinimal, "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->run.thread_wait, ThreadWait::kPassive);
+  const std::string active = "[run]\nname = \"t\"\nthread_wait = \"active\"\n[task]\nkind = \"arithmetic\"\n"
+                             "[model]\nnum_layers = 2\n";
+  auto parsed = parse_run_config(active, "test.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->run.thread_wait, ThreadWait::kActive);
+  auto round_trip = parse_run_config(to_toml(*parsed), "resolved.toml");
+  ASSERT_TRUE(round_trip.ok()) << round_trip.status().to_string();
+  EXPECT_EQ(round_trip->run.thread_wait, ThreadWait::kActive);
+}
+
+TEST(ConfigTest, UnknownThreadWaitNamesTheKeyAndTheChoices) {
+  Status status = parse_error("[run]\nname = \"t\"\nthread_wait = \"spin\"\n[task]\nkind = \"arithmetic\"\n"
+                              "[model]\nnum_layers = 2\n");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("test.toml: [run] thread_wait: expected one of \"passive\", \"active\", got \"spin\""),
+            std::string::npos)
+      << status.message();
+}
+
 TEST(ConfigTest, SyntaxErrorHasLineAndColumn) {
   Status status = parse_error("[run]\nname = \n");
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
