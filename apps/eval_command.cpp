@@ -151,14 +151,13 @@ Status evaluate(const core::CommandLine& cli) {
   for (const std::string& problem : dataset.report.problems) log::warn("eval: skipped ", problem);
   int64_t too_long = 0;
   CARAVAN_ASSIGN_OR_RETURN(const EvalPrompts prompts,
-                           encode_rows(dataset, spec, flags.sampling.generation.max_new_tokens, *dataset_file, too_long));
+                           encode_rows(dataset, spec, flags.sampling.sampling.max_new_tokens, *dataset_file, too_long));
 
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.seed));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.sampling.seed));
   model->eval();
   OfflineSamplingOptions sampling = flags.sampling;
-  sampling.generation.stop_ids = spec.prompts->stop_ids();
-  sampling.generation.pad_id = spec.tokenizer->pad_id();
-  const auto generated = OfflineSampler(*model, sampling).sample(prompts.tokens, "eval");
+  sampling.sampling.stop_ids = spec.prompts->stop_ids();
+  CARAVAN_ASSIGN_OR_RETURN(const auto generated, OfflineSampler(*model, sampling).sample(prompts.tokens, "eval"));
 
   // Score every completion with the run's verifiers and rules, on --threads threads.
   const auto n = static_cast<size_t>(sampling.samples_per_prompt);
@@ -166,11 +165,11 @@ Status evaluate(const core::CommandLine& cli) {
   std::vector<std::vector<EvalSample>> samples(rows, std::vector<EvalSample>(n));
   for (size_t p = 0; p < rows; ++p) {
     for (size_t s = 0; s < n; ++s) {
-      const rollout::GeneratedSequence& sequence = generated[p][s];
+      const rollout::SequenceOutput& sequence = generated[p][s];
       EvalSample& sample = samples[p][s];
       CARAVAN_ASSIGN_OR_RETURN(sample.completion, model::decode_generated(*spec.tokenizer, sequence.tokens));
-      sample.completion_tokens = controller::completion_token_count(sequence.tokens, sequence.stopped);
-      sample.stopped = sequence.stopped;
+      sample.stopped = sequence.finish_reason != rollout::FinishReason::kLength;
+      sample.completion_tokens = controller::completion_token_count(sequence.tokens, sample.stopped);
     }
   }
   const rewards::VerifierRegistry registry = rewards::make_default_registry();
@@ -200,7 +199,7 @@ Status evaluate(const core::CommandLine& cli) {
               "temperature %g\n",
               spec.directory.string().c_str(), dataset_file->c_str(), rows,
               static_cast<long long>(dataset.report.rows_skipped), static_cast<long long>(too_long), n,
-              sampling.generation.temperature);
+              sampling.sampling.temperature);
   print_table(by_source, all, static_cast<int64_t>(n));
   std::fflush(stdout);
   if (const std::optional<std::string> out = cli.value("--out")) {

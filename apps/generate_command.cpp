@@ -23,8 +23,6 @@
 namespace caravan::apps {
 namespace {
 
-const char* finish_reason(const rollout::GeneratedSequence& sequence) { return sequence.stopped ? "stop" : "length"; }
-
 // The token ids of every row, each checked to fit the model with max_new_tokens.
 Result<std::vector<std::vector<int32_t>>> encode_rows(const std::vector<core::PromptRow>& rows,
                                                       const model::ModelSpec& spec, int64_t max_new_tokens,
@@ -49,7 +47,7 @@ Result<std::vector<std::vector<int32_t>>> encode_rows(const std::vector<core::Pr
 
 // One output row: the input row's keys, then the completion.
 Result<nlohmann::json> output_row(const core::PromptRow& row, size_t sample, size_t prompt_tokens,
-                                  const rollout::GeneratedSequence& sequence, const model::Tokenizer& tokenizer) {
+                                  const rollout::SequenceOutput& sequence, const model::Tokenizer& tokenizer) {
   nlohmann::json out = row.extra;
   out["line"] = row.line;
   out["sample"] = sample;
@@ -58,7 +56,7 @@ Result<nlohmann::json> output_row(const core::PromptRow& row, size_t sample, siz
   out["text"] = std::move(text);
   out["tokens"] = sequence.tokens;
   out["logprobs"] = sequence.logprobs;
-  out["finish_reason"] = finish_reason(sequence);
+  out["finish_reason"] = rollout::finish_reason_name(sequence.finish_reason);
   return out;
 }
 
@@ -70,14 +68,13 @@ Status generate(const core::CommandLine& cli) {
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(flags.model));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<core::PromptRow> rows, core::read_prompt_file(*prompts_file));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::vector<int32_t>> prompts,
-                           encode_rows(rows, spec, flags.sampling.generation.max_new_tokens, *prompts_file));
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.seed));
+                           encode_rows(rows, spec, flags.sampling.sampling.max_new_tokens, *prompts_file));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.sampling.seed));
   model->eval();
   OfflineSamplingOptions sampling = flags.sampling;
-  sampling.generation.stop_ids = spec.prompts->stop_ids();
-  sampling.generation.pad_id = spec.tokenizer->pad_id();
+  sampling.sampling.stop_ids = spec.prompts->stop_ids();
   OfflineSampler sampler(*model, sampling);
-  const auto samples = sampler.sample(prompts, "generate");
+  CARAVAN_ASSIGN_OR_RETURN(const auto samples, sampler.sample(prompts, "generate"));
 
   std::string text;
   for (size_t p = 0; p < rows.size(); ++p) {

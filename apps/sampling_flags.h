@@ -1,7 +1,7 @@
 // File: apps/sampling_flags.h
 // The flags `caravan generate` and `caravan eval` share: which model directory and how to load
 // it (--model, --dtype, --chat-template, --no-thinking, --threads) and how to sample (--n,
-// --temperature, --top-p, --max-new-tokens, --seed, --batch-size).
+// --temperature, --top-p, --max-new-tokens, --seed, --batch-size, --kv-cache-mb).
 //
 //   core::CommandLine cli("caravan generate", "...");
 //   declare_sampling_flags(cli, /*default_temperature=*/1.0);
@@ -23,8 +23,8 @@ struct SamplingFlags {
   core::ModelOptions model;
   // --threads: LibTorch intra-op threads.
   int threads = 1;
-  // --n, --temperature, --top-p, --max-new-tokens, --seed, --batch-size (generation.stop_ids
-  // and generation.pad_id come from the model).
+  // --n, --temperature, --top-p, --max-new-tokens, --seed, --batch-size, --kv-cache-mb
+  // (sampling.stop_ids come from the model).
   OfflineSamplingOptions sampling;
 };
 

@@ -20,4 +20,9 @@ namespace caravan::model {
 // (CARAVAN_CHECK).
 at::Tensor token_logprobs(const at::Tensor& logits, const at::Tensor& targets, double temperature);
 
+// log_softmax(logits / temperature) over the last dimension, computed exactly as token_logprobs
+// does (same upcast, same temperature rule), for callers that need more than the targets' values
+// (the rollout sampler's top logprobs).
+at::Tensor scaled_log_softmax(const at::Tensor& logits, double temperature);
+
 } // namespace caravan::model

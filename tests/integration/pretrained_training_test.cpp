@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/rollout/generator.h"
+#include "actors/rollout/engine.h"
 #include "core/checkpoints.h"
 #include "core/rlvr_dataset.h"
 #include "core/run_config.h"
@@ -20,6 +20,7 @@
 #include "model/model_loader.h"
 #include "tests/common/hf_checkpoint.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/llama_rows.h"
 
 namespace caravan {
 namespace {
@@ -37,9 +38,25 @@ float digit_fraction(const std::vector<int32_t>& tokens) {
 
 at::Tensor logits_of(model::Llama& model, const std::vector<int32_t>& prompt) {
   const at::Tensor tokens = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end())).unsqueeze(0);
-  const at::Tensor positions = at::arange(tokens.size(1)).unsqueeze(0);
   at::NoGradGuard no_grad;
-  return model->forward(tokens, positions, at::ones_like(tokens, at::kBool));
+  return caravan::testing::row_logits(*model, tokens);
+}
+
+// Greedy completions of up to 12 tokens from the rollout engine, one per prompt.
+std::vector<rollout::SequenceOutput> greedy_completions(model::LlamaImpl& model,
+                                                        const std::vector<std::vector<int32_t>>& prompts,
+                                                        const std::vector<int32_t>& stop_ids) {
+  rollout::Engine engine(model, {.block_size = 16}, /*num_blocks=*/64, /*token_text=*/nullptr, /*policy_version=*/0);
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    const Status added = engine.add(
+        {.id = p, .prompt = prompts[p], .samples = {{.temperature = 0.0, .max_new_tokens = 12, .stop_ids = stop_ids}}});
+    EXPECT_TRUE(added.ok()) << added.to_string();
+  }
+  std::vector<rollout::SequenceOutput> out(prompts.size());
+  while (!engine.idle()) {
+    for (rollout::SequenceOutput& done : engine.step()) out[done.request_id] = std::move(done);
+  }
+  return out;
 }
 
 std::set<std::string> keys_of(const nlohmann::json& object) {
@@ -119,10 +136,8 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
   for (const std::vector<int32_t>& prompt : prompts) {
     EXPECT_TRUE(at::equal(logits_of(reloaded, prompt), logits_of(policy, prompt)));
   }
-  const rollout::GenerationOptions greedy{.max_new_tokens = 12, .temperature = 0.0, .top_p = 1.0, .seed = 0,
-                                          .stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()};
-  const auto expected = rollout::generate(*policy, prompts, greedy);
-  const auto actual = rollout::generate(*reloaded, prompts, greedy);
+  const auto expected = greedy_completions(*policy, prompts, spec.prompts->stop_ids());
+  const auto actual = greedy_completions(*reloaded, prompts, spec.prompts->stop_ids());
   for (size_t i = 0; i < prompts.size(); ++i) {
     EXPECT_EQ(actual[i].tokens, expected[i].tokens) << i;
     EXPECT_EQ(actual[i].logprobs, expected[i].logprobs) << i;
