@@ -42,7 +42,7 @@ struct EvalPrompts {
 struct EvalSample {
   std::string completion;
   int64_t completion_tokens = 0;
-  bool stopped = false;
+  rollout::FinishReason finish_reason = rollout::FinishReason::kLength;
   rewards::RewardBreakdown reward;
 };
 
@@ -130,7 +130,7 @@ nlohmann::json sample_record(const core::RlvrRow& row, size_t prompt_tokens, siz
           {"prompt_tokens", prompt_tokens},
           {"completion", sample.completion},
           {"completion_tokens", sample.completion_tokens},
-          {"finish_reason", sample.stopped ? "stop" : "length"},
+          {"finish_reason", rollout::finish_reason_name(sample.finish_reason)},
           {"reward", rewards::reward_record(sample.reward)}};
 }
 
@@ -168,8 +168,9 @@ Status evaluate(const core::CommandLine& cli) {
       const rollout::SequenceOutput& sequence = generated[p][s];
       EvalSample& sample = samples[p][s];
       CARAVAN_ASSIGN_OR_RETURN(sample.completion, model::decode_generated(*spec.tokenizer, sequence.tokens));
-      sample.stopped = sequence.finish_reason != rollout::FinishReason::kLength;
-      sample.completion_tokens = controller::completion_token_count(sequence.tokens, sample.stopped);
+      sample.finish_reason = sequence.finish_reason;
+      sample.completion_tokens = controller::completion_token_count(
+          sequence.tokens, /*stopped=*/sample.finish_reason == rollout::FinishReason::kStopToken);
     }
   }
   const rewards::VerifierRegistry registry = rewards::make_default_registry();
@@ -182,7 +183,7 @@ Status evaluate(const core::CommandLine& cli) {
                                          .ground_truth = row.ground_truth,
                                          .completion = sample.completion,
                                          .completion_tokens = sample.completion_tokens,
-                                         .truncated = !sample.stopped});
+                                         .truncated = sample.finish_reason == rollout::FinishReason::kLength});
   });
 
   std::map<std::string, SourceStats> by_source;

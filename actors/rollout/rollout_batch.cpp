@@ -8,13 +8,16 @@ namespace {
 proto::FinishReason finish_reason_to_proto(FinishReason reason) {
   switch (reason) {
     case FinishReason::kStopToken:
-    case FinishReason::kStopString: return proto::FinishReason::STOP;
-    case FinishReason::kLength: return proto::FinishReason::LENGTH;
+    case FinishReason::kStopString:
+      return proto::FinishReason::STOP;
+    case FinishReason::kLength:
+      return proto::FinishReason::LENGTH;
   }
+  CARAVAN_CHECK(false, "finish_reason_to_proto: unknown reason ", static_cast<int>(reason));
   return proto::FinishReason::LENGTH;
 }
 
-} // namespace
+}  // namespace
 
 Status validate_rollout_request(const proto::RolloutRequest::Reader& request, const core::TransformerConfig& config) {
   if (request.getSamplesPerPrompt() == 0) return Status::invalid_argument("RolloutRequest.samplesPerPrompt: must be >= 1");

@@ -42,19 +42,21 @@ at::Tensor logits_of(model::Llama& model, const std::vector<int32_t>& prompt) {
   return caravan::testing::row_logits(*model, tokens);
 }
 
-// Greedy completions of up to 12 tokens from the rollout engine, one per prompt.
-std::vector<rollout::SequenceOutput> greedy_completions(model::LlamaImpl& model,
-                                                        const std::vector<std::vector<int32_t>>& prompts,
-                                                        const std::vector<int32_t>& stop_ids) {
+// `samples` completions of `prompt` from the rollout engine, in sample order; sample s draws
+// with seed sampling_seed(params.seed, 0, s).
+std::vector<rollout::SequenceOutput> engine_samples(model::LlamaImpl& model, const std::vector<int32_t>& prompt,
+                                                    size_t samples, const rollout::SamplingParams& params) {
   rollout::Engine engine(model, {.block_size = 16}, /*num_blocks=*/64, /*token_text=*/nullptr, /*policy_version=*/0);
-  for (size_t p = 0; p < prompts.size(); ++p) {
-    const Status added = engine.add(
-        {.id = p, .prompt = prompts[p], .samples = {{.temperature = 0.0, .max_new_tokens = 12, .stop_ids = stop_ids}}});
-    EXPECT_TRUE(added.ok()) << added.to_string();
+  rollout::EngineRequest request{.id = 0, .prompt = prompt};
+  for (size_t s = 0; s < samples; ++s) {
+    request.samples.push_back(params);
+    request.samples.back().seed = rollout::sampling_seed(params.seed, 0, s);
   }
-  std::vector<rollout::SequenceOutput> out(prompts.size());
+  const Status added = engine.add(std::move(request));
+  EXPECT_TRUE(added.ok()) << added.to_string();
+  std::vector<rollout::SequenceOutput> out(samples);
   while (!engine.idle()) {
-    for (rollout::SequenceOutput& done : engine.step()) out[done.request_id] = std::move(done);
+    for (rollout::SequenceOutput& done : engine.step()) out[done.sample] = std::move(done);
   }
   return out;
 }
@@ -92,10 +94,9 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
     std::vector<learner::RolloutGroup> groups;
     for (size_t p = 0; p < 4; ++p) {
       const std::vector<int32_t>& prompt = prompts[p];
-      const std::vector<rollout::GeneratedSequence> completions = rollout::generate(
-          *policy, std::vector<std::vector<int32_t>>(4, prompt),
-          {.max_new_tokens = 8, .temperature = temperature, .top_p = 1.0, .seed = step * 10 + p,
-           .stop_ids = spec.prompts->stop_ids(), .pad_id = spec.tokenizer->pad_id()});
+      const std::vector<rollout::SequenceOutput> completions = engine_samples(
+          *policy, prompt, 4,
+          {.temperature = temperature, .max_new_tokens = 8, .stop_ids = spec.prompts->stop_ids(), .seed = step * 10 + p});
       learner::RolloutGroup group{.prompt_id = p, .prompt_tokens = prompt, .samples = {}};
       for (size_t s = 0; s < completions.size(); ++s) {
         // Distinct rewards guarantee a non-zero advantage in every group.
@@ -136,11 +137,12 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
   for (const std::vector<int32_t>& prompt : prompts) {
     EXPECT_TRUE(at::equal(logits_of(reloaded, prompt), logits_of(policy, prompt)));
   }
-  const auto expected = greedy_completions(*policy, prompts, spec.prompts->stop_ids());
-  const auto actual = greedy_completions(*reloaded, prompts, spec.prompts->stop_ids());
+  const rollout::SamplingParams greedy{.temperature = 0.0, .max_new_tokens = 12, .stop_ids = spec.prompts->stop_ids()};
   for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(actual[i].tokens, expected[i].tokens) << i;
-    EXPECT_EQ(actual[i].logprobs, expected[i].logprobs) << i;
+    const rollout::SequenceOutput expected = engine_samples(*policy, prompts[i], 1, greedy).front();
+    const rollout::SequenceOutput actual = engine_samples(*reloaded, prompts[i], 1, greedy).front();
+    EXPECT_EQ(actual.tokens, expected.tokens) << i;
+    EXPECT_EQ(actual.logprobs, expected.logprobs) << i;
   }
 }
 
