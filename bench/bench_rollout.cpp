@@ -16,7 +16,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
+
+#include <unistd.h>
 
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -147,12 +150,13 @@ double prefix_saving(model::LlamaImpl& model, const rollout::EngineOptions& opti
 }
 
 int run(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   core::CommandLine cli("bench_rollout", "Rollout engine throughput against a naive and a static-batch baseline.");
   cli.switch_flag("--quick", "a ~6 M model and 32 short requests (< 1 minute)");
   cli.flag("--threads", "N", "LibTorch threads (default: every core)");
   cli.flag("--naive-requests", "N", "requests the naive baseline runs (default 4, quick 2)");
   cli.flag("--static-batch", "N", "sequences per static batch (default 32)");
-  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, 2)) return *exit_code;
+  if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, 1)) return *exit_code;
   const bool quick = cli.is_set("--quick");
   const Result<double> threads =
       cli.number("--threads", std::max(1u, std::thread::hardware_concurrency()), {.low = 1, .high = 1024, .integer = true});
@@ -205,4 +209,13 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace caravan::bench
 
-int main(int argc, char** argv) { return caravan::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+  // OpenMP threads that spin while they wait collapse on a shared machine (measured here: ~80% of
+  // the time in libgomp's spin loop with a compile beside the run). libgomp reads the policy when
+  // it loads, before main: set it and start again unless the caller chose one.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv);
+  }
+  return caravan::bench::run(argc, argv);
+}
