@@ -29,12 +29,15 @@ Result<std::vector<std::vector<rollout::SequenceOutput>>> OfflineSampler::sample
     }
   }
   std::vector<std::vector<rollout::SequenceOutput>> samples(prompts.size(), std::vector<rollout::SequenceOutput>(n));
+  std::vector<size_t> samples_left(prompts.size(), n);
+  size_t prompts_done = 0;
   size_t completions = 0;
   int64_t tokens = 0;
   auto last_log = started;
   while (!engine->idle()) {
     for (rollout::SequenceOutput& done : engine->step()) {
       ++completions;
+      if (--samples_left[done.request_id] == 0) ++prompts_done;
       tokens += static_cast<int64_t>(done.tokens.size());
       samples[done.request_id][done.sample] = std::move(done);
     }
@@ -43,7 +46,8 @@ Result<std::vector<std::vector<rollout::SequenceOutput>>> OfflineSampler::sample
       last_log = now;
       const double seconds = std::chrono::duration<double>(now - started).count();
       const rollout::EngineStats stats = engine->stats();
-      log::info(label, ": completions ", completions, "/", prompts.size() * n, " tokens ", tokens, " tokens_per_s ",
+      log::info(label, ": prompts ", prompts_done, "/", prompts.size(), " completions ", completions, "/",
+                prompts.size() * n, " tokens ", tokens, " tokens_per_s ",
                 seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0, " running ", stats.running, " waiting ",
                 stats.waiting, " kv_blocks_used ", stats.kv_blocks_used, " seconds ", seconds);
     }

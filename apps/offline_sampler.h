@@ -41,7 +41,7 @@ class OfflineSampler {
 
   // samples[p][s] is sample s of prompt p. Errors: the engine's (a bad option, a prompt that is
   // empty or does not fit the context or the KV cache, naming the prompt). `label` starts each
-  // progress line ("generate: completions 32/100 ...").
+  // progress line ("generate: prompts 8/25 completions 32/100 ...").
   Result<std::vector<std::vector<rollout::SequenceOutput>>> sample(const std::vector<std::vector<int32_t>>& prompts,
                                                                    std::string_view label);
 
