@@ -151,16 +151,15 @@ Status evaluate(const core::CommandLine& cli) {
   for (const std::string& problem : dataset.report.problems) log::warn("eval: skipped ", problem);
   int64_t too_long = 0;
   CARAVAN_ASSIGN_OR_RETURN(const EvalPrompts prompts,
-                           encode_rows(dataset, spec, flags.sampling.generation.sampling.max_new_tokens, *dataset_file, too_long));
+                           encode_rows(dataset, spec, flags.sampling.sampling.max_new_tokens, *dataset_file, too_long));
 
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.sampling.seed));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.sampling.seed));
   model->eval();
   OfflineSamplingOptions sampling = flags.sampling;
-  sampling.generation.sampling.stop_ids = spec.prompts->stop_ids();
-  sampling.generation.pad_id = spec.tokenizer->pad_id();
+  sampling.sampling.stop_ids = spec.prompts->stop_ids();
   const rollout::TokenText token_text = rollout::TokenText::from_tokenizer(*spec.tokenizer);  // for --stop
-  sampling.generation.token_text = &token_text;
-  const auto generated = OfflineSampler(*model, sampling).sample(prompts.tokens, "eval");
+  sampling.token_text = &token_text;
+  CARAVAN_ASSIGN_OR_RETURN(const auto generated, OfflineSampler(*model, sampling).sample(prompts.tokens, "eval"));
 
   // Score every completion with the run's verifiers and rules, on --threads threads.
   const auto n = static_cast<size_t>(sampling.samples_per_prompt);
@@ -168,11 +167,10 @@ Status evaluate(const core::CommandLine& cli) {
   std::vector<std::vector<EvalSample>> samples(rows, std::vector<EvalSample>(n));
   for (size_t p = 0; p < rows; ++p) {
     for (size_t s = 0; s < n; ++s) {
-      const rollout::GeneratedSequence& sequence = generated[p][s];
+      const rollout::SequenceOutput& sequence = generated[p][s];
       EvalSample& sample = samples[p][s];
       CARAVAN_ASSIGN_OR_RETURN(sample.completion, model::decode_generated(*spec.tokenizer, sequence.tokens));
-      CARAVAN_CHECK(sequence.finish_reason.has_value(), "eval: a sequence without a finish reason");
-      sample.finish_reason = *sequence.finish_reason;
+      sample.finish_reason = sequence.finish_reason;
       sample.completion_tokens = controller::completion_token_count(
           sequence.tokens, /*stopped=*/sample.finish_reason == rollout::FinishReason::kStopToken);
     }
@@ -204,7 +202,7 @@ Status evaluate(const core::CommandLine& cli) {
               "temperature %g\n",
               spec.directory.string().c_str(), dataset_file->c_str(), rows,
               static_cast<long long>(dataset.report.rows_skipped), static_cast<long long>(too_long), n,
-              sampling.generation.sampling.temperature);
+              sampling.sampling.temperature);
   print_table(by_source, all, static_cast<int64_t>(n));
   std::fflush(stdout);
   if (const std::optional<std::string> out = cli.value("--out")) {

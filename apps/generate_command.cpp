@@ -23,12 +23,6 @@
 namespace caravan::apps {
 namespace {
 
-// Every sequence ends: the sampler is never stopped early here.
-const char* finish_reason(const rollout::GeneratedSequence& sequence) {
-  CARAVAN_CHECK(sequence.finish_reason.has_value(), "generate: a sequence without a finish reason");
-  return rollout::finish_reason_name(*sequence.finish_reason);
-}
-
 // The token ids of every row, each checked to fit the model with max_new_tokens.
 Result<std::vector<std::vector<int32_t>>> encode_rows(const std::vector<core::PromptRow>& rows,
                                                       const model::ModelSpec& spec, int64_t max_new_tokens,
@@ -53,7 +47,7 @@ Result<std::vector<std::vector<int32_t>>> encode_rows(const std::vector<core::Pr
 
 // One output row: the input row's keys, then the completion.
 Result<nlohmann::json> output_row(const core::PromptRow& row, size_t sample, size_t prompt_tokens,
-                                  const rollout::GeneratedSequence& sequence, const model::Tokenizer& tokenizer) {
+                                  const rollout::SequenceOutput& sequence, const model::Tokenizer& tokenizer) {
   nlohmann::json out = row.extra;
   out["line"] = row.line;
   out["sample"] = sample;
@@ -62,7 +56,7 @@ Result<nlohmann::json> output_row(const core::PromptRow& row, size_t sample, siz
   out["text"] = std::move(text);
   out["tokens"] = sequence.tokens;
   out["logprobs"] = sequence.logprobs;
-  out["finish_reason"] = finish_reason(sequence);
+  out["finish_reason"] = rollout::finish_reason_name(sequence.finish_reason);
   if (!sequence.top_logprobs.empty()) {
     nlohmann::json top = nlohmann::json::array();
     for (const auto& position : sequence.top_logprobs) {
@@ -83,16 +77,15 @@ Status generate(const core::CommandLine& cli) {
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(flags.model));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<core::PromptRow> rows, core::read_prompt_file(*prompts_file));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::vector<int32_t>> prompts,
-                           encode_rows(rows, spec, flags.sampling.generation.sampling.max_new_tokens, *prompts_file));
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.generation.sampling.seed));
+                           encode_rows(rows, spec, flags.sampling.sampling.max_new_tokens, *prompts_file));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama model, model::load_model(spec, flags.sampling.sampling.seed));
   model->eval();
   OfflineSamplingOptions sampling = flags.sampling;
-  sampling.generation.sampling.stop_ids = spec.prompts->stop_ids();
-  sampling.generation.pad_id = spec.tokenizer->pad_id();
+  sampling.sampling.stop_ids = spec.prompts->stop_ids();
   const rollout::TokenText token_text = rollout::TokenText::from_tokenizer(*spec.tokenizer);  // for --stop
-  sampling.generation.token_text = &token_text;
+  sampling.token_text = &token_text;
   OfflineSampler sampler(*model, sampling);
-  const auto samples = sampler.sample(prompts, "generate");
+  CARAVAN_ASSIGN_OR_RETURN(const auto samples, sampler.sample(prompts, "generate"));
 
   std::string text;
   for (size_t p = 0; p < rows.size(); ++p) {

@@ -40,8 +40,9 @@ void declare_sampling_flags(core::CommandLine& cli, double default_temperature) 
                              "that completes one (finish_reason stop_string)");
   cli.flag("--top-logprobs", "K", "also report the K (0..20) most likely tokens' logprobs at each position (default 0)");
   cli.flag("--max-new-tokens", "N", "tokens generated per completion at most (default 256)");
-  cli.flag("--seed", "S", "sampling seed (default 0); the same seed and --batch-size give the same completions");
-  cli.flag("--batch-size", "N", "sequences per forward batch (default 16)");
+  cli.flag("--seed", "S", "sampling seed (default 0); the same seed gives the same completions");
+  cli.flag("--batch-size", "N", "sequences generating at once at most (default 64)");
+  cli.flag("--kv-cache-mb", "MB", "KV cache size in MiB (default: 20% of the available memory)");
   cli.flag("--threads", "N", "LibTorch threads (default: every core)");
   cli.flag("--dtype", "DTYPE", "compute dtype: float32 (default) or bfloat16");
   cli.flag("--chat-template", "NAME", "use this built-in chat template (llama3, chatml, qwen3, tulu) instead of the model's");
@@ -62,7 +63,7 @@ Result<SamplingFlags> read_sampling_flags(const core::CommandLine& cli, double d
   OfflineSamplingOptions& sampling = flags.sampling;
   CARAVAN_ASSIGN_OR_RETURN(const double n, cli.positive_number("--n", 1, /*integer=*/true));
   sampling.samples_per_prompt = static_cast<int64_t>(n);
-  rollout::SamplingParams& params = sampling.generation.sampling;
+  rollout::SamplingParams& params = sampling.sampling;
   CARAVAN_ASSIGN_OR_RETURN(params.temperature, cli.number("--temperature", default_temperature, {.low = 0}));
   CARAVAN_ASSIGN_OR_RETURN(params.top_p, cli.number("--top-p", 1.0, {.low = 0, .low_inclusive = false, .high = 1.0}));
   CARAVAN_ASSIGN_OR_RETURN(const double top_k, cli.number("--top-k", 0, {.low = 0, .integer = true}));
@@ -82,8 +83,12 @@ Result<SamplingFlags> read_sampling_flags(const core::CommandLine& cli, double d
   params.max_new_tokens = static_cast<int64_t>(max_new_tokens);
   CARAVAN_ASSIGN_OR_RETURN(const double seed, cli.number("--seed", 0, {.low = 0, .integer = true}));
   params.seed = static_cast<uint64_t>(seed);
-  CARAVAN_ASSIGN_OR_RETURN(const double batch_size, cli.positive_number("--batch-size", 16, /*integer=*/true));
-  sampling.batch_size = static_cast<int64_t>(batch_size);
+  CARAVAN_ASSIGN_OR_RETURN(const double batch_size, cli.positive_number("--batch-size", 64, /*integer=*/true));
+  sampling.engine.max_running = static_cast<int64_t>(batch_size);
+  if (cli.value("--kv-cache-mb")) {
+    CARAVAN_ASSIGN_OR_RETURN(const double megabytes, cli.positive_number("--kv-cache-mb", 0, /*integer=*/true));
+    sampling.engine.kv_cache_bytes = static_cast<int64_t>(megabytes) << 20;
+  }
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   CARAVAN_ASSIGN_OR_RETURN(const double threads, cli.number("--threads", cores, {.low = 1, .high = 1024, .integer = true}));
   flags.threads = static_cast<int>(threads);

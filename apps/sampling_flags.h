@@ -2,7 +2,8 @@
 // The flags `caravan generate` and `caravan eval` share: which model directory and how to load
 // it (--model, --dtype, --chat-template, --no-thinking, --threads) and how to sample (--n,
 // --temperature, --top-p, --top-k, --min-p, --repetition-penalty, --presence-penalty,
-// --frequency-penalty, --stop, --top-logprobs, --max-new-tokens, --seed, --batch-size).
+// --frequency-penalty, --stop, --top-logprobs, --max-new-tokens, --seed, --batch-size,
+// --kv-cache-mb).
 //
 //   core::CommandLine cli("caravan generate", "...");
 //   declare_sampling_flags(cli, /*default_temperature=*/1.0);
@@ -24,8 +25,8 @@ struct SamplingFlags {
   core::ModelOptions model;
   // --threads: LibTorch intra-op threads.
   int threads = 1;
-  // --n, the sampling flags, --seed, --batch-size (generation.sampling.stop_ids,
-  // generation.pad_id and generation.token_text come from the model).
+  // --n, the sampling flags, --seed, --batch-size, --kv-cache-mb (sampling.stop_ids and
+  // token_text come from the model).
   OfflineSamplingOptions sampling;
 };
 

@@ -243,11 +243,16 @@ Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerS
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   // The first SyncWeights installs the learner's weights before any request.
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
+  const rollout::EngineOptions engine{.kv_cache_bytes = config.rollout.kv_cache_bytes,
+                                      .kv_cache_fraction = config.rollout.kv_cache_fraction,
+                                      .block_size = config.rollout.kv_block_size,
+                                      .max_step_tokens = config.rollout.max_step_tokens,
+                                      .max_running = config.rollout.max_running_sequences};
   rollout::RolloutActor actor(std::move(policy), *transport, session.outbox(),
                               {.stop_ids = spec.prompts->stop_ids(),
-                               .pad_id = spec.tokenizer->pad_id(),
                                .token_text = std::make_shared<const rollout::TokenText>(
-                                   rollout::TokenText::from_tokenizer(*spec.tokenizer))});
+                                   rollout::TokenText::from_tokenizer(*spec.tokenizer)),
+                               .engine = engine});
   return serve_until_end(session, actor, config);
 }
 

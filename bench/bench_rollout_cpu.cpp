@@ -13,7 +13,7 @@
 //    layers, width 1024, 16/8 heads of 128, MLP 3072, 151936-token tied vocabulary; --quick: 2
 //    layers of width 512 and a 32000-token vocabulary, 23 M) is written as safetensors and, by
 //    model/gguf_export.h, as GGUF. llama.cpp (node-llama-cpp's prebuilt CPU binaries,
-//    bench/llama_cpp_reference.mjs) and Caravan (kGenerate below, PASSIVE) decode greedily on
+//    bench/llama_cpp_reference.mjs) and Caravan (its rollout engine, PASSIVE) decode greedily on
 //    those weights with 2 threads at batch 1 and batch 32, 64-token prompts, 64 new tokens
 //    (--quick: 16 and 8); decode tokens/s excludes the prefill (Caravan: generating N tokens
 //    minus generating 1; llama.cpp's includes node-llama-cpp's per-token JavaScript). The
@@ -47,7 +47,7 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/rollout/generator.h"
+#include "actors/rollout/engine.h"
 #include "core/command_line.h"
 #include "core/read_file.h"
 #include "core/status.h"
@@ -61,12 +61,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-// The generation path measured. Today's static-batch generator; the paged engine replaces it
-// here (one line) when it lands.
-using GenerateFn = std::function<std::vector<rollout::GeneratedSequence>(
-    model::LlamaImpl&, const std::vector<std::vector<int32_t>>&, const rollout::GenerationOptions&)>;
-const GenerateFn kGenerate = rollout::generate;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -88,16 +82,26 @@ struct Workload {
   int64_t new_tokens = 64;
 };
 
-std::vector<rollout::GeneratedSequence> run_workload(model::LlamaImpl& llama, const Workload& workload,
-                                                     int64_t new_tokens) {
-  std::vector<std::vector<int32_t>> prompts;
-  for (int64_t s = 0; s < workload.batch; ++s) prompts.push_back(prompt_of(s, workload.prompt_tokens));
-  rollout::GenerationOptions options;
-  options.max_new_tokens = new_tokens;
-  options.temperature = 0;  // greedy, as the llama.cpp reference
-  options.stop_ids = {static_cast<int32_t>(llama.config().eos_token_ids.front())};
-  options.pad_id = static_cast<int32_t>(*llama.config().pad_token_id);
-  return kGenerate(llama, prompts, options);
+// Greedy (as the llama.cpp reference) through the rollout engine: every sequence its own request,
+// all of them running at once. Outputs in sequence order.
+std::vector<rollout::SequenceOutput> run_workload(model::LlamaImpl& llama, const Workload& workload, int64_t new_tokens) {
+  const rollout::EngineOptions options{.max_running = workload.batch};
+  Result<std::unique_ptr<rollout::Engine>> engine = rollout::Engine::create(llama, options, /*token_text=*/nullptr);
+  CARAVAN_CHECK(engine.ok(), engine.status().to_string());
+  for (int64_t s = 0; s < workload.batch; ++s) {
+    const rollout::SamplingParams sampling{
+        .temperature = 0,
+        .max_new_tokens = new_tokens,
+        .stop_ids = {static_cast<int32_t>(llama.config().eos_token_ids.front())}};
+    const Status added = (*engine)->add(rollout::EngineRequest{
+        .id = static_cast<uint64_t>(s), .prompt = prompt_of(s, workload.prompt_tokens), .samples = {sampling}});
+    CARAVAN_CHECK(added.ok(), added.to_string());
+  }
+  std::vector<rollout::SequenceOutput> out(static_cast<size_t>(workload.batch));
+  while (!(*engine)->idle()) {
+    for (rollout::SequenceOutput& done : (*engine)->step()) out[done.request_id] = std::move(done);
+  }
+  return out;
 }
 
 // Prints `CHILD prefill_s=... generate_s=... tokens=...` and `CHILD_TOKENS id,id,...` (row 0).
@@ -119,7 +123,7 @@ int child_main(const Workload& workload) {
   run_workload(*llama, workload, 1);
   const double prefill_s = seconds_since(started);
   started = Clock::now();
-  const std::vector<rollout::GeneratedSequence> out = run_workload(*llama, workload, workload.new_tokens);
+  const std::vector<rollout::SequenceOutput> out = run_workload(*llama, workload, workload.new_tokens);
   const double generate_s = seconds_since(started);
   int64_t tokens = 0;
   for (const auto& sequence : out) tokens += static_cast<int64_t>(sequence.tokens.size());

@@ -185,6 +185,11 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("frequency_penalty", c.rollout.frequency_penalty, in_range(-2, 2));
   v.field("stop_strings", c.rollout.stop_strings, Rule{});
   v.field("top_logprobs", c.rollout.top_logprobs, in_range(0, 20));
+  v.field("kv_cache_bytes", c.rollout.kv_cache_bytes, in_range(0, 1e15));
+  v.field("kv_cache_fraction", c.rollout.kv_cache_fraction, left_open_range(0, 1));
+  v.field("kv_block_size", c.rollout.kv_block_size, in_range(1, 4096));
+  v.field("max_step_tokens", c.rollout.max_step_tokens, in_range(1, 1e7));
+  v.field("max_running_sequences", c.rollout.max_running_sequences, in_range(1, 1e6));
 
   v.section("verifier");
   v.field("workers", c.verifier.workers, in_range(1, 1024));

@@ -145,6 +145,18 @@ struct RolloutOptions {
   std::vector<std::string> stop_strings;
   // Also return the top_logprobs most likely tokens' logprobs at each position; 0 = off. 0..20.
   int64_t top_logprobs = 0;
+  // The rollout engine (actors/rollout/engine_options.h). KV cache size in bytes; 0 = take
+  // kv_cache_fraction of the memory available at start instead. >= 0.
+  int64_t kv_cache_bytes = 0;
+  // Fraction of the available memory (MemAvailable) for the KV cache when kv_cache_bytes is 0,
+  // (0, 1]. The cache never exceeds what max_running_sequences full-context sequences need.
+  double kv_cache_fraction = 0.2;
+  // Positions per KV block, 1..4096.
+  int64_t kv_block_size = 16;
+  // Tokens one engine step computes at most (prompt chunks and decode steps together), >= 1.
+  int64_t max_step_tokens = 512;
+  // Sequences generating at once at most, >= 1.
+  int64_t max_running_sequences = 256;
 };
 
 // [verifier]

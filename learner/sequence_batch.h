@@ -5,7 +5,7 @@
 //
 //   std::vector<learner::SequenceSpec> specs = {{.prompt = p, .completion = c, .completion_logprobs = lp}};
 //   CARAVAN_ASSIGN_OR_RETURN(learner::SequenceBatch batch, learner::pack_sequences(specs, pad_id));
-//   at::Tensor logits = model->forward(batch.tokens, batch.positions, batch.key_mask, nullptr);
+//   at::Tensor logits = learner::target_logits(*model, batch);  // learner/train_step.h
 //
 // Example (pad 0), prompt [5, 6] + completion [7, 8], and prompt [9] + completion [3]:
 //   tokens       [[5, 6, 7, 8], [9, 3, 0, 0]]     positions [[0,1,2,3], [0,1,2,3]]

@@ -14,9 +14,12 @@ at::Device model_device(const model::LlamaImpl& model) {
 
 at::Tensor target_logits(model::LlamaImpl& model, const SequenceBatch& batch) {
   const at::Device device = model_device(model);
+  const int64_t rows = batch.tokens.size(0);
   const int64_t length = batch.tokens.size(1);
-  const at::Tensor logits =
-      model.forward(batch.tokens.to(device), batch.positions.to(device), batch.key_mask.to(device), nullptr);
+  // Each right-padded row is one sequence of `length` tokens: causal attention keeps the pads
+  // at its end out of every real token's view, so their logits are simply ignored.
+  const model::BatchLayout layout = model::BatchLayout::packed(std::vector<int64_t>(static_cast<size_t>(rows), length), device);
+  const at::Tensor logits = model.forward(batch.tokens.to(device).reshape({-1}), layout).view({rows, length, -1});
   // TODO(perf): the last position's logits predict nothing; the model could skip its head.
   return logits.slice(/*dim=*/1, /*start=*/0, /*end=*/length - 1);
 }

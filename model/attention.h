@@ -4,10 +4,12 @@
 // and k (on the first rope.cos.size(-1) dims of each head: partial_rotary_factor), scaled
 // dot-product attention (scale 1/sqrt(head_dim)) under a boolean mask, output
 // projection. Each group of num_heads / num_kv_heads query heads shares one key/value head
-// (Hugging Face repeat_kv). head_dim need not equal hidden_size / num_heads (Qwen3).
+// (Hugging Face repeat_kv, computed without copying the keys). head_dim need not equal
+// hidden_size / num_heads (Qwen3). Tokens come flattened as a model::BatchLayout describes them;
+// each attention group of the layout is one batched product (scores and softmax in float32).
 //
 //   model::Attention attention(config, /*layer=*/0);
-//   at::Tensor y = attention(x /*[B,T,hidden]*/, rope, allowed /*[B,1,T,S] bool*/, &cache);
+//   at::Tensor y = attention(x /*[N,hidden]*/, rope, layout, &cache);
 #pragma once
 
 #include <ATen/ATen.h>
@@ -15,7 +17,8 @@
 #include <torch/nn/pimpl.h>
 
 #include "core/transformer_config.h"
-#include "model/kv_cache.h"
+#include "model/batch_layout.h"
+#include "model/kv_memory.h"
 #include "model/linear.h"
 #include "model/rms_norm.h"
 #include "model/rope.h"
@@ -25,17 +28,17 @@ namespace caravan::model {
 // Registers q_proj, k_proj, v_proj, o_proj (".weight" each; ".bias" on q/k/v when
 // config.qkv_bias()) and, when config.qk_norm() is not kNone, q_norm and k_norm (".weight":
 // [head_dim] per head, or [num_heads * head_dim] / [num_kv_heads * head_dim] for kFull).
-// Forward is not thread-safe when a cache is passed (it writes to it).
+// Forward is not thread-safe when a memory is passed (it writes to it).
 class AttentionImpl : public torch::nn::Module {
  public:
-  // `layer` is the index of this block: the slot of its keys/values in a KvCache.
+  // `layer` is the index of this block: the layer of its keys/values in a KvMemory.
   AttentionImpl(const core::TransformerConfig& config, int64_t layer);
 
-  // x: [B, T, hidden]. allowed: [B, 1, T, S] bool, true where query t may attend key slot s,
-  // with S = past + T and past = cache ? cache->length() : 0. A query row with no allowed key
-  // attends uniformly (finite output, never NaN). cache: nullable; receives this layer's new
-  // keys/values (the caller advances it). Returns [B, T, hidden].
-  at::Tensor forward(const at::Tensor& x, const RopeTables& rope, const at::Tensor& allowed, KvCache* cache);
+  // x: [N, hidden], the layout's tokens. rope: tables for the layout's positions, cos and sin
+  // [N, 1, rotary_dim]. memory: nullable (then no sequence may have past > 0); between the
+  // model's begin_forward and end_forward it receives this layer's new keys/values and supplies
+  // every group's keys. Returns [N, hidden].
+  at::Tensor forward(const at::Tensor& x, const RopeTables& rope, const BatchLayout& layout, KvMemory* memory);
 
  private:
   int64_t layer_;

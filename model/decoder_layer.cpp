@@ -20,13 +20,13 @@ DecoderLayerImpl::DecoderLayerImpl(const core::TransformerConfig& config, int64_
   }
 }
 
-at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RopeTables& rope, const at::Tensor& allowed,
-                                     KvCache* cache) {
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RopeTables& rope, const BatchLayout& layout,
+                                     KvMemory* memory) {
   if (post_feedforward_layernorm_) {
-    const at::Tensor h = x + post_attention_layernorm_(self_attn_(x, rope, allowed, cache));
+    const at::Tensor h = x + post_attention_layernorm_(self_attn_(x, rope, layout, memory));
     return h + post_feedforward_layernorm_(mlp_(h));
   }
-  const at::Tensor h = x + self_attn_(input_layernorm_(x), rope, allowed, cache);
+  const at::Tensor h = x + self_attn_(input_layernorm_(x), rope, layout, memory);
   return h + mlp_(post_attention_layernorm_(h));
 }
 

@@ -5,7 +5,7 @@
 //              out = h + post_feedforward_layernorm(mlp(h))
 //
 //   model::DecoderLayer layer(config, /*layer=*/0);
-//   x = layer(x, rope, allowed, cache);
+//   x = layer(x /*[N, hidden]*/, rope, layout, &cache);
 #pragma once
 
 #include <ATen/ATen.h>
@@ -14,7 +14,8 @@
 
 #include "core/transformer_config.h"
 #include "model/attention.h"
-#include "model/kv_cache.h"
+#include "model/batch_layout.h"
+#include "model/kv_memory.h"
 #include "model/mlp.h"
 #include "model/rms_norm.h"
 #include "model/rope.h"
@@ -27,8 +28,8 @@ class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(const core::TransformerConfig& config, int64_t layer);
 
-  // Same contract as AttentionImpl::forward; returns [B, T, hidden].
-  at::Tensor forward(const at::Tensor& x, const RopeTables& rope, const at::Tensor& allowed, KvCache* cache);
+  // Same contract as AttentionImpl::forward; returns [N, hidden].
+  at::Tensor forward(const at::Tensor& x, const RopeTables& rope, const BatchLayout& layout, KvMemory* memory);
 
  private:
   Attention self_attn_{nullptr};

@@ -9,15 +9,6 @@
 namespace caravan::model {
 namespace {
 
-// [B, 1, T, past + T] bool: query slot past + i may attend key slot j iff j <= past + i and
-// key_mask[b, j].
-at::Tensor attention_mask(const at::Tensor& key_mask, int64_t past, int64_t steps) {
-  const int64_t keys = past + steps;
-  const auto options = at::TensorOptions().dtype(at::kLong).device(key_mask.device());
-  const at::Tensor causal = at::arange(keys, options).unsqueeze(0) <= (at::arange(steps, options) + past).unsqueeze(1);
-  return (causal.unsqueeze(0) & key_mask.unsqueeze(1)).unsqueeze(1);
-}
-
 // The resolved RoPE of a validated config (read_model_config and load_run_config validate it).
 core::RopeSpec checked_rope_spec(const core::TransformerConfig& config) {
   Result<core::RopeSpec> spec = core::resolve_rope(config);
@@ -38,30 +29,22 @@ LlamaModelImpl::LlamaModelImpl(const core::TransformerConfig& config)
   for (int64_t layer = 0; layer < config.num_layers; ++layer) layers_->push_back(DecoderLayer(config, layer));
 }
 
-at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
-                                   KvCache* cache) {
-  CARAVAN_CHECK(tokens.dim() == 2 && tokens.scalar_type() == at::kLong, "tokens must be int64 [B, T], got ",
-                tokens.scalar_type(), " ", tokens.sizes());
-  CARAVAN_CHECK(positions.sizes() == tokens.sizes() && positions.scalar_type() == at::kLong,
-                "positions must be int64 ", tokens.sizes(), ", got ", positions.scalar_type(), " ", positions.sizes());
-  const int64_t batch = tokens.size(0);
-  const int64_t steps = tokens.size(1);
-  const int64_t past = cache != nullptr ? cache->length() : 0;
-  CARAVAN_CHECK(key_mask.dim() == 2 && key_mask.scalar_type() == at::kBool && key_mask.size(0) == batch &&
-                    key_mask.size(1) == past + steps,
-                "key_mask must be bool [", batch, ", ", past + steps, "] (past ", past, " + ", steps,
-                " new), got ", key_mask.scalar_type(), " ", key_mask.sizes());
-  CARAVAN_CHECK(cache == nullptr || cache->batch_size() == batch, "KvCache holds ", cache->batch_size(),
-                " rows but the batch has ", batch);
-
+at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const BatchLayout& layout, KvMemory* memory) {
+  CARAVAN_CHECK(tokens.dim() == 1 && tokens.scalar_type() == at::kLong && tokens.size(0) == layout.num_tokens(),
+                "tokens must be int64 [", layout.num_tokens(), "] as the layout says, got ", tokens.scalar_type(), " ",
+                tokens.sizes());
+  CARAVAN_CHECK(memory != nullptr || !layout.reads_memory(), "forward: the layout reads past keys but no KV memory was given");
   at::Tensor hidden = embed_tokens_(tokens);
-  // One table for every layer; dynamic and longrope frequencies follow the batch's max position.
-  const RopeTables rope = rotary_emb_.tables(positions, hidden.scalar_type());
-  const at::Tensor allowed = attention_mask(key_mask, past, steps);
+  // One table for every layer, [N, 1, rotary_dim]; dynamic and longrope frequencies follow the
+  // batch's max position.
+  RopeTables rope = rotary_emb_.tables(layout.positions().unsqueeze(0), hidden.scalar_type());
+  rope.cos = rope.cos.squeeze(0).transpose(0, 1);
+  rope.sin = rope.sin.squeeze(0).transpose(0, 1);
+  if (memory != nullptr) memory->begin_forward(layout);
   for (size_t layer = 0; layer < layers_->size(); ++layer) {
-    hidden = layers_->ptr<DecoderLayerImpl>(layer)->forward(hidden, rope, allowed, cache);
+    hidden = layers_->ptr<DecoderLayerImpl>(layer)->forward(hidden, rope, layout, memory);
   }
-  if (cache != nullptr) cache->advance(steps);
+  if (memory != nullptr) memory->end_forward();
   return norm_(hidden);
 }
 
@@ -84,9 +67,12 @@ LlamaImpl::LlamaImpl(const core::TransformerConfig& config, WeightInit init)
   }
 }
 
-at::Tensor LlamaImpl::forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
-                              KvCache* cache) {
-  const at::Tensor hidden = model_(tokens, positions, key_mask, cache);
+at::Tensor LlamaImpl::forward(const at::Tensor& tokens, const BatchLayout& layout, KvMemory* memory, LogitRows rows) {
+  at::Tensor hidden = model_(tokens, layout, memory);
+  switch (rows) {
+    case LogitRows::kAllTokens: break;
+    case LogitRows::kLastOfEachSequence: hidden = hidden.index_select(0, layout.last_tokens()); break;
+  }
   const at::Tensor logits = lm_head_ ? lm_head_(hidden) : at::linear(hidden, model_->embed_tokens()->weight());
   return logits.to(at::kFloat);
 }

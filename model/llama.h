@@ -15,11 +15,10 @@
 //
 //   torch::manual_seed(0);
 //   model::Llama llama(config);          // weights ~ N(0, 0.02), norms = 1
-//   // Two left-padded prompts; positions count real tokens only.
-//   at::Tensor mask = tokens.ne(pad_id);                       // [B, T] bool
-//   at::Tensor positions = mask.to(at::kLong).cumsum(1) - 1;   // pads get -1 (ignored)
-//   model::KvCache cache(config, B, max_len, at::kFloat, at::kCPU);
-//   at::Tensor logits = llama->forward(tokens, positions, mask, &cache);  // [B, T, V] float32
+//   // Two prompts of 5 and 3 tokens, flattened to [8], prefilled into a cache:
+//   model::KvCache cache(config, /*rows=*/2, max_len, at::kFloat, at::kCPU);
+//   model::BatchLayout layout({{.new_tokens = 5, .memory_slot = 0}, {.new_tokens = 3, .memory_slot = 1}}, at::kCPU);
+//   at::Tensor next = llama->forward(tokens, layout, &cache, model::LogitRows::kLastOfEachSequence);  // [2, V]
 #pragma once
 
 #include <ATen/ATen.h>
@@ -28,7 +27,8 @@
 #include <torch/nn/pimpl.h>
 
 #include "core/transformer_config.h"
-#include "model/kv_cache.h"
+#include "model/batch_layout.h"
+#include "model/kv_memory.h"
 #include "model/linear.h"
 #include "model/rms_norm.h"
 #include "model/rope.h"
@@ -40,10 +40,9 @@ class LlamaModelImpl : public torch::nn::Module {
  public:
   explicit LlamaModelImpl(const core::TransformerConfig& config);
 
-  // Same contract as LlamaImpl::forward; returns the final-normed hidden states [B, T, hidden]
+  // Same contract as LlamaImpl::forward; returns the final-normed hidden states [N, hidden]
   // in the parameters' dtype.
-  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
-                     KvCache* cache);
+  at::Tensor forward(const at::Tensor& tokens, const BatchLayout& layout, KvMemory* memory);
 
   const Embedding& embed_tokens() const { return embed_tokens_; }
 
@@ -55,6 +54,12 @@ class LlamaModelImpl : public torch::nn::Module {
   RMSNorm norm_{nullptr};
 };
 TORCH_MODULE(LlamaModel);
+
+// Which tokens LlamaImpl::forward returns logits for.
+enum class LogitRows {
+  kAllTokens,           // [N, V]: every token of the layout (teacher forcing)
+  kLastOfEachSequence,  // [S, V]: each sequence's last token (generation; skips the head elsewhere)
+};
 
 // What the constructor puts into the linear and embedding parameters.
 enum class WeightInit {
@@ -73,20 +78,20 @@ class LlamaImpl : public torch::nn::Module {
   // reading them.
   explicit LlamaImpl(const core::TransformerConfig& config, WeightInit init = WeightInit::kRandom);
 
-  // tokens:    [B, T] int64 token ids in [0, vocab_size).
-  // positions: [B, T] int64 RoPE positions, chosen by the caller (left-padded rows start their
-  //            real tokens at 0, e.g. cumsum(mask) - 1). With dynamic or longrope RoPE the
-  //            frequencies of this call follow the batch's length max(positions) + 1, as
-  //            transformers' dynamic_rope_update does; keys already in the cache keep the
-  //            rotation they were stored with (transformers' behaviour too).
-  // key_mask:  [B, past + T] bool, true = real token; past = cache ? cache->length() : 0.
-  // cache:     nullable. When given, the T new keys/values are appended (slots past..past+T-1)
-  //            and cache->length() grows by T; overflowing max_len is a CARAVAN_CHECK failure.
-  // Query slot past + i attends key slot j iff j <= past + i and key_mask[b, j]. A query with no
-  // allowed key (a pad query) yields finite logits, never NaN; callers ignore them.
-  // Returns logits [B, T, vocab_size] float32, whatever the parameters' dtype.
-  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& key_mask,
-                     KvCache* cache = nullptr);
+  // tokens: [N] int64 token ids in [0, vocab_size), flattened as `layout` says (on the
+  //         model's device, like the layout).
+  // layout: the sequences and their positions (model/batch_layout.h). With dynamic or longrope
+  //         RoPE the frequencies of this call follow the batch's length max(position) + 1, as
+  //         transformers' dynamic_rope_update does; keys already in memory keep the rotation
+  //         they were stored with (transformers' behaviour too).
+  // memory: nullable. When given, each sequence's new keys/values are stored after its `past`
+  //         ones and attended with them; without it no sequence may have past > 0. A memory
+  //         that does not hold what the layout says is a CARAVAN_CHECK failure.
+  // Token t of sequence i attends that sequence's keys at positions <= past + t, nothing else.
+  // Returns float32 logits (whatever the parameters' dtype): [N, vocab_size] for kAllTokens,
+  // [S, vocab_size] for kLastOfEachSequence.
+  at::Tensor forward(const at::Tensor& tokens, const BatchLayout& layout, KvMemory* memory = nullptr,
+                     LogitRows rows = LogitRows::kAllTokens);
 
   const core::TransformerConfig& config() const { return config_; }
 

@@ -58,86 +58,113 @@ void RolloutActor::finish_request(uint64_t request_id) {
 
 void RolloutActor::run(std::stop_token stop) {
   model_->eval();
-  while (true) {
-    std::vector<AcceptedRequest> requests;
-    Work sync;
+  Result<std::unique_ptr<Engine>> created = Engine::create(*model_, options_.engine, options_.token_text.get(),
+                                                           policy_version_.load());
+  if (!created.ok()) {
+    outbox_.fail(Status(created.status().code(), str_cat("rollout engine: ", created.status().message())));
+    return;
+  }
+  Engine& engine = **created;
+  log::info("event=rollout_engine kv_blocks=", engine.cache().blocks().num_blocks(), " kv_block_size=",
+            engine.cache().block_size(), " max_step_tokens=", options_.engine.max_step_tokens,
+            " max_running=", options_.engine.max_running);
+  RolloutBatch batch;
+  while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
       // wait() returns true with work queued even when stop was requested: check both.
-      if (!queue_changed_.wait(lock, stop, [this] { return !queue_.empty(); }) || stop.stop_requested()) return;
-      if (is_request(queue_.front())) {
-        requests = take_batch();
-      } else {
-        sync = std::move(queue_.front());
-        queue_.pop_front();
+      if (engine.idle() &&
+          (!queue_changed_.wait(lock, stop, [this] { return !queue_.empty(); }) || stop.stop_requested())) {
+        return;
       }
     }
-    if (sync.envelope) {
-      install(sync.envelope->getRoot<proto::Envelope>().asReader().getSyncWeights());
-      continue;
-    }
-    RolloutBatch batch(std::move(requests));
+    admit_queued(engine, batch);
+    if (engine.idle()) continue;
     try {
-      generate(batch, stop);
+      step(engine, batch);
     } catch (const c10::Error& e) {
-      // Generation does not change the weights: the batch's requests fail, the actor goes on.
+      // A step does not change the weights: the requests in flight fail, the actor goes on.
       for (const uint64_t id : batch.unfinished_requests()) {
         outbox_.post_error(id, Status::internal(str_cat("generation: LibTorch: ", e.what_without_backtrace())));
         finish_request(id);
       }
+      batch.clear();
+      engine.clear();
+      continue;
     } catch (const std::exception& e) {
       outbox_.fail(Status::internal(str_cat("generation: ", e.what())));
       return;
     }
+    install_front_syncs(engine);
+    log_progress(engine);
   }
 }
 
-std::vector<AcceptedRequest> RolloutActor::take_batch() {
-  std::vector<AcceptedRequest> requests;
-  requests.push_back(std::move(queue_.front()));
-  queue_.pop_front();
-  const auto first = requests.front().request();
-  for (auto it = queue_.begin(); it != queue_.end() && is_request(*it);) {
-    if (same_sampling(it->request(), first)) {
-      requests.push_back(std::move(*it));
-      it = queue_.erase(it);
-    } else {
-      ++it;
+void RolloutActor::admit_queued(Engine& engine, RolloutBatch& batch) {
+  while (true) {
+    Work work;
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty() || (!is_request(queue_.front()) && !engine.idle())) return;
+      work = std::move(queue_.front());
+      queue_.pop_front();
     }
+    if (!is_request(work)) {
+      install(work.envelope->getRoot<proto::Envelope>().asReader().getSyncWeights());
+      engine.set_policy_version(policy_version_.load());
+      continue;
+    }
+    const uint64_t request_id = work.request().getRequestId();
+    RolloutBatch::Added added = batch.add(std::move(work), options_.stop_ids);
+    Status admissible;
+    for (const EngineRequest& prompt : added.prompts) {
+      if (admissible.ok()) admissible = engine.check(prompt);
+    }
+    if (!admissible.ok()) {
+      // Validated on arrival; what is left is what the KV cache cannot hold.
+      outbox_.post_error(request_id, Status(admissible.code(), str_cat("RolloutRequest: ", admissible.message())));
+      finish_request(request_id);
+      batch.remove(added.key);
+      continue;
+    }
+    for (EngineRequest& prompt : added.prompts) CARAVAN_CHECK(engine.add(std::move(prompt)).ok(), "Engine: checked request refused");
   }
-  return requests;
 }
 
-void RolloutActor::generate(RolloutBatch& batch, std::stop_token stop) {
-  GenerationOptions options = batch.generation_options(options_.stop_ids, options_.pad_id, options_.token_text.get());
-  options.stop = stop;
-  options.on_step = [&](int64_t, const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended) {
-    RolloutBatch::Ended done = batch.end_rows(sequences, ended);
+void RolloutActor::step(Engine& engine, RolloutBatch& batch) {
+  for (SequenceOutput& output : engine.step()) {
+    RolloutBatch::Ended done = batch.record(std::move(output));
     // Posted before the request leaves active_requests(): a heartbeat may name a request just
     // answered, never one whose answer is still to come.
     for (auto& completion : done.completions) outbox_.post(std::move(completion));
     for (const uint64_t id : done.finished_requests) finish_request(id);
-    install_queued_weights();
-    batch.begin_step(policy_version_.load());
-  };
-  batch.begin_step(policy_version_.load());
-  rollout::generate(*model_, batch.rows(), options);
+  }
 }
 
-void RolloutActor::install_queued_weights() {
-  std::vector<Work> syncs;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = queue_.begin(); it != queue_.end();) {
-      if (is_request(*it)) {
-        ++it;
-      } else {
-        syncs.push_back(std::move(*it));
-        it = queue_.erase(it);
-      }
+void RolloutActor::install_front_syncs(Engine& engine) {
+  while (true) {
+    Work sync;
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty() || is_request(queue_.front())) return;
+      sync = std::move(queue_.front());
+      queue_.pop_front();
     }
+    install(sync.envelope->getRoot<proto::Envelope>().asReader().getSyncWeights());
+    engine.set_policy_version(policy_version_.load());
   }
-  for (const Work& sync : syncs) install(sync.envelope->getRoot<proto::Envelope>().asReader().getSyncWeights());
+}
+
+void RolloutActor::log_progress(const Engine& engine) {
+  const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_progress_).count() < options_.progress_every_s) return;
+  last_progress_ = now;
+  const EngineStats stats = engine.stats();
+  log::info("event=rollout_progress waiting=", stats.waiting, " running=", stats.running, " preempted=", stats.preempted,
+            " preemptions_total=", stats.totals.preemptions, " kv_blocks_used=", stats.kv_blocks_used,
+            " kv_blocks_free=", stats.kv_blocks_free, " prefix_hit_rate=", stats.prefix_hit_rate(),
+            " prefill_tokens_per_s=", stats.prefill_tokens_per_second(),
+            " decode_tokens_per_s=", stats.decode_tokens_per_second(), " policy_version=", policy_version_.load());
 }
 
 void RolloutActor::install(const proto::SyncWeights::Reader& sync) {

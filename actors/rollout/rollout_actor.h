@@ -1,21 +1,22 @@
 // File: actors/rollout/rollout_actor.h
 // The rollout actor: a WorkerRole whose engine thread generates while the session's socket
 // thread keeps accepting requests.
-//   - RolloutRequest: validated on arrival (an error names the field), queued. The engine
-//     generates the queued requests that sample alike as one batch (rollout::generate) and
-//     posts each prompt's Completion (its whole group, the request's id) as soon as every
-//     sample of that group has stopped, before the rest of the batch ends.
-//   - SyncWeights: queued; the engine installs the weights at the next decode-step boundary of
-//     the running batch, or at once when idle, posts WeightsSynced, and tags every later token
-//     with the new version (Sample.tokenPolicyVersions; Sample.policyVersion is the first
-//     token's).
-// Work is taken in arrival order: requests queued behind a SyncWeights are generated after it.
-// Each row samples from its own generator seeded by (request seed, prompt index, sample index),
-// so a request gives the same tokens for the same weights alone or batched with others.
-// The model and the WeightTransport are touched by the engine thread only.
+//   - RolloutRequest: validated on arrival (an error names the field), queued. Between two
+//     engine steps the engine thread moves queued requests into the continuous-batching engine
+//     (actors/rollout/engine.h), where they join the sequences already running, and posts each
+//     prompt's Completion (its whole group, the request's id) as soon as every sample of that
+//     group has ended.
+//   - SyncWeights: queued; the engine thread installs the weights after the next engine step
+//     (at once when idle), posts WeightsSynced, and tags every later token with the new version
+//     (Sample.tokenPolicyVersions; Sample.policyVersion is the first token's). Running sequences
+//     go on with the new weights; none is dropped.
+// Work is taken in arrival order: requests queued behind a SyncWeights join the engine after it
+// is installed. Each sample draws from its own random stream seeded by (request seed, prompt
+// index, sample index), so a request gives the same tokens for the same weights alone or among
+// others. The model and the WeightTransport are touched by the engine thread only.
 //
 //   RolloutActor actor(std::move(model), transport, session->outbox(),
-//                      {.stop_ids = encoder.stop_ids(), .pad_id = tokenizer.pad_id()});
+//                      {.stop_ids = encoder.stop_ids(), .engine = engine_options});
 //   Status served = session->serve(actor);
 #pragma once
 
@@ -27,6 +28,7 @@
 #include <mutex>
 #include <vector>
 
+#include "actors/rollout/engine.h"
 #include "actors/rollout/rollout_batch.h"
 #include "core/outbox.h"
 #include "core/work_thread.h"
@@ -39,10 +41,13 @@ namespace caravan::rollout {
 struct RolloutActorOptions {
   // Ids that end a completion (model::PromptEncoder::stop_ids()); non-empty.
   std::vector<int32_t> stop_ids;
-  int32_t pad_id = 0;
   // The bytes of each token id, for requests with stop strings; without it such requests are
   // refused (kInvalidArgument naming RolloutRequest.stopStrings).
   std::shared_ptr<const TokenText> token_text = nullptr;
+  // KV cache size, step budget, ...; an invalid value fails the actor (outbox fail) at start.
+  EngineOptions engine;
+  // Seconds between two progress lines (queue, batch, KV blocks, throughput) while busy, > 0.
+  double progress_every_s = 30.0;
 };
 
 class RolloutActor : public core::WorkerRole {
@@ -64,14 +69,16 @@ class RolloutActor : public core::WorkerRole {
   using Work = AcceptedRequest;
 
   void run(std::stop_token stop);
-  // Takes the front request and the queued requests after it that sample alike, up to the
-  // first SyncWeights. Requires the lock and a RolloutRequest at the front.
-  std::vector<AcceptedRequest> take_batch();
-  void generate(RolloutBatch& batch, std::stop_token stop);
-  // Installs every queued SyncWeights, in order (between decode steps or when idle).
-  void install_queued_weights();
+  // Moves the queued requests at the front of the queue into the engine, and installs the
+  // SyncWeights there too when the engine is idle; stops at a SyncWeights while it is busy.
+  void admit_queued(Engine& engine, RolloutBatch& batch);
+  // Installs the SyncWeights at the front of the queue, in order (after an engine step).
+  void install_front_syncs(Engine& engine);
   void install(const proto::SyncWeights::Reader& sync);
+  // One engine step; posts the completions it finished.
+  void step(Engine& engine, RolloutBatch& batch);
   void finish_request(uint64_t request_id);
+  void log_progress(const Engine& engine);
 
   model::Llama model_;  // Engine thread only.
   model::WeightTransport& transport_;
@@ -79,6 +86,7 @@ class RolloutActor : public core::WorkerRole {
   const RolloutActorOptions options_;
   const core::TransformerConfig config_;
   std::atomic<uint64_t> policy_version_{0};
+  std::chrono::steady_clock::time_point last_progress_;  // Engine thread only.
   mutable std::mutex mutex_;
   std::condition_variable_any queue_changed_;
   std::deque<Work> queue_;         // Guarded by mutex_: arrival order.

@@ -94,90 +94,92 @@ SamplingParams request_sampling(const proto::RolloutRequest::Reader& request, st
   return params;
 }
 
-bool same_sampling(const proto::RolloutRequest::Reader& a, const proto::RolloutRequest::Reader& b) {
-  SamplingParams first = request_sampling(a, {});
-  SamplingParams second = request_sampling(b, {});
-  first.seed = second.seed = 0;  // each row gets its own seed anyway
-  return first == second;
+SamplingParams sampling_params(const proto::RolloutRequest::Reader& request, uint32_t prompt, uint32_t sample,
+                               const std::vector<int32_t>& stop_ids) {
+  SamplingParams params = request_sampling(request, stop_ids);
+  params.seed = sampling_seed(request.getSeed(), prompt, sample);
+  return params;
 }
 
-RolloutBatch::RolloutBatch(std::vector<AcceptedRequest> requests) : requests_(std::move(requests)) {
-  CARAVAN_CHECK(!requests_.empty(), "RolloutBatch: no requests");
-  for (size_t r = 0; r < requests_.size(); ++r) {
-    const auto request = requests_[r].request();
-    CARAVAN_CHECK(same_sampling(request, requests_.front().request()), "RolloutBatch: request ", request.getRequestId(),
-                  " samples differently from request ", requests_.front().request().getRequestId());
-    const auto prompts = request.getPrompts();
-    groups_left_.push_back(prompts.size());
-    for (uint32_t p = 0; p < prompts.size(); ++p) {
-      const std::vector<int32_t> tokens = core::to_vector(prompts[p].getTokens());
-      groups_.push_back({.request = r, .prompt = p, .first_row = rows_.size(), .rows_left = request.getSamplesPerPrompt()});
-      for (uint32_t s = 0; s < request.getSamplesPerPrompt(); ++s) {
-        row_info_.push_back({.group = groups_.size() - 1, .sample = s});
-        rows_.push_back(tokens);
-        row_seeds_.push_back(sampling_seed(request.getSeed(), p, s));
-      }
+RolloutBatch::Added RolloutBatch::add(AcceptedRequest accepted, const std::vector<int32_t>& stop_ids) {
+  const auto request = accepted.request();
+  Added added{.key = next_key_++};
+  const auto prompts = request.getPrompts();
+  for (uint32_t p = 0; p < prompts.size(); ++p) {
+    const uint64_t key = next_key_++;
+    EngineRequest engine_request{.id = key, .prompt = core::to_vector(prompts[p].getTokens())};
+    for (uint32_t s = 0; s < request.getSamplesPerPrompt(); ++s) {
+      engine_request.samples.push_back(sampling_params(request, p, s, stop_ids));
     }
+    groups_[key] = Group{.request_key = added.key,
+                         .prompt = p,
+                         .samples = std::vector<std::optional<SequenceOutput>>(request.getSamplesPerPrompt()),
+                         .samples_left = request.getSamplesPerPrompt()};
+    added.prompts.push_back(std::move(engine_request));
   }
+  requests_[added.key] = Request{.accepted = std::move(accepted), .groups_left = prompts.size()};
+  return added;
 }
 
-GenerationOptions RolloutBatch::generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id,
-                                                   const TokenText* token_text) const {
-  GenerationOptions options;
-  options.sampling = request_sampling(requests_.front().request(), stop_ids);
-  options.row_seeds = row_seeds_;
-  options.token_text = token_text;
-  options.pad_id = pad_id;
-  return options;
-}
-
-RolloutBatch::Ended RolloutBatch::end_rows(const std::vector<GeneratedSequence>& sequences,
-                                           const std::vector<size_t>& ended) {
+RolloutBatch::Ended RolloutBatch::record(SequenceOutput output) {
   Ended out;
-  for (const size_t row : ended) {
-    Group& group = groups_[row_info_[row].group];
-    CARAVAN_CHECK(group.rows_left > 0, "RolloutBatch: row ", row, " ended twice");
-    if (--group.rows_left > 0) continue;
-    out.completions.push_back(completion(group, sequences));
-    if (--groups_left_[group.request] == 0) out.finished_requests.push_back(requests_[group.request].request().getRequestId());
+  const auto found = groups_.find(output.request_id);
+  CARAVAN_CHECK(found != groups_.end(), "RolloutBatch: output of unknown group ", output.request_id);
+  Group& group = found->second;
+  const uint32_t sample = output.sample;
+  CARAVAN_CHECK(sample < group.samples.size() && !group.samples[sample], "RolloutBatch: sample ", sample, " of group ",
+                output.request_id, " ended twice");
+  group.samples[sample] = std::move(output);
+  if (--group.samples_left > 0) return out;
+  const uint64_t request_key = group.request_key;
+  Request& request = requests_.at(request_key);
+  out.completions.push_back(completion(request, group));
+  groups_.erase(found);
+  if (--request.groups_left == 0) {
+    out.finished_requests.push_back(request.accepted.request().getRequestId());
+    requests_.erase(request_key);
   }
   return out;
 }
 
+void RolloutBatch::remove(uint64_t key) {
+  std::erase_if(groups_, [&](const auto& entry) { return entry.second.request_key == key; });
+  requests_.erase(key);
+}
+
+void RolloutBatch::clear() {
+  groups_.clear();
+  requests_.clear();
+}
+
 std::vector<uint64_t> RolloutBatch::unfinished_requests() const {
   std::vector<uint64_t> ids;
-  for (size_t r = 0; r < requests_.size(); ++r) {
-    if (groups_left_[r] > 0) ids.push_back(requests_[r].request().getRequestId());
-  }
+  for (const auto& [key, request] : requests_) ids.push_back(request.accepted.request().getRequestId());
   return ids;
 }
 
-std::unique_ptr<capnp::MallocMessageBuilder> RolloutBatch::completion(
-    const Group& group, const std::vector<GeneratedSequence>& sequences) const {
-  const auto request = requests_[group.request].request();
-  const uint32_t samples_per_prompt = request.getSamplesPerPrompt();
+std::unique_ptr<capnp::MallocMessageBuilder> RolloutBatch::completion(const Request& request, const Group& group) const {
+  const auto rollout_request = request.accepted.request();
   auto reply = std::make_unique<capnp::MallocMessageBuilder>();
   auto completion = reply->initRoot<proto::Envelope>().initCompletion();
-  completion.setRequestId(request.getRequestId());
+  completion.setRequestId(rollout_request.getRequestId());
   completion.setGenerationSeconds(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - requests_[group.request].arrived).count());
-  auto samples = completion.initSamples(samples_per_prompt);
-  for (uint32_t s = 0; s < samples_per_prompt; ++s) {
-    const GeneratedSequence& generated = sequences[group.first_row + s];
-    // Every row produces one token per decode step from step 0, so token i came from step i.
-    CARAVAN_CHECK(!generated.tokens.empty() && generated.tokens.size() <= step_versions_.size(),
-                  "RolloutBatch: row of ", generated.tokens.size(), " tokens after ", step_versions_.size(), " steps");
-    const std::vector<uint64_t> versions(step_versions_.begin(),
-                                         step_versions_.begin() + static_cast<std::ptrdiff_t>(generated.tokens.size()));
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - request.accepted.arrived).count());
+  auto samples = completion.initSamples(static_cast<unsigned>(group.samples.size()));
+  for (uint32_t s = 0; s < group.samples.size(); ++s) {
+    const SequenceOutput& generated = *group.samples[s];
+    CARAVAN_CHECK(!generated.tokens.empty() && generated.policy_versions.size() == generated.tokens.size(),
+                  "RolloutBatch: sample of ", generated.tokens.size(), " tokens and ", generated.policy_versions.size(),
+                  " versions");
     auto sample = samples[s];
-    sample.setPromptId(request.getPrompts()[group.prompt].getPromptId());
+    sample.setPromptId(rollout_request.getPrompts()[group.prompt].getPromptId());
     sample.setSampleIndex(s);
-    sample.setPolicyVersion(versions.front());
-    CARAVAN_CHECK(generated.finish_reason.has_value(), "RolloutBatch: row ", group.first_row + s, " ended without a reason");
-    sample.setFinishReason(finish_reason_to_proto(*generated.finish_reason));
+    sample.setPolicyVersion(generated.policy_versions.front());
+    sample.setFinishReason(finish_reason_to_proto(generated.finish_reason));
     core::copy_into(sample.initTokens(static_cast<unsigned>(generated.tokens.size())), generated.tokens);
     core::copy_into(sample.initLogprobs(static_cast<unsigned>(generated.logprobs.size())), generated.logprobs);
-    core::copy_into(sample.initTokenPolicyVersions(static_cast<unsigned>(versions.size())), versions);
+    core::copy_into(sample.initTokenPolicyVersions(static_cast<unsigned>(generated.policy_versions.size())),
+                    generated.policy_versions);
     CARAVAN_CHECK(generated.top_logprobs.empty() || generated.top_logprobs.size() == generated.tokens.size(),
                   "RolloutBatch: ", generated.top_logprobs.size(), " top-logprob positions for ", generated.tokens.size(),
                   " tokens");

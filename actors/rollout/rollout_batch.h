@@ -1,26 +1,28 @@
 // File: actors/rollout/rollout_batch.h
-// RolloutRequests generated together as one batch: every prompt repeated samplesPerPrompt
-// times (a group's rows adjacent), each row with its own seed
-// sampling_seed(request seed, prompt index, sample index), and the policy version of every
-// decode step. As rows end, each group whose samples have all ended becomes a Completion at
-// once, with its request's id and per-token policy versions.
+// The RolloutRequests a rollout actor's engine is serving, and how their answers are assembled:
+// every prompt of a request becomes one EngineRequest of samplesPerPrompt samples, each sample
+// seeded with sampling_seed(request seed, prompt index, sample index); as the engine's samples
+// end, each group (one prompt's samples) whose samples have all ended becomes a Completion at
+// once, with its request's id and every token's policy version.
 //
-//   RolloutBatch batch(std::move(requests));
-//   batch.begin_step(version);                       // before decode step 0
-//   options.on_step = [&](int64_t, const auto& seqs, const auto& ended) {
-//     for (auto& done : batch.end_rows(seqs, ended).completions) outbox.post(std::move(done));
-//     batch.begin_step(version_now);                 // after installing new weights, if any
-//   };
+//   RolloutBatch batch;
+//   for (EngineRequest& prompt : batch.add(std::move(accepted), stop_ids).prompts) engine.add(std::move(prompt));
+//   for (SequenceOutput& done : engine.step()) {
+//     RolloutBatch::Ended ended = batch.record(std::move(done));
+//     for (auto& completion : ended.completions) outbox.post(std::move(completion));
+//   }
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <capnp/message.h>
 
-#include "actors/rollout/generator.h"
+#include "actors/rollout/engine.h"
 #include "core/transformer_config.h"
 #include "proto/caravan.capnp.h"
 
@@ -42,60 +44,58 @@ struct AcceptedRequest {
 Status validate_rollout_request(const proto::RolloutRequest::Reader& request, const core::TransformerConfig& config);
 
 // The sampling settings of a (validated) request, with the actor's `stop_ids`; seed = the
-// request's seed (each row then gets sampling_seed(seed, prompt, sample)).
+// request's seed.
 SamplingParams request_sampling(const proto::RolloutRequest::Reader& request, std::vector<int32_t> stop_ids);
 
-// True when two requests sample alike (every sampling control but the seed) and can share a batch.
-bool same_sampling(const proto::RolloutRequest::Reader& a, const proto::RolloutRequest::Reader& b);
+// How sample `sample` of prompt `prompt` of `request` samples: request_sampling() with the seed
+// sampling_seed(request seed, prompt, sample).
+SamplingParams sampling_params(const proto::RolloutRequest::Reader& request, uint32_t prompt, uint32_t sample,
+                               const std::vector<int32_t>& stop_ids);
 
 // Owner thread only (the engine's).
 class RolloutBatch {
  public:
-  // `requests`: validated, non-empty, all same_sampling() with the first.
-  explicit RolloutBatch(std::vector<AcceptedRequest> requests);
-
-  const std::vector<std::vector<int32_t>>& rows() const { return rows_; }
-  // The batch's sampling settings and row seeds, with the actor's stop and pad ids and token
-  // text (required when the requests have stop strings; must outlive the generation).
-  GenerationOptions generation_options(const std::vector<int32_t>& stop_ids, int32_t pad_id,
-                                       const TokenText* token_text) const;
-
-  // The policy version that generates the next decode step's tokens (call before each step).
-  void begin_step(uint64_t policy_version) { step_versions_.push_back(policy_version); }
+  struct Added {
+    // This request's key for remove().
+    uint64_t key = 0;
+    // One per prompt; each id is its group's key for record().
+    std::vector<EngineRequest> prompts;
+  };
+  // Takes a validated request (the same request id may be in flight twice).
+  Added add(AcceptedRequest request, const std::vector<int32_t>& stop_ids);
 
   struct Ended {
     // Completion envelopes of the groups that finished now.
     std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> completions;
-    // Requests whose every group is now answered.
+    // Requests whose every group is now answered (they leave the batch).
     std::vector<uint64_t> finished_requests;
   };
-  // Records that `ended` rows of `sequences` (generate's output so far) have ended.
-  Ended end_rows(const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended);
+  // Records one ended sample of an EngineRequest that add() returned.
+  Ended record(SequenceOutput output);
 
-  // Requests with groups not answered yet.
+  // Drops the request add() gave `key` (the engine refused it).
+  void remove(uint64_t key);
+  // Drops every request (the engine lost them).
+  void clear();
+  // Ids of the requests with groups not answered yet.
   std::vector<uint64_t> unfinished_requests() const;
 
  private:
-  struct Row {
-    size_t group = 0;     // index into groups_
-    uint32_t sample = 0;  // sample index within the group
+  struct Request {
+    AcceptedRequest accepted;
+    size_t groups_left = 0;
   };
   struct Group {
-    size_t request = 0;  // index into requests_
+    uint64_t request_key = 0;
     uint32_t prompt = 0;
-    size_t first_row = 0;
-    uint32_t rows_left = 0;
+    std::vector<std::optional<SequenceOutput>> samples;
+    size_t samples_left = 0;
   };
-  std::unique_ptr<capnp::MallocMessageBuilder> completion(const Group& group,
-                                                          const std::vector<GeneratedSequence>& sequences) const;
+  std::unique_ptr<capnp::MallocMessageBuilder> completion(const Request& request, const Group& group) const;
 
-  std::vector<AcceptedRequest> requests_;
-  std::vector<size_t> groups_left_;  // per request
-  std::vector<Group> groups_;
-  std::vector<Row> row_info_;
-  std::vector<std::vector<int32_t>> rows_;
-  std::vector<uint64_t> row_seeds_;
-  std::vector<uint64_t> step_versions_;
+  uint64_t next_key_ = 0;
+  std::map<uint64_t, Request> requests_;  // by request key
+  std::map<uint64_t, Group> groups_;      // by group key
 };
 
 } // namespace caravan::rollout

@@ -15,7 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int32_t kPad = 38;
 constexpr uint32_t kMaxNewTokens = 12;
 
 core::TransformerConfig tiny_config() { return caravan::testing::tiny_transformer_config(/*vocab_size=*/40); }
@@ -104,7 +103,8 @@ class RolloutActorTest : public ::testing::Test {
     transport_ = std::make_unique<GatedTransport>(model::Llama(tiny_config()));
     torch::manual_seed(3);
     actor_ = std::make_unique<RolloutActor>(model::Llama(tiny_config()), *transport_, outbox_,
-                                            RolloutActorOptions{.stop_ids = std::move(stop_ids), .pad_id = kPad});
+                                            RolloutActorOptions{.stop_ids = std::move(stop_ids),
+                                                                .engine = {.kv_cache_bytes = 1 << 20, .block_size = 4}});
   }
   Status accept(const Envelope& message) { return actor_->accept(read(message)); }
   // The next envelope the actor posted, waiting up to 10 s; null if none came.
@@ -188,16 +188,24 @@ struct ShortAndLong {
   int32_t long_prompt = -1;
   int32_t stop_id = -1;
 };
+// Greedy tokens of model(3) after the one-token prompt {token}, never stopping early.
+std::vector<int32_t> greedy_continuation(model::LlamaImpl& model, int32_t token) {
+  Engine engine(model, {.block_size = 4}, /*num_blocks=*/16, nullptr, 0);
+  const SamplingParams greedy{.temperature = 0.0, .max_new_tokens = kMaxNewTokens, .stop_ids = {-1}};
+  CARAVAN_CHECK(engine.add({.id = 0, .prompt = {token}, .samples = {greedy}}).ok(), "greedy request refused");
+  std::vector<SequenceOutput> done;
+  while (done.empty()) done = engine.step();
+  return done.front().tokens;
+}
+
 ShortAndLong find_short_and_long() {
   torch::manual_seed(3);
   model::Llama model(tiny_config());
   model->eval();
-  GenerationOptions greedy{.sampling = {.temperature = 0.0, .max_new_tokens = kMaxNewTokens, .stop_ids = {-1}},
-                           .pad_id = kPad};
   for (int32_t a = 0; a < 38; ++a) {
-    const int32_t stop_id = generate(*model, {{a}}, greedy).front().tokens.front();
+    const int32_t stop_id = greedy_continuation(*model, a).front();
     for (int32_t b = 0; b < 38; ++b) {
-      const std::vector<int32_t> continuation = generate(*model, {{b}}, greedy).front().tokens;
+      const std::vector<int32_t> continuation = greedy_continuation(*model, b);
       if (std::find(continuation.begin(), continuation.end(), stop_id) == continuation.end()) return {a, b, stop_id};
     }
   }

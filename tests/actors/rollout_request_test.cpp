@@ -1,5 +1,5 @@
 // The sampling fields of RolloutRequest: validation naming each field, their mapping onto
-// SamplingParams, batching only requests that sample alike, and what a Completion carries back
+// SamplingParams (one seed per sample), and what a Completion carries back
 // (top logprobs, the stop-string finish reason).
 #include <gtest/gtest.h>
 
@@ -80,51 +80,51 @@ TEST(RolloutRequestTest, EveryFieldReachesTheSamplingParams) {
   EXPECT_TRUE(params.validate().ok());
 }
 
-TEST(RolloutRequestTest, OnlyRequestsThatSampleAlikeShareABatch) {
-  const AcceptedRequest plain = make_request([](auto) {});
-  const AcceptedRequest other_seed = make_request([](auto r) { r.setSeed(99); });
-  EXPECT_TRUE(same_sampling(plain.request(), other_seed.request()));
-  const std::vector<std::function<void(proto::RolloutRequest::Builder)>> edits = {
-      [](auto r) { r.setTopK(2); },
-      [](auto r) { r.setMinP(0.1f); },
-      [](auto r) { r.setRepetitionPenalty(1.1f); },
-      [](auto r) { r.setPresencePenalty(0.1f); },
-      [](auto r) { r.setFrequencyPenalty(0.1f); },
-      [](auto r) { r.initStopStrings(1).set(0, "x"); },
-      [](auto r) { r.setTopLogprobs(1); }};
-  for (size_t i = 0; i < edits.size(); ++i) {
-    EXPECT_FALSE(same_sampling(plain.request(), make_request(edits[i]).request())) << "edit " << i;
-  }
+TEST(RolloutRequestTest, EachSampleGetsTheRequestSettingsWithItsOwnSeed) {
+  const AcceptedRequest request = make_request([](auto r) { r.setTopK(3); });
+  const SamplingParams first = sampling_params(request.request(), /*prompt=*/0, /*sample=*/0, {7});
+  const SamplingParams second = sampling_params(request.request(), /*prompt=*/0, /*sample=*/1, {7});
+  EXPECT_EQ(first.top_k, 3);
+  EXPECT_EQ(first.seed, sampling_seed(11, 0, 0));
+  EXPECT_EQ(second.seed, sampling_seed(11, 0, 1));
+  SamplingParams same_but_seed = second;
+  same_but_seed.seed = first.seed;
+  EXPECT_EQ(same_but_seed, first);
 }
 
 TEST(RolloutRequestTest, TheCompletionCarriesTopLogprobsAndTheStopStringReason) {
-  std::vector<AcceptedRequest> requests;
-  requests.push_back(make_request([](auto r) {
-    r.setTopLogprobs(2);
-    r.initStopStrings(1).set(0, "!");
-  }));
-  RolloutBatch batch(std::move(requests));
-  batch.begin_step(5);
-  batch.begin_step(6);
-  GeneratedSequence sequence;
-  sequence.tokens = {3, 4};
-  sequence.logprobs = {-0.5f, -0.25f};
-  sequence.top_logprobs = {{{3, -0.5f}, {8, -1.5f}}, {{4, -0.25f}, {9, -2.0f}}};
-  sequence.finish_reason = FinishReason::kStopString;
-  RolloutBatch::Ended ended = batch.end_rows({sequence}, {0});
+  RolloutBatch batch;
+  RolloutBatch::Added added = batch.add(make_request([](auto r) {
+                                          r.setTopLogprobs(2);
+                                          r.initStopStrings(1).set(0, "!");
+                                        }),
+                                        {7});
+  ASSERT_EQ(added.prompts.size(), 1u);
+  SequenceOutput sequence{.request_id = added.prompts[0].id,
+                          .sample = 0,
+                          .tokens = {3, 4},
+                          .logprobs = {-0.5f, -0.25f},
+                          .top_logprobs = {{{3, -0.5f}, {8, -1.5f}}, {{4, -0.25f}, {9, -2.0f}}},
+                          .policy_versions = {5, 6},
+                          .finish_reason = FinishReason::kStopString};
+  RolloutBatch::Ended ended = batch.record(std::move(sequence));
   ASSERT_EQ(ended.completions.size(), 1u);
   const auto sample = ended.completions[0]->getRoot<proto::Envelope>().asReader().getCompletion().getSamples()[0];
   EXPECT_EQ(sample.getFinishReason(), proto::FinishReason::STOP_STRING);
+  EXPECT_EQ(core::to_vector(sample.getTokenPolicyVersions()), (std::vector<uint64_t>{5, 6}));
   ASSERT_EQ(sample.getTopLogprobs().size(), 2u);
   EXPECT_EQ(core::to_vector(sample.getTopLogprobs()[1].getTokens()), (std::vector<int32_t>{4, 9}));
   EXPECT_EQ(core::to_vector(sample.getTopLogprobs()[1].getLogprobs()), (std::vector<float>{-0.25f, -2.0f}));
   // Without top logprobs the list stays empty.
-  std::vector<AcceptedRequest> plain;
-  plain.push_back(make_request([](auto) {}));
-  RolloutBatch plain_batch(std::move(plain));
-  plain_batch.begin_step(1);
-  GeneratedSequence stopped{.tokens = {3}, .logprobs = {-0.5f}, .top_logprobs = {}, .finish_reason = FinishReason::kStopToken};
-  ended = plain_batch.end_rows({stopped}, {0});
+  RolloutBatch plain_batch;
+  RolloutBatch::Added plain = plain_batch.add(make_request([](auto) {}), {7});
+  ended = plain_batch.record(SequenceOutput{.request_id = plain.prompts[0].id,
+                                            .sample = 0,
+                                            .tokens = {3},
+                                            .logprobs = {-0.5f},
+                                            .top_logprobs = {},
+                                            .policy_versions = {1},
+                                            .finish_reason = FinishReason::kStopToken});
   const auto plain_sample = ended.completions[0]->getRoot<proto::Envelope>().asReader().getCompletion().getSamples()[0];
   EXPECT_EQ(plain_sample.getFinishReason(), proto::FinishReason::STOP);
   EXPECT_EQ(plain_sample.getTopLogprobs().size(), 0u);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/rollout/generator.h"
+#include "actors/rollout/engine.h"
 #include "core/checkpoints.h"
 #include "core/rlvr_dataset.h"
 #include "core/run_config.h"
@@ -20,6 +20,7 @@
 #include "model/model_loader.h"
 #include "tests/common/hf_checkpoint.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/llama_rows.h"
 
 namespace caravan {
 namespace {
@@ -37,9 +38,27 @@ float digit_fraction(const std::vector<int32_t>& tokens) {
 
 at::Tensor logits_of(model::Llama& model, const std::vector<int32_t>& prompt) {
   const at::Tensor tokens = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end())).unsqueeze(0);
-  const at::Tensor positions = at::arange(tokens.size(1)).unsqueeze(0);
   at::NoGradGuard no_grad;
-  return model->forward(tokens, positions, at::ones_like(tokens, at::kBool));
+  return caravan::testing::row_logits(*model, tokens);
+}
+
+// `samples` completions of `prompt` from the rollout engine, in sample order; sample s draws
+// with seed sampling_seed(params.seed, 0, s).
+std::vector<rollout::SequenceOutput> engine_samples(model::LlamaImpl& model, const std::vector<int32_t>& prompt,
+                                                    size_t samples, const rollout::SamplingParams& params) {
+  rollout::Engine engine(model, {.block_size = 16}, /*num_blocks=*/64, /*token_text=*/nullptr, /*policy_version=*/0);
+  rollout::EngineRequest request{.id = 0, .prompt = prompt};
+  for (size_t s = 0; s < samples; ++s) {
+    request.samples.push_back(params);
+    request.samples.back().seed = rollout::sampling_seed(params.seed, 0, s);
+  }
+  const Status added = engine.add(std::move(request));
+  EXPECT_TRUE(added.ok()) << added.to_string();
+  std::vector<rollout::SequenceOutput> out(samples);
+  while (!engine.idle()) {
+    for (rollout::SequenceOutput& done : engine.step()) out[done.sample] = std::move(done);
+  }
+  return out;
 }
 
 std::set<std::string> keys_of(const nlohmann::json& object) {
@@ -75,11 +94,9 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
     std::vector<learner::RolloutGroup> groups;
     for (size_t p = 0; p < 4; ++p) {
       const std::vector<int32_t>& prompt = prompts[p];
-      const std::vector<rollout::GeneratedSequence> completions = rollout::generate(
-          *policy, std::vector<std::vector<int32_t>>(4, prompt),
-          {.sampling = {.temperature = temperature, .max_new_tokens = 8, .stop_ids = spec.prompts->stop_ids(),
-                        .seed = step * 10 + p},
-           .pad_id = spec.tokenizer->pad_id()});
+      const std::vector<rollout::SequenceOutput> completions = engine_samples(
+          *policy, prompt, 4,
+          {.temperature = temperature, .max_new_tokens = 8, .stop_ids = spec.prompts->stop_ids(), .seed = step * 10 + p});
       learner::RolloutGroup group{.prompt_id = p, .prompt_tokens = prompt, .samples = {}};
       for (size_t s = 0; s < completions.size(); ++s) {
         // Distinct rewards guarantee a non-zero advantage in every group.
@@ -120,14 +137,12 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
   for (const std::vector<int32_t>& prompt : prompts) {
     EXPECT_TRUE(at::equal(logits_of(reloaded, prompt), logits_of(policy, prompt)));
   }
-  const rollout::GenerationOptions greedy{
-      .sampling = {.temperature = 0.0, .max_new_tokens = 12, .stop_ids = spec.prompts->stop_ids(), .seed = 0},
-      .pad_id = spec.tokenizer->pad_id()};
-  const auto expected = rollout::generate(*policy, prompts, greedy);
-  const auto actual = rollout::generate(*reloaded, prompts, greedy);
+  const rollout::SamplingParams greedy{.temperature = 0.0, .max_new_tokens = 12, .stop_ids = spec.prompts->stop_ids()};
   for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(actual[i].tokens, expected[i].tokens) << i;
-    EXPECT_EQ(actual[i].logprobs, expected[i].logprobs) << i;
+    const rollout::SequenceOutput expected = engine_samples(*policy, prompts[i], 1, greedy).front();
+    const rollout::SequenceOutput actual = engine_samples(*reloaded, prompts[i], 1, greedy).front();
+    EXPECT_EQ(actual.tokens, expected.tokens) << i;
+    EXPECT_EQ(actual.logprobs, expected.logprobs) << i;
   }
 }
 

@@ -14,6 +14,7 @@
 #include "model/safetensors.h"
 #include "tests/common/temp_dir.h"
 #include "tests/common/tiny_transformer.h"
+#include "tests/common/llama_rows.h"
 
 namespace caravan::model {
 namespace {
@@ -93,9 +94,7 @@ TEST(CheckpointIo, SaveAndLoadRoundTrip) {
     EXPECT_TRUE(at::equal(item.value(), expected[item.key()])) << item.key();
   }
   const at::Tensor tokens = at::randint(0, 40, {1, 5}, at::kLong);
-  const at::Tensor mask = at::ones({1, 5}, at::kBool);
-  const at::Tensor positions = at::arange(5, at::kLong).unsqueeze(0);
-  EXPECT_TRUE(at::equal(loaded->forward(tokens, positions, mask), saved->forward(tokens, positions, mask)));
+  EXPECT_TRUE(at::equal(caravan::testing::row_logits(*loaded, tokens), caravan::testing::row_logits(*saved, tokens)));
 }
 
 TEST(CheckpointIo, WritesHuggingFaceConfig) {
@@ -676,9 +675,7 @@ TEST_P(ArchitectureRoundTrip, SaveLoadIsBitIdenticalAndKeepsTheConfig) {
   ASSERT_TRUE(status.ok()) << status.to_string();
   expect_same_parameters(loaded, saved);
   const at::Tensor tokens = at::randint(0, 40, {2, 7}, at::kLong);
-  const at::Tensor mask = at::ones({2, 7}, at::kBool);
-  const at::Tensor positions = at::arange(7, at::kLong).unsqueeze(0).expand({2, 7}).contiguous();
-  EXPECT_TRUE(at::equal(loaded->forward(tokens, positions, mask), saved->forward(tokens, positions, mask)));
+  EXPECT_TRUE(at::equal(caravan::testing::row_logits(*loaded, tokens), caravan::testing::row_logits(*saved, tokens)));
 }
 
 INSTANTIATE_TEST_SUITE_P(CheckpointIo, ArchitectureRoundTrip, ::testing::ValuesIn(core::kAllArchitectures),

@@ -13,6 +13,7 @@
 #include "model/checkpoint_io.h"
 #include "model/llama.h"
 #include "model/safetensors.h"
+#include "tests/common/llama_rows.h"
 
 namespace caravan::model {
 namespace {
@@ -58,9 +59,7 @@ TEST_P(HfFixture, LogitsMatchTransformers) {
 
   at::NoGradGuard no_grad;
   const at::Tensor tokens = input_ids->to(at::kLong);
-  const at::Tensor positions = at::arange(steps, at::kLong).unsqueeze(0).expand({batch, steps}).contiguous();
-  const at::Tensor mask = at::ones({batch, steps}, at::kBool);
-  const at::Tensor logits = model->forward(tokens, positions, mask);
+  const at::Tensor logits = caravan::testing::row_logits(*model, tokens);
   const double max_diff = (logits - expected->to(at::kFloat)).abs().max().item<double>();
   EXPECT_LE(max_diff, kTolerance) << name << ": max |ours - transformers| = " << max_diff;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/status.h"
+#include "model/batch_layout.h"
 
 namespace caravan::model {
 namespace {
@@ -16,52 +17,84 @@ core::TransformerConfig config_with(int64_t layers) {
   return config;
 }
 
-TEST(KvCache, AppendsPerLayerAndAdvancesOnce) {
-  KvCache cache(config_with(2), /*batch=*/3, /*max_len=*/6, at::kFloat, at::kCPU);
-  EXPECT_EQ(cache.length(), 0);
-  EXPECT_EQ(cache.batch_size(), 3);
-  EXPECT_EQ(cache.num_layers(), 2);
-  const at::Tensor k = at::randn({3, 1, 2, 4});
-  const at::Tensor v = at::randn({3, 1, 2, 4});
-  auto [keys, values] = cache.append(0, k, v);
-  EXPECT_TRUE(at::equal(keys, k));
-  EXPECT_TRUE(at::equal(values, v));
-  (void)cache.append(1, 2 * k, 2 * v);
-  cache.advance(2);
-  EXPECT_EQ(cache.length(), 2);
-
-  const at::Tensor k2 = at::randn({3, 1, 1, 4});
-  auto [keys1, values1] = cache.append(1, k2, k2);
-  ASSERT_EQ(keys1.sizes(), (std::vector<int64_t>{3, 1, 3, 4}));
-  EXPECT_TRUE(at::equal(keys1.slice(2, 0, 2), 2 * k));
-  EXPECT_TRUE(at::equal(keys1.slice(2, 2, 3), k2));
-  EXPECT_TRUE(at::equal(values1.slice(2, 0, 2), 2 * v));
+// Keys [N, 1, 4] whose every element is its flat token index + offset.
+at::Tensor numbered(int64_t tokens, float offset) {
+  return (at::arange(tokens, at::kFloat) + offset).view({tokens, 1, 1}).expand({tokens, 1, 4}).contiguous();
 }
 
-TEST(KvCache, SelectRowsKeepsTheChosenRowsInOrder) {
-  KvCache cache(config_with(1), /*batch=*/3, /*max_len=*/4, at::kFloat, at::kCPU);
-  const at::Tensor k = at::arange(3 * 4, at::kFloat).view({3, 1, 1, 4});
-  (void)cache.append(0, k, -k);
-  cache.advance(1);
-  cache.select_rows(at::tensor({2, 0}, at::kLong));
-  EXPECT_EQ(cache.batch_size(), 2);
-  EXPECT_EQ(cache.length(), 1);
-  auto [keys, values] = cache.append(0, at::zeros({2, 1, 1, 4}), at::zeros({2, 1, 1, 4}));
-  EXPECT_TRUE(at::equal(keys.slice(2, 0, 1)[0], k[2]));
-  EXPECT_TRUE(at::equal(keys.slice(2, 0, 1)[1], k[0]));
-  EXPECT_TRUE(at::equal(values.slice(2, 0, 1)[0], -k[2]));
+// Runs the KvMemory sequence of one forward, storing numbered keys/values in every layer.
+void fill(KvCache& cache, const BatchLayout& layout, float offset) {
+  cache.begin_forward(layout);
+  for (int64_t layer = 0; layer < cache.num_layers(); ++layer) {
+    cache.store(layer, numbered(layout.num_tokens(), offset), numbered(layout.num_tokens(), -offset));
+  }
+  cache.end_forward();
 }
 
-TEST(KvCache, OverflowAndBadShapesAreCheckFailures) {
-  KvCache cache(config_with(1), /*batch=*/1, /*max_len=*/2, at::kFloat, at::kCPU);
-  const at::Tensor three = at::zeros({1, 1, 3, 4});
-  EXPECT_THROW((void)cache.append(0, three, three), InternalError);
-  const at::Tensor wrong_heads = at::zeros({1, 2, 1, 4});
-  EXPECT_THROW((void)cache.append(0, wrong_heads, wrong_heads), InternalError);
-  EXPECT_THROW((void)cache.append(1, at::zeros({1, 1, 1, 4}), at::zeros({1, 1, 1, 4})), InternalError);
-  EXPECT_THROW(cache.advance(3), InternalError);
-  const at::Tensor bf16 = at::zeros({1, 1, 1, 4}, at::kBFloat16);
-  EXPECT_THROW((void)cache.append(0, bf16, bf16), InternalError);
+TEST(KvCache, StoresEachRowAfterItsOwnLengthAndReadsGroups) {
+  KvCache cache(config_with(2), /*rows=*/3, /*max_len=*/6, at::kFloat, at::kCPU);
+  // Row 2 gets 3 tokens (0, 1, 2), row 0 gets 1 token (3).
+  fill(cache, BatchLayout({{.new_tokens = 3, .past = 0, .memory_slot = 2}, {.new_tokens = 1, .past = 0, .memory_slot = 0}},
+                          at::kCPU),
+       100);
+  EXPECT_EQ(cache.length(0), 1);
+  EXPECT_EQ(cache.length(1), 0);
+  EXPECT_EQ(cache.length(2), 3);
+  // A decode step of both: row 0 token 10 at slot 1, row 2 token 11 at slot 3.
+  const BatchLayout step({{.new_tokens = 1, .past = 1, .memory_slot = 0}, {.new_tokens = 1, .past = 3, .memory_slot = 2}},
+                         at::kCPU);
+  cache.begin_forward(step);
+  cache.store(0, numbered(2, 110), numbered(2, -110));
+  cache.store(1, numbered(2, 210), numbered(2, -210));
+  ASSERT_EQ(step.groups().size(), 1u);
+  const auto [keys, values] = cache.read(1, 0);  // [2 members, 1 head, 4 keys, 4]
+  ASSERT_EQ(keys.sizes(), (std::vector<int64_t>{2, 1, 4, 4}));
+  EXPECT_EQ(keys[0][0][0][0].item<float>(), 103);  // row 0: first fill's token 3
+  EXPECT_EQ(keys[0][0][1][0].item<float>(), 210);  // then this step's token 0
+  EXPECT_EQ(keys[1][0][2][0].item<float>(), 102);  // row 2: first fill's tokens 0..2
+  EXPECT_EQ(keys[1][0][3][3].item<float>(), 211);
+  EXPECT_EQ(values[1][0][3][0].item<float>(), -210 + 1);  // values count up from -offset
+  cache.end_forward();
+  EXPECT_EQ(cache.length(0), 2);
+  EXPECT_EQ(cache.length(2), 4);
+}
+
+TEST(KvCache, MismatchesAreCheckFailures) {
+  KvCache cache(config_with(1), /*rows=*/1, /*max_len=*/2, at::kFloat, at::kCPU);
+  EXPECT_THROW(cache.begin_forward(BatchLayout::packed({3}, at::kCPU)), InternalError);  // overflow
+  EXPECT_THROW(cache.begin_forward(BatchLayout({{.new_tokens = 1, .past = 1, .memory_slot = 0}}, at::kCPU)),
+               InternalError);  // the row holds 0 tokens
+  EXPECT_THROW(cache.begin_forward(BatchLayout({{.new_tokens = 1, .past = 0, .memory_slot = 1}}, at::kCPU)),
+               InternalError);  // no row 1
+  const BatchLayout layout = BatchLayout::packed({2}, at::kCPU);
+  cache.begin_forward(layout);
+  EXPECT_THROW(cache.store(0, at::zeros({2, 1, 4}, at::kDouble), at::zeros({2, 1, 4}, at::kDouble)), InternalError);
+  EXPECT_THROW(cache.store(0, at::zeros({2, 2, 4}), at::zeros({2, 2, 4})), InternalError);
+  cache.end_forward();
+}
+
+TEST(BatchLayout, GroupsSequencesByNewTokensAndBuildsCausalMasks) {
+  const BatchLayout layout({{.new_tokens = 1, .past = 4, .memory_slot = 0},
+                            {.new_tokens = 3, .past = 0, .memory_slot = 1},
+                            {.new_tokens = 1, .past = 2, .memory_slot = 2}},
+                           at::kCPU);
+  EXPECT_EQ(layout.num_tokens(), 5);
+  EXPECT_TRUE(layout.reads_memory());
+  EXPECT_TRUE(at::equal(layout.positions(), at::tensor({4, 0, 1, 2, 2}, at::kLong)));
+  EXPECT_TRUE(at::equal(layout.last_tokens(), at::tensor({0, 3, 4}, at::kLong)));
+  ASSERT_EQ(layout.groups().size(), 2u);
+  const BatchLayout::Group& decode = layout.groups()[0];
+  EXPECT_EQ(decode.members, (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(decode.keys, 5);
+  EXPECT_TRUE(at::equal(decode.token_index, at::tensor({0, 4}, at::kLong)));  // not contiguous
+  EXPECT_TRUE(at::equal(decode.allowed.view({2, 5}),
+                        at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, at::kLong).view({2, 5}).to(at::kBool)));
+  const BatchLayout::Group& prefill = layout.groups()[1];
+  EXPECT_FALSE(prefill.token_index.defined());
+  EXPECT_EQ(prefill.first_token, 1);
+  EXPECT_TRUE(at::equal(prefill.allowed.view({3, 3}), at::ones({3, 3}, at::kBool).tril()));
+  EXPECT_FALSE(BatchLayout::packed({2, 2}, at::kCPU).reads_memory());
+  EXPECT_THROW(BatchLayout({{.new_tokens = 0}}, at::kCPU), InternalError);
 }
 
 } // namespace

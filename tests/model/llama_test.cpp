@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "core/status.h"
+#include "model/batch_layout.h"
+#include "model/kv_cache.h"
 #include "model/rope.h"
+#include "tests/common/llama_rows.h"
 #include "tests/common/tiny_transformer.h"
 
 namespace caravan::model {
@@ -19,9 +22,6 @@ Llama seeded_model(const core::TransformerConfig& config) {
   at::manual_seed(1234);
   return Llama(config);
 }
-
-// positions = cumsum(mask) - 1, as callers compute them for left-padded rows.
-at::Tensor positions_from(const at::Tensor& mask) { return mask.to(at::kLong).cumsum(1) - 1; }
 
 TEST(Llama, ParameterNamesAreExactlyHuggingFaces) {
   Llama model(tiny_config());
@@ -60,8 +60,7 @@ TEST(Llama, TiedEmbeddingsHaveNoLmHeadAndCountOnce) {
   EXPECT_EQ(tied->parameter_count(), vocab * hidden + 2 * per_layer + hidden);
   // The head reads the embedding matrix: logits = hidden_states . embed^T.
   const at::Tensor tokens = at::tensor({3, 7}, at::kLong).unsqueeze(0);
-  const at::Tensor mask = at::ones({1, 2}, at::kBool);
-  EXPECT_EQ(tied->forward(tokens, positions_from(mask), mask).sizes(), (std::vector<int64_t>{1, 2, 50}));
+  EXPECT_EQ(caravan::testing::row_logits(*tied, tokens).sizes(), (std::vector<int64_t>{1, 2, 50}));
 }
 
 TEST(Llama, InitialisesFromSeededNormalAndNormsToOne) {
@@ -79,101 +78,80 @@ TEST(Llama, InitialisesFromSeededNormalAndNormsToOne) {
 TEST(Llama, LogitsAreFloat32AndCausal) {
   Llama model = seeded_model(tiny_config());
   const at::Tensor tokens = at::randint(0, 50, {2, 6}, at::kLong);
-  const at::Tensor mask = at::ones({2, 6}, at::kBool);
-  const at::Tensor logits = model->forward(tokens, positions_from(mask), mask);
+  const at::Tensor logits = caravan::testing::row_logits(*model, tokens);
   ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{2, 6, 50}));
   EXPECT_EQ(logits.scalar_type(), at::kFloat);
 
   at::Tensor changed = tokens.clone();
   changed.select(1, 4).fill_(0);  // change a later token
   changed.select(1, 5).fill_(1);
-  const at::Tensor changed_logits = model->forward(changed, positions_from(mask), mask);
+  const at::Tensor changed_logits = caravan::testing::row_logits(*model, changed);
   EXPECT_TRUE(at::allclose(changed_logits.slice(1, 0, 4), logits.slice(1, 0, 4), 1e-6, 1e-6));
   EXPECT_FALSE(at::allclose(changed_logits.slice(1, 4), logits.slice(1, 4), 1e-6, 1e-6));
 
   model->to(at::kBFloat16);
-  EXPECT_EQ(model->forward(tokens, positions_from(mask), mask).scalar_type(), at::kFloat);
+  EXPECT_EQ(caravan::testing::row_logits(*model, tokens).scalar_type(), at::kFloat);
 }
 
-// Row 0: 8 real tokens. Row 1: 3 pads then 5 real tokens (left-padded).
-struct PaddedBatch {
-  at::Tensor tokens;
-  at::Tensor mask;
+// Two sequences of 8 and 5 tokens.
+struct TwoSequences {
+  at::Tensor first;
+  at::Tensor second;
 };
-PaddedBatch padded_batch() {
+TwoSequences two_sequences() {
   at::manual_seed(7);
-  PaddedBatch batch{at::randint(0, 50, {2, 8}, at::kLong), at::ones({2, 8}, at::kBool)};
-  batch.mask[1].slice(0, 0, 3).fill_(false);
-  batch.tokens[1].slice(0, 0, 3).fill_(49);  // the pad id; its value must not matter
-  return batch;
+  return {at::randint(0, 50, {8}, at::kLong), at::randint(0, 50, {5}, at::kLong)};
 }
 
-TEST(Llama, LeftPaddedRowMatchesTheRowAlone) {
+// Logits [T, V] of one sequence alone, no cache.
+at::Tensor alone(Llama& model, const at::Tensor& tokens) {
+  return model->forward(tokens, BatchLayout::packed({tokens.size(0)}, at::kCPU));
+}
+
+TEST(Llama, PackedSequencesMatchEachAloneAndDoNotSeeEachOther) {
   Llama model = seeded_model(tiny_config());
-  const PaddedBatch batch = padded_batch();
-  const at::Tensor batched = model->forward(batch.tokens, positions_from(batch.mask), batch.mask);
+  const TwoSequences seqs = two_sequences();
+  const BatchLayout layout = BatchLayout::packed({8, 5}, at::kCPU);
+  const at::Tensor packed = model->forward(at::cat({seqs.first, seqs.second}), layout);
+  ASSERT_EQ(packed.sizes(), (std::vector<int64_t>{13, 50}));
+  EXPECT_TRUE(at::allclose(packed.slice(0, 0, 8), alone(model, seqs.first), 1e-5, 1e-5));
+  EXPECT_TRUE(at::allclose(packed.slice(0, 8), alone(model, seqs.second), 1e-5, 1e-5))
+      << (packed.slice(0, 8) - alone(model, seqs.second)).abs().max();
 
-  const at::Tensor alone_tokens = batch.tokens.slice(0, 1, 2).slice(1, 3);  // [1, 5]
-  const at::Tensor alone_mask = at::ones({1, 5}, at::kBool);
-  const at::Tensor alone = model->forward(alone_tokens, positions_from(alone_mask), alone_mask);
-  EXPECT_TRUE(at::allclose(batched.slice(0, 1, 2).slice(1, 3), alone, 1e-5, 1e-5))
-      << (batched.slice(0, 1, 2).slice(1, 3) - alone).abs().max();
-
-  // The pad tokens' ids do not leak into real tokens' logits.
-  at::Tensor other_pads = batch.tokens.clone();
-  other_pads[1].slice(0, 0, 3).fill_(5);
-  const at::Tensor repadded = model->forward(other_pads, positions_from(batch.mask), batch.mask);
-  EXPECT_TRUE(at::allclose(repadded.slice(1, 3), batched.slice(1, 3), 1e-6, 1e-6));
+  // Positions restart per sequence and attention is block-diagonal: other tokens in the first
+  // sequence leave the second's logits unchanged.
+  const at::Tensor repacked = model->forward(at::cat({(seqs.first + 1) % 50, seqs.second}), layout);
+  EXPECT_TRUE(at::allclose(repacked.slice(0, 8), packed.slice(0, 8), 1e-6, 1e-6));
+  EXPECT_FALSE(at::allclose(repacked.slice(0, 0, 8), packed.slice(0, 0, 8), 1e-3, 1e-3));
 }
 
-TEST(Llama, PadOnlyQueryRowsAreFinite) {
+TEST(Llama, LastOfEachSequenceSelectsTheLastRows) {
   Llama model = seeded_model(tiny_config());
-  const PaddedBatch batch = padded_batch();
-  // Row 1's first query slots see only pad keys: every key is masked for them.
-  const at::Tensor logits = model->forward(batch.tokens, positions_from(batch.mask), batch.mask);
-  EXPECT_TRUE(at::isfinite(logits).all().item<bool>());
-
-  const at::Tensor all_pad_mask = at::zeros({1, 4}, at::kBool);
-  const at::Tensor all_pad = model->forward(at::zeros({1, 4}, at::kLong), positions_from(all_pad_mask), all_pad_mask);
-  EXPECT_TRUE(at::isfinite(all_pad).all().item<bool>());
+  const TwoSequences seqs = two_sequences();
+  const at::Tensor tokens = at::cat({seqs.first, seqs.second});
+  const BatchLayout layout = BatchLayout::packed({8, 5}, at::kCPU);
+  const at::Tensor all = model->forward(tokens, layout);
+  const at::Tensor last = model->forward(tokens, layout, nullptr, LogitRows::kLastOfEachSequence);
+  ASSERT_EQ(last.sizes(), (std::vector<int64_t>{2, 50}));
+  // The head's product over 2 rows instead of 13 may round differently.
+  EXPECT_TRUE(at::allclose(last[0], all[7], 1e-6, 1e-6));
+  EXPECT_TRUE(at::allclose(last[1], all[12], 1e-6, 1e-6));
 }
 
-TEST(Llama, IncrementalDecodingWithKvCacheMatchesFullForward) {
+TEST(Llama, KvCacheOverflowAndPastWithoutMemoryAreCheckFailures) {
   const core::TransformerConfig config = tiny_config();
   Llama model = seeded_model(config);
-  const PaddedBatch batch = padded_batch();
-  const at::Tensor positions = positions_from(batch.mask);
-  const at::Tensor full = model->forward(batch.tokens, positions, batch.mask);
-
-  KvCache cache(config, /*batch=*/2, /*max_len=*/10, at::kFloat, at::kCPU);
-  std::vector<at::Tensor> pieces;
-  // Prefill 5 slots (row 1: 3 pads + 2 real), then decode one slot at a time.
-  pieces.push_back(model->forward(batch.tokens.slice(1, 0, 5), positions.slice(1, 0, 5),
-                                  batch.mask.slice(1, 0, 5), &cache));
-  EXPECT_EQ(cache.length(), 5);
-  for (int64_t slot = 5; slot < 8; ++slot) {
-    pieces.push_back(model->forward(batch.tokens.slice(1, slot, slot + 1), positions.slice(1, slot, slot + 1),
-                                    batch.mask.slice(1, 0, slot + 1), &cache));
-  }
-  EXPECT_EQ(cache.length(), 8);
-  const at::Tensor incremental = at::cat(pieces, 1);
-  const at::Tensor real = batch.mask.unsqueeze(-1);
-  // Real tokens must agree; pad queries are garbage by contract (but finite).
-  EXPECT_TRUE(at::allclose(incremental.masked_fill(~real, 0), full.masked_fill(~real, 0), 1e-5, 1e-5))
-      << (incremental - full).masked_fill(~real, 0).abs().max();
-}
-
-TEST(Llama, KvCacheOverflowIsACheckFailure) {
-  const core::TransformerConfig config = tiny_config();
-  Llama model = seeded_model(config);
-  KvCache cache(config, /*batch=*/1, /*max_len=*/4, at::kFloat, at::kCPU);
-  const at::Tensor mask = at::ones({1, 5}, at::kBool);
+  KvCache cache(config, /*rows=*/1, /*max_len=*/4, at::kFloat, at::kCPU);
   try {
-    (void)model->forward(at::zeros({1, 5}, at::kLong), positions_from(mask), mask, &cache);
+    (void)model->forward(at::zeros({5}, at::kLong), BatchLayout::packed({5}, at::kCPU), &cache);
     FAIL() << "expected InternalError";
   } catch (const InternalError& e) {
     EXPECT_NE(std::string(e.what()).find("KvCache overflow"), std::string::npos) << e.what();
   }
+  const BatchLayout step({{.new_tokens = 1, .past = 3, .memory_slot = 0}}, at::kCPU);
+  EXPECT_THROW((void)model->forward(at::zeros({1}, at::kLong), step), InternalError);
+  // The cache row holds 0 tokens, not 3.
+  EXPECT_THROW((void)model->forward(at::zeros({1}, at::kLong), step, &cache), InternalError);
 }
 
 } // namespace
@@ -206,8 +184,7 @@ at::Tensor parameter(Llama& model, const std::string& name) {
 at::Tensor fixed_logits(Llama& model) {
   at::manual_seed(99);
   const at::Tensor tokens = at::randint(0, 50, {2, 6}, at::kLong);
-  const at::Tensor mask = at::ones({2, 6}, at::kBool);
-  return model->forward(tokens, positions_from(mask), mask);
+  return caravan::testing::row_logits(*model, tokens);
 }
 
 // Multiplies parameter `name` (rows [begin, end) when end > begin) by `factor`, in place.
@@ -345,7 +322,7 @@ TEST(LlamaArchitectures, Olmo2NormalisesFullProjectionsAndSublayerOutputs) {
 
 class EveryArchitecture : public ::testing::TestWithParam<core::Architecture> {};
 
-TEST_P(EveryArchitecture, IncrementalDecodingMatchesFullForwardAndPadsDoNotLeak) {
+TEST_P(EveryArchitecture, IncrementalDecodingInACacheMatchesTheFullForward) {
   const core::TransformerConfig config = tiny_config_of(GetParam());
   Llama model = seeded_model(config);
   {
@@ -355,23 +332,32 @@ TEST_P(EveryArchitecture, IncrementalDecodingMatchesFullForwardAndPadsDoNotLeak)
       if (item.value().dim() == 1) item.value().uniform_(0.5, 1.5);
     }
   }
-  const PaddedBatch batch = padded_batch();
-  const at::Tensor positions = positions_from(batch.mask);
-  const at::Tensor full = model->forward(batch.tokens, positions, batch.mask);
-  KvCache cache(config, /*batch=*/2, /*max_len=*/8, at::kFloat, at::kCPU);
-  std::vector<at::Tensor> pieces;
-  pieces.push_back(model->forward(batch.tokens.slice(1, 0, 5), positions.slice(1, 0, 5), batch.mask.slice(1, 0, 5), &cache));
-  for (int64_t slot = 5; slot < 8; ++slot) {
-    pieces.push_back(model->forward(batch.tokens.slice(1, slot, slot + 1), positions.slice(1, slot, slot + 1),
-                                    batch.mask.slice(1, 0, slot + 1), &cache));
-  }
-  const at::Tensor real = batch.mask.unsqueeze(-1);
-  const at::Tensor incremental = at::cat(pieces, 1);
-  EXPECT_TRUE(at::allclose(incremental.masked_fill(~real, 0), full.masked_fill(~real, 0), 1e-5, 1e-5));
+  const TwoSequences seqs = two_sequences();
+  const at::Tensor full_first = alone(model, seqs.first);
+  const at::Tensor full_second = alone(model, seqs.second);
 
-  const at::Tensor alone_mask = at::ones({1, 5}, at::kBool);
-  const at::Tensor alone = model->forward(batch.tokens.slice(0, 1, 2).slice(1, 3), positions_from(alone_mask), alone_mask);
-  EXPECT_TRUE(at::allclose(full.slice(0, 1, 2).slice(1, 3), alone, 1e-5, 1e-5));
+  // Row 1 holds the 8-token sequence, row 0 the 5-token one (slots need not follow the
+  // layout's order). Prefill 5 and 2 tokens together, then decode both one token per step.
+  KvCache cache(config, /*rows=*/2, /*max_len=*/8, at::kFloat, at::kCPU);
+  std::vector<at::Tensor> first = {model->forward(
+      at::cat({seqs.first.slice(0, 0, 5), seqs.second.slice(0, 0, 2)}),
+      BatchLayout({{.new_tokens = 5, .past = 0, .memory_slot = 1}, {.new_tokens = 2, .past = 0, .memory_slot = 0}},
+                  at::kCPU),
+      &cache)};
+  std::vector<at::Tensor> second = {first.front().slice(0, 5)};
+  first.front() = first.front().slice(0, 0, 5);
+  for (int64_t step = 0; step < 3; ++step) {
+    const BatchLayout layout({{.new_tokens = 1, .past = 2 + step, .memory_slot = 0},
+                              {.new_tokens = 1, .past = 5 + step, .memory_slot = 1}},
+                             at::kCPU);
+    const at::Tensor logits = model->forward(at::stack({seqs.second[2 + step], seqs.first[5 + step]}), layout, &cache);
+    second.push_back(logits.slice(0, 0, 1));
+    first.push_back(logits.slice(0, 1, 2));
+  }
+  EXPECT_EQ(cache.length(1), 8);
+  EXPECT_EQ(cache.length(0), 5);
+  EXPECT_TRUE(at::allclose(at::cat(first), full_first, 1e-5, 1e-5)) << (at::cat(first) - full_first).abs().max();
+  EXPECT_TRUE(at::allclose(at::cat(second), full_second, 1e-5, 1e-5)) << (at::cat(second) - full_second).abs().max();
 }
 
 // A straight, loop-per-head transcription of transformers' modeling_{llama,qwen2,qwen3,olmo2}.py
@@ -466,9 +452,8 @@ TEST_P(EveryArchitecture, MatchesATranscriptionOfTransformers) {
     }
   }
   const at::Tensor tokens = at::randint(0, 50, {10}, at::kLong);
-  const at::Tensor mask = at::ones({1, 10}, at::kBool);
   at::NoGradGuard no_grad;
-  const at::Tensor ours = model->forward(tokens.unsqueeze(0), positions_from(mask), mask).squeeze(0);
+  const at::Tensor ours = alone(model, tokens);
   const at::Tensor reference = transcribed_forward(model, tokens);
   EXPECT_GT(reference.abs().max().item<double>(), 0.5);
   EXPECT_TRUE(at::allclose(ours, reference, 1e-4, 1e-4)) << (ours - reference).abs().max();

@@ -9,6 +9,7 @@
 #include "tests/common/hf_checkpoint.h"
 #include "tests/common/temp_dir.h"
 #include "tests/common/tiny_transformer.h"
+#include "tests/common/llama_rows.h"
 
 namespace caravan::model {
 namespace {
@@ -33,9 +34,8 @@ json read_json(const fs::path& path) {
 // Logits of a fixed sequence, for bit-exact comparisons of two models.
 at::Tensor probe_logits(Llama& model) {
   const at::Tensor tokens = at::tensor({kQwenImStart, 117, 115, 101, 114, 10, 50, 43, 50, 63}, at::kLong).unsqueeze(0);
-  const at::Tensor positions = at::arange(tokens.size(1), at::kLong).unsqueeze(0);
   at::NoGradGuard no_grad;
-  return model->forward(tokens, positions, at::ones_like(tokens, at::kBool));
+  return caravan::testing::row_logits(*model, tokens);
 }
 
 class ModelLoaderTest : public ::testing::Test {

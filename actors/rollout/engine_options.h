@@ -1,0 +1,45 @@
+// File: actors/rollout/engine_options.h
+// The rollout engine's settings ([rollout] keys of the run config, flags of generate/eval) and
+// how many KV-cache blocks they buy.
+//
+//   EngineOptions options{.kv_cache_bytes = 512 << 20, .block_size = 16};
+//   CARAVAN_ASSIGN_OR_RETURN(int64_t blocks, kv_cache_blocks(options, model->config(), at::kFloat));
+#pragma once
+
+#include <cstdint>
+
+#include <c10/core/ScalarType.h>
+
+#include "core/status.h"
+#include "core/transformer_config.h"
+
+namespace caravan::rollout {
+
+struct EngineOptions {
+  // KV cache size in bytes; > 0 wins over kv_cache_fraction.
+  int64_t kv_cache_bytes = 0;
+  // Else this fraction of the memory available when the engine starts (MemAvailable), (0, 1].
+  double kv_cache_fraction = 0.2;
+  // Positions per KV block, >= 1.
+  int64_t block_size = 16;
+  // Tokens one engine step computes at most (prefill chunks and decode steps together), >= 1.
+  int64_t max_step_tokens = 512;
+  // Sequences running at once at most, >= 1.
+  int64_t max_running = 256;
+  // A request's samples share its prompt's KV blocks and prompts reuse cached KV blocks of equal
+  // prefixes; false prefills every sample on its own (the benchmark's baseline).
+  bool share_prefixes = true;
+
+  // kInvalidArgument naming the field.
+  [[nodiscard]] Status validate() const;
+};
+
+// The number of KV blocks `options` allow for `config` in `dtype`: kv_cache_bytes, or
+// kv_cache_fraction of /proc/meminfo's MemAvailable, divided by the bytes of one block, and at
+// most what max_running sequences of the full context (plus one copy-on-write block each) use.
+// kInvalidArgument (naming the option) when that is not even one block; kUnavailable when
+// MemAvailable cannot be read.
+Result<int64_t> kv_cache_blocks(const EngineOptions& options, const core::TransformerConfig& config,
+                                c10::ScalarType dtype);
+
+} // namespace caravan::rollout

@@ -1,0 +1,224 @@
+#include "actors/rollout/engine.h"
+
+#include <algorithm>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <torch/utils.h>
+
+#include "learner/sequence_batch.h"
+#include "learner/train_step.h"
+#include "model/logprobs.h"
+#include "tests/common/llama_rows.h"
+#include "tests/common/tiny_transformer.h"
+
+namespace caravan::rollout {
+namespace {
+
+constexpr int32_t kStopId = 39;
+
+SamplingParams greedy(int64_t max_new_tokens) {
+  return {.temperature = 0.0, .max_new_tokens = max_new_tokens, .stop_ids = {kStopId}};
+}
+
+SamplingParams sampled(int64_t max_new_tokens, uint64_t seed) {
+  return {.temperature = 1.0, .max_new_tokens = max_new_tokens, .stop_ids = {kStopId}, .seed = seed};
+}
+
+// Runs the engine until idle; outputs keyed by (request id, sample).
+std::map<std::pair<uint64_t, uint32_t>, SequenceOutput> run_to_end(Engine& engine) {
+  std::map<std::pair<uint64_t, uint32_t>, SequenceOutput> out;
+  for (int step = 0; !engine.idle(); ++step) {
+    EXPECT_LT(step, 10000) << "the engine does not finish";
+    if (step >= 10000) break;
+    for (SequenceOutput& done : engine.step()) {
+      const auto key = std::pair{done.request_id, done.sample};
+      EXPECT_FALSE(out.contains(key)) << "request " << done.request_id << " sample " << done.sample << " ended twice";
+      out.emplace(key, std::move(done));
+    }
+  }
+  return out;
+}
+
+// Greedy decoding by a full forward over the whole sequence at every step: no cache, no batch.
+std::vector<int32_t> greedy_reference(model::LlamaImpl& model, std::vector<int32_t> sequence, int64_t max_new_tokens) {
+  torch::NoGradGuard no_grad;
+  std::vector<int32_t> out;
+  while (static_cast<int64_t>(out.size()) < max_new_tokens) {
+    const at::Tensor tokens = at::tensor(std::vector<int64_t>(sequence.begin(), sequence.end())).unsqueeze(0);
+    const auto next = static_cast<int32_t>(testing::row_logits(model, tokens)[0][-1].argmax().item<int64_t>());
+    out.push_back(next);
+    sequence.push_back(next);
+    if (next == kStopId) break;
+  }
+  return out;
+}
+
+std::vector<int32_t> prompt_of(int64_t length, int32_t salt) {
+  std::vector<int32_t> prompt;
+  for (int64_t i = 0; i < length; ++i) prompt.push_back(static_cast<int32_t>((i * 7 + salt * 3 + i * i) % 38));
+  return prompt;
+}
+
+class EngineGreedy : public ::testing::TestWithParam<core::Architecture> {};
+
+// A small cache (12 blocks of 4 positions for up to 9 sequences) and a token budget of 8 force
+// chunked prefill, preemption and recomputation; the samples of a request share its prompt.
+TEST_P(EngineGreedy, MatchesTheFullRecomputeForwardTokenForToken) {
+  torch::manual_seed(11);
+  model::Llama model(testing::tiny_transformer_config(40, GetParam()));
+  model->eval();
+  Engine engine(*model, {.block_size = 4, .max_step_tokens = 8, .max_running = 6}, /*num_blocks=*/12,
+                /*token_text=*/nullptr, /*policy_version=*/0);
+  std::vector<std::vector<int32_t>> prompts = {prompt_of(13, 1), prompt_of(5, 2), prompt_of(17, 3), prompt_of(13, 1),
+                                               prompt_of(3, 4)};
+  prompts[3].back() = 37;  // same first 12 tokens as prompt 0, then different
+  const std::vector<uint32_t> samples = {3, 1, 2, 1, 2};
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    ASSERT_TRUE(engine.add({.id = r, .prompt = prompts[r], .samples = std::vector(samples[r], greedy(12))}).ok());
+  }
+  const auto out = run_to_end(engine);
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    const std::vector<int32_t> expected = greedy_reference(*model, prompts[r], 12);
+    for (uint32_t s = 0; s < samples[r]; ++s) {
+      ASSERT_TRUE(out.contains({r, s})) << "request " << r << " sample " << s;
+      const SequenceOutput& got = out.at({r, s});
+      EXPECT_EQ(got.tokens, expected) << "request " << r << " sample " << s;
+      EXPECT_EQ(got.finish_reason, expected.back() == kStopId ? FinishReason::kStopToken : FinishReason::kLength);
+      EXPECT_EQ(got.logprobs.size(), got.tokens.size());
+      EXPECT_EQ(got.policy_versions, std::vector<uint64_t>(got.tokens.size(), 0));
+    }
+  }
+  const EngineStats stats = engine.stats();
+  EXPECT_GT(stats.totals.preemptions, 0);
+  EXPECT_GT(stats.totals.prefix_cached_tokens, 0);  // forks of the shared prompts
+  EXPECT_EQ(stats.running, 0);
+  EXPECT_EQ(stats.waiting, 0);
+  EXPECT_EQ(stats.kv_blocks_used, 0);  // everything returned (cached prefixes are free blocks)
+  EXPECT_EQ(stats.kv_blocks_free, 12);
+}
+
+// A later request whose prompt starts with the same full blocks attaches them instead of
+// recomputing them, and still decodes exactly; new weights make cached blocks stale.
+TEST_P(EngineGreedy, ReusesCachedPromptBlocksAcrossRequests) {
+  torch::manual_seed(12);
+  model::Llama model(testing::tiny_transformer_config(40, GetParam()));
+  model->eval();
+  Engine engine(*model, {.block_size = 4}, /*num_blocks=*/32, nullptr, 0);
+  std::vector<int32_t> first = prompt_of(13, 6);
+  std::vector<int32_t> second = first;
+  second.back() = 37;  // the same first 3 blocks
+  ASSERT_TRUE(engine.add({.id = 0, .prompt = first, .samples = {greedy(6)}}).ok());
+  (void)run_to_end(engine);
+  EXPECT_EQ(engine.stats().prefix_hits, 0);
+  ASSERT_TRUE(engine.add({.id = 1, .prompt = second, .samples = {greedy(6)}}).ok());
+  const auto out = run_to_end(engine);
+  EXPECT_EQ(out.at({1, 0}).tokens, greedy_reference(*model, second, 6));
+  EXPECT_EQ(engine.stats().prefix_hits, 3);
+  EXPECT_EQ(engine.stats().prefix_lookups, 4);  // the first request stopped at its first miss
+  EXPECT_EQ(engine.stats().totals.prefix_cached_tokens, 12);
+  engine.set_policy_version(1);
+  ASSERT_TRUE(engine.add({.id = 2, .prompt = second, .samples = {greedy(6)}}).ok());
+  (void)run_to_end(engine);
+  EXPECT_EQ(engine.stats().prefix_hits, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engine, EngineGreedy, ::testing::Values(core::Architecture::kLlama, core::Architecture::kQwen3),
+                         [](const auto& info) { return std::string(core::enum_name(info.param)); });
+
+// The engine's logprobs of sampled tokens agree with the learner's recomputation over the same
+// weights and tokens (learner::target_logits + model::token_logprobs).
+TEST(Engine, LogprobsAgreeWithTheLearnersRecomputation) {
+  torch::manual_seed(5);
+  model::Llama model(testing::tiny_transformer_config(40, core::Architecture::kQwen3));
+  model->eval();
+  Engine engine(*model, {.block_size = 4, .max_step_tokens = 6}, /*num_blocks=*/32, nullptr, 0);
+  const std::vector<std::vector<int32_t>> prompts = {prompt_of(9, 1), prompt_of(4, 2)};
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    ASSERT_TRUE(engine.add({.id = r, .prompt = prompts[r], .samples = {sampled(10, 3 + r), sampled(10, 9 + r)}}).ok());
+  }
+  const auto out = run_to_end(engine);
+  std::vector<learner::SequenceSpec> specs;
+  std::vector<const SequenceOutput*> order;
+  for (const auto& [key, sequence] : out) {
+    specs.push_back({.prompt = prompts[key.first], .completion = sequence.tokens, .completion_logprobs = sequence.logprobs});
+    order.push_back(&sequence);
+  }
+  Result<learner::SequenceBatch> batch = learner::pack_sequences(specs, /*pad_id=*/0);
+  ASSERT_TRUE(batch.ok()) << batch.status().to_string();
+  torch::NoGradGuard no_grad;
+  const at::Tensor learner_logprobs =
+      model::token_logprobs(learner::target_logits(*model, *batch), batch->targets, /*temperature=*/1.0);
+  const at::Tensor difference = ((learner_logprobs - batch->old_logprobs) * batch->loss_mask).abs().max();
+  EXPECT_LE(difference.item<double>(), 1e-4);
+  EXPECT_GT(batch->completion_tokens, 20);
+}
+
+// A request's tokens depend on its seed, not on what else is in the batch: the same request
+// alone and among others (whose prefills and decodes share its forwards) draws the same tokens.
+TEST(Engine, SameSeedAloneOrInABusyBatchDrawsTheSameTokens) {
+  torch::manual_seed(8);
+  model::Llama model(testing::tiny_transformer_config(40));
+  model->eval();
+  const std::vector<int32_t> prompt = prompt_of(7, 5);
+  Engine alone(*model, {.block_size = 4}, /*num_blocks=*/32, nullptr, 0);
+  ASSERT_TRUE(alone.add({.id = 0, .prompt = prompt, .samples = {sampled(12, 77)}}).ok());
+  const auto alone_out = run_to_end(alone);
+
+  Engine busy(*model, {.block_size = 4, .max_step_tokens = 10}, /*num_blocks=*/64, nullptr, 0);
+  for (uint64_t r = 1; r <= 4; ++r) {
+    ASSERT_TRUE(busy.add({.id = r, .prompt = prompt_of(3 + 3 * static_cast<int64_t>(r), static_cast<int32_t>(r)),
+                          .samples = {sampled(12, r), sampled(12, r + 100)}})
+                    .ok());
+  }
+  (void)busy.step();  // the others are already running when the request joins
+  ASSERT_TRUE(busy.add({.id = 0, .prompt = prompt, .samples = {sampled(12, 77)}}).ok());
+  const auto busy_out = run_to_end(busy);
+  const SequenceOutput& a = alone_out.at({0, 0});
+  const SequenceOutput& b = busy_out.at({0, 0});
+  EXPECT_EQ(a.tokens, b.tokens);
+  ASSERT_EQ(a.logprobs.size(), b.logprobs.size());
+  for (size_t i = 0; i < a.logprobs.size(); ++i) EXPECT_NEAR(a.logprobs[i], b.logprobs[i], 1e-5) << i;
+}
+
+TEST(Engine, NewWeightsBetweenStepsKeepSequencesAndTagTheirTokens) {
+  torch::manual_seed(2);
+  model::Llama model(testing::tiny_transformer_config(40));
+  model->eval();
+  Engine engine(*model, {.block_size = 4}, /*num_blocks=*/32, nullptr, /*policy_version=*/3);
+  ASSERT_TRUE(engine.add({.id = 1, .prompt = prompt_of(6, 1), .samples = {greedy(6), greedy(6)}}).ok());
+  (void)engine.step();  // prefill + first token
+  (void)engine.step();
+  {
+    torch::NoGradGuard no_grad;
+    for (at::Tensor parameter : model->parameters()) parameter.mul_(1.5);
+  }
+  engine.set_policy_version(4);
+  const auto out = run_to_end(engine);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& [key, sequence] : out) {
+    ASSERT_EQ(sequence.tokens.size(), 6u);
+    EXPECT_EQ(sequence.policy_versions, (std::vector<uint64_t>{3, 3, 4, 4, 4, 4}));
+  }
+}
+
+TEST(Engine, InvalidRequestsAreRejectedNamingTheField) {
+  torch::manual_seed(2);
+  model::Llama model(testing::tiny_transformer_config(40));
+  Engine engine(*model, {.block_size = 4}, /*num_blocks=*/6, nullptr, 0);
+  const auto rejected = [&](EngineRequest request, const std::string& field) {
+    const Status status = engine.add(std::move(request));
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << field;
+    EXPECT_NE(status.message().find(field), std::string::npos) << status.message();
+  };
+  rejected({.id = 9, .prompt = {}, .samples = {greedy(4)}}, "request 9: prompt: empty");
+  rejected({.id = 9, .prompt = prompt_of(30, 1), .samples = {greedy(4)}}, "exceed the context of 32");
+  rejected({.id = 9, .prompt = prompt_of(20, 1), .samples = {greedy(4)}}, "the whole cache has 6");
+  rejected({.id = 9, .prompt = {1, 40}, .samples = {greedy(4)}}, "prompt[1] = 40");
+  rejected({.id = 9, .prompt = {1, 2}, .samples = {}}, "samples: empty");
+  rejected({.id = 9, .prompt = {1, 2}, .samples = {{.top_p = 2.0, .stop_ids = {1}}}}, "samples[0]: SamplingParams.top_p");
+  EXPECT_TRUE(engine.idle());
+}
+
+} // namespace
+} // namespace caravan::rollout
