@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   bubblewrap python3      # sandbox + interpreter of the code verifier (rewards/code)
   prometheus              # promtool: tests check the /metrics text format with it
+  libmicrohttpd-dev       # HTTP endpoint of every process: /metrics, /healthz, /readyz (core/metrics/exposer)
 )
 # node + npm run the tokenizer conformance references (ctest -L integration); keep an existing
 # npm (e.g. from nodesource) rather than fighting it with Debian's.
