@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,12 +31,17 @@
 
 namespace caravan::apps {
 
+class ProcessSupervisor;
+
 struct SupervisorOptions {
   // Between SIGTERM and SIGKILL when the supervisor terminates children, and how long the other
   // children get to exit by themselves after the leader finished cleanly. > 0.
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
   // On SIGTERM: how long the leader gets to checkpoint and exit before the rest are terminated. > 0.
   std::chrono::milliseconds sigterm_grace{std::chrono::seconds(120)};
+  // Optional: called by wait() on the owner thread at every turn of its loop (at least every
+  // 200 ms) while the leader runs, with the supervisor, e.g. to publish the children's state.
+  std::function<void(const ProcessSupervisor&)> on_tick = {};
 };
 
 // How a child that fails is restarted. The default: never.
@@ -72,6 +78,8 @@ class ProcessSupervisor {
   std::vector<pid_t> running_pids() const;
   // Times the child `name` was restarted so far (0 for an unknown name).
   int64_t restarts(const std::string& name) const;
+  // Whether the child `name` runs now (false for an unknown name, or while a restart is due).
+  bool running(const std::string& name) const;
 
  private:
   struct Child {

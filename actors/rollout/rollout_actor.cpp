@@ -38,6 +38,7 @@ Status RolloutActor::accept(const proto::Envelope::Reader& message) {
   std::lock_guard lock(mutex_);
   active_.push_back(core::request_id_of(message));
   queue_.push_back(std::move(work));
+  publish_queue_depth_locked();
   queue_changed_.notify_all();
   return Status();
 }
@@ -51,6 +52,11 @@ void RolloutActor::finish_request(uint64_t request_id) {
   std::lock_guard lock(mutex_);
   const auto found = std::find(active_.begin(), active_.end(), request_id);
   if (found != active_.end()) active_.erase(found);
+  publish_queue_depth_locked();
+}
+
+void RolloutActor::publish_queue_depth_locked() {
+  if (options_.metrics != nullptr) options_.metrics->set_queue_depth(active_.size());
 }
 
 void RolloutActor::run(std::stop_token stop) {
@@ -108,7 +114,22 @@ std::vector<AcceptedRequest> RolloutActor::take_batch() {
 void RolloutActor::generate(RolloutBatch& batch, std::stop_token stop) {
   GenerationOptions options = batch.generation_options(options_.stop_ids, options_.pad_id);
   options.stop = stop;
-  options.on_step = [&](int64_t, const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended) {
+  // KV use of generate()'s dense cache: every live row reserves the longest prompt plus
+  // max_new_tokens positions and has filled the longest prompt plus the steps so far.
+  int64_t longest_prompt = 0;
+  for (const auto& row : batch.rows()) longest_prompt = std::max(longest_prompt, static_cast<int64_t>(row.size()));
+  const int64_t position_bytes = kv_bytes_per_position(config_, model_->parameters().front().element_size());
+  int64_t live_rows = static_cast<int64_t>(batch.rows().size());
+  const auto started = std::chrono::steady_clock::now();
+  options.on_step = [&](int64_t step, const std::vector<GeneratedSequence>& sequences, const std::vector<size_t>& ended) {
+    if (options_.metrics != nullptr) {
+      for (const size_t row : ended) {
+        options_.metrics->record_completion(static_cast<int64_t>(sequences[row].tokens.size()), !sequences[row].stopped);
+      }
+      live_rows -= static_cast<int64_t>(ended.size());
+      options_.metrics->set_kv_cache(live_rows * (longest_prompt + step + 1) * position_bytes,
+                                     live_rows * (longest_prompt + options.max_new_tokens) * position_bytes);
+    }
     RolloutBatch::Ended done = batch.end_rows(sequences, ended);
     // Posted before the request leaves active_requests(): a heartbeat may name a request just
     // answered, never one whose answer is still to come.
@@ -119,6 +140,10 @@ void RolloutActor::generate(RolloutBatch& batch, std::stop_token stop) {
   };
   batch.begin_step(policy_version_.load());
   rollout::generate(*model_, batch.rows(), options);
+  if (options_.metrics != nullptr) {
+    options_.metrics->record_busy(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    options_.metrics->set_kv_cache(0, 0);
+  }
 }
 
 void RolloutActor::install_queued_weights() {
@@ -147,6 +172,14 @@ void RolloutActor::install(const proto::SyncWeights::Reader& sync) {
     stats = Status::internal(str_cat("LibTorch: ", e.what_without_backtrace()));
   }
   finish_request(request_id);
+  if (options_.metrics != nullptr) {
+    if (stats.ok()) {
+      options_.metrics->weight_sync().record(stats->bytes, stats->seconds);
+      options_.metrics->set_policy_version(stats->version);
+    } else {
+      options_.metrics->weight_sync().record_error();
+    }
+  }
   if (stats.ok()) {
     policy_version_ = stats->version;
     log::debug("event=weights_received policy_version=", stats->version, " bytes=", stats->bytes,

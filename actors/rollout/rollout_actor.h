@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "actors/rollout/rollout_batch.h"
+#include "actors/rollout/rollout_metrics.h"
 #include "core/outbox.h"
 #include "core/work_thread.h"
 #include "core/worker_role.h"
@@ -40,6 +41,8 @@ struct RolloutActorOptions {
   // Ids that end a completion (model::PromptEncoder::stop_ids()); non-empty.
   std::vector<int32_t> stop_ids;
   int32_t pad_id = 0;
+  // The process's rollout series (rollout_metrics.h); null = none. Must outlive the actor.
+  RolloutMetrics* metrics = nullptr;
 };
 
 class RolloutActor : public core::WorkerRole {
@@ -69,6 +72,8 @@ class RolloutActor : public core::WorkerRole {
   void install_queued_weights();
   void install(const proto::SyncWeights::Reader& sync);
   void finish_request(uint64_t request_id);
+  // Publishes the queue depth. Requires the lock.
+  void publish_queue_depth_locked();
 
   model::Llama model_;  // Engine thread only.
   model::WeightTransport& transport_;
