@@ -50,8 +50,8 @@ struct ExposerOptions {
   // is closed, so a stuck scraper cannot hold a connection slot forever. Whole seconds, >= 1.
   std::chrono::seconds client_timeout{2};
   // /healthz and /readyz; empty = always 200 (a process with no main loop or readiness to report).
-  Probe live;
-  Probe ready;
+  Probe live = {};
+  Probe ready = {};
 };
 
 // Deletes a libmicrohttpd daemon: stops its thread, closes its sockets.

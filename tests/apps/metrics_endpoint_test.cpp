@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include "tests/common/caravan_cli.h"
+#include "tests/common/temp_dir.h"
+
 namespace caravan::apps {
 namespace {
 
@@ -86,6 +91,17 @@ TEST(MetricsEndpointTest, StartsNothingWhenOffAndNamesTheProcessWhenThePortIsTak
   const Status taken = start_metrics_endpoint(same, MetricsProcess::kVerifier, registry, {}, {}).status();
   EXPECT_EQ(taken.code(), StatusCode::kUnavailable);
   EXPECT_EQ(taken.message().rfind("verifier metrics endpoint: ", 0), 0u) << taken.message();
+}
+
+// `caravan run` gives every process its own port: a port variable meant for one worker process
+// would make them all bind the same one, so it is refused before anything starts.
+TEST(MetricsEndpointTest, CaravanRunRefusesThePortVariableOfOneWorker) {
+  const caravan::testing::TempDir dir;
+  ::setenv("CARAVAN_METRICS_PORT", "9400", /*overwrite=*/1);
+  const testing::CliOutcome outcome = testing::run_caravan("run no-such-config.toml", dir.path());
+  ::unsetenv("CARAVAN_METRICS_PORT");
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.err;
+  EXPECT_NE(outcome.err.find("CARAVAN_METRICS_PORT is set"), std::string::npos) << outcome.err;
 }
 
 }  // namespace
