@@ -215,6 +215,7 @@ Status ProcessSupervisor::wait(const std::string& leader) {
                                        "sigterm_grace_s = ", seconds(options_.sigterm_grace), " and was terminated"));
     }
     CARAVAN_RETURN_IF_ERROR(start_due_restarts());
+    if (options_.on_tick) options_.on_tick(*this);
     siginfo_t info;
     const timespec tick = next_tick();
     const int signal = ::sigtimedwait(&set, &info, &tick);
@@ -275,6 +276,13 @@ std::vector<pid_t> ProcessSupervisor::running_pids() const {
     if (child.running) pids.push_back(child.pid);
   }
   return pids;
+}
+
+bool ProcessSupervisor::running(const std::string& name) const {
+  for (const auto& child : children_) {
+    if (child.name == name) return child.running;
+  }
+  return false;
 }
 
 int64_t ProcessSupervisor::restarts(const std::string& name) const {

@@ -31,6 +31,8 @@
 
 namespace caravan::apps {
 
+class ProcessSupervisor;
+
 struct SupervisorOptions {
   // Between SIGTERM and SIGKILL when the supervisor terminates children, and how long the other
   // children get to exit by themselves after the leader finished cleanly. > 0.
@@ -43,6 +45,9 @@ struct SupervisorOptions {
   // Called on the owner thread whenever the number of running children changes, with that
   // number and the number of children spawned. Optional.
   std::function<void(int64_t running, int64_t spawned)> on_running_changed;
+  // Optional: called by wait() on the owner thread at every turn of its loop (at least every
+  // 200 ms) while the leader runs, with the supervisor, e.g. to publish the children's state.
+  std::function<void(const ProcessSupervisor&)> on_tick = {};
 };
 
 // How a child that fails is restarted. The default: never.
@@ -79,6 +84,8 @@ class ProcessSupervisor {
   std::vector<pid_t> running_pids() const;
   // Times the child `name` was restarted so far (0 for an unknown name).
   int64_t restarts(const std::string& name) const;
+  // Whether the child `name` runs now (false for an unknown name, or while a restart is due).
+  bool running(const std::string& name) const;
 
  private:
   struct Child {

@@ -18,12 +18,15 @@
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "apps/process_log.h"
+#include "apps/launcher_metrics.h"
+#include "apps/metrics_endpoint.h"
 #include "apps/process_supervisor.h"
 #include "apps/run_console.h"
 #include "apps/run_ports.h"
 #include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics/loop_watch.h"
 #include "core/read_file.h"
 #include "core/run_directory.h"
 #include "core/seconds.h"
@@ -147,7 +150,21 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
   return run_dir;
 }
 
+// The supervised processes, by the names `caravan run` spawns them under.
+std::vector<std::string> process_names(const core::RunConfig& config) {
+  std::vector<std::string> names = {"controller-0", "learner-0"};
+  for (int64_t r = 0; r < config.rollout.actors; ++r) names.push_back(str_cat("rollout-", r));
+  for (int64_t r = 0; r < config.verifier.workers; ++r) names.push_back(str_cat("verifier-", r));
+  return names;
+}
+
 Status run(const RunRequest& request) {
+  const MetricsEnvironment environment = read_metrics_environment();
+  if (environment.port) {
+    return Status::invalid_argument(
+        "CARAVAN_METRICS_PORT is set: it gives one `caravan worker` process its metrics port, but `caravan run` "
+        "starts every process of the run and gives each its own port from [metrics] port_base; unset it");
+  }
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
   if (request.external_workers) prepare_for_external_workers(config);
   // The workers inherit the environment: they start with [run] thread_wait and need no re-exec.
@@ -155,6 +172,10 @@ Status run(const RunRequest& request) {
   // On a terminal: the children's output and the launcher's lines above a live status block.
   std::unique_ptr<RunConsole> console;
   if (stdout_is_terminal()) console = std::make_unique<RunConsole>(std::cout, config.grpo.steps);
+  auto registry = std::make_shared<metrics::Registry>();
+  LauncherMetrics launcher_metrics(*registry, process_names(config));
+  // The supervisor's loop turns every 200 ms; /healthz fails when it has not for 10 s.
+  metrics::LoopWatch loop(std::chrono::seconds(10));
   // Before any thread exists (parsing the config starts none, nor does the console until
   // start()), so the signal mask holds for the whole process.
   ProcessSupervisor supervisor(
@@ -163,6 +184,10 @@ Status run(const RunRequest& request) {
        .child_output_fd = console ? console->child_output_fd() : -1,
        .on_running_changed = [&console](int64_t running, int64_t spawned) {
          if (console) console->set_workers(running, spawned);
+       },
+       .on_tick = [&](const ProcessSupervisor& supervised) {
+         loop.beat();
+         launcher_metrics.publish(supervised);
        }});
   CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir,
                            request.resume_dir ? reopen_run_directory(config)
@@ -175,6 +200,12 @@ Status run(const RunRequest& request) {
   log::info("event=", request.resume_dir ? "run_resume" : "run_start", " name=", config.run.name,
             " run_dir=", run_dir.root().string(), " rollout_actors=", config.rollout.actors,
             " verifiers=", config.verifier.workers, " workers=", request.external_workers ? "external" : "local");
+
+  CARAVAN_ASSIGN_OR_RETURN(const auto endpoint, metrics_endpoint(config, MetricsProcess::kLauncher, 0,
+                                                                 config.cluster.host, {.host = environment.host}));
+  const auto live = [&loop] { return loop.alive(); };
+  CARAVAN_ASSIGN_OR_RETURN(const auto exposer,
+                           start_metrics_endpoint(endpoint, MetricsProcess::kLauncher, registry, live, live));
 
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string resolved_config = run_dir.config_path().string();

@@ -16,11 +16,11 @@
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "apps/process_log.h"
+#include "apps/metrics_endpoint.h"
 #include "apps/signal_stopper.h"
 #include "core/arithmetic_task.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/metrics/exposer.h"
 #include "core/rlvr_prompt_source.h"
 #include "core/run_directory.h"
 #include "core/seconds.h"
@@ -28,6 +28,7 @@
 #include "core/thread_budget.h"
 #include "core/thread_wait.h"
 #include "core/worker_session.h"
+#include "learner/learner_metrics.h"
 #include "learner/learner_worker.h"
 #include "model/model_loader.h"
 #include "rewards/reward_config_watcher.h"
@@ -132,28 +133,24 @@ Status prefer_session_end(const core::WorkerSession& session, Status outcome) {
   return outcome;
 }
 
-// Index of a process of the run for [metrics] port_base: the controller is 0, the learner 1,
-// rollout actor r is 2 + r and verifier r comes after the actors (core/run_config.h).
-int64_t metrics_process_index(const core::RunConfig& config, proto::Role role, uint32_t rank) {
-  switch (role) {
-    case proto::Role::CONTROLLER: return 0;
-    case proto::Role::LEARNER: return 1;
-    case proto::Role::ROLLOUT: return 2 + rank;
-    case proto::Role::VERIFIER: return 2 + config.rollout.actors + rank;
-  }
-  return 0;
-}
+// The /metrics, /healthz and /readyz endpoint of a worker process, served from the session's
+// start on (so a launcher sees the process live while it loads its model) with the session's
+// probes; `exposer` is null when metrics are off. The session must outlive it.
+struct WorkerEndpoint {
+  std::shared_ptr<metrics::Registry> registry;
+  std::unique_ptr<metrics::Exposer> exposer;
+};
 
-// Serves `registry` at /metrics on this process's port; nullptr when [metrics] is off.
-Result<std::unique_ptr<metrics::Exposer>> start_metrics(const core::RunConfig& config, proto::Role role, uint32_t rank,
-                                                        std::shared_ptr<const metrics::Registry> registry) {
-  if (config.metrics.port_base == 0) return std::unique_ptr<metrics::Exposer>();
-  metrics::ExposerOptions options;
-  options.host = config.metrics.host.empty() ? advertised_host(config) : config.metrics.host;
-  options.port = static_cast<int>(config.metrics.port_base + metrics_process_index(config, role, rank));
-  CARAVAN_ASSIGN_OR_RETURN(auto exposer, metrics::Exposer::start(options, std::move(registry)));
-  log::info("event=metrics_listening url=", exposer->url());
-  return exposer;
+Result<WorkerEndpoint> serve_worker_metrics(const core::RunConfig& config, MetricsProcess process, uint32_t rank,
+                                            const core::WorkerSession& session) {
+  WorkerEndpoint endpoint{.registry = std::make_shared<metrics::Registry>(), .exposer = nullptr};
+  CARAVAN_ASSIGN_OR_RETURN(const auto options, metrics_endpoint(config, process, rank, advertised_host(config),
+                                                                read_metrics_environment()));
+  CARAVAN_ASSIGN_OR_RETURN(endpoint.exposer,
+                           start_metrics_endpoint(options, process, endpoint.registry,
+                                                  [&session] { return session.live(); },
+                                                  [&session] { return session.ready(); }));
+  return endpoint;
 }
 
 core::BadRowPolicy bad_row_policy(const std::string& on_bad_row) {
@@ -225,9 +222,15 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
                            core::Channel::bind(context, str_cat("tcp://", config.cluster.host, ":",
                                                                 config.cluster.controller_port), {}));
   auto registry = std::make_shared<metrics::Registry>();
-  CARAVAN_ASSIGN_OR_RETURN(auto exposer, start_metrics(config, proto::Role::CONTROLLER, 0, registry));
   controller::ChannelLink link(*router);
   controller::Controller controller(config, link, run_dir, *prompts, *spec.tokenizer, *registry);
+  // Live and ready while the event loop turns: workers reach the controller through its
+  // address, so its readiness must not wait for them.
+  CARAVAN_ASSIGN_OR_RETURN(const auto endpoint, metrics_endpoint(config, MetricsProcess::kController, 0,
+                                                                 advertised_host(config), read_metrics_environment()));
+  const auto live = [&controller] { return controller.live(); };
+  CARAVAN_ASSIGN_OR_RETURN(const auto exposer,
+                           start_metrics_endpoint(endpoint, MetricsProcess::kController, registry, live, live));
   // A silent worker on this machine is killed, so the launcher restarts it.
   controller.set_silent_worker_handler([&](const std::string& worker, const controller::WorkerState& state) {
     if (state.host != advertised_host(config) || state.pid == 0) return;
@@ -237,7 +240,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
   return controller.run(stop);
 }
 
-Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerSession& session) {
+Status serve_rollout(const core::RunConfig& config, core::WorkerSession& session, metrics::Registry& registry) {
   const std::stop_token stop = session.stop_token();
   const auto transport = make_weight_transport(config, nullptr, stop);
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
@@ -248,17 +251,21 @@ Status serve_rollout(const core::RunConfig& config, uint32_t rank, core::WorkerS
                                       .block_size = config.rollout.kv_block_size,
                                       .max_step_tokens = config.rollout.max_step_tokens,
                                       .max_running = config.rollout.max_running_sequences};
+  rollout::RolloutMetrics metrics(registry);
   rollout::RolloutActor actor(std::move(policy), *transport, session.outbox(),
                               {.stop_ids = spec.prompts->stop_ids(),
                                .token_text = std::make_shared<const rollout::TokenText>(
                                    rollout::TokenText::from_tokenizer(*spec.tokenizer)),
-                               .engine = engine});
+                               .engine = engine,
+                               .metrics = &metrics});
   return serve_until_end(session, actor, config);
 }
 
 Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::ROLLOUT, rank, stop));
-  return prefer_session_end(*session, serve_rollout(config, rank, *session));
+  CARAVAN_ASSIGN_OR_RETURN(const WorkerEndpoint endpoint,
+                           serve_worker_metrics(config, MetricsProcess::kRollout, rank, *session));
+  return prefer_session_end(*session, serve_rollout(config, *session, *endpoint.registry));
 }
 
 // The code verifier's settings for verifier `rank`: each verifier process of a host gets its
@@ -272,18 +279,17 @@ rewards::code::CodeVerifierOptions code_verifier_options(const core::RunConfig& 
 }
 
 Status serve_verifier(const core::RunConfig& config, uint32_t rank, const SignalStopper& signals,
-                      core::WorkerSession& session) {
-  auto metrics_registry = std::make_shared<metrics::Registry>();
-  CARAVAN_ASSIGN_OR_RETURN(auto exposer, start_metrics(config, proto::Role::VERIFIER, rank, metrics_registry));
+                      core::WorkerSession& session, metrics::Registry& metrics_registry) {
   const rewards::VerifierRegistry registry = rewards::make_default_registry(code_verifier_options(config, rank));
+  rewards::VerifierMetrics verifier_metrics(metrics_registry);
   std::unique_ptr<rewards::RewardConfigWatcher> reward_config;
   if (!config.verifier.reward_config.empty()) {
     CARAVAN_ASSIGN_OR_RETURN(reward_config, rewards::RewardConfigWatcher::open(config.verifier.reward_config,
                                                                                rewards::verifiers_known_to(registry)));
     log::info("event=reward_config file=", config.verifier.reward_config,
               " version=", reward_config->current()->version);
+    verifier_metrics.set_reward_config(reward_config->current()->version);
   }
-  rewards::VerifierMetrics verifier_metrics(*metrics_registry);
   const int64_t threads = config.verifier.threads > 0 ? config.verifier.threads : config.run.threads_per_process;
   rewards::VerifierPool pool(registry, verifier_metrics,
                              {.threads = static_cast<int>(threads),
@@ -305,6 +311,7 @@ Status serve_verifier(const core::RunConfig& config, uint32_t rank, const Signal
     } else if (*changed) {
       log::info("event=reward_config_reloaded file=", config.verifier.reward_config,
                 " version=", reward_config->current()->version);
+      verifier_metrics.set_reward_config(reward_config->current()->version);
     }
   };
   rewards::VerifierRole role(worker, session.outbox(), refresh_reward_config);
@@ -315,17 +322,22 @@ Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalSt
                     zmq::context_t& context) {
   CARAVAN_ASSIGN_OR_RETURN(auto session,
                            connect_session(config, context, proto::Role::VERIFIER, rank, signals.token()));
-  return prefer_session_end(*session, serve_verifier(config, rank, signals, *session));
+  CARAVAN_ASSIGN_OR_RETURN(const WorkerEndpoint endpoint,
+                           serve_worker_metrics(config, MetricsProcess::kVerifier, rank, *session));
+  return prefer_session_end(*session, serve_verifier(config, rank, signals, *session, *endpoint.registry));
 }
 
 Status serve_learner(const core::RunConfig& config, const std::optional<core::ArithmeticTask>& sft_task,
-                     std::shared_ptr<wsync::RendezvousStore> store, core::WorkerSession& session) {
+                     std::shared_ptr<wsync::RendezvousStore> store, core::WorkerSession& session,
+                     metrics::Registry& registry) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   const std::stop_token stop = session.stop_token();
   const auto transport = make_weight_transport(config, std::move(store), stop);
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
-  learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop);
+  learner::LearnerMetrics metrics(registry);
+  learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop,
+                                &metrics);
   // SFT stages and training steps run on the role's work thread; heartbeats go on meanwhile.
   core::SerialRole role(
       [&](const proto::Envelope::Reader& message) -> Result<core::Outbox::Message> {
@@ -344,7 +356,9 @@ Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::
   CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<wsync::RendezvousStore> store, serve_weight_sync_store(config));
   CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::LEARNER, 0, stop,
                                                          static_cast<uint32_t>(store->port())));
-  return prefer_session_end(*session, serve_learner(config, sft_task, std::move(store), *session));
+  CARAVAN_ASSIGN_OR_RETURN(const WorkerEndpoint endpoint,
+                           serve_worker_metrics(config, MetricsProcess::kLearner, 0, *session));
+  return prefer_session_end(*session, serve_learner(config, sft_task, std::move(store), *session, *endpoint.registry));
 }
 
 Result<proto::Role> parse_role(const std::string& name) {

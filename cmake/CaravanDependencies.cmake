@@ -12,6 +12,9 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # verifier in rewards/math; Debian's libgmp-dev and libmpfr-dev ship pkg-config files.
 pkg_check_modules(GMP REQUIRED IMPORTED_TARGET gmpxx gmp)
 pkg_check_modules(MPFR REQUIRED IMPORTED_TARGET mpfr)
+# GNU libmicrohttpd for the HTTP endpoint of every process (core/metrics/exposer); Debian's
+# libmicrohttpd-dev ships only pkg-config.
+pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd)
 
 # LibTorch, with its ABI flag checked: every TU that passes std::string across the
 # LibTorch boundary must agree with how Debian built capnp, zmq and gtest (new ABI).

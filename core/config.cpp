@@ -489,8 +489,8 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             ") must exceed heartbeat_interval_s (", c.cluster.heartbeat_interval_s,
                                             "): a peer would be dead between two heartbeats"));
   }
-  // One metrics port per process: controller, learner, rollout actors, verifiers.
-  const int64_t last_metrics_port = c.metrics.port_base + 1 + c.rollout.actors + c.verifier.workers;
+  // One metrics port per process: controller, learner, rollout actors, verifiers, launcher.
+  const int64_t last_metrics_port = c.metrics.port_base + 2 + c.rollout.actors + c.verifier.workers;
   if (c.metrics.port_base != 0 && last_metrics_port > 65535) {
     return Status::invalid_argument(str_cat(source, ": [metrics] port_base (", c.metrics.port_base, ") leaves no room for ",
                                             last_metrics_port - c.metrics.port_base + 1,

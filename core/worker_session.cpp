@@ -88,6 +88,7 @@ WorkerSession::WorkerSession(std::unique_ptr<Channel> channel, std::string ident
       options_(options),
       signals_(std::move(stop)),
       outbox_(identity_),
+      loop_(options.heartbeat_timeout),
       thread_([this](std::stop_token own_stop) { run(own_stop); }) {}
 
 WorkerSession::~WorkerSession() = default;  // std::jthread requests stop and joins.
@@ -105,6 +106,7 @@ std::optional<Status> WorkerSession::end_status() const {
 }
 
 void WorkerSession::end(Status why) {
+  loop_.finish();
   // Stop first: whoever sees the end status also sees stop_token() requested.
   ended_source_.request_stop();
   std::lock_guard lock(mutex_);
@@ -117,6 +119,7 @@ void WorkerSession::run(std::stop_token own_stop) {
   auto last_heard = Clock::now();
   auto next_heartbeat = last_heard + options_.heartbeat_interval;
   while (true) {
+    loop_.beat();
     if (own_stop.stop_requested() || signals_.stop_requested()) {
       return end(Status::cancelled(str_cat(identity_, ": stop requested")));
     }
@@ -140,6 +143,7 @@ void WorkerSession::run(std::stop_token own_stop) {
     if (!received.ok()) return end(received.status());
     if (!*received) continue;
     last_heard = Clock::now();
+    heard_controller_ = true;
     if (std::optional<Status> ended = handle((*received)->envelope())) return end(std::move(*ended));
   }
 }

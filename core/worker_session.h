@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "core/channel.h"
+#include "core/metrics/loop_watch.h"
 #include "core/outbox.h"
 #include "core/worker_role.h"
 
@@ -78,6 +79,13 @@ class WorkerSession {
 
   const std::string& identity() const { return identity_; }
 
+  // For /healthz: the socket thread's loop is running and not stuck (it iterated within
+  // heartbeat_timeout); false once the session has ended.
+  bool live() const { return loop_.alive(); }
+  // For /readyz: the role is attached (serve() called: its model is loaded) and the controller
+  // has been heard since connect; false once the session has ended.
+  bool ready() const { return live() && role_.load() != nullptr && heard_controller_.load(); }
+
  private:
   WorkerSession(std::unique_ptr<Channel> channel, std::string identity, const WorkerSessionOptions& options,
                 std::stop_token stop);
@@ -99,6 +107,8 @@ class WorkerSession {
   Outbox outbox_;
   std::stop_source ended_source_;
   std::atomic<WorkerRole*> role_{nullptr};
+  metrics::LoopWatch loop_;
+  std::atomic<bool> heard_controller_{false};
   // Requests received before serve() attached a role (socket thread only), in arrival order.
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> backlog_;
   mutable std::mutex mutex_;

@@ -46,9 +46,9 @@ Result<std::filesystem::path> checkpoint_directory(const std::string& text, cons
 
 LearnerWorker::LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
                              model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
-                             const core::RunDirectory& run_dir, std::stop_token stop)
+                             const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics)
     : config_(config), spec_(spec), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task),
-      run_dir_(run_dir), stop_(std::move(stop)) {}
+      run_dir_(run_dir), stop_(std::move(stop)), metrics_(metrics) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
   if (message.isSftRequest()) return run_sft(message.getSftRequest());
@@ -121,6 +121,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const 
   }
   CARAVAN_ASSIGN_OR_RETURN(GrpoStepStats stats, grpo_->step(groups));
   ++policy_version_;
+  if (metrics_ != nullptr) metrics_->record_grpo_step(stats, groups, policy_version_);
   return train_result(batch.getRequestId(), batch.getStep(), policy_version_, stats.loss, stats.kl_mean,
                       stats.clip_fraction, stats.grad_norm, stats.tokens, stats.seconds);
 }
@@ -130,9 +131,16 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
     return Status::failed_precondition(str_cat("SyncWeights announces version ", request.getPolicyVersion(),
                                                " but the learner holds version ", policy_version_));
   }
-  CARAVAN_ASSIGN_OR_RETURN(
-      model::WeightSyncStats stats,
-      transport_.synchronize(*policy_, policy_version_, model::weight_group_from_proto(request.getGroup())));
+  Result<model::WeightSyncStats> synced =
+      transport_.synchronize(*policy_, policy_version_, model::weight_group_from_proto(request.getGroup()));
+  if (metrics_ != nullptr) {
+    if (synced.ok()) {
+      metrics_->weight_sync().record(synced->bytes, synced->seconds);
+    } else {
+      metrics_->weight_sync().record_error();
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(model::WeightSyncStats stats, std::move(synced));
   log::debug("event=weights_sent policy_version=", stats.version, " bytes=", stats.bytes, " seconds=", stats.seconds);
   return model::weights_synced_reply(request.getRequestId(), stats);
 }
@@ -167,6 +175,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::restore(
   CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents,
                            read_checkpoint(dir, policy_, grpo_, [this] { return make_trainer(); }));
   policy_version_ = contents.policy_version;
+  if (metrics_ != nullptr) metrics_->set_policy_version(policy_version_);
   sft_cursor_ = contents.sft_cursor;
   log::info("event=checkpoint_restored dir=", dir.string(), " step=", contents.step,
             " policy_version=", policy_version_, " rl_started=", contents.rl_started);

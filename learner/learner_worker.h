@@ -30,6 +30,7 @@
 #include "core/run_config.h"
 #include "core/run_directory.h"
 #include "learner/grpo_trainer.h"
+#include "learner/learner_metrics.h"
 #include "learner/sft_trainer.h"
 #include "model/llama.h"
 #include "model/model_loader.h"
@@ -40,12 +41,13 @@ namespace caravan::learner {
 
 // Owner thread only. Every reference (and `sft_task`, when not null) must outlive the worker.
 // `stop` interrupts long work
-// (the SFT stage checks it every step and returns kCancelled).
+// (the SFT stage checks it every step and returns kCancelled). `metrics`: the process's learner
+// series (learner_metrics.h), or null for none; must outlive the worker.
 class LearnerWorker {
  public:
   LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
                 model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
-                const core::RunDirectory& run_dir, std::stop_token stop);
+                const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics = nullptr);
 
   // kInvalidArgument for a message the learner does not serve or a malformed batch (naming
   // the group and sample); training and I/O errors are returned as they are.
@@ -72,6 +74,7 @@ class LearnerWorker {
   const core::ArithmeticTask* sft_task_;
   const core::RunDirectory& run_dir_;
   std::stop_token stop_;
+  LearnerMetrics* metrics_;
   std::unique_ptr<GrpoTrainer> grpo_;  // created at the first TrainBatch
   uint64_t sft_cursor_ = 0;
   uint64_t policy_version_ = 0;

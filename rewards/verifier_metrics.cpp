@@ -23,7 +23,22 @@ VerifierMetrics::VerifierMetrics(metrics::Registry& registry)
       queue_depth_(registry.add_gauge("caravan_verifier_queue_depth", "Verification jobs waiting for a thread").add({})),
       rejected_(registry.add_counter("caravan_verifier_rejected_total",
                                      "Batches refused because the queue had no room (back-pressure)")
-                    .add({})) {}
+                    .add({})),
+      reward_config_info_(registry.add_gauge("caravan_reward_config_info",
+                                             "1 for the version of the reward config in force, 0 for replaced ones")),
+      reward_config_loads_(
+          registry.add_counter("caravan_reward_config_loads_total", "Reward configs loaded (first load and reloads)")
+              .add({})) {
+  reward_config_info_.add({{"version", reward_config_version_}}).set(1);
+}
+
+void VerifierMetrics::set_reward_config(const std::string& version) {
+  std::lock_guard lock(mutex_);
+  reward_config_info_.add({{"version", reward_config_version_}}).set(0);
+  reward_config_version_ = version;
+  reward_config_info_.add({{"version", version}}).set(1);
+  reward_config_loads_.increment();
+}
 
 const VerifierMetrics::PerVerifier& VerifierMetrics::series(std::string_view verifier) {
   std::lock_guard lock(mutex_);

@@ -9,6 +9,9 @@
 // and for the whole pool:
 //   caravan_verifier_queue_depth                       jobs waiting for a thread
 //   caravan_verifier_rejected_total                    batches refused for lack of room (back-pressure)
+//   caravan_reward_config_info{version}                1 for the reward config in force ("none" without
+//                                                      one), 0 for the versions it replaced
+//   caravan_reward_config_loads_total                  reward configs loaded (first load and reloads)
 //
 //   auto registry = std::make_shared<metrics::Registry>();
 //   VerifierMetrics metrics(*registry);
@@ -35,6 +38,9 @@ class VerifierMetrics {
 
   metrics::Gauge& queue_depth() { return queue_depth_; }
   metrics::Counter& rejected() { return rejected_; }
+  // A reward config of `version` (core/reward_config.h: 12 hex digits) is in force now; called
+  // on the first load and on every reload. Until then the version is "none".
+  void set_reward_config(const std::string& version);
 
  private:
   // The series of one verifier name, created on its first record().
@@ -54,7 +60,11 @@ class VerifierMetrics {
   metrics::Family<metrics::Counter>& sandbox_kills_;
   metrics::Gauge& queue_depth_;
   metrics::Counter& rejected_;
+  metrics::Family<metrics::Gauge>& reward_config_info_;
+  metrics::Counter& reward_config_loads_;
   std::mutex mutex_;
+  // Guarded by mutex_: the version whose info series is 1.
+  std::string reward_config_version_ = "none";
   // Guarded by mutex_. Entries are never removed, so references into it stay valid.
   std::map<std::string, PerVerifier, std::less<>> series_;
 };

@@ -81,7 +81,8 @@ Controller::Controller(const core::RunConfig& config, WorkerLink& link, const co
       policy_(config.pipeline, config.grpo.prompts_per_step),
       roster_(expected_workers(config), core::seconds_to_ms(config.cluster.heartbeat_timeout_s)),
       training_(static_cast<uint32_t>(config.grpo.group_size)),
-      metrics_(registry) {
+      metrics_(registry, config.grpo.steps),
+      loop_(core::seconds_to_ms(config.cluster.heartbeat_timeout_s)) {
   training_.temperature = config.rollout.temperature;
   training_.top_p = config.rollout.top_p;
 }
@@ -89,6 +90,7 @@ Controller::Controller(const core::RunConfig& config, WorkerLink& link, const co
 Status Controller::run(std::stop_token stop) {
   stop_ = std::move(stop);
   Status status = run_phases();
+  loop_.finish();
   publish_metrics();
   const std::string reason = status.ok() ? "run complete" : status.message();
   for (const std::string& worker : expected_workers(config_)) {
@@ -378,6 +380,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
       const LedgerSample& sample = ledger_group.samples[s];
       auto member = members[static_cast<unsigned>(s)];
       const bool trained = sample.state == SampleState::kBuffered;
+      if (trained) metrics_.observe_trained_sample(task_prompt, sample);
       member.setReward(sample.reward.score);
       member.setNoReward(!trained);
       member.setWeight(verdict.weight);
@@ -410,6 +413,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
   const double reward_mean = judged > 0 ? reward_sum / static_cast<double>(judged) : 0.0;
   const double accuracy = static_cast<double>(correct) / static_cast<double>(samples);
   const double seconds = seconds_between(started, link_.now());
+  metrics_.record_step(reward_mean, accuracy, seconds);
   char line[320];
   std::snprintf(line, sizeof(line),
                 "step=%lld/%lld reward_mean=%.3f accuracy=%.3f unjudged=%lld kl=%.5f loss=%.4f "

@@ -46,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/controller/controller_metrics.h"
+#include "core/metrics/loop_watch.h"
 #include "actors/controller/ledger.h"
 #include "actors/controller/pipeline_policy.h"
 #include "actors/controller/worker_link.h"
@@ -85,6 +86,10 @@ class Controller {
   Status run(std::stop_token stop);
 
   const ControllerCounters& counters() const { return counters_; }
+
+  // For /healthz and /readyz: the event loop turned within [cluster] heartbeat_timeout_s (it
+  // does every 50 ms while it runs). Thread-safe.
+  bool live() const { return loop_.alive(); }
 
  private:
   // Longest single wait of the event loop, so stop requests and heartbeats are never late.
@@ -234,6 +239,8 @@ class Controller {
   int64_t generated_tokens_ = 0;
   ControllerCounters counters_;
   ControllerMetrics metrics_;
+  // Beaten by every pump(): the controller's liveness for /healthz.
+  metrics::LoopWatch loop_;
   SilentWorkerHandler silent_worker_handler_;
 };
 

@@ -139,6 +139,7 @@ Status Controller::check_stop() {
 }
 
 Status Controller::pump(milliseconds wait) {
+  loop_.beat();
   if (stop_.stop_requested() && !draining()) {
     grace_deadline_ = link_.now() + core::seconds_to_ms(config_.supervision.sigterm_grace_s);
     log::warn("event=stopping grace_s=", config_.supervision.sigterm_grace_s,
@@ -201,6 +202,7 @@ void Controller::publish_metrics() {
   metrics_.set_runtime_totals(counters_, roster_.restarts(), learner_wait_s_);
   for (const std::string& worker : expected_workers(config_)) {
     const WorkerState& state = roster_.state(worker);
+    metrics_.set_worker_up(worker, roster_.alive(worker));
     if (state.incarnation > 0) {
       metrics_.set_heartbeat_age(worker, std::chrono::duration<double>(link_.now() - state.last_heard).count());
     }

@@ -1,8 +1,17 @@
 #include "actors/controller/controller_metrics.h"
 
-namespace caravan::controller {
+#include "core/reward_record.h"
 
-ControllerMetrics::ControllerMetrics(metrics::Registry& registry)
+namespace caravan::controller {
+namespace {
+
+constexpr proto::RewardStatus kAllRewardStatuses[] = {proto::RewardStatus::OK, proto::RewardStatus::WRONG,
+                                                      proto::RewardStatus::TIMEOUT, proto::RewardStatus::ERROR,
+                                                      proto::RewardStatus::SANDBOX_VIOLATION};
+
+}  // namespace
+
+ControllerMetrics::ControllerMetrics(metrics::Registry& registry, int64_t steps_planned)
     : staleness_(registry.add_histogram("caravan_trained_sample_staleness_versions",
                                         "Policy versions between a trained sample's first token and the policy it trained",
                                         {0, 1, 2, 3, 4, 8, 16})
@@ -26,7 +35,22 @@ ControllerMetrics::ControllerMetrics(metrics::Registry& registry)
       restarts_(registry.add_counter("caravan_worker_restarts_total", "Workers that said Hello again").add({})),
       learner_wait_(registry.add_counter("caravan_learner_wait_seconds_total", "Time the learner waited for a batch")
                         .add({})),
-      heartbeat_age_(registry.add_gauge("caravan_worker_heartbeat_age_seconds", "Seconds since a worker was last heard")) {
+      heartbeat_age_(registry.add_gauge("caravan_worker_heartbeat_age_seconds", "Seconds since a worker was last heard")),
+      worker_up_(registry.add_gauge("caravan_worker_up", "1 while the controller counts a worker alive, else 0")),
+      reward_(registry.add_histogram("caravan_sample_reward", "Reward of trained samples the verifiers judged",
+                                     {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1})),
+      verdicts_(registry.add_counter("caravan_trained_samples_total", "Trained samples by verdict status")),
+      unjudged_(registry.add_counter("caravan_unjudged_samples_total",
+                                     "Trained samples the verifiers could not judge, by status")),
+      step_reward_mean_(registry.add_gauge("caravan_step_reward_mean", "Mean reward of the last step's judged samples")
+                            .add({})),
+      step_accuracy_(registry.add_gauge("caravan_step_accuracy", "Fraction of the last step's samples judged correct")
+                         .add({})),
+      step_seconds_(registry.add_histogram("caravan_step_seconds", "Wall time of one RL step, batch sent to update done",
+                                           {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600})
+                        .add({})) {
+  registry.add_gauge("caravan_steps_planned", "RL steps the run is configured for").add({}).set(
+      static_cast<double>(steps_planned));
   auto& samples = registry.add_gauge("caravan_ledger_samples", "Samples of the run per ledger state (trained and dropped: so far)");
   for (SampleState state : kAllSampleStates) samples_[state] = &samples.add({{"state", state_name(state)}});
   auto& drops = registry.add_counter("caravan_ledger_dropped_samples_total", "Samples dropped, by reason");
@@ -64,6 +88,38 @@ void ControllerMetrics::set_runtime_totals(const ControllerCounters& counters, u
 
 void ControllerMetrics::set_heartbeat_age(const std::string& worker, double seconds) {
   heartbeat_age_.add({{"worker", worker}}).set(seconds);
+}
+
+void ControllerMetrics::set_worker_up(const std::string& worker, bool alive) {
+  worker_up_.add({{"worker", worker}}).set(alive ? 1 : 0);
+}
+
+void ControllerMetrics::observe_trained_sample(const core::TaskPrompt& prompt, const LedgerSample& sample) {
+  const metrics::Labels labels{{"verifier", prompt.verifier}, {"source", prompt.source}};
+  if (sources_seen_.insert({prompt.verifier, prompt.source}).second) {
+    // Every status of a new (verifier, source) starts at 0, so rates and alerts see the series
+    // before the first sample of that status.
+    for (const proto::RewardStatus status : kAllRewardStatuses) {
+      metrics::Labels zero = labels;
+      zero["status"] = core::reward_status_name(status);
+      verdicts_.add(zero);
+      unjudged_.add(zero);
+    }
+  }
+  metrics::Labels with_status = labels;
+  with_status["status"] = core::reward_status_name(sample.reward.status);
+  verdicts_.add(with_status).increment();
+  if (sample.reward.trainable) {
+    reward_.add(labels).observe(sample.reward.score);
+  } else {
+    unjudged_.add(with_status).increment();
+  }
+}
+
+void ControllerMetrics::record_step(double reward_mean, double accuracy, double seconds) {
+  step_reward_mean_.set(reward_mean);
+  step_accuracy_.set(accuracy);
+  step_seconds_.observe(seconds);
 }
 
 } // namespace caravan::controller

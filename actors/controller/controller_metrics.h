@@ -1,20 +1,27 @@
 // File: actors/controller/controller_metrics.h
 // The controller's Prometheus metrics: the ledger's samples per state, drops per reason, the
-// staleness of trained samples, the policy version and step, and what the runtime survived
-// (ignored replies, lost workers, missed deadlines, failed syncs, restarts) plus each worker's
-// heartbeat age. The controller publishes into them; the /metrics endpoint reads the registry.
+// staleness of trained samples, the policy version and step (and the steps planned, for an
+// ETA), what the runtime survived (ignored replies, lost workers, missed deadlines, failed
+// syncs, restarts), each worker's heartbeat age and liveness, and what the trained samples
+// scored: per verifier and dataset source, the reward distribution and the verdicts by status
+// (accuracy = ok / all), the unjudged ones by status, and the last step's reward mean,
+// accuracy and wall time. The controller publishes into them; the /metrics endpoint reads the
+// registry.
 //
 //   auto registry = std::make_shared<metrics::Registry>();
-//   ControllerMetrics metrics(*registry);
+//   ControllerMetrics metrics(*registry, /*steps_planned=*/100);
 //   metrics.observe_staleness(2);
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "actors/controller/ledger.h"
 #include "core/metrics/registry.h"
+#include "core/task_prompt.h"
 
 namespace caravan::controller {
 
@@ -36,7 +43,8 @@ struct ControllerCounters {
 // Owner thread only for the setters (the metrics themselves are thread-safe to scrape).
 class ControllerMetrics {
  public:
-  explicit ControllerMetrics(metrics::Registry& registry);
+  // `steps_planned`: the run's [grpo] steps.
+  ControllerMetrics(metrics::Registry& registry, int64_t steps_planned);
 
   void set_ledger(const Ledger& ledger);
   void set_progress(uint64_t policy_version, int64_t trained_steps, uint64_t dataset_cursor);
@@ -44,6 +52,13 @@ class ControllerMetrics {
   // Raises the runtime counters to these totals.
   void set_runtime_totals(const ControllerCounters& counters, uint64_t restarts, double learner_wait_seconds);
   void set_heartbeat_age(const std::string& worker, double seconds);
+  void set_worker_up(const std::string& worker, bool alive);
+  // One sample of a trained group, of `prompt`, with its verdict (its reward counts when the
+  // verifier judged it).
+  void observe_trained_sample(const core::TaskPrompt& prompt, const LedgerSample& sample);
+  // The step just trained: mean reward of its judged samples, accuracy over all its samples,
+  // wall time from its start to the learner's answer.
+  void record_step(double reward_mean, double accuracy, double seconds);
 
  private:
   // Increments `counter` up to `total` (counters only go up; totals are what the controller keeps).
@@ -63,6 +78,15 @@ class ControllerMetrics {
   metrics::Counter& restarts_;
   metrics::Counter& learner_wait_;
   metrics::Family<metrics::Gauge>& heartbeat_age_;
+  metrics::Family<metrics::Gauge>& worker_up_;
+  metrics::Family<metrics::Histogram>& reward_;
+  metrics::Family<metrics::Counter>& verdicts_;
+  metrics::Family<metrics::Counter>& unjudged_;
+  metrics::Gauge& step_reward_mean_;
+  metrics::Gauge& step_accuracy_;
+  metrics::Histogram& step_seconds_;
+  // (verifier, source) pairs whose series exist.
+  std::set<std::pair<std::string, std::string>> sources_seen_;
 };
 
 } // namespace caravan::controller

@@ -41,6 +41,7 @@ Status RolloutActor::accept(const proto::Envelope::Reader& message) {
   std::lock_guard lock(mutex_);
   active_.push_back(core::request_id_of(message));
   queue_.push_back(std::move(work));
+  publish_queue_depth_locked();
   queue_changed_.notify_all();
   return Status();
 }
@@ -54,6 +55,11 @@ void RolloutActor::finish_request(uint64_t request_id) {
   std::lock_guard lock(mutex_);
   const auto found = std::find(active_.begin(), active_.end(), request_id);
   if (found != active_.end()) active_.erase(found);
+  publish_queue_depth_locked();
+}
+
+void RolloutActor::publish_queue_depth_locked() {
+  if (options_.metrics != nullptr) options_.metrics->set_queue_depth(active_.size());
 }
 
 void RolloutActor::run(std::stop_token stop) {
@@ -65,6 +71,8 @@ void RolloutActor::run(std::stop_token stop) {
     return;
   }
   Engine& engine = **created;
+  kv_block_bytes_ = PagedKvCache::block_bytes(config_, engine.cache().block_size(),
+                                              model_->parameters().front().scalar_type());
   log::info("event=rollout_engine kv_blocks=", engine.cache().blocks().num_blocks(), " kv_block_size=",
             engine.cache().block_size(), " max_step_tokens=", options_.engine.max_step_tokens,
             " max_running=", options_.engine.max_running);
@@ -132,7 +140,17 @@ void RolloutActor::admit_queued(Engine& engine, RolloutBatch& batch) {
 }
 
 void RolloutActor::step(Engine& engine, RolloutBatch& batch) {
-  for (SequenceOutput& output : engine.step()) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<SequenceOutput> ended = engine.step();
+  if (options_.metrics != nullptr) {
+    options_.metrics->record_busy(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    for (const SequenceOutput& output : ended) {
+      options_.metrics->record_completion(static_cast<int64_t>(output.tokens.size()),
+                                          output.finish_reason == FinishReason::kLength);
+    }
+    options_.metrics->record_engine(engine.stats(), kv_block_bytes_);
+  }
+  for (SequenceOutput& output : ended) {
     RolloutBatch::Ended done = batch.record(std::move(output));
     // Posted before the request leaves active_requests(): a heartbeat may name a request just
     // answered, never one whose answer is still to come.
@@ -177,6 +195,14 @@ void RolloutActor::install(const proto::SyncWeights::Reader& sync) {
     stats = Status::internal(str_cat("LibTorch: ", e.what_without_backtrace()));
   }
   finish_request(request_id);
+  if (options_.metrics != nullptr) {
+    if (stats.ok()) {
+      options_.metrics->weight_sync().record(stats->bytes, stats->seconds);
+      options_.metrics->set_policy_version(stats->version);
+    } else {
+      options_.metrics->weight_sync().record_error();
+    }
+  }
   if (stats.ok()) {
     policy_version_ = stats->version;
     log::debug("event=weights_received policy_version=", stats->version, " bytes=", stats->bytes,

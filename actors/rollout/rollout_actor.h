@@ -30,6 +30,7 @@
 
 #include "actors/rollout/engine.h"
 #include "actors/rollout/rollout_batch.h"
+#include "actors/rollout/rollout_metrics.h"
 #include "core/outbox.h"
 #include "core/work_thread.h"
 #include "core/worker_role.h"
@@ -48,6 +49,8 @@ struct RolloutActorOptions {
   EngineOptions engine;
   // Seconds between two progress lines (queue, batch, KV blocks, throughput) while busy, > 0.
   double progress_every_s = 30.0;
+  // The process's rollout series (rollout_metrics.h); null = none. Must outlive the actor.
+  RolloutMetrics* metrics = nullptr;
 };
 
 class RolloutActor : public core::WorkerRole {
@@ -79,12 +82,15 @@ class RolloutActor : public core::WorkerRole {
   void step(Engine& engine, RolloutBatch& batch);
   void finish_request(uint64_t request_id);
   void log_progress(const Engine& engine);
+  // Publishes the queue depth. Requires the lock.
+  void publish_queue_depth_locked();
 
   model::Llama model_;  // Engine thread only.
   model::WeightTransport& transport_;
   core::Outbox& outbox_;
   const RolloutActorOptions options_;
   const core::TransformerConfig config_;
+  int64_t kv_block_bytes_ = 0;  // engine thread only
   std::atomic<uint64_t> policy_version_{0};
   std::chrono::steady_clock::time_point last_progress_;  // Engine thread only.
   mutable std::mutex mutex_;

@@ -1,57 +1,50 @@
 #include "core/metrics/exposer.h"
 
 #include <arpa/inet.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "core/metrics/text_format.h"
 
 namespace caravan::metrics {
 namespace {
 
-// How often the serving thread looks at its stop token while idle.
-constexpr int kStopPollMs = 100;
-// Longest request head read; scrapes send a few hundred bytes.
-constexpr size_t kMaxRequestHead = 8192;
+constexpr const char* kPlainText = "text/plain; charset=utf-8";
 
-// Waits until `fd` is ready for `events`, up to `timeout`; false on timeout or stop.
-bool wait_ready(int fd, short events, std::chrono::milliseconds timeout, const std::stop_token& stop) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!stop.stop_requested()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd item{fd, events, 0};
-    const int ready = ::poll(&item, 1, static_cast<int>(std::min<int64_t>(left.count(), kStopPollMs)));
-    if (ready > 0) return true;
-    if (ready < 0 && errno != EINTR) return false;
+// Answers one request from the reply the exposer computes; MHD calls it on the daemon's thread
+// once the request head is in (a GET has no body to wait for).
+MHD_Result answer(void* exposer, MHD_Connection* connection, const char* url, const char* method,
+                  const char* /*version*/, const char* /*upload_data*/, size_t* upload_data_size,
+                  void** request_state) {
+  // First call per request: MHD only wants to know whether to go on. Answer on the second,
+  // after any body (ignored) is consumed.
+  static int started_marker;
+  if (*request_state == nullptr) {
+    *request_state = &started_marker;
+    return MHD_YES;
   }
-  return false;
+  if (*upload_data_size != 0) {
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  const Exposer::Reply reply = static_cast<const Exposer*>(exposer)->respond(method, url);
+  MHD_Response* response =
+      MHD_create_response_from_buffer(reply.body.size(), const_cast<char*>(reply.body.data()), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
+  const MHD_Result queued = MHD_queue_response(connection, reply.code, response);
+  MHD_destroy_response(response);
+  return queued;
 }
 
-std::string http_response(int code, const char* reason, const char* content_type, const std::string& body) {
-  return str_cat("HTTP/1.1 ", code, " ", reason, "\r\nContent-Type: ", content_type,
-                 "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
+Exposer::Reply probe_reply(const Probe& probe, const char* what) {
+  if (!probe || probe()) return {200, kPlainText, "ok\n"};
+  return {503, kPlainText, str_cat(what, "\n")};
 }
 
 }  // namespace
 
-FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-FileDescriptor::~FileDescriptor() {
-  if (fd_ >= 0) ::close(fd_);
-}
+void MhdDaemonDeleter::operator()(MHD_Daemon* daemon) const noexcept { MHD_stop_daemon(daemon); }
 
 Result<std::unique_ptr<Exposer>> Exposer::start(const ExposerOptions& options, std::weak_ptr<const Registry> registry) {
   sockaddr_in address{};
@@ -62,72 +55,45 @@ Result<std::unique_ptr<Exposer>> Exposer::start(const ExposerOptions& options, s
   if (options.port < 0 || options.port > 65535) {
     return Status::invalid_argument(str_cat("metrics exposer: port ", options.port, " is outside 0..65535"));
   }
+  if (options.client_timeout.count() < 1) {
+    return Status::invalid_argument(str_cat("metrics exposer: client_timeout ", options.client_timeout.count(),
+                                            " s is below 1 s"));
+  }
   address.sin_port = htons(static_cast<uint16_t>(options.port));
-  const std::string where = str_cat(options.host, ":", options.port);
-
-  FileDescriptor listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (listener.get() < 0) return Status::unavailable(str_cat("metrics exposer: socket: ", std::strerror(errno)));
-  const int yes = 1;
-  ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::listen(listener.get(), 16) != 0) {
-    return Status::unavailable(str_cat("metrics exposer: cannot listen on ", where, ": ", std::strerror(errno)));
+  std::unique_ptr<Exposer> exposer(new Exposer(options, std::move(registry)));
+  // One internal thread polls every connection (epoll); answers are computed in microseconds
+  // to milliseconds, so concurrent scrapes never wait long. MHD_USE_ERROR_LOG: MHD's own
+  // diagnostics go to stderr, as the rest of the process's log.
+  MHD_Daemon* daemon = MHD_start_daemon(
+      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, static_cast<uint16_t>(options.port), /*apc=*/nullptr,
+      /*apc_cls=*/nullptr, &answer, exposer.get(), MHD_OPTION_SOCK_ADDR, reinterpret_cast<const sockaddr*>(&address),
+      MHD_OPTION_THREAD_STACK_SIZE, kThreadStackBytes, MHD_OPTION_CONNECTION_TIMEOUT,
+      static_cast<unsigned>(options.client_timeout.count()), MHD_OPTION_END);
+  if (daemon == nullptr) {
+    return Status::unavailable(str_cat("metrics exposer: cannot serve on ", options.host, ":", options.port,
+                                       " (address in use, or no thread with a ", kThreadStackBytes, "-byte stack)"));
   }
-  sockaddr_in bound{};
-  socklen_t length = sizeof(bound);
-  if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
-    return Status::unavailable(str_cat("metrics exposer: getsockname on ", where, ": ", std::strerror(errno)));
-  }
-  std::unique_ptr<Exposer> exposer(new Exposer(options, std::move(registry), std::move(listener), ntohs(bound.sin_port)));
-  exposer->thread_ = std::jthread([self = exposer.get()](std::stop_token stop) { self->serve(stop); });
+  exposer->daemon_.reset(daemon);
+  const MHD_DaemonInfo* bound = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+  CARAVAN_CHECK(bound != nullptr && bound->port != 0, "metrics exposer: libmicrohttpd reports no bound port");
+  exposer->port_ = bound->port;
   return exposer;
 }
 
+Exposer::~Exposer() = default;
+
 std::string Exposer::url() const { return str_cat("http://", options_.host, ":", port_, "/metrics"); }
 
-void Exposer::serve(std::stop_token stop) const {
-  while (!stop.stop_requested()) {
-    if (!wait_ready(listener_.get(), POLLIN, std::chrono::milliseconds(kStopPollMs), stop)) continue;
-    FileDescriptor client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (client.get() >= 0) answer(client.get(), stop);
+Exposer::Reply Exposer::respond(const std::string& method, const std::string& path) const {
+  if (path != "/metrics" && path != "/healthz" && path != "/readyz") {
+    return {404, kPlainText, "not found: this endpoint serves /metrics, /healthz and /readyz\n"};
   }
-}
-
-void Exposer::answer(int client, std::stop_token stop) const {
-  std::string head;
-  char buffer[1024];
-  while (head.find("\r\n\r\n") == std::string::npos && head.size() < kMaxRequestHead) {
-    if (!wait_ready(client, POLLIN, options_.client_timeout, stop)) return;
-    const ssize_t n = ::recv(client, buffer, sizeof(buffer), 0);
-    if (n <= 0) return;
-    head.append(buffer, static_cast<size_t>(n));
-  }
-  // Request line: METHOD SP TARGET SP VERSION.
-  const size_t method_end = head.find(' ');
-  const size_t target_end = method_end == std::string::npos ? std::string::npos : head.find(' ', method_end + 1);
-  const std::string reply =
-      target_end == std::string::npos
-          ? http_response(400, "Bad Request", "text/plain", "malformed request line\n")
-          : respond(head.substr(0, method_end), head.substr(method_end + 1, target_end - method_end - 1));
-  size_t sent = 0;
-  while (sent < reply.size()) {
-    if (!wait_ready(client, POLLOUT, options_.client_timeout, stop)) return;
-    const ssize_t n = ::send(client, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<size_t>(n);
-  }
-}
-
-std::string Exposer::respond(const std::string& method, const std::string& target) const {
-  if (target.substr(0, target.find('?')) != "/metrics") {
-    return http_response(404, "Not Found", "text/plain", "only /metrics is served here\n");
-  }
-  if (method != "GET") return http_response(405, "Method Not Allowed", "text/plain", "only GET is served\n");
+  if (method != "GET" && method != "HEAD") return {405, kPlainText, "only GET and HEAD are served\n"};
+  if (path == "/healthz") return probe_reply(options_.live, "not live: the main loop is stalled or has ended");
+  if (path == "/readyz") return probe_reply(options_.ready, "not ready: this process cannot take work now");
   const std::shared_ptr<const Registry> registry = registry_.lock();
-  if (!registry) {
-    return http_response(503, "Service Unavailable", "text/plain", "the metrics registry is gone (shutting down)\n");
-  }
-  return http_response(200, "OK", kTextFormatContentType, registry->serialize());
+  if (!registry) return {503, kPlainText, "the metrics registry is gone (shutting down)\n"};
+  return {200, kTextFormatContentType, registry->serialize()};
 }
 
 } // namespace caravan::metrics

@@ -35,14 +35,14 @@ TEST(MetricsConfigTest, PortOutOfRangeShowsTheRange) {
 }
 
 TEST(MetricsConfigTest, EveryProcessNeedsAPortBelow65536) {
-  // controller + learner + 2 actors + 1 verifier = 5 ports: 65532..65536.
-  const std::string text = std::string(kMinimal) + "[rollout]\nactors = 2\n[metrics]\nport_base = 65532\n";
+  // controller + learner + 2 actors + 1 verifier + the launcher = 6 ports: 65531..65536.
+  const std::string text = std::string(kMinimal) + "[rollout]\nactors = 2\n[metrics]\nport_base = 65531\n";
   Status status = parse_run_config(text, "test.toml").status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("[metrics] port_base (65532) leaves no room for 5 processes: the last port would be 65536"),
+  EXPECT_NE(status.message().find("[metrics] port_base (65531) leaves no room for 6 processes: the last port would be 65536"),
             std::string::npos)
       << status.message();
-  EXPECT_TRUE(parse_run_config(std::string(kMinimal) + "[rollout]\nactors = 2\n[metrics]\nport_base = 65531\n", "t")
+  EXPECT_TRUE(parse_run_config(std::string(kMinimal) + "[rollout]\nactors = 2\n[metrics]\nport_base = 65530\n", "t")
                   .ok());
 }
 

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "core/serial_role.h"
 
@@ -114,6 +115,26 @@ class WorkerSessionTest : public ::testing::Test {
   std::future<Status> served_;
   int heartbeats_ = 0;
 };
+
+// /healthz and /readyz of a worker: live while the socket thread loops; ready once the role is
+// attached and the controller has been heard; neither after the session ended.
+TEST_F(WorkerSessionTest, LiveFromConnectReadyOnceServingAndHeardNeitherAfterTheEnd) {
+  connect(20ms, 5s);
+  ASSERT_TRUE(next_reply().has_value());  // Hello
+  EXPECT_TRUE(session_->live());
+  EXPECT_FALSE(session_->ready());  // no role yet (the model would still be loading)
+  serve();
+  EXPECT_FALSE(session_->ready());  // the controller has not spoken yet
+  send_heartbeat();
+  for (const auto deadline = Clock::now() + 10s; !session_->ready() && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(session_->ready());
+  send_shutdown();
+  EXPECT_TRUE(served().ok());
+  EXPECT_FALSE(session_->live());
+  EXPECT_FALSE(session_->ready());
+}
 
 TEST_F(WorkerSessionTest, HelloThenHeartbeatsWhileTheRoleIsBusy) {
   connect(20ms, 5s);
