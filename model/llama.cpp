@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/status.h"
+#include "model/activation_checkpoint.h"
 #include "model/decoder_layer.h"
 #include "model/linear.h"
 
@@ -59,7 +60,13 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const at::Tensor& p
   const RopeTables rope = rotary_emb_.tables(positions, hidden.scalar_type());
   const at::Tensor allowed = attention_mask(key_mask, past, steps);
   for (size_t layer = 0; layer < layers_->size(); ++layer) {
-    hidden = layers_->ptr<DecoderLayerImpl>(layer)->forward(hidden, rope, allowed, cache);
+    const std::shared_ptr<DecoderLayerImpl> block = layers_->ptr<DecoderLayerImpl>(layer);
+    if (gradient_checkpointing_ && cache == nullptr) {
+      hidden = checkpointed([block, rope, allowed](const at::Tensor& x) { return block->forward(x, rope, allowed, nullptr); },
+                            hidden);
+    } else {
+      hidden = block->forward(hidden, rope, allowed, cache);
+    }
   }
   if (cache != nullptr) cache->advance(steps);
   return norm_(hidden);
