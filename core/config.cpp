@@ -78,6 +78,12 @@ Rule required_one_of(std::vector<std::string> choices) {
 const auto& enumerators(Architecture) { return kAllArchitectures; }
 const auto& enumerators(RopeScalingType) { return kAllRopeScalingTypes; }
 const auto& enumerators(ThreadWait) { return kAllThreadWaits; }
+const auto& enumerators(AdvantageEstimator) { return kAllAdvantageEstimators; }
+const auto& enumerators(PolicyLossKind) { return kAllPolicyLossKinds; }
+const auto& enumerators(LossAggregation) { return kAllLossAggregations; }
+const auto& enumerators(KlEstimator) { return kAllKlEstimators; }
+const auto& enumerators(KlPlacement) { return kAllKlPlacements; }
+const auto& enumerators(LrScheduleKind) { return kAllLrScheduleKinds; }
 
 // A rule accepting exactly the names of `value`'s enumerators.
 template <class Enum>
@@ -165,13 +171,37 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("prompts_per_step", c.grpo.prompts_per_step, in_range(1, 1e6));
   v.field("group_size", c.grpo.group_size, in_range(2, 4096));
   v.field("learning_rate", c.grpo.learning_rate, open_range(0, 1));
-  v.field("clip_low", c.grpo.clip_low, open_range(0, 1));
-  v.field("clip_high", c.grpo.clip_high, open_range(0, 1));
-  v.field("kl_coef", c.grpo.kl_coef, at_least(0));
-  v.field("advantage_eps", c.grpo.advantage_eps, greater_than(0));
   v.field("max_grad_norm", c.grpo.max_grad_norm, greater_than(0));
   v.field("weight_decay", c.grpo.weight_decay, at_least(0));
   v.field("checkpoint_every", c.grpo.checkpoint_every, in_range(0, 1e7));
+  v.field("logprob_chunk_size", c.grpo.logprob_chunk_size, in_range(1, 1e9));
+  v.field("gradient_checkpointing", c.grpo.gradient_checkpointing, Rule{});
+  v.field("bf16_autocast", c.grpo.bf16_autocast, Rule{});
+  AdvantageOptions& advantage = c.grpo.advantage;
+  v.field("advantage_estimator", advantage.estimator, enum_choices(advantage.estimator));
+  v.field("advantage_eps", advantage.eps, greater_than(0));
+  v.field("advantage_group_baseline", advantage.group_baseline, Rule{});
+  PolicyLossOptions& loss = c.grpo.loss;
+  v.field("policy_loss", loss.kind, enum_choices(loss.kind));
+  v.field("clip_low", loss.clip_low, left_open_range(0, 1));
+  v.field("clip_high", loss.clip_high, greater_than(0));
+  v.field("dual_clip", loss.dual_clip, at_least(0));
+  v.field("loss_aggregation", loss.aggregation, enum_choices(loss.aggregation));
+  v.field("entropy_coef", loss.entropy_coef, at_least(0));
+  KlOptions& kl = c.grpo.kl;
+  v.field("kl_estimator", kl.estimator, enum_choices(kl.estimator));
+  v.field("kl_placement", kl.placement, enum_choices(kl.placement));
+  v.field("kl_coef", kl.coef, at_least(0));
+  v.field("kl_target", kl.target, at_least(0));
+  v.field("kl_horizon", kl.horizon, at_least(1));
+  OffPolicyCorrectionOptions& correction = c.grpo.correction;
+  v.field("tis_cap", correction.tis_cap, at_least(0));
+  v.field("mask_ratio_low", correction.mask_low, at_least(0));
+  v.field("mask_ratio_high", correction.mask_high, at_least(0));
+  LrScheduleOptions& schedule = c.grpo.schedule;
+  v.field("lr_schedule", schedule.kind, enum_choices(schedule.kind));
+  v.field("warmup_steps", schedule.warmup_steps, in_range(0, 1e7));
+  v.field("min_lr_ratio", schedule.min_lr_ratio, in_range(0, 1));
 
   v.section("rollout");
   v.field("actors", c.rollout.actors, in_range(1, 1024));
@@ -469,6 +499,37 @@ Status validate_inline_model(const TransformerConfig& m, const std::string& sour
   return Status();
 }
 
+// The [grpo] algorithm keys whose valid range depends on another key or excludes a point.
+Status validate_rl_algorithm(const GrpoOptions& g, const std::string& source) {
+  if (g.loss.dual_clip != 0 && g.loss.dual_clip <= 1) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] dual_clip: expected 0 (off) or > 1, got ",
+                                            g.loss.dual_clip));
+  }
+  if (g.loss.dual_clip != 0 && g.loss.kind != PolicyLossKind::kPpo) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] dual_clip applies to policy_loss = \"ppo\" only (policy_loss is \"",
+                                            enum_name(g.loss.kind), "\")"));
+  }
+  if (g.advantage.group_baseline && g.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] advantage_group_baseline applies to advantage_estimator = "
+                                            "\"reinforce_pp\" only (the others are group baselines already)"));
+  }
+  if (g.kl.target > 0 && g.kl.coef == 0) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] kl_target = ", g.kl.target,
+                                            " needs kl_coef > 0: the adaptive controller scales the coefficient"));
+  }
+  if (g.correction.tis_cap != 0 && g.correction.tis_cap < 1) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] tis_cap: expected 0 (off) or >= 1, got ",
+                                            g.correction.tis_cap));
+  }
+  const double low = g.correction.mask_low;
+  const double high = g.correction.mask_high;
+  if ((low != 0 || high != 0) && !(low < 1 && high > 1)) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] mask_ratio_low / mask_ratio_high: expected both 0 (off) "
+                                            "or 0 <= low < 1 < high, got ", low, " / ", high));
+  }
+  return Status();
+}
+
 // Constraints that involve several fields.
 Status validate_cross_fields(const RunConfig& c, const std::string& source) {
   if (c.model.path.empty()) CARAVAN_RETURN_IF_ERROR(validate_inline_model(c.model.inline_config, source));
@@ -483,6 +544,11 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = ", c.sft.steps,
                                             " but must be 0 for [task] kind = \"rlvr\": RLVR rows carry a ground "
                                             "truth for the verifier, not reference completions to imitate"));
+  }
+  CARAVAN_RETURN_IF_ERROR(validate_rl_algorithm(c.grpo, source));
+  if (c.grpo.bf16_autocast && c.model.dtype != "float32") {
+    return Status::invalid_argument(str_cat(source, ": [grpo] bf16_autocast needs [model] dtype = \"float32\" (the ",
+                                            "float32 master weights), got \"", c.model.dtype, "\""));
   }
   if (c.cluster.heartbeat_timeout_s <= c.cluster.heartbeat_interval_s) {
     return Status::invalid_argument(str_cat(source, ": [cluster] heartbeat_timeout_s (", c.cluster.heartbeat_timeout_s,

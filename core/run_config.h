@@ -7,9 +7,11 @@
 //   CARAVAN_ASSIGN_OR_RETURN(model::ModelSpec spec, model::open_model(config.model));
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
+#include <string_view>
 
 #include "core/thread_wait.h"
 #include "core/transformer_config.h"
@@ -93,6 +95,211 @@ struct SftOptions {
   int64_t warmup_steps = 20;
 };
 
+// The options of the RL stage's components, one struct per component. The learner's
+// components (learner/advantages.h, policy_loss.h, kl_control.h, off_policy_correction.h,
+// lr_schedule.h) take these structs as their own arguments: core cannot see learner/, so the
+// structs the config reader fills live here, grouped per component. All keys are read from
+// [grpo] (core/config.cpp), spelled as each field says.
+
+// How a sample's advantage is estimated from the rewards (learner/advantages.h).
+enum class AdvantageEstimator {
+  // GRPO (DeepSeekMath): (r - mean_group) / (std_group + eps), unbiased std.
+  kGrpo,
+  // Dr. GRPO (Liu et al. 2025, "Understanding R1-Zero-Like Training"): r - mean_group.
+  kDrGrpo,
+  // RLOO (Ahmadian et al. 2024): r - mean of the other judged samples of the group.
+  kRloo,
+  // REINFORCE++ (Hu 2025): per-token returns (or, with a group baseline, r - mean_group),
+  // normalised over all completion tokens of the batch.
+  kReinforcePlusPlus,
+};
+inline constexpr std::array<AdvantageEstimator, 4> kAllAdvantageEstimators = {
+    AdvantageEstimator::kGrpo, AdvantageEstimator::kDrGrpo, AdvantageEstimator::kRloo,
+    AdvantageEstimator::kReinforcePlusPlus};
+// config.toml spelling: "grpo", "dr_grpo", "rloo", "reinforce_pp".
+constexpr std::string_view enum_name(AdvantageEstimator estimator) {
+  switch (estimator) {
+    case AdvantageEstimator::kGrpo: return "grpo";
+    case AdvantageEstimator::kDrGrpo: return "dr_grpo";
+    case AdvantageEstimator::kRloo: return "rloo";
+    case AdvantageEstimator::kReinforcePlusPlus: return "reinforce_pp";
+  }
+  return "unknown";
+}
+
+// [grpo] advantage_*: learner/advantages.h.
+struct AdvantageOptions {
+  // [grpo] advantage_estimator.
+  AdvantageEstimator estimator = AdvantageEstimator::kGrpo;
+  // [grpo] advantage_eps: added to the std before dividing (grpo, reinforce_pp), > 0.
+  double eps = 1e-6;
+  // [grpo] advantage_group_baseline: reinforce_pp only: subtract the group's mean reward before
+  // the batch normalisation (OpenRLHF/verl "reinforce_plus_plus_baseline").
+  bool group_baseline = false;
+};
+
+// The per-token surrogate objective (learner/policy_loss.h).
+enum class PolicyLossKind {
+  // PPO clipped surrogate (Schulman et al. 2017) with separate bounds (DAPO clip-higher) and an
+  // optional dual clip (Ye et al. 2020).
+  kPpo,
+  // GSPO (Zheng et al. 2025): the clipped surrogate of the length-normalised sequence ratio.
+  kGspo,
+  // CISPO (MiniMax-M1, 2025): REINFORCE with a clipped, stop-gradient importance weight.
+  kCispo,
+};
+inline constexpr std::array<PolicyLossKind, 3> kAllPolicyLossKinds = {PolicyLossKind::kPpo, PolicyLossKind::kGspo,
+                                                                      PolicyLossKind::kCispo};
+// config.toml spelling: "ppo", "gspo", "cispo".
+constexpr std::string_view enum_name(PolicyLossKind kind) {
+  switch (kind) {
+    case PolicyLossKind::kPpo: return "ppo";
+    case PolicyLossKind::kGspo: return "gspo";
+    case PolicyLossKind::kCispo: return "cispo";
+  }
+  return "unknown";
+}
+
+// How per-token loss terms become one scalar (learner/policy_loss.h).
+enum class LossAggregation {
+  // Sum over all completion tokens of the batch / their number (DAPO).
+  kTokenMean,
+  // Mean over sequences of each sequence's token mean (the original GRPO; GSPO).
+  kSequenceMeanTokenMean,
+  // Sum over all completion tokens / (sequences x [rollout] max_new_tokens) (Dr. GRPO).
+  kConstantDenominator,
+};
+inline constexpr std::array<LossAggregation, 3> kAllLossAggregations = {
+    LossAggregation::kTokenMean, LossAggregation::kSequenceMeanTokenMean, LossAggregation::kConstantDenominator};
+// config.toml spelling: "token_mean", "seq_mean_token_mean", "constant".
+constexpr std::string_view enum_name(LossAggregation aggregation) {
+  switch (aggregation) {
+    case LossAggregation::kTokenMean: return "token_mean";
+    case LossAggregation::kSequenceMeanTokenMean: return "seq_mean_token_mean";
+    case LossAggregation::kConstantDenominator: return "constant";
+  }
+  return "unknown";
+}
+
+// [grpo] policy_loss, clip_*, loss_aggregation, entropy_coef: learner/policy_loss.h.
+struct PolicyLossOptions {
+  // [grpo] policy_loss.
+  PolicyLossKind kind = PolicyLossKind::kPpo;
+  // [grpo] clip_low / clip_high: the ratio (ppo), sequence ratio (gspo) or importance weight
+  // (cispo) is clipped to [1 - clip_low, 1 + clip_high]. clip_low in (0, 1] (1 = no lower
+  // bound, as MiniMax-M1 uses CISPO), clip_high > 0. DAPO: 0.2 / 0.28; GSPO: 3e-4 / 4e-4.
+  double clip_low = 0.2;
+  double clip_high = 0.2;
+  // [grpo] dual_clip: ppo only: for A < 0 the token loss is at most dual_clip * |A|
+  // (Ye et al. 2020); 0 = off, else > 1 (verl's default when on: 3).
+  double dual_clip = 0.0;
+  // [grpo] loss_aggregation.
+  LossAggregation aggregation = LossAggregation::kTokenMean;
+  // [grpo] entropy_coef: the loss subtracts entropy_coef x the aggregated token entropy, >= 0.
+  double entropy_coef = 0.0;
+};
+
+// The estimator of KL(pi_theta || pi_ref) per token, from x = log pi_theta - log pi_ref
+// (Schulman, "Approximating KL divergence", 2020) (learner/kl_control.h).
+enum class KlEstimator {
+  // x: unbiased, can be negative.
+  kK1,
+  // x^2 / 2: biased, low variance.
+  kK2,
+  // exp(-x) + x - 1: unbiased, >= 0 (GRPO's).
+  kK3,
+};
+inline constexpr std::array<KlEstimator, 3> kAllKlEstimators = {KlEstimator::kK1, KlEstimator::kK2,
+                                                                KlEstimator::kK3};
+// config.toml spelling: "k1", "k2", "k3".
+constexpr std::string_view enum_name(KlEstimator estimator) {
+  switch (estimator) {
+    case KlEstimator::kK1: return "k1";
+    case KlEstimator::kK2: return "k2";
+    case KlEstimator::kK3: return "k3";
+  }
+  return "unknown";
+}
+
+// Where the KL penalty against the reference enters.
+enum class KlPlacement {
+  // A loss term coef x kl, aggregated like the policy loss (GRPO).
+  kLoss,
+  // Subtracted from the per-token reward before the advantage (InstructGPT/PPO, REINFORCE++).
+  kReward,
+};
+inline constexpr std::array<KlPlacement, 2> kAllKlPlacements = {KlPlacement::kLoss, KlPlacement::kReward};
+// config.toml spelling: "loss", "reward".
+constexpr std::string_view enum_name(KlPlacement placement) {
+  switch (placement) {
+    case KlPlacement::kLoss: return "loss";
+    case KlPlacement::kReward: return "reward";
+  }
+  return "unknown";
+}
+
+// [grpo] kl_*: learner/kl_control.h.
+struct KlOptions {
+  // [grpo] kl_estimator.
+  KlEstimator estimator = KlEstimator::kK3;
+  // [grpo] kl_placement.
+  KlPlacement placement = KlPlacement::kLoss;
+  // [grpo] kl_coef: the (initial) coefficient, >= 0; 0 = no penalty (and no reference forward).
+  double coef = 0.01;
+  // [grpo] kl_target: 0 = fixed coefficient; > 0 = the PPO adaptive controller (Ziegler et al.
+  // 2019) steers the measured KL towards this value (nats per token).
+  double target = 0.0;
+  // [grpo] kl_horizon: the adaptive controller's horizon in samples, >= 1.
+  double horizon = 10000.0;
+};
+
+// [grpo] tis_cap, mask_ratio_*: learner/off_policy_correction.h. The ratio is
+// pi_learner(token) / pi_rollout(token), the learner's recomputation against the logprob the
+// rollout engine recorded. Any correction on makes the PPO ratio's denominator the learner's
+// own recomputation, so that the rollout/learner gap is carried by the correction alone.
+struct OffPolicyCorrectionOptions {
+  // [grpo] tis_cap: truncated importance sampling: each token's loss is multiplied by
+  // min(ratio, tis_cap); 0 = off, else >= 1 (Yao et al. 2025 use 2).
+  double tis_cap = 0.0;
+  // [grpo] mask_ratio_low / mask_ratio_high: IcePop-style: tokens whose ratio leaves
+  // [low, high] get no gradient. Both 0 = off; else 0 <= low < 1 < high (IcePop: 0.5 / 5).
+  double mask_low = 0.0;
+  double mask_high = 0.0;
+
+  bool enabled() const { return tis_cap > 0 || mask_high > 0; }
+};
+
+// The learning-rate multiplier after the warm-up (learner/lr_schedule.h).
+enum class LrScheduleKind {
+  kConstant,
+  // Linear decay to min_lr_ratio at the last step.
+  kLinear,
+  // Half-cosine decay to min_lr_ratio at the last step.
+  kCosine,
+};
+inline constexpr std::array<LrScheduleKind, 3> kAllLrScheduleKinds = {LrScheduleKind::kConstant,
+                                                                      LrScheduleKind::kLinear,
+                                                                      LrScheduleKind::kCosine};
+// config.toml spelling: "constant", "linear", "cosine".
+constexpr std::string_view enum_name(LrScheduleKind kind) {
+  switch (kind) {
+    case LrScheduleKind::kConstant: return "constant";
+    case LrScheduleKind::kLinear: return "linear";
+    case LrScheduleKind::kCosine: return "cosine";
+  }
+  return "unknown";
+}
+
+// [grpo] lr_schedule, warmup_steps, min_lr_ratio: learner/lr_schedule.h.
+struct LrScheduleOptions {
+  // [grpo] lr_schedule.
+  LrScheduleKind kind = LrScheduleKind::kConstant;
+  // [grpo] warmup_steps: linear warm-up from learning_rate / warmup_steps, >= 0.
+  int64_t warmup_steps = 0;
+  // [grpo] min_lr_ratio: the multiplier linear and cosine decay to, in [0, 1].
+  double min_lr_ratio = 0.0;
+};
+
 // [grpo]: the RL stage.
 struct GrpoOptions {
   // RL steps (each: generate, verify, one optimizer update, weight sync), >= 0.
@@ -101,21 +308,31 @@ struct GrpoOptions {
   int64_t prompts_per_step = 32;
   // Completions per prompt (the GRPO group), >= 2.
   int64_t group_size = 8;
-  // AdamW learning rate, > 0.
+  // AdamW learning rate (the peak of the schedule), > 0.
   double learning_rate = 3e-4;
-  // PPO clip range: ratio clipped to [1 - clip_low, 1 + clip_high]; each in (0, 1).
-  double clip_low = 0.2;
-  double clip_high = 0.2;
-  // Coefficient of the k3 KL penalty against the frozen reference (SFT) model, >= 0.
-  double kl_coef = 0.01;
-  // Added to the group reward std before dividing, > 0.
-  double advantage_eps = 1e-6;
   // Maximum gradient L2 norm, > 0.
   double max_grad_norm = 1.0;
   // AdamW weight decay, >= 0.
   double weight_decay = 0.0;
   // Write checkpoints/step-N every this many RL steps (and at the end); 0 = only at the end.
   int64_t checkpoint_every = 0;
+  // [grpo] logprob_chunk_size: positions per chunk when the learner computes logprobs and
+  // entropy from the hidden states, so that no [tokens x vocab] logits tensor exists at once
+  // (learner/chunked_logprobs.h), >= 1.
+  int64_t logprob_chunk_size = 1024;
+  // [grpo] gradient_checkpointing: keep only each decoder layer's input in the policy's forward
+  // and rerun the layer in the backward pass (model/activation_checkpoint.h): less memory, one
+  // more forward per layer, the same gradients.
+  bool gradient_checkpointing = false;
+  // [grpo] bf16_autocast: the policy's and the reference's forward passes run their matmuls in
+  // bfloat16 on the float32 parameters, which stay the master weights (learner/autocast.h).
+  // Needs [model] dtype = "float32".
+  bool bf16_autocast = false;
+  AdvantageOptions advantage;
+  PolicyLossOptions loss;
+  KlOptions kl;
+  OffPolicyCorrectionOptions correction;
+  LrScheduleOptions schedule;
 };
 
 // [rollout]

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 
+#include <cmath>
 #include <mutex>
 #include <sstream>
 
@@ -23,6 +24,8 @@ constexpr const char* kOptimizerFile = "optimizer.pt";
 constexpr const char* kRngFile = "rng_state.safetensors";
 // The tensor of kRngFile holding the default CPU generator's state (bytes).
 constexpr const char* kCpuGeneratorTensor = "cpu_default_generator";
+// The learner_state.json object holding GrpoTrainerState.
+constexpr const char* kTrainerKey = "trainer";
 
 // True when writing `policy` with `options` rounds a parameter (a narrower checkpoint dtype).
 bool model_directory_rounds(model::Llama& policy, const model::SaveModelOptions& options) {
@@ -92,10 +95,33 @@ Result<uint64_t> counter(const Json& state, const char* key, const std::filesyst
   return found->get<uint64_t>();
 }
 
-Result<CheckpointContents> read_state(const std::filesystem::path& file) {
+Result<Json> read_state_json(const std::filesystem::path& file) {
   CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(file, "learner state"));
-  const Json state = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  Json state = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (!state.is_object()) return Status::invalid_argument(str_cat(file.string(), ": expected a JSON object"));
+  return state;
+}
+
+// The "trainer" object of learner_state.json (present once RL started).
+Result<GrpoTrainerState> read_trainer_state(const Json& state, const std::filesystem::path& file) {
+  const auto trainer = state.find(kTrainerKey);
+  if (trainer == state.end() || !trainer->is_object()) {
+    return Status::invalid_argument(str_cat(file.string(), ": key '", kTrainerKey, "': expected an object"));
+  }
+  GrpoTrainerState restored;
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t steps_done, counter(*trainer, "steps_done", file));
+  restored.steps_done = static_cast<int64_t>(steps_done);
+  const auto kl_coef = trainer->find("kl_coef");
+  if (kl_coef == trainer->end() || !kl_coef->is_number() || !std::isfinite(kl_coef->get<double>()) ||
+      kl_coef->get<double>() < 0) {
+    return Status::invalid_argument(str_cat(file.string(), ": key '", kTrainerKey,
+                                            ".kl_coef': expected a finite number >= 0"));
+  }
+  restored.kl_coef = kl_coef->get<double>();
+  return restored;
+}
+
+Result<CheckpointContents> read_state(const Json& state, const std::filesystem::path& file) {
   CheckpointContents contents;
   CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, counter(state, "step", file));
   contents.step = static_cast<int64_t>(step);
@@ -129,17 +155,22 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
     CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kOptimizerFile, trainer->optimizer()));
   }
   CARAVAN_RETURN_IF_ERROR(write_rng_state(dir / kRngFile));
-  const Json state = {{"step", contents.step},
-                      {"policy_version", contents.policy_version},
-                      {"sft_cursor", contents.sft_cursor},
-                      {"rl_started", contents.rl_started}};
+  Json state = {{"step", contents.step},
+                {"policy_version", contents.policy_version},
+                {"sft_cursor", contents.sft_cursor},
+                {"rl_started", contents.rl_started}};
+  if (trainer != nullptr) {
+    const GrpoTrainerState trainer_state = trainer->state();
+    state[kTrainerKey] = {{"steps_done", trainer_state.steps_done}, {"kl_coef", trainer_state.kl_coef}};
+  }
   return core::write_file_atomically(dir / kStateFile, state.dump(2) + "\n");
 }
 
 Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
                                            std::unique_ptr<GrpoTrainer>& trainer,
                                            const std::function<std::unique_ptr<GrpoTrainer>()>& make_trainer) {
-  CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents, read_state(dir / kStateFile));
+  CARAVAN_ASSIGN_OR_RETURN(const Json state, read_state_json(dir / kStateFile));
+  CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents, read_state(state, dir / kStateFile));
   std::error_code error;
   if (std::filesystem::exists(dir / kExactPolicyFile, error)) {
     CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kExactPolicyFile, policy));
@@ -151,6 +182,8 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
     trainer = make_trainer();
     CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, trainer->reference()));
     CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kOptimizerFile, trainer->optimizer()));
+    CARAVAN_ASSIGN_OR_RETURN(const GrpoTrainerState trainer_state, read_trainer_state(state, dir / kStateFile));
+    trainer->restore(trainer_state);
   }
   CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
   return contents;

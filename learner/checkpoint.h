@@ -9,9 +9,11 @@
 //   reference.safetensors             the frozen reference model of the KL penalty   (once RL started)
 //   optimizer.pt                      AdamW state: moments and step count per parameter (once RL started)
 //   rng_state.safetensors             the LibTorch default CPU generator's state
-//   learner_state.json                step, policy version, SFT cursor, whether RL started
-// Each file is written atomically. The GRPO learning rate is constant, so the optimizer's
-// state is the whole schedule.
+//   learner_state.json                step, policy version, SFT cursor, whether RL started, and
+//                                     once RL started the trainer's state: "trainer":
+//                                     {"steps_done" (the learning-rate schedule's position),
+//                                     "kl_coef" (the adaptive KL coefficient)}
+// Each file is written atomically.
 //
 //   CARAVAN_RETURN_IF_ERROR(write_checkpoint(dir, contents, policy, spec.config,
 //                                            model::save_options(spec), trainer.get()));

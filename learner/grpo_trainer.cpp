@@ -4,10 +4,13 @@
 #include <cmath>
 
 #include "learner/advantages.h"
-#include "learner/grpo_loss.h"
+#include "learner/autocast.h"
+#include "learner/chunked_logprobs.h"
+#include "learner/lr_schedule.h"
+#include "learner/off_policy_correction.h"
+#include "learner/policy_loss.h"
 #include "learner/sequence_batch.h"
 #include "learner/train_step.h"
-#include "model/logprobs.h"
 
 namespace caravan::learner {
 namespace {
@@ -31,21 +34,34 @@ model::Llama frozen_copy(const model::Llama& source) {
 
 } // namespace
 
-GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, double temperature,
+GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
                          int32_t pad_id)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
       options_(options),
-      temperature_(temperature),
+      temperature_(rollout.temperature),
+      max_new_tokens_(rollout.max_new_tokens),
       pad_id_(pad_id),
       optimizer_(policy_->parameters(),
-                 torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)) {
-  CARAVAN_CHECK(temperature > 0, "temperature must be > 0, got ", temperature);
-  CARAVAN_CHECK(options.clip_low > 0 && options.clip_low < 1 && options.clip_high > 0 && options.clip_high < 1,
-                "clip_low/clip_high must be in (0, 1), got ", options.clip_low, "/", options.clip_high);
-  CARAVAN_CHECK(options.kl_coef >= 0 && options.advantage_eps > 0 && options.max_grad_norm > 0,
-                "bad GRPO options: kl_coef ", options.kl_coef, " advantage_eps ", options.advantage_eps,
-                " max_grad_norm ", options.max_grad_norm);
+                 torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)),
+      kl_controller_(options.kl) {
+  CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
+                " max_new_tokens ", max_new_tokens_);
+  const core::PolicyLossOptions& loss = options.loss;
+  CARAVAN_CHECK(loss.clip_low > 0 && loss.clip_low <= 1 && loss.clip_high > 0 && loss.entropy_coef >= 0 &&
+                    (loss.dual_clip == 0 || loss.dual_clip > 1),
+                "bad policy loss options: clip_low ", loss.clip_low, " clip_high ", loss.clip_high, " dual_clip ",
+                loss.dual_clip, " entropy_coef ", loss.entropy_coef);
+  CARAVAN_CHECK(options.advantage.eps > 0 && options.max_grad_norm > 0 && options.logprob_chunk_size >= 1,
+                "bad GRPO options: advantage_eps ", options.advantage.eps, " max_grad_norm ", options.max_grad_norm,
+                " logprob_chunk_size ", options.logprob_chunk_size);
+  policy_->set_gradient_checkpointing(options.gradient_checkpointing);
+}
+
+void GrpoTrainer::restore(const GrpoTrainerState& state) {
+  CARAVAN_CHECK(state.steps_done >= 0, "steps_done must be >= 0, got ", state.steps_done);
+  steps_done_ = state.steps_done;
+  kl_controller_.restore(state.kl_coef);
 }
 
 Status GrpoTrainer::validate(const std::vector<RolloutGroup>& groups) const {
@@ -80,7 +96,7 @@ Status GrpoTrainer::validate(const std::vector<RolloutGroup>& groups) const {
   return {};
 }
 
-Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups) {
+Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups, uint64_t policy_version) {
   const auto start = std::chrono::steady_clock::now();
   CARAVAN_RETURN_IF_ERROR(validate(groups));
 
@@ -90,6 +106,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups)
   std::vector<uint8_t> judged;
   // One per trained (judged) sequence, in the order of `sequences`.
   std::vector<float> weights;
+  std::vector<float> current_version;
   for (const RolloutGroup& group : groups) {
     for (const RolloutSample& sample : group.samples) {
       rewards.push_back(sample.reward);
@@ -98,6 +115,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups)
         sequences.push_back(
             {.prompt = group.prompt_tokens, .completion = sample.tokens, .completion_logprobs = sample.logprobs});
         weights.push_back(sample.weight);
+        current_version.push_back(sample.policy_version == policy_version ? 1.0f : 0.0f);
       }
     }
   }
@@ -112,38 +130,90 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups)
     return stats;
   }
   stats.reward_mean = reward_table.masked_select(judged_table).mean().item<double>();
-  const at::Tensor advantages =
-      group_advantages(reward_table, judged_table, options_.advantage_eps).masked_select(judged_table);
   CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, pack_sequences(sequences, pad_id_));
 
   const at::Device device = model_device(*policy_);
   const at::Tensor targets = batch.targets.to(device);
+  const at::Tensor mask = batch.loss_mask.to(device);
+  const at::Tensor rollout_logprobs = batch.old_logprobs.to(device);
+  const int64_t chunk = options_.logprob_chunk_size;
   at::Tensor ref_logprobs;
+  TokenStatistics policy_tokens;
   {
-    at::NoGradGuard no_grad;
-    ref_logprobs = model::token_logprobs(target_logits(*reference_, batch), targets, temperature_);
+    const BfloatAutocast autocast(device, options_.bf16_autocast);
+    {
+      at::NoGradGuard no_grad;
+      ref_logprobs = chunked_token_statistics(target_hidden_states(*reference_, batch), output_head_weight(*reference_),
+                                              targets, temperature_, chunk)
+                         .logprobs;
+    }
+    policy_->train();
+    policy_tokens = chunked_token_statistics(target_hidden_states(*policy_, batch), output_head_weight(*policy_), targets,
+                                             temperature_, chunk);
   }
-  policy_->train();
-  const at::Tensor logprobs = model::token_logprobs(target_logits(*policy_, batch), targets, temperature_);
-  const GrpoLossOutput loss = grpo_loss(
-      {.logprobs = logprobs,
-       .old_logprobs = batch.old_logprobs.to(device),
-       .ref_logprobs = ref_logprobs,
-       .advantages = advantages.to(device),
-       .mask = batch.loss_mask.to(device),
-       .weights = at::tensor(weights, at::kFloat).to(device)},
-      {.clip_low = options_.clip_low, .clip_high = options_.clip_high, .kl_coef = options_.kl_coef});
+  const at::Tensor logprobs = policy_tokens.logprobs;
 
+  const double kl_coef = kl_controller_.coef();
+  const at::Tensor kl = kl_estimate(logprobs, ref_logprobs, mask, options_.kl.estimator);
+  const bool kl_in_reward = options_.kl.placement == core::KlPlacement::kReward;
+  const at::Tensor advantages = estimate_advantages(
+      {.rewards = reward_table.to(device),
+       .judged = judged_table.to(device),
+       .mask = mask,
+       .token_rewards = kl_in_reward ? (-kl_coef * kl.detach()).to(at::kFloat) : at::Tensor()},
+      options_.advantage);
+
+  // With a correction on, the PPO ratio measures the update only (against the learner's own
+  // recomputation) and the correction weights carry the rollout/learner gap.
+  const CorrectionWeights correction =
+      off_policy_correction(logprobs.detach(), rollout_logprobs, mask, options_.correction);
+  const at::Tensor old_logprobs = options_.correction.enabled() ? logprobs.detach() : rollout_logprobs;
+  const LogprobMismatch mismatch = logprob_mismatch(
+      logprobs.detach(), rollout_logprobs, mask * at::tensor(current_version, at::kFloat).to(device).unsqueeze(1));
+
+  const PolicyLossOutput loss = policy_loss(
+      {.logprobs = logprobs,
+       .old_logprobs = old_logprobs,
+       .advantages = advantages,
+       .mask = mask,
+       .sequence_weights = at::tensor(weights, at::kFloat).to(device),
+       .correction_weights = options_.correction.enabled() ? correction.weights : at::Tensor(),
+       .kl = kl_in_reward ? at::Tensor() : kl,
+       .kl_coef = kl_coef,
+       .entropy = policy_tokens.entropy,
+       .max_tokens = max_new_tokens_},
+      options_.loss);
+
+  const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
+  for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
   optimizer_.zero_grad();
   loss.loss.backward();
   CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
                            clip_and_step(optimizer_, policy_->parameters(), options_.max_grad_norm));
+  ++steps_done_;
+  const double kl_mean = [&] {
+    at::NoGradGuard no_grad;
+    return ((kl.detach() * mask).sum() / mask.sum().clamp_min(1.0)).item<double>();
+  }();
+  kl_controller_.update(kl_mean, static_cast<int64_t>(sequences.size()));
 
   stats.loss = loss.loss.item<double>();
-  stats.kl_mean = loss.kl_mean;
-  stats.clip_fraction = loss.clip_fraction;
+  stats.kl_mean = kl_mean;
+  stats.clip_fraction = loss.clip_low_fraction + loss.clip_high_fraction;
   stats.grad_norm = grad_norm;
   stats.tokens = batch.completion_tokens;
+  stats.terms = {{"policy_loss", loss.policy_loss},
+                 {"entropy", loss.entropy_mean},
+                 {"kl_coef", kl_coef},
+                 {"clip_low_fraction", loss.clip_low_fraction},
+                 {"clip_high_fraction", loss.clip_high_fraction}};
+  if (options_.loss.dual_clip > 0) stats.terms.emplace_back("dual_clip_fraction", loss.dual_clip_fraction);
+  if (options_.correction.tis_cap > 0) stats.terms.emplace_back("tis_truncated_fraction", correction.truncated_fraction);
+  if (options_.correction.mask_high > 0) stats.terms.emplace_back("masked_fraction", correction.masked_fraction);
+  stats.terms.emplace_back("logprob_diff_max", mismatch.max_abs);
+  stats.terms.emplace_back("logprob_diff_mean", mismatch.mean_abs);
+  stats.terms.emplace_back("logprob_tokens", static_cast<double>(mismatch.tokens));
+  stats.terms.emplace_back("learning_rate", learning_rate);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

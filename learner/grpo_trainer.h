@@ -1,21 +1,29 @@
 // File: learner/grpo_trainer.h
-// One GRPO update per call: group-relative advantages, a teacher-forced forward of the policy
-// and of a frozen reference copy, the clipped-surrogate + k3-KL loss (learner/grpo_loss.h),
-// gradient clipping and an AdamW step.
+// One policy-gradient update of the GRPO family per call, each part chosen by the config
+// ([grpo], core::GrpoOptions): the advantage estimator (learner/advantages.h), a teacher-forced
+// forward of the policy and of a frozen reference copy with chunked logprobs and entropies
+// (learner/chunked_logprobs.h), the KL penalty in the reward or in the loss with a fixed or
+// adaptive coefficient (learner/kl_control.h), the off-policy correction against the rollout
+// logprobs (learner/off_policy_correction.h), the surrogate loss and its aggregation
+// (learner/policy_loss.h), the learning-rate schedule (learner/lr_schedule.h), gradient
+// clipping and an AdamW step.
 //
 //   model::Llama policy(config.model);               // after SFT
-//   learner::GrpoTrainer trainer(policy, config.grpo, config.rollout.temperature, tokenizer->pad_id());
-//   CARAVAN_ASSIGN_OR_RETURN(learner::GrpoStepStats stats, trainer.step(groups));
-//   log_info(str_cat("loss=", stats.loss, " kl=", stats.kl_mean));
+//   learner::GrpoTrainer trainer(policy, config.grpo, config.rollout, tokenizer->pad_id());
+//   CARAVAN_ASSIGN_OR_RETURN(learner::GrpoStepStats stats, trainer.step(groups, policy_version));
+//   for (const auto& [name, value] : stats.terms) log_info(str_cat(name, "=", value));
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/optim/adamw.h>
 
 #include "core/run_config.h"
 #include "core/status.h"
+#include "learner/kl_control.h"
 #include "learner/rollout_batch.h"
 #include "model/llama.h"
 
@@ -24,9 +32,9 @@ namespace caravan::learner {
 struct GrpoStepStats {
   // Value of the loss that was differentiated.
   double loss = 0;
-  // Masked token mean of the k3 KL estimate against the reference.
+  // Masked token mean of the KL estimate against the reference (the configured estimator).
   double kl_mean = 0;
-  // Fraction of completion tokens whose clipped branch was active.
+  // Fraction of completion tokens whose clipped branch was active (low + high).
   double clip_fraction = 0;
   // Global gradient L2 norm before clipping.
   double grad_norm = 0;
@@ -38,6 +46,21 @@ struct GrpoStepStats {
   int64_t tokens = 0;
   // Wall time of step(), seconds.
   double seconds = 0;
+  // The loss terms and diagnostics the configured choices add, by name, in a fixed order per
+  // configuration: policy_loss, entropy, kl_coef, clip_low_fraction, clip_high_fraction,
+  // dual_clip_fraction (dual clip on), tis_truncated_fraction (TIS on), masked_fraction (IcePop
+  // on), logprob_diff_max / logprob_diff_mean / logprob_tokens (the rollout engine's logprobs
+  // against the learner's, on tokens of the current policy version), learning_rate. Empty when
+  // the step made no update.
+  std::vector<std::pair<std::string, double>> terms;
+};
+
+// What a checkpoint must restore beyond the weights and the optimizer.
+struct GrpoTrainerState {
+  // Updates made so far: the learning-rate schedule's position.
+  int64_t steps_done = 0;
+  // The KL coefficient (moves under the adaptive controller).
+  double kl_coef = 0;
 };
 
 // Not thread-safe: one owner thread calls step() and the accessors.
@@ -45,24 +68,32 @@ class GrpoTrainer {
  public:
   // `policy` is shared with the caller (a LibTorch module handle) and is updated in place.
   // The reference model is a frozen deep copy of its weights at construction (same config,
-  // device and dtype; requires_grad false; eval mode). `temperature` is the rollout sampling
-  // temperature (> 0), applied to the logits before computing logprobs so that the ratio
-  // compares the policy with the rollout distribution that sampled the tokens. Options are
-  // validated by the config layer; out-of-range values are bugs (CARAVAN_CHECK).
-  GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, double temperature, int32_t pad_id);
+  // device and dtype; requires_grad false; eval mode). From `rollout`: temperature (> 0), applied
+  // to the logits before computing logprobs so that the ratio compares the policy with the
+  // rollout distribution that sampled the tokens, and max_new_tokens (the constant aggregation's
+  // denominator). Turns the policy's gradient checkpointing on or off as
+  // options.gradient_checkpointing says. Options are validated by the config layer;
+  // out-of-range values are bugs (CARAVAN_CHECK).
+  GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
+              int32_t pad_id);
 
   // One optimizer step on `groups`. Every group needs a non-empty prompt and the same number
   // (>= 1) of samples; each sample's logprobs match its tokens one to one; completions may be
   // empty (no loss); weights are finite and >= 0. Token ids must be in the vocabulary and
-  // prompt + completion must fit in max_position_embeddings. Returns kInvalidArgument naming
-  // the group (and sample) for bad input, before touching the weights, and kInternal if the
-  // gradient is not finite (the update is then skipped).
-  Result<GrpoStepStats> step(const std::vector<RolloutGroup>& groups);
+  // prompt + completion must fit in max_position_embeddings. `policy_version` is the version of
+  // the weights before this update: samples generated by it measure the engines' logprob
+  // agreement. Returns kInvalidArgument naming the group (and sample) for bad input, before
+  // touching the weights, and kInternal if the gradient is not finite (the update is then
+  // skipped; the schedule and the KL controller do not move).
+  Result<GrpoStepStats> step(const std::vector<RolloutGroup>& groups, uint64_t policy_version);
 
   model::Llama& policy() { return policy_; }
   // The frozen reference of the KL penalty; a checkpoint restore overwrites its weights.
   model::Llama& reference() { return reference_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
+  GrpoTrainerState state() const { return {.steps_done = steps_done_, .kl_coef = kl_controller_.coef()}; }
+  // From a checkpoint: steps_done >= 0, kl_coef finite and >= 0 (CARAVAN_CHECK).
+  void restore(const GrpoTrainerState& state);
 
  private:
   Status validate(const std::vector<RolloutGroup>& groups) const;
@@ -71,8 +102,11 @@ class GrpoTrainer {
   model::Llama reference_;
   core::GrpoOptions options_;
   double temperature_;
+  int64_t max_new_tokens_;
   int32_t pad_id_;
   torch::optim::AdamW optimizer_;
+  KlController kl_controller_;
+  int64_t steps_done_ = 0;
 };
 
 } // namespace caravan::learner

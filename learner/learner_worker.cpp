@@ -119,11 +119,17 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const 
     }
     groups.push_back(std::move(converted));
   }
-  CARAVAN_ASSIGN_OR_RETURN(GrpoStepStats stats, grpo_->step(groups));
+  CARAVAN_ASSIGN_OR_RETURN(GrpoStepStats stats, grpo_->step(groups, policy_version_));
   ++policy_version_;
   if (metrics_ != nullptr) metrics_->record_grpo_step(stats, groups, policy_version_);
-  return train_result(batch.getRequestId(), batch.getStep(), policy_version_, stats.loss, stats.kl_mean,
-                      stats.clip_fraction, stats.grad_norm, stats.tokens, stats.seconds);
+  auto reply = train_result(batch.getRequestId(), batch.getStep(), policy_version_, stats.loss, stats.kl_mean,
+                            stats.clip_fraction, stats.grad_norm, stats.tokens, stats.seconds);
+  auto terms = reply->getRoot<proto::Envelope>().getTrainResult().initTerms(static_cast<unsigned>(stats.terms.size()));
+  for (size_t i = 0; i < stats.terms.size(); ++i) {
+    terms[static_cast<unsigned>(i)].setName(stats.terms[i].first);
+    terms[static_cast<unsigned>(i)].setValue(stats.terms[i].second);
+  }
+  return reply;
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const proto::SyncWeights::Reader& request) {
@@ -146,7 +152,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
 }
 
 std::unique_ptr<GrpoTrainer> LearnerWorker::make_trainer() {
-  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout.temperature, spec_.tokenizer->pad_id());
+  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id());
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {

@@ -1,7 +1,6 @@
 #include "learner/sft_trainer.h"
 
-#include <algorithm>
-
+#include "learner/lr_schedule.h"
 #include "learner/sequence_batch.h"
 #include "learner/sft_loss.h"
 #include "learner/train_step.h"
@@ -18,9 +17,9 @@ SftTrainer::SftTrainer(model::Llama policy, const core::SftOptions& options, int
 }
 
 double SftTrainer::learning_rate_at(int64_t step) const {
-  if (options_.warmup_steps == 0) return options_.learning_rate;
-  const double fraction = static_cast<double>(step + 1) / static_cast<double>(options_.warmup_steps);
-  return options_.learning_rate * std::min(1.0, fraction);
+  return options_.learning_rate *
+         lr_multiplier({.kind = core::LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,
+                       options_.steps);
 }
 
 Result<SftStepStats> SftTrainer::step(const std::vector<SftExample>& batch) {

@@ -24,6 +24,26 @@ at::Tensor target_logits(model::LlamaImpl& model, const SequenceBatch& batch) {
   return logits.slice(/*dim=*/1, /*start=*/0, /*end=*/length - 1);
 }
 
+at::Tensor target_hidden_states(model::LlamaImpl& model, const SequenceBatch& batch) {
+  const auto body = std::dynamic_pointer_cast<model::LlamaModelImpl>(model.named_children()["model"]);
+  CARAVAN_CHECK(body != nullptr, "the causal LM has no \"model\" body (model/llama.h)");
+  const at::Device device = model_device(model);
+  const int64_t rows = batch.tokens.size(0);
+  const int64_t length = batch.tokens.size(1);
+  // As target_logits: each right-padded row is one sequence.
+  const model::BatchLayout layout = model::BatchLayout::packed(std::vector<int64_t>(static_cast<size_t>(rows), length), device);
+  const at::Tensor hidden = body->forward(batch.tokens.to(device).reshape({-1}), layout, nullptr).view({rows, length, -1});
+  return hidden.slice(/*dim=*/1, /*start=*/0, /*end=*/length - 1);
+}
+
+at::Tensor output_head_weight(model::LlamaImpl& model) {
+  const auto parameters = model.named_parameters(/*recurse=*/true);
+  const at::Tensor* head = parameters.find("lm_head.weight");
+  if (head == nullptr) head = parameters.find("model.embed_tokens.weight");
+  CARAVAN_CHECK(head != nullptr, "the causal LM has neither lm_head.weight nor model.embed_tokens.weight");
+  return *head;
+}
+
 Result<double> clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<at::Tensor>& parameters,
                              double max_grad_norm) {
   CARAVAN_CHECK(max_grad_norm > 0, "max_grad_norm must be > 0, got ", max_grad_norm);

@@ -29,6 +29,16 @@ at::Device model_device(const model::LlamaImpl& model);
 // autograd history unless the caller holds a NoGradGuard. Not thread-safe (uses the model).
 at::Tensor target_logits(model::LlamaImpl& model, const SequenceBatch& batch);
 
+// Like target_logits, but stops before the output head: the final-normed hidden states
+// [B, L-1, hidden] (the parameters' dtype) whose rows predict batch.targets. With
+// output_head_weight() they feed learner/chunked_logprobs.h, which never materialises the
+// [B, L-1, V] logits. Not thread-safe (uses the model).
+at::Tensor target_hidden_states(model::LlamaImpl& model, const SequenceBatch& batch);
+
+// The output head's weight [vocab_size, hidden] (the embedding's when tie_word_embeddings): the
+// Hugging Face parameter "lm_head.weight" or "model.embed_tokens.weight" (model/llama.h).
+at::Tensor output_head_weight(model::LlamaImpl& model);
+
 // The gradients must already be accumulated (after loss.backward()). Clips their global L2
 // norm to `max_grad_norm` (> 0), runs optimizer.step() and returns the norm before clipping.
 // A non-finite norm (NaN/Inf loss or gradient) skips the update, zeroes the gradients, and

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/status.h"
+#include "model/activation_checkpoint.h"
 #include "model/decoder_layer.h"
 #include "model/linear.h"
 
@@ -42,7 +43,14 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const BatchLayout& 
   rope.sin = rope.sin.squeeze(0).transpose(0, 1);
   if (memory != nullptr) memory->begin_forward(layout);
   for (size_t layer = 0; layer < layers_->size(); ++layer) {
-    hidden = layers_->ptr<DecoderLayerImpl>(layer)->forward(hidden, rope, layout, memory);
+    const std::shared_ptr<DecoderLayerImpl> block = layers_->ptr<DecoderLayerImpl>(layer);
+    if (gradient_checkpointing_ && memory == nullptr) {
+      // The layer reruns in the backward pass, after this call returns: capture by value.
+      hidden = checkpointed(
+          [block, rope, layout](const at::Tensor& x) { return block->forward(x, rope, layout, nullptr); }, hidden);
+    } else {
+      hidden = block->forward(hidden, rope, layout, memory);
+    }
   }
   if (memory != nullptr) memory->end_forward();
   return norm_(hidden);

@@ -46,7 +46,13 @@ class LlamaModelImpl : public torch::nn::Module {
 
   const Embedding& embed_tokens() const { return embed_tokens_; }
 
+  // On: a forward without a KV cache under grad mode keeps only each decoder layer's input and
+  // reruns the layer in the backward pass (model/activation_checkpoint.h); same values and
+  // gradients, less memory, one more forward per layer. Off by default.
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+
  private:
+  bool gradient_checkpointing_ = false;
   core::TransformerConfig config_;
   RotaryEmbedding rotary_emb_;
   Embedding embed_tokens_{nullptr};
@@ -94,6 +100,9 @@ class LlamaImpl : public torch::nn::Module {
                      LogitRows rows = LogitRows::kAllTokens);
 
   const core::TransformerConfig& config() const { return config_; }
+
+  // See LlamaModelImpl::set_gradient_checkpointing.
+  void set_gradient_checkpointing(bool on) { model_->set_gradient_checkpointing(on); }
 
   // Number of scalar parameters (a tied embedding counts once).
   int64_t parameter_count() const;

@@ -221,6 +221,15 @@ struct TrainResult {
   gradNorm @6 :Float64;
   tokens @7 :UInt64;
   seconds @8 :Float64;
+  # The loss terms and diagnostics the run's algorithm choices add (learner/grpo_trainer.h
+  # GrpoStepStats::terms), in the learner's order; the controller logs and records them as given.
+  terms @9 :List(NamedValue);
+}
+
+# One named number (a loss term or diagnostic).
+struct NamedValue {
+  name @0 :Text;
+  value @1 :Float64;
 }
 
 # Controller -> learner: run the supervised warm-up stage.

@@ -422,7 +422,14 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                 static_cast<long long>(samples - judged), result.getKlMean(), result.getLoss(),
                 static_cast<unsigned long long>(policy_version_), static_cast<unsigned long long>(max_staleness),
                 seconds);
-  log::info(line);
+  // The terms the run's algorithm choices add, as the learner names them.
+  std::string terms_text;
+  nlohmann::json terms = nlohmann::json::object();
+  for (const auto term : result.getTerms()) {
+    terms_text += str_cat(" ", term.getName().cStr(), "=", term.getValue());
+    terms[term.getName().cStr()] = term.getValue();
+  }
+  log::info(line, terms_text);
   nlohmann::json ledger_counts = nlohmann::json::object();
   for (const auto& [state, count] : training_.ledger.counts()) ledger_counts[state_name(state)] = count;
   nlohmann::json drops = nlohmann::json::object();
@@ -436,6 +443,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                          {"kl", result.getKlMean()},
                          {"loss", result.getLoss()},
                          {"clip_fraction", result.getClipFraction()},
+                         {"terms", terms},
                          {"grad_norm", result.getGradNorm()},
                          {"train_seconds", result.getSeconds()},
                          {"policy_version", policy_version_},

@@ -99,7 +99,7 @@ TEST(ConfigTest, UnknownSectionIsNamed) {
 
 TEST(ConfigTest, OutOfRangeValueShowsTheRange) {
   Status status = parse_error(std::string(kMinimal) + "[grpo]\nclip_low = 1.5\n");
-  EXPECT_NE(status.message().find("[grpo] clip_low: expected 0 < x < 1, got 1.5"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("[grpo] clip_low: expected 0 < x <= 1, got 1.5"), std::string::npos) << status.message();
 }
 
 TEST(ConfigTest, InvalidChoiceListsTheChoices) {
@@ -219,7 +219,7 @@ TEST(ConfigTest, ResolvedConfigRoundTrips) {
   auto again = parse_run_config(to_toml(*config), "resolved.toml");
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(to_toml(*again), to_toml(*config));
-  EXPECT_DOUBLE_EQ(again->grpo.kl_coef, 0.05);
+  EXPECT_DOUBLE_EQ(again->grpo.kl.coef, 0.05);
   EXPECT_EQ(again->cluster.controller_port, 4242);
 }
 
@@ -266,6 +266,66 @@ top_logprobs = 5
   expect_error("stop_strings = \"</a>\"", "[rollout] stop_strings: expected an array of strings, got a string");
   expect_error("stop_strings = [\"x\", 3]", "[rollout] stop_strings[1]: expected a string");
   expect_error("stop_strings = [\"x\", \"\"]", "[rollout] stop_strings[1]: must not be empty");
+TEST(ConfigTest, RlAlgorithmChoicesAreReadIntoTheirComponentsOptions) {
+  auto config = parse_run_config(kMinimal + R"([grpo]
+advantage_estimator = "reinforce_pp"
+advantage_group_baseline = true
+policy_loss = "cispo"
+clip_low = 1.0
+clip_high = 4.0
+loss_aggregation = "constant"
+entropy_coef = 0.001
+kl_estimator = "k2"
+kl_placement = "reward"
+kl_coef = 0.05
+kl_target = 0.02
+kl_horizon = 500
+tis_cap = 2.0
+mask_ratio_low = 0.5
+mask_ratio_high = 5.0
+lr_schedule = "cosine"
+warmup_steps = 10
+min_lr_ratio = 0.1
+)",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  const GrpoOptions& g = config->grpo;
+  EXPECT_EQ(g.advantage.estimator, AdvantageEstimator::kReinforcePlusPlus);
+  EXPECT_TRUE(g.advantage.group_baseline);
+  EXPECT_EQ(g.loss.kind, PolicyLossKind::kCispo);
+  EXPECT_EQ(g.loss.clip_low, 1.0);
+  EXPECT_EQ(g.loss.clip_high, 4.0);
+  EXPECT_EQ(g.loss.aggregation, LossAggregation::kConstantDenominator);
+  EXPECT_EQ(g.loss.entropy_coef, 0.001);
+  EXPECT_EQ(g.kl.estimator, KlEstimator::kK2);
+  EXPECT_EQ(g.kl.placement, KlPlacement::kReward);
+  EXPECT_EQ(g.kl.target, 0.02);
+  EXPECT_EQ(g.kl.horizon, 500);
+  EXPECT_EQ(g.correction.tis_cap, 2.0);
+  EXPECT_EQ(g.correction.mask_low, 0.5);
+  EXPECT_EQ(g.correction.mask_high, 5.0);
+  EXPECT_EQ(g.schedule.kind, LrScheduleKind::kCosine);
+  EXPECT_EQ(g.schedule.warmup_steps, 10);
+  EXPECT_EQ(g.schedule.min_lr_ratio, 0.1);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+}
+
+TEST(ConfigTest, RlAlgorithmKeysThatDependOnEachOtherAreChecked) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"dual_clip = 1.0\n", "[grpo] dual_clip: expected 0 (off) or > 1, got 1"},
+      {"policy_loss = \"gspo\"\ndual_clip = 3.0\n", "dual_clip applies to policy_loss = \"ppo\" only"},
+      {"advantage_group_baseline = true\n", "advantage_group_baseline applies to advantage_estimator"},
+      {"kl_coef = 0.0\nkl_target = 0.1\n", "kl_target = 0.1 needs kl_coef > 0"},
+      {"tis_cap = 0.5\n", "[grpo] tis_cap: expected 0 (off) or >= 1, got 0.5"},
+      {"mask_ratio_low = 0.5\n", "mask_ratio_low / mask_ratio_high: expected both 0 (off) or 0 <= low < 1 < high"},
+      {"policy_loss = \"trpo\"\n", "[grpo] policy_loss: expected one of \"ppo\", \"gspo\", \"cispo\", got \"trpo\""},
+  };
+  for (const auto& [keys, expected] : cases) {
+    Status status = parse_error(kMinimal + "[grpo]\n" + keys);
+    EXPECT_NE(status.message().find(expected), std::string::npos) << keys << ": " << status.message();
+  }
 }
 
 // Every shipped config parses: a renamed key or section must be renamed in configs/ too.

@@ -88,7 +88,10 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
   core::GrpoOptions grpo;
   grpo.learning_rate = 1e-3;
   const double temperature = 1.0;
-  learner::GrpoTrainer trainer(policy, grpo, temperature, spec.tokenizer->pad_id());
+  core::RolloutOptions rollout;
+  rollout.temperature = temperature;
+  rollout.max_new_tokens = 8;
+  learner::GrpoTrainer trainer(policy, grpo, rollout, spec.tokenizer->pad_id());
   const at::Tensor before = logits_of(policy, prompts[0]);
   for (uint64_t step = 0; step < 3; ++step) {
     std::vector<learner::RolloutGroup> groups;
@@ -106,7 +109,7 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
       }
       groups.push_back(std::move(group));
     }
-    ASSERT_TRUE(trainer.step(groups).ok());
+    ASSERT_TRUE(trainer.step(groups, /*policy_version=*/step).ok());
   }
   EXPECT_FALSE(at::equal(before, logits_of(policy, prompts[0]))) << "GRPO did not change the policy";
 

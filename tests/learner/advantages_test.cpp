@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/status.h"
 
@@ -72,6 +73,137 @@ TEST(GroupAdvantages, WrongRankOrMaskIsABug) {
   EXPECT_THROW(group_advantages(at::ones({4}), at::ones({4}, at::kBool), 1e-6), InternalError);
   EXPECT_THROW(group_advantages(at::ones({1, 4}), at::ones({1, 3}, at::kBool), 1e-6), InternalError);
   EXPECT_THROW(group_advantages(at::ones({1, 4}), at::ones({1, 4}), 1e-6), InternalError);
+}
+
+// Compares a tensor with values written out in the test, element by element.
+void expect_values(const at::Tensor& actual, const std::vector<double>& expected, double tolerance) {
+  const at::Tensor flat = actual.to(at::kDouble).reshape({-1});
+  ASSERT_EQ(flat.numel(), static_cast<int64_t>(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(flat[static_cast<int64_t>(i)].item<double>(), expected[i], tolerance) << "element " << i;
+  }
+}
+
+TEST(CenteredAdvantages, SubtractTheJudgedMeanWithoutDividing) {
+  // Group 0 [1, 0, 0, 1]: mean 0.5 -> [0.5, -0.5, -0.5, 0.5]. Group 1 judges [1, 0, 0] (the 9
+  // timed out): mean 1/3 -> [2/3, -1/3, 0, -1/3].
+  const at::Tensor rewards = at::tensor({1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 9.0f, 0.0f}).view({2, 4});
+  const at::Tensor judged = at::tensor({1, 1, 1, 1, 1, 1, 0, 1}).to(at::kBool).view({2, 4});
+  expect_values(centered_advantages(rewards, judged), {0.5, -0.5, -0.5, 0.5, 2.0 / 3, -1.0 / 3, 0, -1.0 / 3}, 1e-6);
+}
+
+TEST(LeaveOneOutAdvantages, SubtractTheMeanOfTheOthers) {
+  // Group 0 [1, 0, 0, 1]: 1 - (0 + 0 + 1) / 3 = 2/3 and 0 - (1 + 0 + 1) / 3 = -2/3.
+  // Group 1 judges [1, 0, 0]: 1 - 0 = 1 and 0 - (1 + 0) / 2 = -0.5; the unjudged 9 gets 0.
+  // Group 2 judges one sample: no other sample to compare with, 0.
+  const at::Tensor rewards = at::tensor({1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 9.0f, 0.0f, 5.0f, 0.0f, 0.0f, 0.0f}).view({3, 4});
+  const at::Tensor judged = at::tensor({1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0}).to(at::kBool).view({3, 4});
+  expect_values(leave_one_out_advantages(rewards, judged),
+                {2.0 / 3, -2.0 / 3, -2.0 / 3, 2.0 / 3, 1, -0.5, 0, -0.5, 0, 0, 0, 0}, 1e-6);
+}
+
+TEST(MaskedWhiten, NormalisesOverTheMaskedCellsOnly) {
+  // Cells 1, 2 and 3 (the 50 and 70 are masked out): mean 2, unbiased variance (1 + 0 + 1) / 2 = 1.
+  const at::Tensor values = at::tensor({1.0, 2.0, 50.0, 3.0, 70.0, 70.0}, at::kDouble).view({2, 3});
+  const at::Tensor mask = at::tensor({1.0, 1.0, 0.0, 1.0, 0.0, 0.0}, at::kDouble).view({2, 3});
+  expect_values(masked_whiten(values, mask, 1e-12), {-1, 0, 0, 1, 0, 0}, 1e-9);
+}
+
+TEST(DiscountedReturns, SumTheDiscountedRewardsToTheEndOfTheCompletion) {
+  // Row 0, gamma 0.5: G2 = 3, G1 = 2 + 0.5 * 3 = 3.5, G0 = 1 + 0.5 * 3.5 = 2.75; the pad cell is 0.
+  // Row 1 starts with a prompt cell (reward 9, masked): G = [0, 1 + 0.5 * 2, 2, 0].
+  const at::Tensor rewards = at::tensor({1.0, 2.0, 3.0, 7.0, 9.0, 1.0, 2.0, 0.0}, at::kDouble).view({2, 4});
+  const at::Tensor mask = at::tensor({1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0}, at::kDouble).view({2, 4});
+  expect_values(discounted_returns(rewards, mask, 0.5), {2.75, 3.5, 3, 0, 0, 2, 2, 0}, 1e-12);
+}
+
+TEST(Gae, MatchesTheRecursionByHand) {
+  // Row 0, gamma 1, lambda 0.5, a prompt cell first (its value 9 and reward 5 are masked out):
+  //   delta_3 = 1 + 0 - 0.7 = 0.3                  A_3 = 0.3
+  //   delta_2 = 0 + 0.7 - 0.6 = 0.1                A_2 = 0.1 + 0.5 * 0.3 = 0.25
+  //   delta_1 = 0 + 0.6 - 0.5 = 0.1                A_1 = 0.1 + 0.5 * 0.25 = 0.225
+  //   returns = A + V = [0, 0.725, 0.85, 1.0]
+  const at::Tensor rewards = at::tensor({5.0, 0.0, 0.0, 1.0}, at::kDouble).view({1, 4});
+  const at::Tensor values = at::tensor({9.0, 0.5, 0.6, 0.7}, at::kDouble).view({1, 4});
+  const at::Tensor mask = at::tensor({0.0, 1.0, 1.0, 1.0}, at::kDouble).view({1, 4});
+  const GaeResult result = gae(rewards, values, mask, /*gamma=*/1.0, /*lambda=*/0.5);
+  expect_values(result.advantages, {0, 0.225, 0.25, 0.3}, 1e-12);
+  expect_values(result.returns, {0, 0.725, 0.85, 1.0}, 1e-12);
+}
+
+TEST(Gae, APaddingCellsValueIsNeverBootstrapped) {
+  // gamma 0.9, lambda 1; the pad cell holds value 9 and reward 7, both unread:
+  //   delta_1 = 1 + 0.9 * 0 - 0.4 = 0.6          A_1 = 0.6
+  //   delta_0 = 0 + 0.9 * 0.4 - 0.2 = 0.16       A_0 = 0.16 + 0.9 * 0.6 = 0.7
+  const at::Tensor rewards = at::tensor({0.0, 1.0, 7.0}, at::kDouble).view({1, 3});
+  const at::Tensor values = at::tensor({0.2, 0.4, 9.0}, at::kDouble).view({1, 3});
+  const at::Tensor mask = at::tensor({1.0, 1.0, 0.0}, at::kDouble).view({1, 3});
+  const GaeResult result = gae(rewards, values, mask, /*gamma=*/0.9, /*lambda=*/1.0);
+  expect_values(result.advantages, {0.7, 0.6, 0}, 1e-12);
+  expect_values(result.returns, {0.9, 1.0, 0}, 1e-12);
+}
+
+// Two groups of two; sample (1, 1) has an empty completion (no tokens, still in the baseline).
+struct TokenExample {
+  at::Tensor rewards = at::tensor({1.0f, 0.0f, 0.0f, 0.0f}).view({2, 2});
+  at::Tensor judged = at::ones({2, 2}, at::kBool);
+  at::Tensor mask = at::tensor({1.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f, 0.0f, 0.0f}).view({4, 2});
+};
+
+TEST(EstimateAdvantages, GroupEstimatorsSpreadTheSequenceAdvantageOverItsTokens) {
+  const TokenExample e;
+  // GRPO group 0 [1, 0]: +-0.5 / 0.707107 = +-0.707106; group 1 is flat.
+  expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask}, {}),
+                {0.707106, 0.707106, -0.707106, 0, 0, 0, 0, 0}, 1e-5);
+  // RLOO group 0: 1 - 0 = 1, 0 - 1 = -1.
+  expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask},
+                                    {.estimator = core::AdvantageEstimator::kRloo}),
+                {1, 1, -1, 0, 0, 0, 0, 0}, 1e-6);
+}
+
+TEST(EstimateAdvantages, AKlPenaltyInTheRewardEntersTheSequenceTotal) {
+  // Dr. GRPO over one group [1, 1] with token rewards -0.1 - 0.2 and -0.4: totals 0.7 and 0.6,
+  // mean 0.65 -> +0.05 and -0.05.
+  const at::Tensor mask = at::tensor({1.0f, 1.0f, 1.0f, 0.0f}).view({2, 2});
+  const at::Tensor token_rewards = at::tensor({-0.1f, -0.2f, -0.4f, 0.0f}).view({2, 2});
+  expect_values(estimate_advantages({.rewards = at::ones({1, 2}), .judged = at::ones({1, 2}, at::kBool), .mask = mask,
+                                     .token_rewards = token_rewards},
+                                    {.estimator = core::AdvantageEstimator::kDrGrpo}),
+                {0.05, 0.05, -0.05, 0}, 1e-6);
+}
+
+TEST(EstimateAdvantages, ReinforcePlusPlusWhitensTheReturnsOverTheBatchsTokens) {
+  // Rewards [1, 0]; token rewards (KL in the reward) row 0 [-0.1, -0.2], row 1 [-0.4]. The
+  // outcome sits on the last token: row 0 [-0.1, 0.8], row 1 [-0.4]; returns [0.7, 0.8], [-0.4].
+  // Over the 3 tokens: mean 0.366667, unbiased std 0.665833 -> [0.500625, 0.650813, -1.151438].
+  const at::Tensor mask = at::tensor({1.0f, 1.0f, 1.0f, 0.0f}).view({2, 2});
+  const at::Tensor token_rewards = at::tensor({-0.1f, -0.2f, -0.4f, 0.0f}).view({2, 2});
+  expect_values(estimate_advantages({.rewards = at::tensor({1.0f, 0.0f}).view({1, 2}),
+                                     .judged = at::ones({1, 2}, at::kBool),
+                                     .mask = mask,
+                                     .token_rewards = token_rewards},
+                                    {.estimator = core::AdvantageEstimator::kReinforcePlusPlus}),
+                {0.500625, 0.650813, -1.151438, 0}, 1e-5);
+}
+
+TEST(EstimateAdvantages, ReinforcePlusPlusWithAGroupBaselineCentresThenWhitens) {
+  // Groups [1, 0] and [1, 1], one token each: centred [0.5, -0.5, 0, 0]; over 4 tokens mean 0,
+  // unbiased std sqrt(0.5 / 3) = 0.408248 -> [1.224745, -1.224745, 0, 0].
+  expect_values(estimate_advantages({.rewards = at::tensor({1.0f, 0.0f, 1.0f, 1.0f}).view({2, 2}),
+                                     .judged = at::ones({2, 2}, at::kBool),
+                                     .mask = at::ones({4, 1})},
+                                    {.estimator = core::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true}),
+                {1.224745, -1.224745, 0, 0}, 1e-5);
+}
+
+TEST(EstimateAdvantages, UnjudgedSamplesHaveNoRowAndNoSay) {
+  // Group [1, NaN (unjudged), 0]: B = 2 rows. RLOO: 1 - 0 = 1, 0 - 1 = -1.
+  const at::Tensor rewards = at::tensor({1.0f, std::nanf(""), 0.0f}).view({1, 3});
+  const at::Tensor judged = at::tensor({1, 0, 1}).to(at::kBool).view({1, 3});
+  expect_values(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({2, 1})},
+                                    {.estimator = core::AdvantageEstimator::kRloo}),
+                {1, -1}, 1e-6);
+  EXPECT_THROW(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({3, 1})}, {}), InternalError);
 }
 
 } // namespace

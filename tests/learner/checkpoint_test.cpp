@@ -13,17 +13,20 @@
 namespace caravan::learner {
 namespace {
 
-using testing::kTemperature;
-
 // A learner's state: its policy and, once RL started, its trainer.
 struct Learner {
   explicit Learner(uint64_t seed) : policy(testing::tiny_llama(seed)) {}
+  // An adaptive KL coefficient and a decaying learning rate: state beyond weights and moments.
   std::unique_ptr<GrpoTrainer> make_trainer() {
-    return std::make_unique<GrpoTrainer>(policy, testing::grpo_test_options(), kTemperature, /*pad_id=*/0);
+    core::GrpoOptions options = testing::grpo_test_options();
+    options.steps = 10;
+    options.kl.target = 1e-4;
+    options.schedule = {.kind = core::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
+    return std::make_unique<GrpoTrainer>(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
   }
   Status train_step() {
     if (trainer == nullptr) trainer = make_trainer();
-    return trainer->step(testing::rewarded_groups(*policy)).status();
+    return trainer->step(testing::rewarded_groups(*policy), /*policy_version=*/0).status();
   }
   Result<CheckpointContents> restore(const std::filesystem::path& dir) {
     return read_checkpoint(dir, policy, trainer, [this] { return make_trainer(); });
@@ -54,7 +57,16 @@ TEST_F(CheckpointTest, WritesAModelDirectoryAndTheLearnersState) {
   // float32 weights in a float32 model directory: no second copy of the policy.
   EXPECT_FALSE(std::filesystem::exists(dir_ / "policy.safetensors"));
   const auto state = nlohmann::json::parse(core::read_file(dir_ / "learner_state.json", "state").value());
-  EXPECT_EQ(state, nlohmann::json({{"step", 3}, {"policy_version", 5}, {"sft_cursor", 64}, {"rl_started", true}}));
+  // One step on a policy equal to its reference measured KL 0, below the target 1e-4: the
+  // controller lowered the coefficient by the full 20% x 8 samples / horizon 10000.
+  const GrpoTrainerState trainer_state = learner.trainer->state();
+  EXPECT_EQ(trainer_state.steps_done, 1);
+  EXPECT_DOUBLE_EQ(trainer_state.kl_coef, 0.01 * (1 - 0.2 * 8 / 10000.0));
+  EXPECT_EQ(state, nlohmann::json({{"step", 3},
+                                   {"policy_version", 5},
+                                   {"sft_cursor", 64},
+                                   {"rl_started", true},
+                                   {"trainer", {{"steps_done", 1}, {"kl_coef", trainer_state.kl_coef}}}}));
   // The top level is a model directory of the policy as it is.
   model::Llama reloaded = testing::tiny_llama(/*seed=*/2);
   ASSERT_TRUE(model::load_model_weights(dir_, reloaded).ok());
@@ -70,6 +82,7 @@ TEST_F(CheckpointTest, ARestoredLearnerTakesTheBitIdenticalNextStep) {
   ASSERT_TRUE(original.train_step().ok());
   at::rand({3});  // the generator is somewhere in its stream
   ASSERT_TRUE(save(original, {.step = 2, .policy_version = 3, .sft_cursor = 32, .rl_started = true}).ok());
+  const GrpoTrainerState original_state = original.trainer->state();
   const at::Tensor drawn_after_save = at::rand({8});
   ASSERT_TRUE(original.train_step().ok());
 
@@ -81,6 +94,8 @@ TEST_F(CheckpointTest, ARestoredLearnerTakesTheBitIdenticalNextStep) {
   EXPECT_EQ(contents->sft_cursor, 32u);
   EXPECT_TRUE(contents->rl_started);
   ASSERT_NE(restored.trainer, nullptr);
+  EXPECT_EQ(restored.trainer->state().steps_done, 2);
+  EXPECT_EQ(restored.trainer->state().kl_coef, original_state.kl_coef);
   EXPECT_TRUE(at::equal(at::rand({8}), drawn_after_save));
   EXPECT_FALSE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*restored.policy)));
   ASSERT_TRUE(restored.train_step().ok());
@@ -140,6 +155,15 @@ TEST_F(CheckpointTest, ErrorsNameTheFileAtFault) {
   status = restored.restore(dir_).status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("learner_state.json: key 'policy_version'"), std::string::npos) << status.message();
+
+  ASSERT_TRUE(save(original, {.step = 1, .rl_started = true}).ok());
+  ASSERT_TRUE(core::write_file_atomically(dir_ / "learner_state.json",
+                                          R"({"step": 1, "policy_version": 2, "sft_cursor": 0, "rl_started": true,
+                                              "trainer": {"steps_done": 1, "kl_coef": -1}})")
+                  .ok());
+  status = restored.restore(dir_).status();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("learner_state.json: key 'trainer.kl_coef'"), std::string::npos) << status.message();
 }
 
 TEST_F(CheckpointTest, WritingIntoAMissingDirectoryIsNotFound) {

@@ -72,7 +72,14 @@ inline core::GrpoOptions grpo_test_options() {
   core::GrpoOptions options;
   options.group_size = 4;
   options.learning_rate = 1e-2;
-  options.kl_coef = 0.01;
+  options.kl.coef = 0.01;
+  return options;
+}
+
+inline core::RolloutOptions rollout_test_options() {
+  core::RolloutOptions options;
+  options.temperature = kTemperature;
+  options.max_new_tokens = 4;
   return options;
 }
 
