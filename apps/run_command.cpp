@@ -20,6 +20,8 @@
 #include "core/read_file.h"
 #include "core/run_directory.h"
 #include "core/seconds.h"
+#include "learner/dpo_stage.h"
+#include "learner/sft_stage.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
@@ -39,7 +41,8 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
   if (config.run.directory.empty()) config.run.directory = str_cat("runs/", config.run.name, "-", utc_stamp());
   // Workers may start elsewhere (cluster launchers): the resolved config names every path absolutely.
   for (std::string* path :
-       {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.model.path}) {
+       {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.task.held_out_dataset,
+        &config.model.path}) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
   }
   return config;
@@ -113,8 +116,24 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
   return run_dir;
 }
 
+// An SFT or DPO stage: trains in this process (no rollouts, no verifiers) and ends with the
+// run directory's final_model.
+Status run_stage(const RunRequest& request, core::RunConfig& config) {
+  if (request.resume_dir) {
+    return Status::failed_precondition(str_cat("--resume: [task] kind = \"", config.task.kind,
+                                               "\" stages do not resume; start the stage again in a new run directory"));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir, create_run_directory(config));
+  log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(), " stage=", config.task.kind);
+  CARAVAN_RETURN_IF_ERROR(config.task.kind == "sft" ? learner::run_sft_stage(config, run_dir)
+                                                    : learner::run_dpo_stage(config, run_dir));
+  log::info("event=run_complete run_dir=", run_dir.root().string());
+  return Status();
+}
+
 Status run(const RunRequest& request) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
+  if (config.task.kind == "sft" || config.task.kind == "dpo") return run_stage(request, config);
   // Before any thread exists (parsing the config starts none), so the signal mask holds for the
   // whole process.
   ProcessSupervisor supervisor(

@@ -1,10 +1,17 @@
 #include "learner/train_step.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/nn/utils/clip_grad.h>
 
 namespace caravan::learner {
+
+double linear_warmup_learning_rate(double peak, int64_t warmup_steps, int64_t step) {
+  if (warmup_steps == 0) return peak;
+  const double fraction = static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+  return peak * std::min(1.0, fraction);
+}
 
 at::Device model_device(const model::LlamaImpl& model) {
   const std::vector<at::Tensor> parameters = model.parameters();

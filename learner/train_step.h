@@ -21,6 +21,11 @@
 
 namespace caravan::learner {
 
+// The learning rate of step `step` (0-based) under a linear warm-up to `peak` over
+// `warmup_steps` (>= 0) steps, then constant: peak * min(1, (step + 1) / warmup_steps), or peak
+// when warmup_steps is 0. Used by the SFT and DPO trainers.
+double linear_warmup_learning_rate(double peak, int64_t warmup_steps, int64_t step);
+
 // The device of `model`'s parameters (where batches must go).
 at::Device model_device(const model::LlamaImpl& model);
 
