@@ -3,7 +3,7 @@
 // (messages rendered with the model's chat template, some assistant turns trained) or raw text
 // (a prompt and a completion, no template: the layout of base-model data and of the embedded
 // arithmetic task). The learner turns it into token ids and an assistant-only loss mask
-// (learner/stage_sequences.h).
+// (learner/stage_data.h).
 //
 //   tasks::Conversation chat{.messages = {{"user", "2+3?"}, {"assistant", "5"}}, .trained_from = 0};
 //   tasks::Conversation text{.prompt = "2+3=", .completion = "5"};

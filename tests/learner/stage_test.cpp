@@ -57,7 +57,7 @@ class StageTest : public ::testing::Test {
     m.num_layers = 2;
     m.num_heads = 4;
     m.num_kv_heads = 2;
-    m.max_position_embeddings = 96;
+    m.max_position_embeddings = 192;
     return config;
   }
 
@@ -78,7 +78,7 @@ TEST_F(StageTest, SftWritesAModelTheDpoStageLoadsAsItsPath) {
     conversations.push_back({{"prompt", std::to_string(a) + "+1="}, {"completion", answer}});
     pairs.push_back({{"chosen", {user(question), assistant(answer)}}, {"rejected", {user(question), assistant("x")}}});
   }
-  // One row too long for the model's 96 positions: skipped and counted, never truncated.
+  // One row too long for the model's 192 positions: skipped and counted, never truncated.
   conversations.push_back({{"messages", {user(std::string(200, 'q')), assistant("a")}}});
 
   core::RunConfig sft = base_config("sft", "sft", write_jsonl("sft.jsonl", conversations));

@@ -28,7 +28,11 @@ TrainedText split_by_mask(const TokenizedChat& tokens) {
 
 PromptEncoder encoder_for(ChatFormat format) {
   return PromptEncoder(std::make_shared<ByteTokenizer>(),
-                       {.chat_format = format, .text_prefix = {ByteTokenizer::kBosId}, .stop_ids = {ByteTokenizer::kEosId}});
+                       {.chat_format = format,
+                        .render = {},
+                        .text_prefix = {ByteTokenizer::kBosId},
+                        .stop_ids = {ByteTokenizer::kEosId},
+                        .chat_template_origin = "test"});
 }
 
 const std::vector<core::ChatMessage> kConversation = {
@@ -91,7 +95,10 @@ TEST(PromptEncoderConversationTest, TrainedFromSkipsEarlierAssistantTurns) {
 
 TEST(PromptEncoderConversationTest, NeedsAChatTemplate) {
   const PromptEncoder encoder(std::make_shared<ByteTokenizer>(),
-                              {.chat_format = std::nullopt, .stop_ids = {ByteTokenizer::kEosId},
+                              {.chat_format = std::nullopt,
+                               .render = {},
+                               .text_prefix = {},
+                               .stop_ids = {ByteTokenizer::kEosId},
                                .chat_template_origin = "inline model without [model] chat_template"});
   Result<TokenizedChat> tokens = encoder.encode_conversation(kConversation, 0);
   ASSERT_FALSE(tokens.ok());
