@@ -4,6 +4,7 @@
 // chosen-over-rejected margin on held-out pairs.
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -90,7 +91,7 @@ TEST_F(StagesTest, DpoAfterSftRaisesTheHeldOutMargin) {
   const fs::path sft_config = write_config("sft", str_cat_for_test(R"(
 [run]
 name = "sft"
-threads_per_process = 2
+threads_per_process = 1
 [task]
 kind = "sft"
 dataset = ")", sft_data.string(), R"("
@@ -112,7 +113,7 @@ warmup_steps = 10
   const fs::path dpo_config = write_config("dpo", str_cat_for_test(R"(
 [run]
 name = "dpo"
-threads_per_process = 2
+threads_per_process = 1
 [task]
 kind = "dpo"
 dataset = ")", pairs.string(), R"("
@@ -122,8 +123,8 @@ path = ")", (sft_run / "final_model").string(), R"("
 [dpo]
 steps = 40
 batch_size = 16
-learning_rate = 5e-5
-beta = 2.0
+learning_rate = 1e-4
+beta = 5.0
 loss = "dpo_norm"
 )"));
   CaravanRun dpo(dpo_config, dpo_run);
@@ -135,9 +136,13 @@ loss = "dpo_norm"
   ASSERT_EQ(evaluations.size(), 2u);
   const double before = evaluations[0]["held_out_margin"].get<double>();
   const double after = evaluations[1]["held_out_margin"].get<double>();
+  std::cout << "held-out margin " << before << " -> " << after << ", preference accuracy "
+            << evaluations[0]["held_out_accuracy"] << " -> " << evaluations[1]["held_out_accuracy"] << "\n";
   EXPECT_NEAR(before, 0.0, 1e-6) << "the reference is the SFT model";
-  EXPECT_GT(after, before + 0.05) << "held-out margin " << before << " -> " << after;
-  EXPECT_GT(evaluations[1]["held_out_accuracy"].get<double>(), 0.6);
+  // Measured (single thread, deterministic): margin 0 -> 0.83, accuracy 0 -> 0.64 (chance is
+  // 0.5); with a learning rate of 1e-12 instead, margin 0 -> -2e-9, accuracy 0 -> 0.06.
+  EXPECT_GT(after, before + 0.2) << "held-out margin " << before << " -> " << after;
+  EXPECT_GT(evaluations[1]["held_out_accuracy"].get<double>(), 0.55);
   EXPECT_EQ(evaluations[1]["held_out_pairs"], 100);
   EXPECT_NE(dpo.stdout_text().find("held-out margin after DPO"), std::string::npos);
   EXPECT_TRUE(fs::exists(dpo_run / "final_model" / "model.safetensors"));
