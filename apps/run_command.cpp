@@ -31,6 +31,8 @@
 #include "core/run_directory.h"
 #include "core/seconds.h"
 #include "core/thread_wait.h"
+#include "learner/dpo_stage.h"
+#include "learner/sft_stage.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
@@ -50,7 +52,8 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
   if (config.run.directory.empty()) config.run.directory = str_cat("runs/", config.run.name, "-", utc_stamp());
   // Workers may start elsewhere (cluster launchers): the resolved config names every path absolutely.
   for (std::string* path :
-       {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.model.path}) {
+       {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.task.held_out_dataset,
+        &config.model.path}) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
   }
   return config;
@@ -158,6 +161,21 @@ std::vector<std::string> process_names(const core::RunConfig& config) {
   return names;
 }
 
+// An SFT or DPO stage: trains in this process (no rollouts, no verifiers) and ends with the
+// run directory's final_model.
+Status run_stage(const RunRequest& request, core::RunConfig& config) {
+  if (request.resume_dir) {
+    return Status::failed_precondition(str_cat("--resume: [task] kind = \"", config.task.kind,
+                                               "\" stages do not resume; start the stage again in a new run directory"));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir, create_run_directory(config, /*external_workers=*/false));
+  log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(), " stage=", config.task.kind);
+  CARAVAN_RETURN_IF_ERROR(config.task.kind == "sft" ? learner::run_sft_stage(config, run_dir)
+                                                    : learner::run_dpo_stage(config, run_dir));
+  log::info("event=run_complete run_dir=", run_dir.root().string());
+  return Status();
+}
+
 Status run(const RunRequest& request) {
   const MetricsEnvironment environment = read_metrics_environment();
   if (environment.port) {
@@ -166,6 +184,7 @@ Status run(const RunRequest& request) {
         "starts every process of the run and gives each its own port from [metrics] port_base; unset it");
   }
   CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
+  if (config.task.kind == "sft" || config.task.kind == "dpo") return run_stage(request, config);
   if (request.external_workers) prepare_for_external_workers(config);
   // The workers inherit the environment: they start with [run] thread_wait and need no re-exec.
   core::set_thread_wait_for_children(config.run.thread_wait);

@@ -113,13 +113,15 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("thread_wait", c.run.thread_wait, enum_choices(c.run.thread_wait));
 
   v.section("task");
-  v.field("kind", c.task.kind, required_one_of({"arithmetic", "rlvr"}));
+  v.field("kind", c.task.kind, required_one_of({"arithmetic", "rlvr", "sft", "dpo"}));
   v.field("dataset", c.task.dataset, Rule{});
   v.field("on_bad_row", c.task.on_bad_row, one_of({"skip", "fail"}));
   v.field("max_operand_add", c.task.max_operand_add, in_range(1, 1e6));
   v.field("max_operand_mul", c.task.max_operand_mul, in_range(1, 1e6));
   v.field("held_out_size", c.task.held_out_size, in_range(1, 1e6));
   v.field("held_out_seed", c.task.held_out_seed, Rule{});
+  v.field("held_out_dataset", c.task.held_out_dataset, Rule{});
+  v.field("held_out_fraction", c.task.held_out_fraction, right_open_range(0, 1));
 
   v.section("model");
   v.field("path", c.model.path, Rule{});
@@ -165,6 +167,17 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("batch_size", c.sft.batch_size, in_range(1, 1e6));
   v.field("learning_rate", c.sft.learning_rate, open_range(0, 1));
   v.field("warmup_steps", c.sft.warmup_steps, in_range(0, 1e7));
+  v.field("checkpoint_every", c.sft.checkpoint_every, in_range(0, 1e7));
+
+  v.section("dpo");
+  v.field("steps", c.dpo.steps, in_range(1, 1e7));
+  v.field("batch_size", c.dpo.batch_size, in_range(1, 1e6));
+  v.field("learning_rate", c.dpo.learning_rate, open_range(0, 1));
+  v.field("warmup_steps", c.dpo.warmup_steps, in_range(0, 1e7));
+  v.field("beta", c.dpo.beta, greater_than(0));
+  v.field("loss", c.dpo.loss, one_of({"dpo", "dpo_norm"}));
+  v.field("max_grad_norm", c.dpo.max_grad_norm, greater_than(0));
+  v.field("checkpoint_every", c.dpo.checkpoint_every, in_range(0, 1e7));
 
   v.section("grpo");
   v.field("steps", c.grpo.steps, in_range(0, 1e7));
@@ -533,12 +546,29 @@ Status validate_rl_algorithm(const GrpoOptions& g, const std::string& source) {
 // Constraints that involve several fields.
 Status validate_cross_fields(const RunConfig& c, const std::string& source) {
   if (c.model.path.empty()) CARAVAN_RETURN_IF_ERROR(validate_inline_model(c.model.inline_config, source));
-  if (c.task.kind == "rlvr" && c.task.dataset.empty()) {
-    return Status::invalid_argument(str_cat(source, ": [task] kind = \"rlvr\" needs dataset = \"FILE.jsonl\""));
+  const bool reads_dataset = c.task.kind == "rlvr" || c.task.kind == "sft" || c.task.kind == "dpo";
+  if (reads_dataset && c.task.dataset.empty()) {
+    return Status::invalid_argument(
+        str_cat(source, ": [task] kind = \"", c.task.kind, "\" needs dataset = \"FILE.jsonl\""));
   }
-  if (c.task.kind != "rlvr" && !c.task.dataset.empty()) {
-    return Status::invalid_argument(str_cat(source, ": [task] dataset is only read when kind = \"rlvr\" (kind is \"",
-                                            c.task.kind, "\")"));
+  if (!reads_dataset && !c.task.dataset.empty()) {
+    return Status::invalid_argument(str_cat(source, ": [task] dataset is only read when kind is \"rlvr\", \"sft\" or "
+                                            "\"dpo\" (kind is \"", c.task.kind, "\")"));
+  }
+  const bool stage = c.task.kind == "sft" || c.task.kind == "dpo";
+  if (!stage && (!c.task.held_out_dataset.empty() || c.task.held_out_fraction != 0)) {
+    return Status::invalid_argument(str_cat(source, ": [task] ",
+                                            c.task.held_out_dataset.empty() ? "held_out_fraction" : "held_out_dataset",
+                                            " is only read when kind is \"sft\" or \"dpo\" (kind is \"", c.task.kind,
+                                            "\")"));
+  }
+  if (!c.task.held_out_dataset.empty() && c.task.held_out_fraction != 0) {
+    return Status::invalid_argument(str_cat(source, ": [task] held_out_fraction = ", c.task.held_out_fraction,
+                                            " cannot be combined with held_out_dataset (the held-out set is that file)"));
+  }
+  if (c.task.kind == "sft" && c.sft.steps == 0) {
+    return Status::invalid_argument(str_cat(source, ": [sft] steps = 0, but [task] kind = \"sft\" trains for [sft] "
+                                            "steps (>= 1)"));
   }
   if (c.task.kind == "rlvr" && c.sft.steps != 0) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = ", c.sft.steps,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace caravan::core {
@@ -29,5 +30,24 @@ constexpr uint64_t splitmix64(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
+
+// FNV-1a over length-prefixed fields, finalised with SplitMix64, so ("ab", "c") and ("a", "bc")
+// hash differently. Content ids of dataset rows (prompt ids, held-out splits) come from it.
+//
+//   FieldHasher hasher;
+//   hasher.add(message.role);
+//   hasher.add(message.content);
+//   uint64_t id = hasher.value();
+class FieldHasher {
+ public:
+  void add(std::string_view field) {
+    hash_ = fnv1a64(std::to_string(field.size()) + ":", hash_);
+    hash_ = fnv1a64(field, hash_);
+  }
+  uint64_t value() const { return splitmix64(hash_); }
+
+ private:
+  uint64_t hash_ = kFnv1aOffsetBasis;
+};
 
 } // namespace caravan::core

@@ -3,7 +3,6 @@
 #include <optional>
 #include <utility>
 
-#include "core/jsonl.h"
 #include "core/prompt_messages.h"
 
 namespace caravan::core {
@@ -65,36 +64,15 @@ std::optional<std::string> validate_row(const json& object, const RlvrDatasetOpt
 } // namespace
 
 Result<RlvrDataset> load_rlvr_dataset(const std::filesystem::path& jsonl, const RlvrDatasetOptions& options) {
-  const std::string file = jsonl.string();
   RlvrDataset dataset;
-  CARAVAN_RETURN_IF_ERROR(for_each_jsonl_row(jsonl, "RLVR dataset", [&](int64_t line, const Result<json>& object) {
-    ++dataset.report.rows_read;
-    RlvrRow row;
-    row.line = line;
-    const std::optional<std::string> problem =
-        object.ok() ? validate_row(*object, options, row) : std::optional<std::string>(object.status().message());
-    if (!problem) {
-      dataset.rows.push_back(std::move(row));
-      return Status();
-    }
-    std::string message = str_cat(file, ":", line, ": ", *problem);
-    switch (options.on_bad_row) {
-      case BadRowPolicy::kFail:
-        return Status::invalid_argument(std::move(message));
-      case BadRowPolicy::kSkip:
-        ++dataset.report.rows_skipped;
-        if (dataset.report.problems.size() < RlvrDatasetReport::kMaxProblems) {
-          dataset.report.problems.push_back(std::move(message));
-        }
-        break;
-    }
-    return Status();
-  }));
-  if (dataset.rows.empty()) {
-    if (dataset.report.rows_read == 0) return Status::invalid_argument(str_cat(file, ": no rows (empty file)"));
-    return Status::invalid_argument(str_cat(file, ": no valid rows (", dataset.report.rows_skipped,
-                                            " skipped); first problem: ", dataset.report.problems.front()));
-  }
+  CARAVAN_RETURN_IF_ERROR(read_dataset_rows(jsonl, "RLVR dataset", options.on_bad_row, dataset.report,
+                                            [&](int64_t line, const json& object) -> std::optional<std::string> {
+                                              RlvrRow row;
+                                              row.line = line;
+                                              std::optional<std::string> problem = validate_row(object, options, row);
+                                              if (!problem) dataset.rows.push_back(std::move(row));
+                                              return problem;
+                                            }));
   return dataset;
 }
 

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/chat_message.h"
+#include "core/dataset_rows.h"
 #include "core/status.h"
 
 namespace caravan::core {
@@ -48,14 +49,6 @@ struct RlvrRow {
   nlohmann::json extra = nlohmann::json::object();
 };
 
-// What to do with a row that has a missing or malformed field.
-enum class BadRowPolicy {
-  // Skip it and record the problem in RlvrDatasetReport.
-  kSkip,
-  // Fail the whole load with kInvalidArgument at the first bad row.
-  kFail,
-};
-
 struct RlvrDatasetOptions {
   BadRowPolicy on_bad_row = BadRowPolicy::kSkip;
   // Maps a row's "dataset" value (exact, case-sensitive) to a verifier name. A row whose
@@ -64,15 +57,8 @@ struct RlvrDatasetOptions {
       {"gsm8k", "math"}, {"MATH", "math"}, {"math", "math"}, {"ifeval", "ifeval"}};
 };
 
-struct RlvrDatasetReport {
-  // Non-empty lines examined; rows.size() == rows_read - rows_skipped.
-  int64_t rows_read = 0;
-  // Bad rows skipped under BadRowPolicy::kSkip.
-  int64_t rows_skipped = 0;
-  // "FILE:LINE: field 'x': reason" for the first kMaxProblems bad rows.
-  std::vector<std::string> problems;
-  static constexpr size_t kMaxProblems = 100;
-};
+// rows.size() == rows_read - rows_skipped.
+using RlvrDatasetReport = DatasetReport;
 
 struct RlvrDataset {
   // In file order.

@@ -1,30 +1,12 @@
 #include "core/rlvr_prompt_source.h"
 
 #include <algorithm>
-#include <numeric>
-#include <tuple>
 #include <utility>
 
 #include "core/hash.h"
+#include "core/held_out_split.h"
 
 namespace caravan::core {
-namespace {
-
-// FNV-1a over length-prefixed fields, so ("ab", "c") and ("a", "bc") hash differently.
-class FieldHasher {
- public:
-  void add(const std::string& field) {
-    hash_ = fnv1a64(std::to_string(field.size()) + ":", hash_);
-    hash_ = fnv1a64(field, hash_);
-  }
-  uint64_t value() const { return splitmix64(hash_); }
-
- private:
-  uint64_t hash_ = kFnv1aOffsetBasis;
-};
-
-} // namespace
-
 uint64_t rlvr_prompt_id(const RlvrRow& row) {
   FieldHasher hasher;
   for (const ChatMessage& message : row.messages) {
@@ -71,23 +53,10 @@ Result<std::unique_ptr<RlvrPromptSource>> RlvrPromptSource::create(RlvrDataset d
                                             " more too long for the model); lower held_out_size"));
   }
 
-  // Rank rows by a seeded hash of their id: the first held_out_size go to the held-out set.
-  // Identical rows share an id and so stay on the same side of the split.
-  std::vector<size_t> ranked(usable.size());
-  std::iota(ranked.begin(), ranked.end(), size_t{0});
-  const uint64_t salt = splitmix64(options.held_out_seed);
-  std::sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
-    return std::make_tuple(splitmix64(usable[a].id ^ salt), usable[a].id, a) <
-           std::make_tuple(splitmix64(usable[b].id ^ salt), usable[b].id, b);
-  });
-  std::vector<bool> is_held_out(usable.size(), false);
-  size_t held = 0;
-  for (size_t r = 0; r < ranked.size(); ++r) {
-    const bool same_as_previous = r > 0 && usable[ranked[r]].id == usable[ranked[r - 1]].id;
-    if (held >= static_cast<size_t>(options.held_out_size) && !same_as_previous) break;
-    is_held_out[ranked[r]] = true;
-    ++held;
-  }
+  std::vector<uint64_t> ids;
+  ids.reserve(usable.size());
+  for (const TaskPrompt& prompt : usable) ids.push_back(prompt.id);
+  const std::vector<bool> is_held_out = select_held_out(ids, options.held_out_size, options.held_out_seed);
   std::vector<TaskPrompt> training;
   std::vector<TaskPrompt> held_out;
   for (size_t i = 0; i < usable.size(); ++i) (is_held_out[i] ? held_out : training).push_back(std::move(usable[i]));

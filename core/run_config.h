@@ -37,26 +37,36 @@ struct RunOptions {
   ThreadWait thread_wait = ThreadWait::kPassive;
 };
 
-// [task]: what the run trains on: the embedded arithmetic task (a+b, a-b, a*b) or an RLVR
-// prompt set in the Tülu 3 JSONL layout (core/rlvr_dataset.h).
+// [task]: what the run trains on: the embedded arithmetic task (a+b, a-b, a*b), an RLVR
+// prompt set in the Tülu 3 JSONL layout (core/rlvr_dataset.h), or one of the stages before RL:
+// supervised fine-tuning on conversations (tasks/sft_dataset.h) or DPO on preference pairs
+// (tasks/preference_dataset.h), each run in one process and ending in a Hugging Face checkpoint.
 struct TaskOptions {
-  // "arithmetic" or "rlvr". Required. Arithmetic prompts are scored by [verifier] name; RLVR
-  // rows by the verifier their "dataset" maps to (core/rlvr_dataset.h).
+  // "arithmetic", "rlvr", "sft" or "dpo". Required. Arithmetic prompts are scored by [verifier]
+  // name; RLVR rows by the verifier their "dataset" maps to (core/rlvr_dataset.h). "sft" trains
+  // by [sft], "dpo" by [dpo]; neither uses rollouts or verifiers.
   std::string kind;
-  // rlvr only, required there: the JSONL prompt set. `caravan run` records it as an absolute path.
+  // rlvr, sft and dpo, required there: the JSONL file. `caravan run` records it as an absolute path.
   std::string dataset;
-  // rlvr only: "skip" a malformed row (logged with FILE:LINE and counted in metrics.jsonl) or
-  // "fail" the run at the first one.
+  // rlvr, sft and dpo: "skip" a malformed row (logged with FILE:LINE and counted in
+  // metrics.jsonl) or "fail" the run at the first one.
   std::string on_bad_row = "skip";
   // arithmetic only: operands of + and - are drawn from [0, max_operand_add], 1..10^6.
   int64_t max_operand_add = 99;
   // arithmetic only: operands of * are drawn from [0, max_operand_mul], 1..10^6.
   int64_t max_operand_mul = 19;
-  // Size of the fixed, seeded held-out set, disjoint from the training prompts, >= 1. For rlvr,
-  // that many rows are split off by a seeded hash of their content and must leave training rows.
+  // Size of the fixed, seeded held-out set, disjoint from the training prompts, >= 1. For rlvr
+  // (and sft / dpo without held_out_dataset or held_out_fraction), that many rows are split off
+  // by a seeded hash of their content and must leave training rows.
   int64_t held_out_size = 500;
   // Seed of the held-out split and selection (independent of run.seed so runs are comparable).
   uint64_t held_out_seed = 20261123;
+  // sft and dpo only: a JSONL file in the dataset's layout that is the held-out set (nothing is
+  // split off `dataset`). `caravan run` records it as an absolute path. Empty = split.
+  std::string held_out_dataset;
+  // sft and dpo only: hold out each row whose seeded content hash falls in this fraction,
+  // [0, 1); 0 = hold out held_out_size rows instead. Not combined with held_out_dataset.
+  double held_out_fraction = 0.0;
 };
 
 // [model]: the model a run trains: a Hugging Face checkpoint directory (`path`) or, for the
@@ -83,16 +93,44 @@ struct ModelOptions {
   TransformerConfig inline_config;
 };
 
-// [sft]: supervised warm-up on generated problems with their answers.
+// [sft]: supervised fine-tuning: the warm-up on generated problems with their answers before RL
+// ([task] kind = "arithmetic"), or the SFT stage on a JSONL dataset ([task] kind = "sft").
 struct SftOptions {
-  // Optimizer steps; 0 skips SFT. 0..10^7.
+  // Optimizer steps; 0 skips the warm-up (the SFT stage needs >= 1). 0..10^7.
   int64_t steps = 300;
-  // Problems per step, >= 1.
+  // Problems (arithmetic) or conversations (the SFT stage) per step, >= 1.
   int64_t batch_size = 64;
   // AdamW learning rate, > 0.
   double learning_rate = 1e-3;
   // Linear warm-up steps, >= 0.
   int64_t warmup_steps = 20;
+  // SFT stage only: write checkpoints/step-N every this many steps (and the final model at the
+  // end); 0 = only the final model. >= 0.
+  int64_t checkpoint_every = 0;
+};
+
+// [dpo]: the DPO stage ([task] kind = "dpo"): direct preference optimisation against a frozen
+// copy of the starting model (learner/dpo_trainer.h).
+struct DpoOptions {
+  // Optimizer steps, 1..10^7.
+  int64_t steps = 100;
+  // Preference pairs per step, >= 1.
+  int64_t batch_size = 8;
+  // AdamW learning rate, > 0 (Tülu 3 8B: 5e-7).
+  double learning_rate = 5e-7;
+  // Linear warm-up steps, >= 0.
+  int64_t warmup_steps = 0;
+  // The DPO temperature beta, > 0: the implicit reward of a response is beta times its log-ratio
+  // against the reference (Tülu 3 used 5 with "dpo_norm").
+  double beta = 5.0;
+  // "dpo": sequence log-probabilities are sums over the response tokens (Rafailov et al.);
+  // "dpo_norm": averages per token (open-instruct's length-normalised loss, Tülu 3's choice).
+  std::string loss = "dpo_norm";
+  // Maximum gradient L2 norm, > 0.
+  double max_grad_norm = 1.0;
+  // Write checkpoints/step-N every this many steps (and the final model at the end); 0 = only
+  // the final model. >= 0.
+  int64_t checkpoint_every = 0;
 };
 
 // The options of the RL stage's components, one struct per component. The learner's
@@ -492,6 +530,7 @@ struct RunConfig {
   TaskOptions task;
   ModelOptions model;
   SftOptions sft;
+  DpoOptions dpo;
   GrpoOptions grpo;
   RolloutOptions rollout;
   VerifierOptions verifier;

@@ -6,6 +6,7 @@
 #include "learner/advantages.h"
 #include "learner/autocast.h"
 #include "learner/chunked_logprobs.h"
+#include "learner/frozen_copy.h"
 #include "learner/lr_schedule.h"
 #include "learner/off_policy_correction.h"
 #include "learner/policy_loss.h"
@@ -13,26 +14,6 @@
 #include "learner/train_step.h"
 
 namespace caravan::learner {
-namespace {
-
-// A new Llama with `source`'s config, device, dtype and weights, frozen and in eval mode.
-model::Llama frozen_copy(const model::Llama& source) {
-  model::Llama copy(source->config());
-  const at::Tensor first = source->parameters().front();
-  copy->to(first.device(), first.scalar_type());
-  at::NoGradGuard no_grad;
-  const auto source_parameters = source->named_parameters(/*recurse=*/true);
-  for (auto& item : copy->named_parameters(/*recurse=*/true)) {
-    item.value().copy_(source_parameters[item.key()]);
-    item.value().set_requires_grad(false);
-  }
-  const auto source_buffers = source->named_buffers(/*recurse=*/true);
-  for (auto& item : copy->named_buffers(/*recurse=*/true)) item.value().copy_(source_buffers[item.key()]);
-  copy->eval();
-  return copy;
-}
-
-} // namespace
 
 GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
                          int32_t pad_id)

@@ -6,6 +6,19 @@
 #include "learner/train_step.h"
 
 namespace caravan::learner {
+namespace {
+
+// A (prompt, target) pair as a tokenised sequence: the prompt is context, the target trained.
+TrainingSequence as_training_sequence(const SftExample& example) {
+  TrainingSequence sequence;
+  sequence.ids = example.prompt;
+  sequence.ids.insert(sequence.ids.end(), example.target.begin(), example.target.end());
+  sequence.loss_mask.assign(example.prompt.size(), 0);
+  sequence.loss_mask.resize(sequence.ids.size(), 1);
+  return sequence;
+}
+
+} // namespace
 
 SftTrainer::SftTrainer(model::Llama policy, const core::SftOptions& options, int32_t pad_id)
     : policy_(std::move(policy)),
@@ -24,14 +37,28 @@ double SftTrainer::learning_rate_at(int64_t step) const {
 
 Result<SftStepStats> SftTrainer::step(const std::vector<SftExample>& batch) {
   if (batch.empty()) return Status::invalid_argument("SFT step: empty batch");
-  std::vector<SequenceSpec> sequences;
+  std::vector<TrainingSequence> sequences;
+  sequences.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     const SequenceSpec sequence{.prompt = batch[i].prompt, .completion = batch[i].target};
     CARAVAN_RETURN_IF_ERROR_CTX(validate_sequence(sequence, policy_->config()), str_cat("SFT step: example ", i));
-    sequences.push_back(sequence);
+    sequences.push_back(as_training_sequence(batch[i]));
   }
-  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_sequences(sequences, pad_id_));
+  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(sequences, pad_id_));
+  return train_on(packed);
+}
 
+Result<SftStepStats> SftTrainer::step(const std::vector<TrainingSequence>& batch) {
+  if (batch.empty()) return Status::invalid_argument("SFT step: empty batch");
+  for (size_t i = 0; i < batch.size(); ++i) {
+    CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(batch[i], policy_->config()),
+                                str_cat("SFT step: sequence ", i));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(batch, pad_id_));
+  return train_on(packed);
+}
+
+Result<SftStepStats> SftTrainer::train_on(const SequenceBatch& packed) {
   const double learning_rate = learning_rate_at(steps_done_++);
   for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) {
     group.options().set_lr(learning_rate);
@@ -48,6 +75,33 @@ Result<SftStepStats> SftTrainer::step(const std::vector<SftExample>& batch) {
                       .grad_norm = grad_norm,
                       .tokens = packed.completion_tokens,
                       .learning_rate = learning_rate};
+}
+
+Result<SftEvaluation> SftTrainer::evaluate(const std::vector<TrainingSequence>& sequences, int64_t batch_size) {
+  CARAVAN_CHECK(batch_size >= 1, "evaluation batch_size must be >= 1, got ", batch_size);
+  if (sequences.empty()) return Status::invalid_argument("SFT evaluation: no sequences");
+  at::NoGradGuard no_grad;
+  policy_->eval();
+  double loss_sum = 0;
+  SftEvaluation result;
+  for (size_t begin = 0; begin < sequences.size(); begin += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(sequences.size(), begin + static_cast<size_t>(batch_size));
+    const std::vector<TrainingSequence> batch(sequences.begin() + static_cast<std::ptrdiff_t>(begin),
+                                              sequences.begin() + static_cast<std::ptrdiff_t>(end));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(batch[i], policy_->config()),
+                                  str_cat("SFT evaluation: sequence ", begin + i));
+    }
+    CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(batch, pad_id_));
+    const at::Tensor logits = target_logits(*policy_, packed);
+    // sft_loss is the mean over this batch's trained tokens; weight it by their count.
+    const double batch_loss =
+        sft_loss(logits, packed.targets.to(logits.device()), packed.loss_mask.to(logits.device())).item<double>();
+    loss_sum += batch_loss * static_cast<double>(packed.completion_tokens);
+    result.tokens += packed.completion_tokens;
+  }
+  result.loss = loss_sum / static_cast<double>(result.tokens);
+  return result;
 }
 
 } // namespace caravan::learner

@@ -1,11 +1,14 @@
 // File: learner/sft_trainer.h
-// Supervised warm-up: masked next-token cross entropy on (prompt, target) pairs, AdamW with a
-// linear learning-rate warm-up, gradient clipping at 1.0. One optimizer step per call.
+// Supervised fine-tuning: masked next-token cross entropy on (prompt, target) pairs (the
+// arithmetic warm-up) or on tokenised conversations with assistant-only masks (the SFT stage,
+// learner/sft_stage.h), AdamW with a linear learning-rate warm-up, gradient clipping at 1.0.
+// One optimizer step per call.
 //
 //   learner::SftTrainer trainer(policy, config.sft, tokenizer->pad_id());
 //   for (int64_t i = 0; i < config.sft.steps; ++i) {
 //     CARAVAN_ASSIGN_OR_RETURN(learner::SftStepStats stats, trainer.step(next_batch()));
 //   }
+//   CARAVAN_ASSIGN_OR_RETURN(learner::SftEvaluation held_out, trainer.evaluate(held_out_sequences, 16));
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,7 @@
 
 #include "core/run_config.h"
 #include "core/status.h"
+#include "learner/training_sequence.h"
 #include "model/llama.h"
 
 namespace caravan::learner {
@@ -37,6 +41,13 @@ struct SftStepStats {
   double learning_rate = 0;
 };
 
+struct SftEvaluation {
+  // Mean cross entropy per trained token (nats) over every sequence evaluated.
+  double loss = 0;
+  // Trained tokens evaluated.
+  int64_t tokens = 0;
+};
+
 // Not thread-safe: one owner thread calls step() and the accessors.
 class SftTrainer {
  public:
@@ -52,9 +63,17 @@ class SftTrainer {
   // kInvalidArgument naming the example for bad input (weights untouched), kInternal if the
   // gradient is not finite (update skipped; the step still counts for the schedule).
   Result<SftStepStats> step(const std::vector<SftExample>& batch);
+  // The same on tokenised conversations (one padded row each; learner/training_sequence.h).
+  // Each must pass validate_training_sequence for the policy's config (kInvalidArgument naming
+  // the sequence otherwise, weights untouched).
+  Result<SftStepStats> step(const std::vector<TrainingSequence>& batch);
 
-  // Learning rate of step number `step` (0-based): learning_rate * min(1, (step + 1) / warmup_steps),
-  // or learning_rate when warmup_steps is 0.
+  // The loss of `sequences` under the current weights, without gradients or updates, in
+  // batches of `batch_size` (>= 1). kInvalidArgument as step() for a bad sequence or none.
+  Result<SftEvaluation> evaluate(const std::vector<TrainingSequence>& sequences, int64_t batch_size);
+
+  // Learning rate of step number `step` (0-based): learning_rate x lr_multiplier of a constant
+  // schedule with warmup_steps (learner/lr_schedule.h).
   double learning_rate_at(int64_t step) const;
   // Steps taken so far.
   int64_t steps_done() const { return steps_done_; }
@@ -63,6 +82,9 @@ class SftTrainer {
   torch::optim::AdamW& optimizer() { return optimizer_; }
 
  private:
+  // One optimizer step on a packed batch.
+  Result<SftStepStats> train_on(const SequenceBatch& packed);
+
   model::Llama policy_;
   core::SftOptions options_;
   int32_t pad_id_;

@@ -1,5 +1,6 @@
 #include "learner/train_step.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/nn/utils/clip_grad.h>

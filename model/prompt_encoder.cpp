@@ -1,5 +1,7 @@
 #include "model/prompt_encoder.h"
 
+#include <algorithm>
+
 namespace caravan::model {
 
 PromptEncoder::PromptEncoder(std::shared_ptr<const Tokenizer> tokenizer, PromptFormat format)
@@ -24,6 +26,27 @@ Result<std::vector<int32_t>> PromptEncoder::encode_chat(std::span<const core::Ch
   }
   CARAVAN_ASSIGN_OR_RETURN(const RenderedChat chat, render_chat(*format_.chat_format, messages, format_.render));
   return tokenizer_->encode(chat.text);
+}
+
+Result<TokenizedChat> PromptEncoder::encode_conversation(std::span<const core::ChatMessage> messages,
+                                                        size_t trained_from) const {
+  if (!format_.chat_format) {
+    return Status::failed_precondition(
+        str_cat("chat conversation, but the model has no chat template (", format_.chat_template_origin, ")"));
+  }
+  ChatRenderOptions options = format_.render;
+  options.add_generation_prompt = false;
+  CARAVAN_ASSIGN_OR_RETURN(RenderedChat chat, render_chat(*format_.chat_format, messages, options));
+  // Every template renders one span per assistant message, in order: drop the spans of the
+  // assistant turns before `trained_from`.
+  const auto untrained = static_cast<size_t>(
+      std::count_if(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(std::min(trained_from, messages.size())),
+                    [](const core::ChatMessage& message) { return message.role == "assistant"; }));
+  CARAVAN_CHECK(untrained <= chat.assistant_spans.size(), "chat template rendered ", chat.assistant_spans.size(),
+                " assistant spans for at least ", untrained, " assistant turns");
+  chat.assistant_spans.erase(chat.assistant_spans.begin(),
+                             chat.assistant_spans.begin() + static_cast<std::ptrdiff_t>(untrained));
+  return tokenize_chat(*tokenizer_, chat);
 }
 
 std::vector<int32_t> PromptEncoder::encode_text(std::string_view text) const {

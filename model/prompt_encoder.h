@@ -58,6 +58,12 @@ class PromptEncoder {
   // Errors: kFailedPrecondition when the model has no chat template (naming chat_template_origin);
   // kInvalidArgument from render_chat (no messages, an unknown role).
   Result<std::vector<int32_t>> encode_chat(std::span<const core::ChatMessage> messages) const;
+  // A conversation to train on (SFT, DPO): the chat template's rendering of `messages` without
+  // a generation prompt, encoded with a loss mask that is 1 exactly on the tokens of the
+  // assistant turns at index >= trained_from (their content and end-of-turn marker,
+  // model/chat_template.h) and 0 on everything else (other turns, role headers).
+  // Errors: as encode_chat's.
+  Result<TokenizedChat> encode_conversation(std::span<const core::ChatMessage> messages, size_t trained_from) const;
   // text_prefix + the ids of `text`.
   std::vector<int32_t> encode_text(std::string_view text) const;
   // What the model should generate after a prompt to answer `answer`: its ids and the end of

@@ -104,9 +104,40 @@ TEST(ConfigTest, OutOfRangeValueShowsTheRange) {
 
 TEST(ConfigTest, InvalidChoiceListsTheChoices) {
   Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"chess\"\n");
-  EXPECT_NE(status.message().find("[task] kind: expected one of \"arithmetic\", \"rlvr\", got \"chess\""),
+  EXPECT_NE(status.message().find("[task] kind: expected one of \"arithmetic\", \"rlvr\", \"sft\", \"dpo\", got \"chess\""),
             std::string::npos)
       << status.message();
+}
+
+TEST(ConfigTest, StagesReadTheirDatasetHeldOutSetAndDpoOptions) {
+  auto config = parse_run_config("[run]\nname = \"t\"\n[task]\nkind = \"dpo\"\ndataset = \"p.jsonl\"\n"
+                                 "held_out_dataset = \"h.jsonl\"\n[model]\nnum_layers = 2\n"
+                                 "[dpo]\nbeta = 0.1\nloss = \"dpo\"\nsteps = 7\n",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->task.held_out_dataset, "h.jsonl");
+  EXPECT_EQ(config->dpo.beta, 0.1);
+  EXPECT_EQ(config->dpo.loss, "dpo");
+  EXPECT_EQ(config->dpo.steps, 7);
+  EXPECT_EQ(DpoOptions{}.loss, "dpo_norm");
+  const auto error = [](const std::string& task, const std::string& rest) {
+    return parse_error("[run]\nname = \"t\"\n[task]\n" + task + "[model]\nnum_layers = 2\n" + rest).message();
+  };
+  EXPECT_NE(error("kind = \"sft\"\n", "").find("[task] kind = \"sft\" needs dataset"), std::string::npos);
+  EXPECT_NE(error("kind = \"sft\"\ndataset = \"d\"\nheld_out_fraction = 0.1\nheld_out_dataset = \"h\"\n", "")
+                .find("held_out_fraction = 0.1 cannot be combined with held_out_dataset"),
+            std::string::npos);
+  EXPECT_NE(error("kind = \"sft\"\ndataset = \"d\"\nheld_out_fraction = 1.0\n", "")
+                .find("[task] held_out_fraction: expected 0 <= x < 1, got 1"),
+            std::string::npos);
+  EXPECT_NE(error("kind = \"arithmetic\"\nheld_out_fraction = 0.2\n", "")
+                .find("[task] held_out_fraction is only read when kind is \"sft\" or \"dpo\""),
+            std::string::npos);
+  EXPECT_NE(error("kind = \"dpo\"\ndataset = \"d\"\n", "[dpo]\nloss = \"ipo\"\n")
+                .find("[dpo] loss: expected one of \"dpo\", \"dpo_norm\", got \"ipo\""),
+            std::string::npos);
+  EXPECT_NE(error("kind = \"sft\"\ndataset = \"d\"\n", "[sft]\nsteps = 0\n").find("[sft] steps = 0"),
+            std::string::npos);
 }
 
 constexpr const char* kRlvr = R"(
@@ -148,7 +179,7 @@ TEST(ConfigTest, RlvrTaskNeedsADataset) {
 TEST(ConfigTest, DatasetWithoutRlvrKindIsRejected) {
   Status status = parse_error("[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\ndataset = \"d.jsonl\"\n"
                               "[model]\nnum_layers = 2\n");
-  EXPECT_NE(status.message().find("[task] dataset is only read when kind = \"rlvr\""), std::string::npos)
+  EXPECT_NE(status.message().find("[task] dataset is only read when kind is \"rlvr\", \"sft\" or \"dpo\""), std::string::npos)
       << status.message();
 }
 

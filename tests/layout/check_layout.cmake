@@ -1,22 +1,23 @@
 # Enforces the dependency arrows of ARCHITECTURE.md on #include lines:
-#   proto -> core -> model -> {actors, rewards, learner, weights_sync} -> apps
-# and keeps LibTorch out of proto/, core/ and rewards/.
+#   proto -> core -> model -> tasks -> {actors, rewards, learner, weights_sync} -> apps
+# and keeps LibTorch out of proto/, core/, tasks/ and rewards/.
 # Usage: cmake -DSOURCE_DIR=<repo root> -P check_layout.cmake
 cmake_minimum_required(VERSION 3.25)
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "pass -DSOURCE_DIR=<repository root>")
 endif()
 
-set(all_components proto core model actors rewards learner weights_sync apps)
+set(all_components proto core model tasks actors rewards learner weights_sync apps)
 set(allowed_proto proto)
 set(allowed_core proto core)
 set(allowed_model proto core model)
-set(allowed_actors proto core model actors)
-set(allowed_rewards proto core rewards)
-set(allowed_learner proto core model learner)
-set(allowed_weights_sync proto core model weights_sync)
+set(allowed_tasks proto core model tasks)
+set(allowed_actors proto core model tasks actors)
+set(allowed_rewards proto core tasks rewards)
+set(allowed_learner proto core model tasks learner)
+set(allowed_weights_sync proto core model tasks weights_sync)
 set(allowed_apps ${all_components})
-set(torch_free proto core rewards)
+set(torch_free proto core tasks rewards)
 
 set(violations "")
 foreach(component IN LISTS all_components)
