@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
@@ -41,45 +42,33 @@ Status wait_for_all_ranks(c10d::Store& store, int world_size, std::chrono::stead
   return Status::ok_status();
 }
 
-c10d::ReduceOp to_c10d(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::kSum: return c10d::ReduceOp::SUM;
-    case ReduceOp::kMin: return c10d::ReduceOp::MIN;
-    case ReduceOp::kMax: return c10d::ReduceOp::MAX;
-  }
-  CARAVAN_CHECK(false, "unhandled ReduceOp ", static_cast<int>(op));
-}
-
-// A flat uint8 alias of `tensor` (shares its storage, so an in-flight Work keeps it alive).
-at::Tensor byte_view(const at::Tensor& tensor) { return tensor.reshape({-1}).view(at::kByte); }
-
 class GlooCommunicator final : public Communicator {
  public:
   GlooCommunicator(const CommunicatorOptions& options, c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
       : options_(options), group_(std::move(group)) {}
 
-  Status broadcast(at::Tensor& tensor, int root) override {
+  Status broadcast(ByteBuffer buffer, int root) override {
     if (root < 0 || root >= options_.world_size) {
       return Status::invalid_argument(
           str_cat("broadcast: root ", root, " outside [0, world_size=", options_.world_size, ")"));
     }
-    CARAVAN_RETURN_IF_ERROR(check_tensor("broadcast", tensor));
+    if (buffer.location != BufferLocation::kHost) {
+      return Status::invalid_argument(
+          str_cat("broadcast: the gloo backend reaches host memory only, got a ", location_name(buffer.location),
+                  " buffer"));
+    }
+    if (buffer.bytes < 0 || (buffer.data == nullptr && buffer.bytes > 0)) {
+      return Status::invalid_argument(str_cat("broadcast: bad buffer of ", buffer.bytes, " bytes"));
+    }
+    if (buffer.bytes == 0) return Status::ok_status();
     c10d::BroadcastOptions broadcast_options;
     broadcast_options.rootRank = root;
     broadcast_options.timeout = options_.timeout;
-    std::vector<at::Tensor> tensors{byte_view(tensor)};
-    return run_collective(str_cat("broadcast of ", tensor.nbytes(), " bytes from root ", root),
+    // A non-owning uint8 view: the caller's buffer outlives the wait below (which ends, one way
+    // or another, within options_.timeout).
+    std::vector<at::Tensor> tensors{at::from_blob(buffer.data, {buffer.bytes}, at::kByte)};
+    return run_collective(str_cat("broadcast of ", buffer.bytes, " bytes from root ", root),
                           [&] { return group_->broadcast(tensors, broadcast_options); });
-  }
-
-  Status all_reduce(at::Tensor& tensor, ReduceOp op) override {
-    CARAVAN_RETURN_IF_ERROR(check_tensor("all_reduce", tensor));
-    c10d::AllreduceOptions reduce_options;
-    reduce_options.reduceOp = to_c10d(op);
-    reduce_options.timeout = options_.timeout;
-    std::vector<at::Tensor> tensors{tensor};
-    return run_collective(str_cat("all_reduce of ", tensor.numel(), " elements"),
-                          [&] { return group_->allreduce(tensors, reduce_options); });
   }
 
   Status barrier() override {
@@ -94,14 +83,6 @@ class GlooCommunicator final : public Communicator {
   std::string_view backend_name() const override { return "gloo"; }
 
  private:
-  static Status check_tensor(std::string_view operation, const at::Tensor& tensor) {
-    if (!tensor.defined()) return Status::invalid_argument(str_cat(operation, ": undefined tensor"));
-    if (!tensor.is_contiguous()) {
-      return Status::invalid_argument(str_cat(operation, ": tensor of shape ", tensor.sizes(), " is not contiguous"));
-    }
-    return Status::ok_status();
-  }
-
   // Issues one collective through `start` and waits up to options_.timeout for it. A failure
   // breaks the communicator: the other ranks may be at a different point of the sequence.
   template <class Start>
@@ -115,12 +96,18 @@ class GlooCommunicator final : public Communicator {
       c10::intrusive_ptr<c10d::Work> work = start();
       work->wait(options_.timeout);
     });
-    if (!status.ok()) broken_ = status;
+    if (!status.ok()) {
+      broken_ = status;
+      // Closing the group now makes the other members fail at once instead of at their own
+      // deadline. This waits for the failed operation, which has ended or ends at its timeout.
+      group_.reset();
+    }
     return status;
   }
 
   const CommunicatorOptions options_;
-  const c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  // Null once a collective failed.
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   // The first failed collective; ok while the communicator is usable.
   Status broken_;
 };

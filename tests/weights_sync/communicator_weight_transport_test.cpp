@@ -185,6 +185,11 @@ TEST(CommunicatorWeightTransport, MemberThatStopsTakingPartFailsTheSyncAndANewGe
   run_ranks(2, [&](int rank) { v3[rank] = members.sync(rank, /*version=*/3, /*generation=*/1); });
   expect_failed_in_time(v3[0], 1, "rank 0");
   expect_failed_in_time(v3[1], 1, "rank 1");
+  for (const Outcome& outcome : v3) {
+    const std::string message = outcome.stats.status().message();
+    // Rank 2 never posted its readiness: the source names it, and tells rank 1 in its header.
+    EXPECT_NE(message.find("rank(s) 2 did not post ready"), std::string::npos) << message;
+  }
   // The broken group is gone for good: the same generation fails at once.
   const Outcome again = members.sync(0, /*version=*/3, /*generation=*/1);
   ASSERT_FALSE(again.stats.ok());
@@ -260,6 +265,9 @@ TEST(CommunicatorWeightTransport, MemberKilledMidSyncFailsTheSurvivorsAndANewPro
     const Outcome outcome = v2[rank].get();
     expect_failed_in_time(outcome, 1, "rank " + std::to_string(rank));
     EXPECT_LT(std::chrono::steady_clock::now() - killed, kTimeout + kMargin) << "rank " << rank;
+    // Both survivors name the dead member, and only it.
+    EXPECT_NE(outcome.stats.status().message().find("missing rank(s): 2 ("), std::string::npos)
+        << "rank " << rank << ": " << outcome.stats.status().to_string();
   }
 
   // Generation 2 with a new process as rank 2.
