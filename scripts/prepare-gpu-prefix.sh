@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prepares, on a machine with apt (this one), the Debian 12 packages that scripts/gpu-check.sh
 # needs on a GPU machine that has no apt and no network: `apt-get download` of each package and
-# `dpkg -x` into PREFIX (default .gpu-prefix/ in the repository, ignored by git). Carry that
-# folder to the GPU machine with the working tree. Idempotent: downloads only what is missing.
+# `dpkg -x` into PREFIX (default .gpu-prefix/ in the repository, ignored by git; the .deb files
+# stay in PREFIX.debs/). Carry PREFIX to the GPU machine with the working tree: it is pruned
+# (docs, static libraries other than GoogleTest's, cpack) to stay under the device run's 64 MiB
+# carry limit. Idempotent: downloads only what is missing.
 #
 #   scripts/prepare-gpu-prefix.sh [PREFIX]
 set -euo pipefail
@@ -23,8 +25,9 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libbenchmark1debian
   libgloo-dev libgloo0
 )
-mkdir -p "${prefix}/debs"
-cd "${prefix}/debs"
+debs="${prefix}.debs"
+mkdir -p "${debs}" "${prefix}"
+cd "${debs}"
 missing=()
 for package in "${packages[@]}"; do
   compgen -G "${package}_*.deb" >/dev/null || missing+=("${package}")
@@ -36,4 +39,6 @@ fi
 for deb in ./*.deb; do
   dpkg -x "${deb}" "${prefix}"
 done
-echo "prepare-gpu-prefix: $(find . -name '*.deb' | wc -l) packages unpacked into ${prefix}"
+rm -rf "${prefix}/usr/share/doc" "${prefix}/usr/share/man" "${prefix}/usr/bin/cpack"
+find "${prefix}/usr/lib" -name '*.a' ! -name 'libgtest*' ! -name 'libgmock*' ! -name 'libbenchmark*' -delete
+echo "prepare-gpu-prefix: $(find . -name '*.deb' | wc -l) packages unpacked into ${prefix} ($(du -sh "${prefix}" | cut -f1))"
