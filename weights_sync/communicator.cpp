@@ -4,6 +4,8 @@
 #include "core/str_cat.h"
 #include "weights_sync/gloo_communicator.h"
 #ifdef CARAVAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+
 #include "weights_sync/cuda_ipc_communicator.h"
 #include "weights_sync/nccl_communicator.h"
 #endif
@@ -32,6 +34,15 @@ Status validate_options(const CommunicatorOptions& options) {
         str_cat("CommunicatorOptions.timeout: expected > 0 ms, got ", options.timeout.count(), " ms"));
   }
   return Status::ok_status();
+}
+
+std::string resolve_backend(std::string_view configured) {
+  if (configured != "auto") return std::string(configured);
+#ifdef CARAVAN_WITH_CUDA
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) return "nccl";
+#endif
+  return "gloo";
 }
 
 Result<std::unique_ptr<Communicator>> make_communicator(std::string_view backend,

@@ -103,6 +103,10 @@ class Communicator {
   virtual std::string_view backend_name() const = 0;
 };
 
+// The backend [weights_sync] backend names: "auto" picks "nccl" in a CARAVAN_WITH_CUDA build
+// that sees a GPU, else "gloo" (the weights live on the CPU); other names are returned as given.
+std::string resolve_backend(std::string_view configured);
+
 // Creates the communicator of `backend` and joins the group: blocks until all
 // options.world_size ranks have joined options.scope of the store, or returns kTimeout after
 // options.timeout (kCancelled once options.stop is requested). A scope is joined once: a rank

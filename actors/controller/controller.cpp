@@ -236,6 +236,8 @@ Status Controller::sync_weights() {
       group.setStorePort(roster_.state(learner()).service_port);
       requests.emplace_back(members[rank].first, std::move(message));
     }
+    // Announced from here on: an actor may tag samples with it as soon as it installed it.
+    announced_versions_.insert(policy_version_);
     Result<std::vector<core::ReceivedMessage>> replies =
         call_all(std::move(requests), config_.deadlines.weight_sync_s, RequestKind::kSync);
     if (replies.ok()) {
@@ -247,6 +249,19 @@ Status Controller::sync_weights() {
         }
         if (i > 0) actor_weights_incarnation_[members[i].first] = members[i].second;
       }
+      const auto learner_synced = replies->front().envelope().getWeightsSynced();
+      const double sync_seconds = learner_synced.getSeconds();
+      const auto bytes = static_cast<double>(learner_synced.getBytes());
+      const auto full_bytes = static_cast<double>(learner_synced.getFullBytes());
+      last_weight_sync_ = {{"seconds", sync_seconds},
+                           {"bytes", learner_synced.getBytes()},
+                           {"full_bytes", learner_synced.getFullBytes()},
+                           {"gb_per_s", sync_seconds > 0 ? bytes / sync_seconds / 1e9 : 0.0},
+                           {"delta_ratio", full_bytes > 0 ? bytes / full_bytes : 1.0},
+                           {"buckets", learner_synced.getBuckets()},
+                           {"bucket_seconds_max", learner_synced.getBucketSecondsMax()},
+                           {"sent_as", learner_synced.getSentAs().cStr()},
+                           {"failures", learner_synced.getFailures()}};
       log::debug("event=weights_synced policy_version=", policy_version_, " generation=", group_generation_,
                  " seconds=", seconds_between(started, link_.now()));
       return Status();
@@ -409,14 +424,16 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
   const double reward_mean = judged > 0 ? reward_sum / static_cast<double>(judged) : 0.0;
   const double accuracy = static_cast<double>(correct) / static_cast<double>(samples);
   const double seconds = seconds_between(started, link_.now());
-  char line[320];
+  char line[400];
   std::snprintf(line, sizeof(line),
                 "step=%lld/%lld reward_mean=%.3f accuracy=%.3f unjudged=%lld kl=%.5f loss=%.4f "
-                "policy_version=%llu max_staleness=%llu seconds=%.2f",
+                "policy_version=%llu max_staleness=%llu seconds=%.2f sync_seconds=%.3f sync_gb_per_s=%.3f "
+                "sync_delta_ratio=%.3f",
                 static_cast<long long>(step), static_cast<long long>(config_.grpo.steps), reward_mean, accuracy,
                 static_cast<long long>(samples - judged), result.getKlMean(), result.getLoss(),
                 static_cast<unsigned long long>(policy_version_), static_cast<unsigned long long>(max_staleness),
-                seconds);
+                seconds, last_weight_sync_.value("seconds", 0.0), last_weight_sync_.value("gb_per_s", 0.0),
+                last_weight_sync_.value("delta_ratio", 1.0));
   log::info(line);
   nlohmann::json ledger_counts = nlohmann::json::object();
   for (const auto& [state, count] : training_.ledger.counts()) ledger_counts[state_name(state)] = count;
@@ -448,6 +465,8 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                          {"deadlines_missed", counters_.deadlines_missed},
                          {"sync_failures", counters_.sync_failures},
                          {"downweighted_samples", counters_.downweighted_samples},
+                         {"unannounced_versions", counters_.unannounced_versions},
+                         {"weight_sync", last_weight_sync_},
                          {"seconds", seconds}});
 }
 

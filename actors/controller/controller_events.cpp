@@ -287,6 +287,16 @@ void Controller::on_completion(const std::string& worker, proto::Completion::Rea
     ++counters_.ignored_replies;
     return;
   }
+  for (const auto sample : samples) {
+    for (const uint64_t version : sample.getTokenPolicyVersions()) {
+      if (announced_versions_.count(version) == 0) {
+        log::warn("event=unannounced_version_refused worker=", worker, " request_id=", completion.getRequestId(),
+                  " prompt_key=", key, " policy_version=", version, " announced_up_to=", *announced_versions_.rbegin());
+        ++counters_.unannounced_versions;
+        return;
+      }
+    }
+  }
   PendingRequest& pending = it->second;
   WorkStream& work = stream(pending.stream);
   std::vector<GeneratedSample> generated;
