@@ -70,6 +70,10 @@ struct ByteBuffer {
 // "host" / "device", for messages.
 std::string_view location_name(BufferLocation location);
 
+// The argument checks every backend's broadcast() starts with: kInvalidArgument for a root
+// outside [0, world_size), bytes < 0, or a null buffer with bytes > 0.
+[[nodiscard]] Status validate_broadcast(const ByteBuffer& buffer, int root, int world_size);
+
 // A group of ranks that run collectives over tensors.
 // Not thread-safe: one owner thread issues all calls, in the same order on every rank.
 // Non-copyable and non-movable; held by unique_ptr.

@@ -7,6 +7,7 @@
 
 #include "core/str_cat.h"
 #include "weights_sync/cuda_status.h"
+#include "weights_sync/first_failure.h"
 #include "weights_sync/sync_control.h"
 
 namespace caravan::wsync {
@@ -33,18 +34,16 @@ class CudaIpcCommunicator final : public Communicator {
   }
 
   Status broadcast(ByteBuffer buffer, int root) override {
+    CARAVAN_RETURN_IF_ERROR(validate_broadcast(buffer, root, options_.world_size));
     if (root != 0) return Status::invalid_argument(str_cat("broadcast: the cuda_ipc backend sends from rank 0 only, got root ", root));
-    if (buffer.bytes < 0 || (buffer.data == nullptr && buffer.bytes > 0)) {
-      return Status::invalid_argument(str_cat("broadcast: bad buffer of ", buffer.bytes, " bytes"));
-    }
     const std::string what = str_cat("broadcast of ", buffer.bytes, " bytes (call ", calls_, ")");
-    CARAVAN_RETURN_IF_ERROR(usable(what));
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context(what)));
     if (buffer.bytes == 0 || receivers_.empty()) return Status::ok_status();
     return guard(what, options_.rank == 0 ? send(buffer) : receive(buffer));
   }
 
   Status barrier() override {
-    CARAVAN_RETURN_IF_ERROR(usable("barrier"));
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context("barrier")));
     const std::string key = str_cat("ipc/barrier-", calls_++, "/");
     Status status = control_.set(str_cat(key, options_.rank), "");
     if (status.ok()) {
@@ -57,24 +56,19 @@ class CudaIpcCommunicator final : public Communicator {
     return guard("barrier", status);
   }
 
-  bool broken() const override { return !broken_.ok(); }
+  bool broken() const override { return failure_.failed(); }
   int rank() const override { return options_.rank; }
   int world_size() const override { return options_.world_size; }
   std::string_view backend_name() const override { return "cuda_ipc"; }
 
  private:
-  Status usable(const std::string& what) const {
-    if (broken_.ok()) return Status::ok_status();
-    return Status::failed_precondition(str_cat("cuda_ipc rank ", options_.rank, ": ", what,
-                                               ": communicator unusable after an earlier failure: ", broken_.to_string()));
+  std::string context(const std::string& what) const {
+    return str_cat("cuda_ipc rank ", options_.rank, "/", options_.world_size, ": ", what);
   }
 
-  Status guard(const std::string& what, Status status) {
-    if (!status.ok()) {
-      status = status.with_context(str_cat("cuda_ipc rank ", options_.rank, "/", options_.world_size, ": ", what));
-      broken_ = status;
-    }
-    return status;
+  // A failed step of a collective breaks the communicator.
+  Status guard(const std::string& what, const Status& status) {
+    return status.ok() ? status : failure_.record(status.with_context(context(what)));
   }
 
   // Root: (re-)export when the buffer is too small, fill it, announce it, wait for every copy.
@@ -89,7 +83,11 @@ class CudaIpcCommunicator final : public Communicator {
     }
     CARAVAN_RETURN_IF_ERROR(copy(exported_.data(), BufferLocation::kDevice, buffer.data, buffer.location, buffer.bytes));
     CARAVAN_RETURN_IF_ERROR(control_.set(key + "ready", ""));
-    return control_.gather(key + "done/", receivers_, Clock::now() + options_.timeout, "its copy").status();
+    CARAVAN_RETURN_IF_ERROR(control_.gather(key + "done/", receivers_, Clock::now() + options_.timeout, "its copy").status());
+    // Every receiver mapped and copied: nobody reads this call's keys again.
+    std::vector<std::string> done{key + "handle", key + "ready"};
+    for (const int r : receivers_) done.push_back(str_cat(key, "done/", r));
+    return control_.erase(done);
   }
 
   // Receiver: map a new export when the byte count grew, wait for the data, copy it out.
@@ -133,7 +131,7 @@ class CudaIpcCommunicator final : public Communicator {
   DeviceBuffer exported_;
   std::unique_ptr<void, IpcClose> mapped_;
   int64_t mapped_bytes_ = 0;
-  Status broken_;
+  FirstFailure failure_;
 };
 
 } // namespace

@@ -5,7 +5,8 @@
 // larger one, which every rank sees from the byte count); the other ranks map it once with
 // cudaIpcOpenMemHandle and copy out of it on every broadcast. The store carries the handle and,
 // per broadcast, "ready" from the root and "done/<rank>" from each receiver, all with the
-// deadline: a receiver that never copies is named.
+// deadline: a receiver that never copies is named. The root deletes a broadcast's keys once every
+// receiver copied.
 //
 //   CARAVAN_ASSIGN_OR_RETURN(auto comm, make_cuda_ipc_communicator(options));
 //   CARAVAN_RETURN_IF_ERROR(comm->broadcast({device_ptr, bytes, BufferLocation::kDevice}, /*root=*/0));

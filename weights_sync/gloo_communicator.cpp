@@ -15,6 +15,7 @@
 
 #include "core/str_cat.h"
 #include "weights_sync/c10d_status.h"
+#include "weights_sync/first_failure.h"
 #include "weights_sync/rendezvous_store_handle.h"
 
 namespace caravan::wsync {
@@ -48,17 +49,11 @@ class GlooCommunicator final : public Communicator {
       : options_(options), group_(std::move(group)) {}
 
   Status broadcast(ByteBuffer buffer, int root) override {
-    if (root < 0 || root >= options_.world_size) {
-      return Status::invalid_argument(
-          str_cat("broadcast: root ", root, " outside [0, world_size=", options_.world_size, ")"));
-    }
+    CARAVAN_RETURN_IF_ERROR(validate_broadcast(buffer, root, options_.world_size));
     if (buffer.location != BufferLocation::kHost) {
       return Status::invalid_argument(
           str_cat("broadcast: the gloo backend reaches host memory only, got a ", location_name(buffer.location),
                   " buffer"));
-    }
-    if (buffer.bytes < 0 || (buffer.data == nullptr && buffer.bytes > 0)) {
-      return Status::invalid_argument(str_cat("broadcast: bad buffer of ", buffer.bytes, " bytes"));
     }
     if (buffer.bytes == 0) return Status::ok_status();
     c10d::BroadcastOptions broadcast_options;
@@ -77,7 +72,7 @@ class GlooCommunicator final : public Communicator {
     return run_collective("barrier", [&] { return group_->barrier(barrier_options); });
   }
 
-  bool broken() const override { return !broken_.ok(); }
+  bool broken() const override { return failure_.failed(); }
   int rank() const override { return options_.rank; }
   int world_size() const override { return options_.world_size; }
   std::string_view backend_name() const override { return "gloo"; }
@@ -88,16 +83,12 @@ class GlooCommunicator final : public Communicator {
   template <class Start>
   Status run_collective(const std::string& what, Start&& start) {
     const std::string context = str_cat("gloo rank ", options_.rank, "/", options_.world_size, ": ", what);
-    if (!broken_.ok()) {
-      return Status::failed_precondition(
-          str_cat(context, ": communicator unusable after an earlier failure: ", broken_.to_string()));
-    }
-    Status status = guarded(context, [&] {
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context));
+    Status status = failure_.record(guarded(context, [&] {
       c10::intrusive_ptr<c10d::Work> work = start();
       work->wait(options_.timeout);
-    });
+    }));
     if (!status.ok()) {
-      broken_ = status;
       // Closing the group now makes the other members fail at once instead of at their own
       // deadline. This waits for the failed operation, which has ended or ends at its timeout.
       group_.reset();
@@ -108,8 +99,7 @@ class GlooCommunicator final : public Communicator {
   const CommunicatorOptions options_;
   // Null once a collective failed.
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
-  // The first failed collective; ok while the communicator is usable.
-  Status broken_;
+  FirstFailure failure_;
 };
 
 } // namespace

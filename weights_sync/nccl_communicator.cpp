@@ -10,6 +10,7 @@
 
 #include "core/str_cat.h"
 #include "weights_sync/cuda_status.h"
+#include "weights_sync/first_failure.h"
 #include "weights_sync/sync_control.h"
 
 namespace caravan::wsync {
@@ -67,15 +68,10 @@ class NcclCommunicator final : public Communicator {
   }
 
   Status broadcast(ByteBuffer buffer, int root) override {
-    if (root < 0 || root >= options_.world_size) {
-      return Status::invalid_argument(str_cat("broadcast: root ", root, " outside [0, world_size=", options_.world_size, ")"));
-    }
-    if (buffer.bytes < 0 || (buffer.data == nullptr && buffer.bytes > 0)) {
-      return Status::invalid_argument(str_cat("broadcast: bad buffer of ", buffer.bytes, " bytes"));
-    }
+    CARAVAN_RETURN_IF_ERROR(validate_broadcast(buffer, root, options_.world_size));
     if (buffer.bytes == 0) return Status::ok_status();
     const std::string what = str_cat("broadcast of ", buffer.bytes, " bytes from root ", root);
-    CARAVAN_RETURN_IF_ERROR(usable(what));
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context(what)));
     CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));
     const bool staged = buffer.location == BufferLocation::kHost;
     void* device = buffer.data;
@@ -101,7 +97,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   Status barrier() override {
-    CARAVAN_RETURN_IF_ERROR(usable("barrier"));
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context("barrier")));
     CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));
     CARAVAN_RETURN_IF_ERROR(scratch_.reserve(sizeof(int32_t)));
     return run("barrier", [&] {
@@ -109,18 +105,12 @@ class NcclCommunicator final : public Communicator {
     });
   }
 
-  bool broken() const override { return !broken_.ok(); }
+  bool broken() const override { return failure_.failed(); }
   int rank() const override { return options_.rank; }
   int world_size() const override { return options_.world_size; }
   std::string_view backend_name() const override { return "nccl"; }
 
  private:
-  Status usable(const std::string& what) const {
-    if (broken_.ok()) return Status::ok_status();
-    return Status::failed_precondition(str_cat(context(what), ": communicator unusable after an earlier failure: ",
-                                               broken_.to_string()));
-  }
-
   std::string context(const std::string& what) const {
     return str_cat("nccl rank ", options_.rank, "/", options_.world_size, ": ", what);
   }
@@ -140,8 +130,7 @@ class NcclCommunicator final : public Communicator {
                             return true;
                           });
     }
-    if (!status.ok()) {
-      broken_ = status;
+    if (!failure_.record(status).ok()) {
       (void)ncclCommAbort(comm_);
       comm_ = nullptr;
     }
@@ -154,7 +143,7 @@ class NcclCommunicator final : public Communicator {
   CudaStreamPtr stream_;
   // Staging for host buffers and the barrier's operand.
   DeviceBuffer scratch_;
-  Status broken_;
+  FirstFailure failure_;
 };
 
 } // namespace

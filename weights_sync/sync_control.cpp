@@ -59,6 +59,14 @@ Result<std::vector<int>> SyncControl::missing(const std::string& prefix, const s
   return absent;
 }
 
+Status SyncControl::erase(const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) {
+    CARAVAN_RETURN_IF_ERROR(
+        guarded(str_cat("weight-sync store: delete ", key), [&] { (void)scoped_->store->deleteKey(key); }));
+  }
+  return Status::ok_status();
+}
+
 // A rank of -1 stands for `prefix` itself (wait_get).
 Result<std::vector<std::string>> SyncControl::gather(const std::string& prefix, const std::vector<int>& ranks,
                                                      Deadline deadline, const std::string& what) {

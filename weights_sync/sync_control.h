@@ -39,6 +39,9 @@ class SyncControl {
                                           const std::string& what);
   // The ranks among `ranks` whose key prefix + r does not exist yet (one store round trip).
   Result<std::vector<int>> missing(const std::string& prefix, const std::vector<int>& ranks);
+  // Deletes `keys` (absent ones are skipped), so that a long run's store does not grow with
+  // every sync. Only once no rank will read them again. kUnavailable as set().
+  Status erase(const std::vector<std::string>& keys);
 
  private:
   struct Scoped;

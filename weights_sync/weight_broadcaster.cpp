@@ -180,6 +180,13 @@ Result<BroadcastStats> WeightBroadcaster::send(const NamedTensors& tensors, uint
   const Result<std::vector<std::string>> results =
       control_.gather(key + "result/", receivers, Clock::now() + options_.timeout, "its result");
   if (!results.ok()) return results.status().with_context(context);
+  // Every receiver is past this sync's keys once it posted its result.
+  std::vector<std::string> done{key + "header", key + "footer"};
+  for (const int rank : receivers) {
+    done.push_back(str_cat(key, "ready/", rank));
+    done.push_back(str_cat(key, "result/", rank));
+  }
+  CARAVAN_RETURN_IF_ERROR_CTX(control_.erase(done), context);
   std::string rejected;
   for (size_t i = 0; i < results->size(); ++i) {
     const std::string& result = (*results)[i];

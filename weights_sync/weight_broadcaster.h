@@ -24,6 +24,8 @@
 //   5. Each receiver verifies every bucket, assembles the new state (delta applied to its
 //      installed bytes), checks it against the footer, and only then installs it; it posts
 //      result/<rank> = "ok" or the error. The source fails when any receiver did not install.
+//      Once every result is in, the source deletes the sync's keys (those of a sync that failed
+//      or aborted stay; a broken group's scope is abandoned anyway).
 // A collective that fails (a peer died or hung) fails the sync on every survivor within the
 // deadline; each then posts failed/<rank> and waits briefly for the others, and names the
 // ranks that did not report as missing.

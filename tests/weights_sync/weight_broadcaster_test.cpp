@@ -283,6 +283,42 @@ INSTANTIATE_TEST_SUITE_P(Modes, DeltaSync,
                                            std::pair{DeltaMode::kXorBf16, at::kBFloat16},
                                            std::pair{DeltaMode::kXorBf16, at::kFloat}));
 
+TEST(WeightBroadcaster, ACompletedSyncLeavesNoControlKeysInTheStore) {
+  const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
+  std::vector<Status> synced(kWorld);
+  std::vector<int> deleted_ready, deleted_results;
+  Status header_lookup;
+  run_ranks(kWorld, [&](int rank) {
+    const CommunicatorOptions options = loopback_options(rank, kWorld, served);
+    auto communicator = make_communicator("gloo", options);
+    synced[rank] = communicator.status();
+    if (!communicator.ok()) return;
+    SyncControl control(options.store, options.scope);
+    WeightBroadcaster broadcaster(**communicator, control, {.bucket_bytes = kBucketBytes});
+    const NamedTensors tensors = make_tensors(rank, /*seed=*/5);
+    for (const uint64_t version : {uint64_t{1}, uint64_t{2}}) {
+      if (synced[rank].ok()) synced[rank] = broadcaster.broadcast(tensors, version).status();
+    }
+    if (rank != WeightBroadcaster::kRoot) return;
+    // Both syncs ended on the root only after every receiver posted its result.
+    std::vector<int> ready, results;
+    for (const char* sync : {"sync-0/", "sync-1/"}) {
+      const auto absent_ready = control.missing(std::string(sync) + "ready/", {1, 2});
+      const auto absent_results = control.missing(std::string(sync) + "result/", {1, 2});
+      ASSERT_TRUE(absent_ready.ok() && absent_results.ok());
+      ready.insert(ready.end(), absent_ready->begin(), absent_ready->end());
+      results.insert(results.end(), absent_results->begin(), absent_results->end());
+    }
+    deleted_ready = ready;
+    deleted_results = results;
+    header_lookup = control.wait_get("sync-1/header", std::chrono::steady_clock::now()).status();
+  });
+  for (int rank = 0; rank < kWorld; ++rank) ASSERT_TRUE(synced[rank].ok()) << synced[rank].to_string();
+  EXPECT_EQ(deleted_ready, (std::vector<int>{1, 2, 1, 2}));
+  EXPECT_EQ(deleted_results, (std::vector<int>{1, 2, 1, 2}));
+  EXPECT_EQ(header_lookup.code(), StatusCode::kTimeout) << header_lookup.to_string();
+}
+
 TEST(WeightBroadcaster, SingleRankKeepsValues) {
   const CommunicatorOptions options = loopback_options(0, 1, serve_loopback_store());
   auto communicator = make_communicator("gloo", options);
