@@ -4,11 +4,11 @@
 //     (1 above 256 MiB). gloo_vs_tcp and gloo_vs_memcpy compare GB/s at 256 MiB, one receiver
 //     (--quick: 64 MiB).
 //  2. Changed weights only: the weights of two consecutive real training steps (AdamW at the
-//     quickstart's GRPO learning rate, next-token loss on random tokens, starting from a random
-//     init) of the quickstart model and (without --quick) a Qwen3-0.6B-shaped model cut to 2
+//     quickstart's GRPO learning rate 5e-5 and at 1e-6, next-token loss on random tokens,
+//     starting from a random init) of the quickstart model and (without --quick) a Qwen3-0.6B-shaped model cut to 2
 //     layers; step 1 is synced in full to a bf16 receiver, then step 2, step 1, ... (the fastest
 //     of 3-7 such syncs counts) in full, as changed_tensors and as xor_bf16. delta_*_ratio are
-//     xor_bf16 against full on the quickstart model (bytes moved; seconds of the sync).
+//     xor_bf16 against full on the quickstart model at 5e-5 (bytes moved; seconds of the sync).
 //
 //   bench_weights_sync [--quick]
 //   ... RESULT gloo_vs_tcp=1.11 gloo_vs_memcpy=0.46 delta_bytes_ratio=0.743 delta_time_ratio=0.71
@@ -146,11 +146,11 @@ NamedTensors snapshot(model::LlamaImpl& model) {
   return tensors;
 }
 
-// The weights after training steps 1 and 2 from a random init.
-std::pair<NamedTensors, NamedTensors> two_training_steps(const core::TransformerConfig& config) {
+// The weights after AdamW steps 1 and 2 at `learning_rate` from a random init.
+std::pair<NamedTensors, NamedTensors> two_training_steps(const core::TransformerConfig& config, double learning_rate) {
   torch::manual_seed(1);
   model::Llama model(config);
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(5e-5).weight_decay(0.0));
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(learning_rate).weight_decay(0.0));
   std::vector<NamedTensors> steps;
   for (int step = 0; step < 2; ++step) {
     const int64_t batch = 4, length = std::min<int64_t>(32, config.max_position_embeddings);
@@ -199,10 +199,12 @@ BroadcastStats sync_step_to_step(const NamedTensors& first, const NamedTensors& 
 }
 
 // Rows for one model: full, changed_tensors, xor_bf16. Returns xor_bf16 against full.
-DeltaRow delta_rows(const std::string& label, const core::TransformerConfig& config, int repeats) {
+DeltaRow delta_rows(const std::string& label, const core::TransformerConfig& config, double learning_rate,
+                    int repeats) {
   const Clock::time_point start = Clock::now();
-  const auto [first, second] = two_training_steps(config);
-  std::printf("%s: %zu tensors, 2 AdamW steps in %.1f s\n", label.c_str(), first.size(), seconds_since(start));
+  const auto [first, second] = two_training_steps(config, learning_rate);
+  std::printf("%s: %zu tensors, 2 AdamW steps at lr %g in %.1f s\n", label.c_str(), first.size(), learning_rate,
+              seconds_since(start));
   const BroadcastStats full = sync_step_to_step(first, second, DeltaMode::kOff, repeats);
   DeltaRow xor_row;
   for (const DeltaMode mode : {DeltaMode::kOff, DeltaMode::kChangedTensors, DeltaMode::kXorBf16}) {
@@ -263,8 +265,14 @@ int main(int argc, char** argv) {
       }
     }
   }
-  const DeltaRow quickstart = delta_rows("quickstart", quickstart_config(), quick ? 3 : 7);
-  if (!quick) delta_rows("qwen3-shaped", qwen3_shaped_config(), 3);
+  // 5e-5: the quickstart's GRPO rate (about half of the bf16 values change per step); 1e-6: a
+  // usual rate for RL on a pretrained LLM (about 1% change: the regime verl reports).
+  const DeltaRow quickstart = delta_rows("quickstart", quickstart_config(), 5e-5, quick ? 3 : 7);
+  delta_rows("quickstart", quickstart_config(), 1e-6, quick ? 3 : 7);
+  if (!quick) {
+    delta_rows("qwen3-shaped", qwen3_shaped_config(), 5e-5, 3);
+    delta_rows("qwen3-shaped", qwen3_shaped_config(), 1e-6, 3);
+  }
   std::printf("RESULT gloo_vs_tcp=%.3f gloo_vs_memcpy=%.3f delta_bytes_ratio=%.4f delta_time_ratio=%.3f\n", gloo_vs_tcp,
               gloo_vs_memcpy, static_cast<double>(quickstart.bytes) / quickstart.full_bytes,
               quickstart.seconds / quickstart.full_seconds);
