@@ -69,8 +69,10 @@ Result<std::shared_ptr<wsync::RendezvousStore>> serve_weight_sync_store(const co
 // Each generation is joined on its first SyncWeights.
 std::unique_ptr<wsync::CommunicatorWeightTransport> make_weight_transport(
     const core::RunConfig& config, std::shared_ptr<wsync::RendezvousStore> served_store, std::stop_token stop) {
-  const wsync::WeightTransportOptions options{.backend = config.weights_sync.backend,
+  // The config reader accepted only known delta names.
+  const wsync::WeightTransportOptions options{.backend = wsync::resolve_backend(config.weights_sync.backend),
                                               .bucket_bytes = config.weights_sync.bucket_bytes,
+                                              .delta = wsync::parse_delta_mode(config.weights_sync.delta).value(),
                                               .timeout = weight_sync_timeout(config),
                                               .stop = std::move(stop)};
   return std::make_unique<wsync::CommunicatorWeightTransport>(options, std::move(served_store));

@@ -244,7 +244,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("code_warm_sandboxes", c.verifier.code_warm_sandboxes, in_range(0, 256));
 
   v.section("weights_sync");
-  v.field("backend", c.weights_sync.backend, one_of({"gloo"}));
+  v.field("backend", c.weights_sync.backend, one_of({"auto", "gloo", "nccl", "cuda_ipc"}));
+  v.field("delta", c.weights_sync.delta, one_of({"off", "changed_tensors", "xor_bf16"}));
   v.field("bucket_bytes", c.weights_sync.bucket_bytes, in_range(1024, 1e12));
   v.field("timeout_s", c.weights_sync.timeout_s, greater_than(0));
 

@@ -23,11 +23,31 @@
 
 namespace caravan::model {
 
+// What one weight sync did, as a rank saw it: the metrics the learner and the rollout actors
+// log, return in WeightsSynced and the metrics exporter publishes.
 struct WeightSyncStats {
   // The version the weights now carry (the source's version on every rank).
   uint64_t version = 0;
+  // Payload bytes moved (after delta coding), and what a full sync of the same weights moves.
   int64_t bytes = 0;
+  int64_t full_bytes = 0;
+  // Wall time of the whole sync (control round trips, packing, transfer, verification, install).
   double seconds = 0;
+  // Bucket collectives, and their slowest and mean durations in seconds.
+  int64_t buckets = 0;
+  double bucket_seconds_max = 0;
+  double bucket_seconds_mean = 0;
+  // How it was sent: "full", "changed_tensors" or "xor_bf16".
+  std::string sent_as = "full";
+  // Syncs of this process that failed so far (this one excluded: it succeeded).
+  int64_t failures = 0;
+
+  // Payload throughput in GB/s (1e9 bytes), 0 for an instant sync.
+  double gb_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e9 : 0.0; }
+  // bytes / full_bytes: 1 for a full sync, less for a delta; 1 when there is nothing to send.
+  double delta_ratio() const {
+    return full_bytes > 0 ? static_cast<double>(bytes) / static_cast<double>(full_bytes) : 1.0;
+  }
 };
 
 // The weight-sync group one SyncWeights addresses: proto::WeightGroup as a plain value.
@@ -65,8 +85,9 @@ class WeightTransport {
   // kTimeout or kUnavailable when a member does not take part or dies (within the transport's
   // deadline); the group of that generation is then gone, and every later call for it (or for an
   // older generation) is kFailedPrecondition without blocking: the controller forms a new one.
-  // kFailedPrecondition when architectures differ (the receiver's weights are then untouched and
-  // the group stays usable); kInvalidArgument for a malformed group.
+  // kFailedPrecondition when architectures differ or a receiver rejected the sync, kDataLoss on a
+  // receiver whose checksums failed (its weights are then untouched and the group stays
+  // usable); kInvalidArgument for a malformed group.
   virtual Result<WeightSyncStats> synchronize(LlamaImpl& model, uint64_t version, const WeightGroupSpec& group) = 0;
 };
 
@@ -79,6 +100,11 @@ inline std::unique_ptr<capnp::MallocMessageBuilder> weights_synced_reply(uint64_
   synced.setPolicyVersion(stats.version);
   synced.setBytes(static_cast<uint64_t>(stats.bytes));
   synced.setSeconds(stats.seconds);
+  synced.setFullBytes(static_cast<uint64_t>(stats.full_bytes));
+  synced.setBuckets(static_cast<uint64_t>(stats.buckets));
+  synced.setBucketSecondsMax(stats.bucket_seconds_max);
+  synced.setSentAs(stats.sent_as);
+  synced.setFailures(static_cast<uint64_t>(stats.failures));
   return reply;
 }
 

@@ -264,9 +264,19 @@ struct SyncWeights {
 # Reply to SyncWeights from each participant.
 struct WeightsSynced {
   requestId @0 :UInt64;
+  # The version the sender now holds (a receiver reports what it installed and verified).
   policyVersion @1 :UInt64;
+  # Payload bytes moved (after delta coding) and what a full sync moves: bytes / fullBytes is
+  # the delta ratio.
   bytes @2 :UInt64;
   seconds @3 :Float64;
+  fullBytes @4 :UInt64;
+  buckets @5 :UInt64;
+  bucketSecondsMax @6 :Float64;
+  # "full", "changed_tensors" or "xor_bf16".
+  sentAs @7 :Text;
+  # Failed syncs of this process so far.
+  failures @8 :UInt64;
 }
 
 # Controller -> learner: write the learner's part of a checkpoint (policy, reference model,

@@ -3,8 +3,32 @@
 
 #include "core/str_cat.h"
 #include "weights_sync/gloo_communicator.h"
+#ifdef CARAVAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "weights_sync/cuda_ipc_communicator.h"
+#include "weights_sync/nccl_communicator.h"
+#endif
 
 namespace caravan::wsync {
+
+std::string_view location_name(BufferLocation location) {
+  switch (location) {
+    case BufferLocation::kHost: return "host";
+    case BufferLocation::kDevice: return "device";
+  }
+  CARAVAN_CHECK(false, "unhandled BufferLocation ", static_cast<int>(location));
+}
+
+Status validate_broadcast(const ByteBuffer& buffer, int root, int world_size) {
+  if (root < 0 || root >= world_size) {
+    return Status::invalid_argument(str_cat("broadcast: root ", root, " outside [0, world_size=", world_size, ")"));
+  }
+  if (buffer.bytes < 0 || (buffer.data == nullptr && buffer.bytes > 0)) {
+    return Status::invalid_argument(str_cat("broadcast: bad buffer of ", buffer.bytes, " bytes"));
+  }
+  return Status::ok_status();
+}
 
 Status validate_options(const CommunicatorOptions& options) {
   if (options.world_size < 1) {
@@ -22,11 +46,27 @@ Status validate_options(const CommunicatorOptions& options) {
   return Status::ok_status();
 }
 
+std::string resolve_backend(std::string_view configured) {
+  if (configured != "auto") return std::string(configured);
+#ifdef CARAVAN_WITH_CUDA
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) return "nccl";
+#endif
+  return "gloo";
+}
+
 Result<std::unique_ptr<Communicator>> make_communicator(std::string_view backend,
                                                         const CommunicatorOptions& options) {
   if (backend == "gloo") return make_gloo_communicator(options);
+#ifdef CARAVAN_WITH_CUDA
+  if (backend == "nccl") return make_nccl_communicator(options);
+  if (backend == "cuda_ipc") return make_cuda_ipc_communicator(options);
+  constexpr std::string_view kKnown = "gloo, nccl, cuda_ipc";
+#else
+  constexpr std::string_view kKnown = "gloo (nccl and cuda_ipc need a build with -DCARAVAN_WITH_CUDA=ON)";
+#endif
   return Status::invalid_argument(
-      str_cat("unknown communicator backend \"", backend, "\"; known backends in this build: gloo"));
+      str_cat("unknown communicator backend \"", backend, "\"; known backends in this build: ", kKnown));
 }
 
 } // namespace caravan::wsync

@@ -2,7 +2,11 @@
 // Moves flat tensors between the ranks of a weight-sync group: the learner's rank 0 is the
 // source, rollout actors (and learner peers) receive. This is the narrow interface that the
 // rest of Caravan sees; c10d and every ProcessGroup type stay inside weights_sync/.
-// Implementations: "gloo" (CPU, loopback or TCP). "nccl" and "cuda_ipc" come in a later issue.
+// Implementations: "gloo" (c10d over TCP, host memory), and with CARAVAN_WITH_CUDA "nccl" (raw
+// NCCL; the ncclUniqueId travels through the store) and "cuda_ipc" (ranks on one GPU: the root
+// exports a device buffer once, the others map it and copy out of it). The GPU backends take
+// host buffers too and stage them through device memory; they use only the CUDA runtime API on
+// raw pointers, so they build against a CPU-only LibTorch.
 //
 // Sample usage (every rank runs the same sequence of calls):
 //   CommunicatorOptions options;
@@ -11,8 +15,8 @@
 //   options.store = store;       // RendezvousStore::serve on rank 0, ::connect elsewhere
 //   options.scope = "gen-7/";    // fresh for every group formed over that store
 //   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, make_communicator("gloo", options));
-//   at::Tensor bucket = at::empty({1024}, at::kFloat);  // root fills it; the others receive
-//   CARAVAN_RETURN_IF_ERROR(comm->broadcast(bucket, /*root=*/0));
+//   std::vector<uint8_t> bucket(1024);  // root fills it; the others receive into it
+//   CARAVAN_RETURN_IF_ERROR(comm->broadcast({bucket.data(), 1024, BufferLocation::kHost}, /*root=*/0));
 #pragma once
 
 #include <chrono>
@@ -20,8 +24,6 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
-
-#include <ATen/core/Tensor.h>
 
 #include "core/status.h"
 #include "weights_sync/rendezvous_store.h"
@@ -42,21 +44,44 @@ struct CommunicatorOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   // Interrupts the rendezvous (checked at least once a second): kCancelled once requested.
   std::stop_token stop;
+  // CUDA device ordinal of the GPU backends (nccl, cuda_ipc); ignored by gloo.
+  int device = 0;
 };
 
 // ok, or kInvalidArgument naming the first bad field of `options` (rank outside
 // [0, world_size), world_size < 1, no store, timeout <= 0).
 [[nodiscard]] Status validate_options(const CommunicatorOptions& options);
 
-// Element-wise reduction of all_reduce().
-enum class ReduceOp { kSum, kMin, kMax };
+// Where the bytes of a ByteBuffer live.
+enum class BufferLocation {
+  // Ordinary (pageable) host memory.
+  kHost,
+  // CUDA device memory of the communicator's device (GPU backends only).
+  kDevice,
+};
+
+// A flat run of bytes a collective reads or writes in place; not owned.
+struct ByteBuffer {
+  void* data = nullptr;
+  int64_t bytes = 0;
+  BufferLocation location = BufferLocation::kHost;
+};
+
+// "host" / "device", for messages.
+std::string_view location_name(BufferLocation location);
+
+// The argument checks every backend's broadcast() starts with: kInvalidArgument for a root
+// outside [0, world_size), bytes < 0, or a null buffer with bytes > 0.
+[[nodiscard]] Status validate_broadcast(const ByteBuffer& buffer, int root, int world_size);
 
 // A group of ranks that run collectives over tensors.
 // Not thread-safe: one owner thread issues all calls, in the same order on every rank.
 // Non-copyable and non-movable; held by unique_ptr.
 // After a collective fails (kTimeout, kUnavailable) the group is broken (see broken()): every
 // later call returns kFailedPrecondition naming the first error. Destroying a communicator
-// waits for its in-flight operation, which ends within options.timeout of its start.
+// waits for its in-flight operation, which ends within options.timeout of its start. The
+// backend may still touch the buffer of a failed collective until the communicator is
+// destroyed: callers keep such buffers alive that long.
 class Communicator {
  public:
   Communicator() = default;
@@ -64,16 +89,11 @@ class Communicator {
   Communicator& operator=(const Communicator&) = delete;
   virtual ~Communicator() = default;
 
-  // Rank `root` sends `tensor`; other ranks receive into it in place. Every rank passes a
-  // contiguous tensor of the same dtype and numel (any dtype: the bytes are copied).
-  // Blocks until done. kInvalidArgument for a bad root or a non-contiguous tensor, kTimeout
+  // Rank `root` sends the bytes of `buffer`; other ranks receive into theirs in place. Every
+  // rank passes the same byte count. Blocks until done. kInvalidArgument for a bad root, a null
+  // buffer with bytes > 0, or a location the backend cannot reach (gloo: host only); kTimeout
   // after options.timeout, kUnavailable if a peer left.
-  [[nodiscard]] virtual Status broadcast(at::Tensor& tensor, int root) = 0;
-
-  // Replaces `tensor` on every rank by the element-wise reduction over all ranks. Every rank
-  // passes a contiguous tensor of the same shape and a numeric dtype (int32, int64, float32,
-  // float64). Errors as broadcast().
-  [[nodiscard]] virtual Status all_reduce(at::Tensor& tensor, ReduceOp op) = 0;
+  [[nodiscard]] virtual Status broadcast(ByteBuffer buffer, int root) = 0;
 
   // Returns once every rank has entered barrier(). kTimeout / kUnavailable as broadcast().
   [[nodiscard]] virtual Status barrier() = 0;
@@ -83,9 +103,13 @@ class Communicator {
 
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
-  // "gloo", ...
+  // "gloo", "nccl", "cuda_ipc".
   virtual std::string_view backend_name() const = 0;
 };
+
+// The backend [weights_sync] backend names: "auto" picks "nccl" in a CARAVAN_WITH_CUDA build
+// that sees a GPU, else "gloo" (the weights live on the CPU); other names are returned as given.
+std::string resolve_backend(std::string_view configured);
 
 // Creates the communicator of `backend` and joins the group: blocks until all
 // options.world_size ranks have joined options.scope of the store, or returns kTimeout after

@@ -1,6 +1,7 @@
 // File: weights_sync/communicator_weight_transport.cpp
 #include "weights_sync/communicator_weight_transport.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -41,12 +42,20 @@ CommunicatorWeightTransport::CommunicatorWeightTransport(WeightTransportOptions 
 
 Result<model::WeightSyncStats> CommunicatorWeightTransport::synchronize(model::LlamaImpl& model, uint64_t version,
                                                                         const model::WeightGroupSpec& group) {
-  CARAVAN_RETURN_IF_ERROR_CTX(join(group), describe(group));
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  const Status joined = join(group);
+  if (!joined.ok()) {
+    ++failures_;
+    return joined.with_context(describe(group));
+  }
+  NamedTensors tensors;
   for (const auto& item : model.named_parameters(/*recurse=*/true)) tensors.emplace_back(item.key(), item.value());
   Result<BroadcastStats> stats = broadcaster_->broadcast(tensors, version);
   if (!stats.ok()) {
-    if (communicator_->broken()) {
+    ++failures_;
+    // A rank missing, hung or dead (kTimeout, kUnavailable) ends the group even when this
+    // rank's own collectives went through: the controller forms a new generation.
+    const StatusCode code = stats.status().code();
+    if (communicator_->broken() || code == StatusCode::kTimeout || code == StatusCode::kUnavailable) {
       failure_ = stats.status();
       discard();
       log::warn("event=weight_group_discarded generation=", group.generation, " rank=", group.rank, " reason=\"",
@@ -54,7 +63,19 @@ Result<model::WeightSyncStats> CommunicatorWeightTransport::synchronize(model::L
     }
     return stats.status().with_context(describe(group));
   }
-  return model::WeightSyncStats{.version = stats->version, .bytes = stats->bytes, .seconds = stats->seconds};
+  model::WeightSyncStats result;
+  result.version = stats->version;
+  result.bytes = stats->bytes;
+  result.full_bytes = stats->full_bytes;
+  result.seconds = stats->seconds;
+  result.buckets = static_cast<int64_t>(stats->bucket_seconds.size());
+  result.sent_as = stats->sent_as == DeltaMode::kOff ? "full" : delta_mode_name(stats->sent_as);
+  result.failures = failures_;
+  for (const double seconds : stats->bucket_seconds) {
+    result.bucket_seconds_max = std::max(result.bucket_seconds_max, seconds);
+    result.bucket_seconds_mean += seconds / static_cast<double>(stats->bucket_seconds.size());
+  }
+  return result;
 }
 
 Status CommunicatorWeightTransport::join(const model::WeightGroupSpec& group) {
@@ -93,8 +114,11 @@ Status CommunicatorWeightTransport::join(const model::WeightGroupSpec& group) {
     communicator_options.timeout = options_.timeout;
     communicator_options.stop = options_.stop;
     const auto start = std::chrono::steady_clock::now();
+    control_ = std::make_unique<SyncControl>(communicator_options.store, communicator_options.scope);
     CARAVAN_ASSIGN_OR_RETURN(communicator_, make_communicator(options_.backend, communicator_options));
-    broadcaster_ = std::make_unique<WeightBroadcaster>(*communicator_, options_.bucket_bytes);
+    broadcaster_ = std::make_unique<WeightBroadcaster>(
+        *communicator_, *control_,
+        WeightBroadcastOptions{.bucket_bytes = options_.bucket_bytes, .delta = options_.delta, .timeout = options_.timeout});
     log::info("event=weight_group_joined generation=", group.generation, " rank=", group.rank,
               " world_size=", group.world_size, " seconds=",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -105,8 +129,9 @@ Status CommunicatorWeightTransport::join(const model::WeightGroupSpec& group) {
 }
 
 void CommunicatorWeightTransport::discard() {
-  broadcaster_.reset();
   communicator_.reset();
+  broadcaster_.reset();
+  control_.reset();
 }
 
 } // namespace caravan::wsync

@@ -23,6 +23,8 @@
 #include "model/weight_transport.h"
 #include "weights_sync/communicator.h"
 #include "weights_sync/rendezvous_store.h"
+#include "weights_sync/sync_control.h"
+#include "weights_sync/sync_messages.h"
 #include "weights_sync/weight_broadcaster.h"
 
 namespace caravan::wsync {
@@ -32,6 +34,8 @@ struct WeightTransportOptions {
   std::string backend = "gloo";
   // Flat bucket size of the broadcast, bytes, >= WeightBroadcaster::kMinBucketBytes.
   int64_t bucket_bytes = 4 << 20;
+  // [weights_sync] delta: what a sync sends when every receiver holds the last version.
+  DeltaMode delta = DeltaMode::kOff;
   // Deadline of each step of a sync: connecting to the store, the rendezvous of a generation,
   // and every collective. > 0.
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
@@ -60,6 +64,8 @@ class CommunicatorWeightTransport : public model::WeightTransport {
  private:
   // ok when communicator_ serves `group`, after joining its generation if that is new.
   Status join(const model::WeightGroupSpec& group);
+  // Drops the group: the communicator first (it may still hold the broadcaster's buffers of a
+  // failed collective), then the broadcaster and the control channel.
   void discard();
 
   const WeightTransportOptions options_;
@@ -70,7 +76,10 @@ class CommunicatorWeightTransport : public model::WeightTransport {
   Status failure_;
   // The group of generation_ and its broadcaster; null before the first join and after a failure.
   std::unique_ptr<Communicator> communicator_;
+  std::unique_ptr<SyncControl> control_;
   std::unique_ptr<WeightBroadcaster> broadcaster_;
+  // Syncs that failed in this process, reported with every later success.
+  int64_t failures_ = 0;
 };
 
 } // namespace caravan::wsync

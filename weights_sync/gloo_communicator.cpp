@@ -9,11 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 #include "core/str_cat.h"
 #include "weights_sync/c10d_status.h"
+#include "weights_sync/first_failure.h"
 #include "weights_sync/rendezvous_store_handle.h"
 
 namespace caravan::wsync {
@@ -41,45 +43,27 @@ Status wait_for_all_ranks(c10d::Store& store, int world_size, std::chrono::stead
   return Status::ok_status();
 }
 
-c10d::ReduceOp to_c10d(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::kSum: return c10d::ReduceOp::SUM;
-    case ReduceOp::kMin: return c10d::ReduceOp::MIN;
-    case ReduceOp::kMax: return c10d::ReduceOp::MAX;
-  }
-  CARAVAN_CHECK(false, "unhandled ReduceOp ", static_cast<int>(op));
-}
-
-// A flat uint8 alias of `tensor` (shares its storage, so an in-flight Work keeps it alive).
-at::Tensor byte_view(const at::Tensor& tensor) { return tensor.reshape({-1}).view(at::kByte); }
-
 class GlooCommunicator final : public Communicator {
  public:
   GlooCommunicator(const CommunicatorOptions& options, c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
       : options_(options), group_(std::move(group)) {}
 
-  Status broadcast(at::Tensor& tensor, int root) override {
-    if (root < 0 || root >= options_.world_size) {
+  Status broadcast(ByteBuffer buffer, int root) override {
+    CARAVAN_RETURN_IF_ERROR(validate_broadcast(buffer, root, options_.world_size));
+    if (buffer.location != BufferLocation::kHost) {
       return Status::invalid_argument(
-          str_cat("broadcast: root ", root, " outside [0, world_size=", options_.world_size, ")"));
+          str_cat("broadcast: the gloo backend reaches host memory only, got a ", location_name(buffer.location),
+                  " buffer"));
     }
-    CARAVAN_RETURN_IF_ERROR(check_tensor("broadcast", tensor));
+    if (buffer.bytes == 0) return Status::ok_status();
     c10d::BroadcastOptions broadcast_options;
     broadcast_options.rootRank = root;
     broadcast_options.timeout = options_.timeout;
-    std::vector<at::Tensor> tensors{byte_view(tensor)};
-    return run_collective(str_cat("broadcast of ", tensor.nbytes(), " bytes from root ", root),
+    // A non-owning uint8 view: the caller's buffer outlives the wait below (which ends, one way
+    // or another, within options_.timeout).
+    std::vector<at::Tensor> tensors{at::from_blob(buffer.data, {buffer.bytes}, at::kByte)};
+    return run_collective(str_cat("broadcast of ", buffer.bytes, " bytes from root ", root),
                           [&] { return group_->broadcast(tensors, broadcast_options); });
-  }
-
-  Status all_reduce(at::Tensor& tensor, ReduceOp op) override {
-    CARAVAN_RETURN_IF_ERROR(check_tensor("all_reduce", tensor));
-    c10d::AllreduceOptions reduce_options;
-    reduce_options.reduceOp = to_c10d(op);
-    reduce_options.timeout = options_.timeout;
-    std::vector<at::Tensor> tensors{tensor};
-    return run_collective(str_cat("all_reduce of ", tensor.numel(), " elements"),
-                          [&] { return group_->allreduce(tensors, reduce_options); });
   }
 
   Status barrier() override {
@@ -88,41 +72,34 @@ class GlooCommunicator final : public Communicator {
     return run_collective("barrier", [&] { return group_->barrier(barrier_options); });
   }
 
-  bool broken() const override { return !broken_.ok(); }
+  bool broken() const override { return failure_.failed(); }
   int rank() const override { return options_.rank; }
   int world_size() const override { return options_.world_size; }
   std::string_view backend_name() const override { return "gloo"; }
 
  private:
-  static Status check_tensor(std::string_view operation, const at::Tensor& tensor) {
-    if (!tensor.defined()) return Status::invalid_argument(str_cat(operation, ": undefined tensor"));
-    if (!tensor.is_contiguous()) {
-      return Status::invalid_argument(str_cat(operation, ": tensor of shape ", tensor.sizes(), " is not contiguous"));
-    }
-    return Status::ok_status();
-  }
-
   // Issues one collective through `start` and waits up to options_.timeout for it. A failure
   // breaks the communicator: the other ranks may be at a different point of the sequence.
   template <class Start>
   Status run_collective(const std::string& what, Start&& start) {
     const std::string context = str_cat("gloo rank ", options_.rank, "/", options_.world_size, ": ", what);
-    if (!broken_.ok()) {
-      return Status::failed_precondition(
-          str_cat(context, ": communicator unusable after an earlier failure: ", broken_.to_string()));
-    }
-    Status status = guarded(context, [&] {
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context));
+    Status status = failure_.record(guarded(context, [&] {
       c10::intrusive_ptr<c10d::Work> work = start();
       work->wait(options_.timeout);
-    });
-    if (!status.ok()) broken_ = status;
+    }));
+    if (!status.ok()) {
+      // Closing the group now makes the other members fail at once instead of at their own
+      // deadline. This waits for the failed operation, which has ended or ends at its timeout.
+      group_.reset();
+    }
     return status;
   }
 
   const CommunicatorOptions options_;
-  const c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
-  // The first failed collective; ok while the communicator is usable.
-  Status broken_;
+  // Null once a collective failed.
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  FirstFailure failure_;
 };
 
 } // namespace

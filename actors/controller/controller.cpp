@@ -238,6 +238,8 @@ Status Controller::sync_weights() {
       group.setStorePort(roster_.state(learner()).service_port);
       requests.emplace_back(members[rank].first, std::move(message));
     }
+    // Announced from here on: an actor may tag samples with it as soon as it installed it.
+    announced_versions_.insert(policy_version_);
     Result<std::vector<core::ReceivedMessage>> replies =
         call_all(std::move(requests), config_.deadlines.weight_sync_s, RequestKind::kSync);
     if (replies.ok()) {
@@ -250,6 +252,19 @@ Status Controller::sync_weights() {
         if (i > 0) actor_weights_incarnation_[members[i].first] = members[i].second;
       }
       last_sync_s_ = seconds_between(started, link_.now());
+      const auto learner_synced = replies->front().envelope().getWeightsSynced();
+      const double sync_seconds = learner_synced.getSeconds();
+      const auto bytes = static_cast<double>(learner_synced.getBytes());
+      const auto full_bytes = static_cast<double>(learner_synced.getFullBytes());
+      last_weight_sync_ = {{"seconds", sync_seconds},
+                           {"bytes", learner_synced.getBytes()},
+                           {"full_bytes", learner_synced.getFullBytes()},
+                           {"gb_per_s", sync_seconds > 0 ? bytes / sync_seconds / 1e9 : 0.0},
+                           {"delta_ratio", full_bytes > 0 ? bytes / full_bytes : 1.0},
+                           {"buckets", learner_synced.getBuckets()},
+                           {"bucket_seconds_max", learner_synced.getBucketSecondsMax()},
+                           {"sent_as", learner_synced.getSentAs().cStr()},
+                           {"failures", learner_synced.getFailures()}};
       log::debug("event=weights_synced policy_version=", policy_version_, " generation=", group_generation_,
                  " seconds=", last_sync_s_);
       return Status();
@@ -414,14 +429,16 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
   const double accuracy = static_cast<double>(correct) / static_cast<double>(samples);
   const double seconds = seconds_between(started, link_.now());
   metrics_.record_step(reward_mean, accuracy, seconds);
-  char line[320];
+  char line[400];
   std::snprintf(line, sizeof(line),
                 "step=%lld/%lld reward_mean=%.3f accuracy=%.3f unjudged=%lld kl=%.5f loss=%.4f "
-                "policy_version=%llu max_staleness=%llu seconds=%.2f",
+                "policy_version=%llu max_staleness=%llu seconds=%.2f sync_seconds=%.3f sync_gb_per_s=%.3f "
+                "sync_delta_ratio=%.3f",
                 static_cast<long long>(step), static_cast<long long>(config_.grpo.steps), reward_mean, accuracy,
                 static_cast<long long>(samples - judged), result.getKlMean(), result.getLoss(),
                 static_cast<unsigned long long>(policy_version_), static_cast<unsigned long long>(max_staleness),
-                seconds);
+                seconds, last_weight_sync_.value("seconds", 0.0), last_weight_sync_.value("gb_per_s", 0.0),
+                last_weight_sync_.value("delta_ratio", 1.0));
   // The terms the run's algorithm choices add, as the learner names them.
   std::string terms_text;
   nlohmann::json terms = nlohmann::json::object();
@@ -462,6 +479,8 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                          {"sync_failures", counters_.sync_failures},
                          {"sync_seconds", last_sync_s_},
                          {"downweighted_samples", counters_.downweighted_samples},
+                         {"unannounced_versions", counters_.unannounced_versions},
+                         {"weight_sync", last_weight_sync_},
                          {"seconds", seconds}});
 }
 

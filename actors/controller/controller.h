@@ -223,6 +223,11 @@ class Controller {
   uint64_t group_generation_ = 0;
   std::vector<std::pair<std::string, uint64_t>> group_members_;
   std::map<std::string, uint64_t> actor_weights_incarnation_;
+  // Versions that rollout actors may tag samples with: the initial weights (0) and every version
+  // a SyncWeights announced.
+  std::set<uint64_t> announced_versions_{0};
+  // The learner's WeightsSynced of the last successful sync (metrics.jsonl "weight_sync").
+  nlohmann::json last_weight_sync_ = nlohmann::json::object();
   bool syncing_ = false;
   std::optional<double> sft_accuracy_;
   Clock::time_point next_heartbeat_{};

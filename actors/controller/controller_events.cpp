@@ -289,6 +289,19 @@ void Controller::on_completion(const std::string& worker, proto::Completion::Rea
     ++counters_.ignored_replies;
     return;
   }
+  // The request stays pending: its deadline sends the prompts to be generated again.
+  for (const auto sample : samples) {
+    std::vector<uint64_t> versions{sample.getPolicyVersion()};
+    for (const uint64_t version : sample.getTokenPolicyVersions()) versions.push_back(version);
+    for (const uint64_t version : versions) {
+      if (announced_versions_.count(version) == 0) {
+        log::warn("event=unannounced_version_refused worker=", worker, " request_id=", completion.getRequestId(),
+                  " prompt_key=", key, " policy_version=", version, " announced_up_to=", *announced_versions_.rbegin());
+        ++counters_.unannounced_versions;
+        return;
+      }
+    }
+  }
   PendingRequest& pending = it->second;
   WorkStream& work = stream(pending.stream);
   std::vector<GeneratedSample> generated;

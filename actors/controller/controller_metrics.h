@@ -38,6 +38,9 @@ struct ControllerCounters {
   uint64_t sync_failures = 0;
   // Trained samples older than the staleness bound whose loss was scaled down.
   uint64_t downweighted_samples = 0;
+  // Completions refused because a sample was tagged with a policy version never announced in a
+  // SyncWeights (nor the initial version 0).
+  uint64_t unannounced_versions = 0;
 };
 
 // Owner thread only for the setters (the metrics themselves are thread-safe to scrape).

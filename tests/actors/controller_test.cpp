@@ -200,6 +200,30 @@ TEST_F(ControllerTest, LateCompletionAfterItsDeadlineIsIgnoredAndTheGroupGenerat
   EXPECT_GE(controller_->counters().ignored_replies, 1u);
 }
 
+TEST_F(ControllerTest, CompletionsTaggedWithAnUnannouncedVersionAreRefusedAndGeneratedAgain) {
+  config_.deadlines.rollout_s = 2;
+  // rollout-1 answers its first request with tokens of version 77, which no SyncWeights named.
+  actor1_.stuck_at_version = 77;
+  actor1_.on_request = [&](size_t count) {
+    if (count > 1) actor1_.stuck_at_version.reset();
+  };
+  ASSERT_TRUE(run().ok());
+  expect_every_prompt_trained_once(12);
+  EXPECT_GE(controller_->counters().unannounced_versions, 1u);
+  for (const auto& batch : learner_.batches) {
+    for (const auto& group : batch) {
+      for (uint64_t version : group.sample_versions) EXPECT_NE(version, 77u);
+    }
+  }
+  bool logged = false;
+  for (const nlohmann::json& row : read_jsonl(dir_.path() / "metrics.jsonl")) {
+    if (row.value("phase", "") != "rl") continue;
+    logged = logged || row.at("unannounced_versions").get<uint64_t>() >= 1;
+    EXPECT_TRUE(row.at("weight_sync").contains("delta_ratio")) << row.dump();
+  }
+  EXPECT_TRUE(logged);
+}
+
 TEST_F(ControllerTest, AsyncModeOverlapsGenerationWithTrainingWithinTheStalenessBound) {
   config_.pipeline.mode = "async";
   config_.pipeline.max_staleness = 2;
