@@ -297,6 +297,8 @@ top_logprobs = 5
   expect_error("stop_strings = \"</a>\"", "[rollout] stop_strings: expected an array of strings, got a string");
   expect_error("stop_strings = [\"x\", 3]", "[rollout] stop_strings[1]: expected a string");
   expect_error("stop_strings = [\"x\", \"\"]", "[rollout] stop_strings[1]: must not be empty");
+}
+
 TEST(ConfigTest, RlAlgorithmChoicesAreReadIntoTheirComponentsOptions) {
   auto config = parse_run_config(kMinimal + R"([grpo]
 advantage_estimator = "reinforce_pp"

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "model/batch_layout.h"
 #include "model/llama.h"
 #include "tests/common/tiny_transformer.h"
 
@@ -38,14 +39,14 @@ TEST(Checkpointed, GivesTheGradientsOfThePlainBlock) {
 // parameter (the rerun computes exactly the same layer).
 TEST(Checkpointed, TheLlamaStackGivesTheSameGradients) {
   const core::TransformerConfig config = caravan::testing::tiny_transformer_config(/*vocab_size=*/50);
-  const at::Tensor tokens = at::tensor({3, 7, 9, 11, 4, 2, 8, 0}, at::kLong).view({2, 4});
-  const at::Tensor positions = at::arange(4, at::kLong).unsqueeze(0).expand({2, 4}).contiguous();
-  const at::Tensor key_mask = at::tensor({1, 1, 1, 1, 1, 1, 1, 0}).to(at::kBool).view({2, 4});
+  // Two sequences of 4 and 3 tokens packed into one forward.
+  const at::Tensor tokens = at::tensor({3, 7, 9, 11, 4, 2, 8}, at::kLong);
+  const BatchLayout layout = BatchLayout::packed({4, 3}, at::kCPU);
   const auto gradients = [&](bool checkpointing) {
     at::manual_seed(1234);
     Llama model(config);
     model->set_gradient_checkpointing(checkpointing);
-    const at::Tensor logits = model->forward(tokens, positions, key_mask);
+    const at::Tensor logits = model->forward(tokens, layout);
     at::manual_seed(7);
     (logits * at::randn(logits.sizes())).sum().backward();
     std::vector<at::Tensor> grads = {logits.detach()};
