@@ -27,6 +27,7 @@
 #include <ATen/ATen.h>
 #include <torch/optim/adamw.h>
 
+#include "model/batch_layout.h"
 #include "model/llama.h"
 #include "weights_sync/communicator.h"
 #include "weights_sync/weight_broadcaster.h"
@@ -155,9 +156,8 @@ std::pair<NamedTensors, NamedTensors> two_training_steps(const core::Transformer
   for (int step = 0; step < 2; ++step) {
     const int64_t batch = 4, length = std::min<int64_t>(32, config.max_position_embeddings);
     const at::Tensor tokens = at::randint(0, config.vocab_size, {batch, length}, at::kLong);
-    const at::Tensor positions = at::arange(length, at::kLong).unsqueeze(0).expand({batch, length});
-    const at::Tensor mask = at::ones({batch, length}, at::kBool);
-    const at::Tensor logits = model->forward(tokens, positions, mask);
+    const model::BatchLayout layout = model::BatchLayout::packed(std::vector<int64_t>(batch, length), at::kCPU);
+    const at::Tensor logits = model->forward(tokens.reshape({-1}), layout).view({batch, length, -1});
     const at::Tensor loss = at::cross_entropy_loss(logits.narrow(1, 0, length - 1).reshape({-1, config.vocab_size}),
                                                    tokens.narrow(1, 1, length - 1).reshape({-1}));
     optimizer.zero_grad();

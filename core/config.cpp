@@ -627,7 +627,12 @@ std::string to_toml(const RunConfig& config) {
   FieldWriter writer;
   visit_fields(copy, writer);
   std::ostringstream out;
-  out << toml::toml_formatter(writer.root());
+  // Basic strings only: they escape control characters. A multi-line string drops a newline
+  // right after its opening quotes (the stop string "\n\n" would come back as "\n") and a
+  // literal string cannot hold one at all.
+  out << toml::toml_formatter(writer.root(), toml::toml_formatter::default_flags &
+                                                 ~(toml::format_flags::allow_multi_line_strings |
+                                                   toml::format_flags::allow_literal_strings));
   out << "\n";
   return out.str();
 }

@@ -242,7 +242,7 @@ std::vector<SequenceOutput> Engine::sample(const std::vector<Planned>& plan, con
     Sequence* s = rows[r];
     s->tokens.push_back(sampled[r].token);
     s->logprobs.push_back(sampled[r].logprob);
-    s->top_logprobs.push_back(std::move(sampled[r].top));
+    if (s->sampler.params().top_logprobs > 0) s->top_logprobs.push_back(std::move(sampled[r].top));
     s->policy_versions.push_back(policy_version_);
     if (s->sampler.finished()) done.push_back(finish(s));
   }

@@ -53,8 +53,8 @@ struct SequenceOutput {
   // Index into the request's samples.
   uint32_t sample = 0;
   std::vector<int32_t> tokens;
-  // logprobs[i]: the sampler's logprob of tokens[i]; top_logprobs[i] its top logprobs (empty
-  // vectors when not asked for).
+  // logprobs[i]: the sampler's logprob of tokens[i]; top_logprobs[i] its top logprobs
+  // (top_logprobs is empty when the sample did not ask for them).
   std::vector<float> logprobs;
   std::vector<std::vector<TokenLogprob>> top_logprobs;
   // policy_versions[i]: the version set when tokens[i] was drawn.
