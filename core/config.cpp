@@ -84,6 +84,7 @@ const auto& enumerators(LossAggregation) { return kAllLossAggregations; }
 const auto& enumerators(KlEstimator) { return kAllKlEstimators; }
 const auto& enumerators(KlPlacement) { return kAllKlPlacements; }
 const auto& enumerators(LrScheduleKind) { return kAllLrScheduleKinds; }
+const auto& enumerators(controller::DynamicSampling) { return controller::kAllDynamicSamplings; }
 
 // A rule accepting exactly the names of `value`'s enumerators.
 template <class Enum>
@@ -215,6 +216,9 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("lr_schedule", schedule.kind, enum_choices(schedule.kind));
   v.field("warmup_steps", schedule.warmup_steps, in_range(0, 1e7));
   v.field("min_lr_ratio", schedule.min_lr_ratio, in_range(0, 1));
+  controller::DynamicSamplingOptions& dynamic_sampling = c.grpo.dynamic_sampling;
+  v.field("dynamic_sampling", dynamic_sampling.mode, enum_choices(dynamic_sampling.mode));
+  v.field("dynamic_sampling_max_rounds", dynamic_sampling.max_rounds, in_range(1, 1000));
 
   v.section("rollout");
   v.field("actors", c.rollout.actors, in_range(1, 1024));

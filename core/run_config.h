@@ -15,6 +15,8 @@
 
 #include "core/thread_wait.h"
 #include "core/transformer_config.h"
+// The controller's dynamic-sampling options (LibTorch-free); moves with the options structs to apps/.
+#include "actors/controller/dynamic_sampling_options.h"
 
 namespace caravan::core {
 
@@ -371,6 +373,9 @@ struct GrpoOptions {
   KlOptions kl;
   OffPolicyCorrectionOptions correction;
   LrScheduleOptions schedule;
+  // [grpo] dynamic_sampling, dynamic_sampling_max_rounds: the controller's DAPO dynamic sampling
+  // (actors/controller/dynamic_sampling_options.h).
+  controller::DynamicSamplingOptions dynamic_sampling;
 };
 
 // [rollout]

@@ -79,6 +79,7 @@ Controller::Controller(const core::RunConfig& config, WorkerLink& link, const co
       prompts_(prompts),
       tokenizer_(tokenizer),
       policy_(config.pipeline, config.grpo.prompts_per_step),
+      dynamic_sampler_(config.grpo.dynamic_sampling, config.grpo.prompts_per_step),
       roster_(expected_workers(config), core::seconds_to_ms(config.cluster.heartbeat_timeout_s)),
       training_(static_cast<uint32_t>(config.grpo.group_size)),
       metrics_(registry, config.grpo.steps),
@@ -171,6 +172,10 @@ Result<bool> Controller::resume_from_checkpoint() {
     next_draw_ = state.at("next_draw").get<uint64_t>();
     policy_version_ = state.at("policy_version").get<uint64_t>();
     if (state.contains("sft_accuracy")) sft_accuracy_ = state.at("sft_accuracy").get<double>();
+    // Absent from checkpoints of runs without dynamic sampling (and written before it existed).
+    if (state.contains("dynamic_sampling")) {
+      CARAVAN_RETURN_IF_ERROR(dynamic_sampler_.restore(state.at("dynamic_sampling")).with_context(state_file.string()));
+    }
     CARAVAN_RETURN_IF_ERROR(truncate_file(run_dir_.metrics_path(), state.at("files").at("metrics").get<uint64_t>()));
     CARAVAN_RETURN_IF_ERROR(
         truncate_file(run_dir_.samples_path("train"), state.at("files").at("train_samples").get<uint64_t>()));
@@ -323,9 +328,11 @@ Status Controller::run_rl_steps() {
     if (batch.status().code() == StatusCode::kCancelled && !fatal_.ok()) return fatal_;
     if (batch.status().code() == StatusCode::kCancelled) break;
     CARAVAN_RETURN_IF_ERROR(batch.status());
+    const uint64_t version_before = policy_version_;
     CARAVAN_RETURN_IF_ERROR(train(*batch));
     if (stop_.stop_requested()) break;
-    CARAVAN_RETURN_IF_ERROR(sync_weights());
+    // A step without an update (nothing informative) leaves the actors' weights current.
+    if (policy_version_ != version_before) CARAVAN_RETURN_IF_ERROR(sync_weights());
     synced_steps_ = trained_steps_;
     const bool periodic = config_.grpo.checkpoint_every > 0 && trained_steps_ % config_.grpo.checkpoint_every == 0;
     if (periodic || trained_steps_ == config_.grpo.steps) CARAVAN_RETURN_IF_ERROR(save_checkpoint());
@@ -339,11 +346,10 @@ Status Controller::run_rl_steps() {
 }
 
 Result<std::vector<uint64_t>> Controller::wait_for_batch() {
-  const auto wanted = static_cast<size_t>(config_.grpo.prompts_per_step);
   while (true) {
     std::vector<uint64_t> batch;
     for (uint64_t key : training_.ledger.ready_groups()) {
-      if (batch.size() == wanted) break;
+      if (batch.size() == dynamic_sampler_.batch_target()) break;
       uint64_t oldest = policy_version_;
       for (const LedgerSample& sample : training_.ledger.group(key).samples) {
         oldest = std::min(oldest, sample.generated.policy_version());
@@ -354,9 +360,13 @@ Result<std::vector<uint64_t>> Controller::wait_for_batch() {
         training_.ledger.requeue(key, DropReason::kStale);
         continue;
       }
+      if (dynamic_sampler_.enabled() && !informative(training_.ledger.group(key))) {
+        CARAVAN_RETURN_IF_ERROR(drop_uninformative(key));
+        continue;
+      }
       batch.push_back(key);
     }
-    if (batch.size() == wanted) return batch;
+    if (batch.size() == dynamic_sampler_.batch_target()) return batch;
     if (stop_.stop_requested()) return Status::cancelled("stop requested while waiting for a batch");
     if (!fatal_.ok()) return Status::cancelled("fatal error");
     if (actors_await_weights()) CARAVAN_RETURN_IF_ERROR(sync_weights());
@@ -364,10 +374,57 @@ Result<std::vector<uint64_t>> Controller::wait_for_batch() {
   }
 }
 
+Status Controller::drop_uninformative(uint64_t key) {
+  // Recorded before it leaves the ledger, with the step it was drawn into.
+  const TrainedBatch dropped{.step = trained_steps_ + 1,
+                             .trained_from = policy_version_,
+                             .verdicts = {{key, {.train = false, .weight = 0.0f}}},
+                             .dropped_as = DropReason::kUninformative};
+  CARAVAN_RETURN_IF_ERROR(write_samples("train", Stream::kTraining, {key}, &dropped));
+  const float score = training_.ledger.group(key).samples.front().reward.score;
+  training_.ledger.drop_group(key, DropReason::kUninformative);
+  drawn_prompts_.erase(key);
+  const bool refilled = dynamic_sampler_.drop_group();
+  log::debug("event=uninformative_group_dropped prompt_key=", key, " score=", score, " refilled=", refilled,
+             " step=", trained_steps_ + 1);
+  if (!refilled && dynamic_sampler_.mode() == DynamicSampling::kRefill) {
+    log::warn("event=dynamic_sampling_capped step=", trained_steps_ + 1, " max_rounds=",
+              config_.grpo.dynamic_sampling.max_rounds, " groups=", dynamic_sampler_.batch_target(),
+              " action=\"the step trains on fewer than prompts_per_step groups\"");
+  }
+  return Status();
+}
+
+std::string Controller::dynamic_sampling_text(const StepFill& fill) const {
+  if (!dynamic_sampler_.enabled()) return "";
+  return str_cat(" dropped_groups=", fill.dropped_groups, " refilled_groups=", fill.refilled_groups,
+                 fill.capped ? " refill_capped=1" : "");
+}
+
+nlohmann::json Controller::dynamic_sampling_record(const StepFill& fill) const {
+  return {{"mode", std::string(enum_name(dynamic_sampler_.mode()))},
+          {"dropped_groups", fill.dropped_groups},
+          {"refilled_groups", fill.refilled_groups},
+          {"capped", fill.capped},
+          {"dropped_groups_total", dynamic_sampler_.dropped_groups()}};
+}
+
 Status Controller::train(const std::vector<uint64_t>& batch) {
   const Clock::time_point started = link_.now();
   const int64_t step = trained_steps_ + 1;
+  if (batch.empty()) {
+    const StepFill fill = dynamic_sampler_.finish_step();
+    trained_steps_ = step;
+    publish_metrics();
+    log::info(str_cat("step=", step, "/", config_.grpo.steps, " no informative group: no update policy_version=",
+                      policy_version_),
+              dynamic_sampling_text(fill));
+    nlohmann::json record = step_record(step, seconds_between(started, link_.now()));
+    record.update({{"groups", 0}, {"update", false}, {"dynamic_sampling", dynamic_sampling_record(fill)}});
+    return append_metrics(record);
+  }
   TrainedBatch trained_batch;
+  trained_batch.step = step;
   trained_batch.trained_from = policy_version_;
   auto request = new_message();
   auto train_batch = request->getRoot<proto::Envelope>().initTrainBatch();
@@ -418,6 +475,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
   const auto result = reply.envelope().getTrainResult();
   policy_version_ = result.getPolicyVersion();
   trained_steps_ = step;
+  const StepFill fill = dynamic_sampler_.finish_step();
   CARAVAN_RETURN_IF_ERROR(write_samples("train", Stream::kTraining, batch, &trained_batch));
   for (uint64_t key : batch) {
     training_.ledger.mark_trained(key);
@@ -446,42 +504,50 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
     terms_text += str_cat(" ", term.getName().cStr(), "=", term.getValue());
     terms[term.getName().cStr()] = term.getValue();
   }
-  log::info(line, terms_text);
+  log::info(line, terms_text, dynamic_sampling_text(fill));
+  nlohmann::json record = step_record(step, seconds);
+  record.update({{"groups", batch.size()},
+                 {"update", true},
+                 {"reward_mean", reward_mean},
+                 {"accuracy", accuracy},
+                 {"unjudged_samples", samples - judged},
+                 {"dropped_samples", dropped},
+                 {"kl", result.getKlMean()},
+                 {"loss", result.getLoss()},
+                 {"clip_fraction", result.getClipFraction()},
+                 {"terms", terms},
+                 {"grad_norm", result.getGradNorm()},
+                 {"train_seconds", result.getSeconds()},
+                 {"max_staleness", max_staleness},
+                 {"sync_seconds", last_sync_s_},
+                 {"weight_sync", last_weight_sync_}});
+  if (dynamic_sampler_.enabled()) record["dynamic_sampling"] = dynamic_sampling_record(fill);
+  return append_metrics(record);
+}
+
+nlohmann::json Controller::step_record(int64_t step, double seconds) const {
   nlohmann::json ledger_counts = nlohmann::json::object();
   for (const auto& [state, count] : training_.ledger.counts()) ledger_counts[state_name(state)] = count;
   nlohmann::json drops = nlohmann::json::object();
   for (DropReason reason : kAllDropReasons) drops[drop_reason_name(reason)] = training_.ledger.drops(reason);
-  return append_metrics({{"phase", "rl"},
-                         {"step", step},
-                         {"reward_mean", reward_mean},
-                         {"accuracy", accuracy},
-                         {"unjudged_samples", samples - judged},
-                         {"dropped_samples", dropped},
-                         {"kl", result.getKlMean()},
-                         {"loss", result.getLoss()},
-                         {"clip_fraction", result.getClipFraction()},
-                         {"terms", terms},
-                         {"grad_norm", result.getGradNorm()},
-                         {"train_seconds", result.getSeconds()},
-                         {"policy_version", policy_version_},
-                         {"max_staleness", max_staleness},
-                         {"dataset_cursor", next_draw_},
-                         {"ledger", ledger_counts},
-                         {"drops", drops},
-                         {"generated_tokens", generated_tokens_},
-                         {"learner_wait_seconds", learner_wait_s_},
-                         {"actor_idle_seconds", actor_idle_s_},
-                         {"rl_seconds", seconds_between(*rl_started_, link_.now())},
-                         {"ignored_replies", counters_.ignored_replies},
-                         {"workers_lost", counters_.workers_lost},
-                         {"worker_restarts", roster_.restarts()},
-                         {"deadlines_missed", counters_.deadlines_missed},
-                         {"sync_failures", counters_.sync_failures},
-                         {"sync_seconds", last_sync_s_},
-                         {"downweighted_samples", counters_.downweighted_samples},
-                         {"unannounced_versions", counters_.unannounced_versions},
-                         {"weight_sync", last_weight_sync_},
-                         {"seconds", seconds}});
+  return {{"phase", "rl"},
+          {"step", step},
+          {"policy_version", policy_version_},
+          {"dataset_cursor", next_draw_},
+          {"ledger", ledger_counts},
+          {"drops", drops},
+          {"generated_tokens", generated_tokens_},
+          {"learner_wait_seconds", learner_wait_s_},
+          {"actor_idle_seconds", actor_idle_s_},
+          {"rl_seconds", seconds_between(*rl_started_, link_.now())},
+          {"ignored_replies", counters_.ignored_replies},
+          {"workers_lost", counters_.workers_lost},
+          {"worker_restarts", roster_.restarts()},
+          {"deadlines_missed", counters_.deadlines_missed},
+          {"sync_failures", counters_.sync_failures},
+          {"downweighted_samples", counters_.downweighted_samples},
+          {"unannounced_versions", counters_.unannounced_versions},
+          {"seconds", seconds}};
 }
 
 Status Controller::save_checkpoint() {
@@ -518,6 +584,7 @@ nlohmann::json Controller::controller_state() const {
                            {{"metrics", file_size_or_zero(run_dir_.metrics_path())},
                             {"train_samples", file_size_or_zero(run_dir_.samples_path("train"))}}}};
   if (sft_accuracy_) state["sft_accuracy"] = *sft_accuracy_;
+  if (dynamic_sampler_.enabled()) state["dynamic_sampling"] = dynamic_sampler_.to_json();
   return state;
 }
 

@@ -5,7 +5,9 @@
 //   - each finished group goes at once to the least loaded verifier;
 //   - the learner gets a TrainBatch as soon as [grpo] prompts_per_step groups are scored, then
 //     the new weights go to the learner and every rollout actor (installed between decode steps
-//     when they are generating).
+//     when they are generating);
+//   - with [grpo] dynamic_sampling, scored groups whose samples all scored alike leave the step
+//     (and are replaced by new prompts under "refill"; dynamic_sampling.h).
 // How far generation runs ahead of training is the [pipeline] mode (pipeline_policy.h).
 //
 // Liveness is apart from work: every worker and the controller heartbeat each other; a worker
@@ -46,6 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/controller/controller_metrics.h"
+#include "actors/controller/dynamic_sampling.h"
 #include "core/metrics/loop_watch.h"
 #include "actors/controller/ledger.h"
 #include "actors/controller/pipeline_policy.h"
@@ -121,9 +124,14 @@ class Controller {
   };
   // What the sample files record of a trained batch.
   struct TrainedBatch {
+    // The RL step the groups belong to (the sample files' "step").
+    int64_t step = 0;
     // The policy version the learner trained the batch from.
     uint64_t trained_from = 0;
     std::map<uint64_t, StalenessVerdict> verdicts;
+    // Set for groups left out of the batch whole (dynamic sampling): the reason their
+    // samples are recorded as dropped with.
+    std::optional<DropReason> dropped_as;
   };
   // The outcome of a request a phase waits for (learner calls, weight syncs).
   struct AwaitedReply {
@@ -140,7 +148,17 @@ class Controller {
   Result<double> evaluate(const std::string& label);
   Status run_rl_steps();
   Result<std::vector<uint64_t>> wait_for_batch();
+  // Trains `batch` as the next step; an empty batch (dynamic sampling dropped every group) makes
+  // a step without an update.
   Status train(const std::vector<uint64_t>& batch);
+  // Takes the ready group `key` out of the step being filled (dynamic sampling).
+  Status drop_uninformative(uint64_t key);
+  // The dynamic-sampling part of a step's progress line and metrics row (empty when off).
+  std::string dynamic_sampling_text(const StepFill& fill) const;
+  nlohmann::json dynamic_sampling_record(const StepFill& fill) const;
+  // The run-state fields of step `step`'s metrics.jsonl row (the learner's results and the
+  // weight sync before the step aside).
+  nlohmann::json step_record(int64_t step, double seconds) const;
   Status save_checkpoint();
   Status export_final_model();
 
@@ -197,6 +215,7 @@ class Controller {
   core::PromptSource& prompts_;
   const model::Tokenizer& tokenizer_;
   PipelinePolicy policy_;
+  DynamicSampler dynamic_sampler_;
   WorkerRoster roster_;
   std::stop_token stop_;
   std::optional<Clock::time_point> grace_deadline_;

@@ -200,6 +200,7 @@ void Controller::publish_metrics() {
   metrics_.set_ledger(training_.ledger);
   metrics_.set_progress(policy_version_, trained_steps_, next_draw_);
   metrics_.set_runtime_totals(counters_, roster_.restarts(), learner_wait_s_);
+  metrics_.set_dynamic_sampling_dropped_groups(dynamic_sampler_.dropped_groups());
   for (const std::string& worker : expected_workers(config_)) {
     const WorkerState& state = roster_.state(worker);
     metrics_.set_worker_up(worker, roster_.alive(worker));
@@ -483,7 +484,9 @@ void Controller::draw_training_prompts() {
   if (trained_steps_ >= config_.grpo.steps || evaluation_) return;
   const uint64_t run_total = static_cast<uint64_t>(config_.grpo.steps * config_.grpo.prompts_per_step);
   // The draws the trained groups and the ledger already account for; resumed runs start past them.
-  const uint64_t limit = std::min(run_total, policy_.draw_limit(static_cast<uint64_t>(synced_steps_)));
+  // Each refill of dynamic sampling admits one draw more (dynamic_sampling.h).
+  const uint64_t limit =
+      std::min(run_total, policy_.draw_limit(static_cast<uint64_t>(synced_steps_))) + dynamic_sampler_.refills();
   while (next_draw_ < limit) {
     training_.ledger.add(next_draw_);
     ++next_draw_;
@@ -630,7 +633,7 @@ Status Controller::write_samples(const std::string& phase, Stream which, const s
     for (uint32_t s = 0; s < group.samples.size(); ++s) {
       const LedgerSample& sample = group.samples[s];
       const GeneratedSample& g = sample.generated;
-      nlohmann::json record = {{"step", which == Stream::kTraining ? trained_steps_ : 0},
+      nlohmann::json record = {{"step", trained != nullptr ? trained->step : 0},
                                {"prompt_key", key},
                                {"prompt_id", task_prompt.id},
                                {"sample_index", s},
@@ -649,8 +652,11 @@ Status Controller::write_samples(const std::string& phase, Stream which, const s
         record["staleness"] = trained->trained_from - g.policy_version();
         record["loss_weight"] = trained->verdicts.at(key).weight;
         record["regenerations"] = group.regenerations;
-        record["state"] = state_name(sample.state == SampleState::kBuffered ? SampleState::kTrained : sample.state);
-        if (sample.drop_reason) record["drop_reason"] = drop_reason_name(*sample.drop_reason);
+        const bool trained_sample = sample.state == SampleState::kBuffered && !trained->dropped_as;
+        record["state"] = state_name(trained_sample ? SampleState::kTrained : SampleState::kDropped);
+        if (const auto reason = sample.drop_reason ? sample.drop_reason : trained->dropped_as) {
+          record["drop_reason"] = drop_reason_name(*reason);
+        }
       }
       records.push_back(std::move(record));
     }

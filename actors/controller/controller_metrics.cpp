@@ -35,6 +35,10 @@ ControllerMetrics::ControllerMetrics(metrics::Registry& registry, int64_t steps_
       restarts_(registry.add_counter("caravan_worker_restarts_total", "Workers that said Hello again").add({})),
       learner_wait_(registry.add_counter("caravan_learner_wait_seconds_total", "Time the learner waited for a batch")
                         .add({})),
+      dynamic_sampling_dropped_(registry.add_counter("caravan_dynamic_sampling_dropped_groups_total",
+                                                     "Groups whose trained samples all scored alike, left out of "
+                                                     "their step by [grpo] dynamic_sampling")
+                                    .add({})),
       heartbeat_age_(registry.add_gauge("caravan_worker_heartbeat_age_seconds", "Seconds since a worker was last heard")),
       worker_up_(registry.add_gauge("caravan_worker_up", "1 while the controller counts a worker alive, else 0")),
       reward_(registry.add_histogram("caravan_sample_reward", "Reward of trained samples the verifiers judged",
@@ -84,6 +88,10 @@ void ControllerMetrics::set_runtime_totals(const ControllerCounters& counters, u
   raise_to(downweighted_, static_cast<double>(counters.downweighted_samples));
   raise_to(restarts_, static_cast<double>(restarts));
   raise_to(learner_wait_, learner_wait_seconds);
+}
+
+void ControllerMetrics::set_dynamic_sampling_dropped_groups(uint64_t total) {
+  raise_to(dynamic_sampling_dropped_, static_cast<double>(total));
 }
 
 void ControllerMetrics::set_heartbeat_age(const std::string& worker, double seconds) {

@@ -2,7 +2,8 @@
 // The controller's Prometheus metrics: the ledger's samples per state, drops per reason, the
 // staleness of trained samples, the policy version and step (and the steps planned, for an
 // ETA), what the runtime survived (ignored replies, lost workers, missed deadlines, failed
-// syncs, restarts), each worker's heartbeat age and liveness, and what the trained samples
+// syncs, restarts), the groups dynamic sampling dropped, each worker's heartbeat age and
+// liveness, and what the trained samples
 // scored: per verifier and dataset source, the reward distribution and the verdicts by status
 // (accuracy = ok / all), the unjudged ones by status, and the last step's reward mean,
 // accuracy and wall time. The controller publishes into them; the /metrics endpoint reads the
@@ -54,6 +55,8 @@ class ControllerMetrics {
   void observe_staleness(uint64_t versions);
   // Raises the runtime counters to these totals.
   void set_runtime_totals(const ControllerCounters& counters, uint64_t restarts, double learner_wait_seconds);
+  // Raises the count of groups dynamic sampling dropped (uninformative) to this run total.
+  void set_dynamic_sampling_dropped_groups(uint64_t total);
   void set_heartbeat_age(const std::string& worker, double seconds);
   void set_worker_up(const std::string& worker, bool alive);
   // One sample of a trained group, of `prompt`, with its verdict (its reward counts when the
@@ -80,6 +83,7 @@ class ControllerMetrics {
   metrics::Counter& downweighted_;
   metrics::Counter& restarts_;
   metrics::Counter& learner_wait_;
+  metrics::Counter& dynamic_sampling_dropped_;
   metrics::Family<metrics::Gauge>& heartbeat_age_;
   metrics::Family<metrics::Gauge>& worker_up_;
   metrics::Family<metrics::Histogram>& reward_;

@@ -89,6 +89,7 @@ const char* drop_reason_name(DropReason reason) {
     case DropReason::kStale: return "stale";
     case DropReason::kUnjudged: return "unjudged";
     case DropReason::kOverLength: return "over_length";
+    case DropReason::kUninformative: return "uninformative";
   }
   return "unknown";
 }
@@ -216,6 +217,12 @@ void Ledger::mark_trained(uint64_t key) {
   groups_.erase(key);
 }
 
+void Ledger::drop_group(uint64_t key, DropReason reason) {
+  CARAVAN_CHECK(ready(key), "prompt key ", key, " dropped before it was ready");
+  for (const LedgerSample& sample : group(key).samples) ++drops_[sample.drop_reason.value_or(reason)];
+  groups_.erase(key);
+}
+
 StateCounts Ledger::counts() const {
   StateCounts counts;
   for (SampleState state : kAllSampleStates) counts[state] = 0;
@@ -257,7 +264,8 @@ Result<Ledger> Ledger::from_json(const nlohmann::json& json, uint32_t group_size
     Ledger ledger(group_size);
     ledger.trained_samples_ = json.at("trained_samples").get<uint64_t>();
     for (DropReason reason : kAllDropReasons) {
-      ledger.drops_[reason] = json.at("drops").at(drop_reason_name(reason)).get<uint64_t>();
+      // Checkpoints written before a reason existed do not name it.
+      ledger.drops_[reason] = json.at("drops").value(drop_reason_name(reason), uint64_t{0});
     }
     for (size_t g = 0; g < json.at("groups").size(); ++g) {
       const nlohmann::json& entry = json.at("groups")[g];

@@ -7,7 +7,8 @@
 // A group (the samples of one prompt) moves through the states together until it is scored:
 //   queued -> generating -> verifying -> buffered -> trained
 // A sample can end dropped instead of trained, with a reason: unjudged (the verifier could not
-// judge it), over_length (truncated, with [pipeline] drop_truncated). A group whose generation
+// judge it), over_length (truncated, with [pipeline] drop_truncated), uninformative (its whole
+// group scored alike and left the step, [grpo] dynamic_sampling). A group whose generation
 // is lost (its worker died, its request ran past its deadline) or too stale to train goes back to
 // queued and is generated again (stale regenerations are counted as drops with reason stale).
 // Trained groups leave the table; their counts remain.
@@ -45,9 +46,10 @@ inline constexpr std::array kAllSampleStates = {SampleState::kQueued,   SampleSt
 // "queued", "generating", ...
 const char* state_name(SampleState state);
 
-enum class DropReason { kStale, kUnjudged, kOverLength };
-inline constexpr std::array kAllDropReasons = {DropReason::kStale, DropReason::kUnjudged, DropReason::kOverLength};
-// "stale", "unjudged", "over_length".
+enum class DropReason { kStale, kUnjudged, kOverLength, kUninformative };
+inline constexpr std::array kAllDropReasons = {DropReason::kStale, DropReason::kUnjudged, DropReason::kOverLength,
+                                               DropReason::kUninformative};
+// "stale", "unjudged", "over_length", "uninformative".
 const char* drop_reason_name(DropReason reason);
 
 inline constexpr std::array kAllFinishReasons = {proto::FinishReason::STOP, proto::FinishReason::STOP_STRING,
@@ -133,6 +135,9 @@ class Ledger {
   // A ready group the learner trained on: buffered samples become trained, and the group leaves
   // the table.
   void mark_trained(uint64_t key);
+  // A ready group that will not be trained (dynamic sampling): its buffered samples are counted
+  // as drops with `reason`, its dropped ones with their own reason, and the group leaves the table.
+  void drop_group(uint64_t key, DropReason reason);
 
   const LedgerGroup& group(uint64_t key) const;
   LedgerGroup& mutable_group(uint64_t key);

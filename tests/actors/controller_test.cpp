@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -100,6 +101,17 @@ class ControllerTest : public ::testing::Test {
     }
     EXPECT_EQ(samples.size(), prompts * static_cast<uint64_t>(config_.grpo.group_size));
     for (const auto& [key, count] : samples) EXPECT_EQ(count, 1) << "prompt " << key.first << " sample " << key.second;
+  }
+
+  // Dynamic sampling: groups whose prompt key `uniform` picks score 0 on every sample.
+  void score_all_wrong(const std::function<bool(uint64_t)>& uniform) {
+    verifier0_.all_wrong = uniform;
+    verifier1_.all_wrong = uniform;
+  }
+
+  // The learner trained no prompt twice.
+  void expect_every_trained_prompt_once() {
+    for (const auto& [key, count] : trained_keys()) EXPECT_EQ(count, 1) << "prompt key " << key;
   }
 
   core::RunConfig config_;
@@ -359,6 +371,154 @@ TEST_F(ControllerTest, ResumeContinuesFromTheLastCommittedCheckpointWithNothingL
                           [](const auto& r) { return r.value("phase", "") == "after-checkpoint"; }),
             0);
   EXPECT_TRUE(std::filesystem::exists(run_dir.checkpoint_dir(int64_t{4}) / core::kCheckpointCommitMarker));
+}
+
+// Dynamic sampling: the prompt keys the sample file records, which must be 0..n-1, each key's
+// samples once, trained when the key is informative and dropped as uninformative otherwise.
+// Returns n.
+size_t expect_sample_file_outcomes(const std::filesystem::path& file, const std::function<bool(uint64_t)>& uniform) {
+  std::map<std::pair<uint64_t, uint32_t>, std::string> rows;
+  for (const nlohmann::json& row : read_jsonl(file)) {
+    const auto key = row.at("prompt_key").get<uint64_t>();
+    const std::string outcome = row.at("state") == "trained" ? "trained" : row.value("drop_reason", "?");
+    EXPECT_TRUE(rows.emplace(std::make_pair(key, row.at("sample_index").get<uint32_t>()), outcome).second) << row.dump();
+    EXPECT_EQ(outcome, uniform(key) ? "uninformative" : "trained") << row.dump();
+  }
+  std::set<uint64_t> keys;
+  for (const auto& [key_sample, outcome] : rows) keys.insert(key_sample.first);
+  EXPECT_EQ(rows.size(), keys.size() * 2);  // group_size 2
+  EXPECT_TRUE(keys.empty() || *keys.rbegin() + 1 == keys.size()) << "prompt keys are not 0..n-1";
+  return keys.size();
+}
+
+// Every batch in `batches` has `groups` groups, none whose key `uniform` picks.
+void expect_batches_of(const std::vector<std::vector<FakeLearner::TrainedGroup>>& batches, size_t groups,
+                       const std::function<bool(uint64_t)>& uniform) {
+  for (const auto& batch : batches) {
+    EXPECT_EQ(batch.size(), groups);
+    for (const auto& group : batch) EXPECT_FALSE(uniform(group.key)) << group.key;
+  }
+}
+
+TEST_F(ControllerTest, DynamicSamplingDropLeavesUninformativeGroupsOutOfTheBatch) {
+  config_.grpo.dynamic_sampling.mode = DynamicSampling::kDrop;
+  const auto uniform = [](uint64_t key) { return key % 4 == 1; };
+  score_all_wrong(uniform);
+  ASSERT_TRUE(run().ok());
+  // Each step trains its three informative groups; the uninformative one is not sent.
+  ASSERT_EQ(learner_.batches.size(), 3u);
+  expect_batches_of(learner_.batches, 3, uniform);
+  // No prompt beyond the run's 12 was drawn; each is trained or dropped exactly once.
+  EXPECT_EQ(expect_sample_file_outcomes(run_dir_->samples_path("train"), uniform), 12u);
+  const auto metrics = read_jsonl(dir_.path() / "metrics.jsonl");
+  for (const nlohmann::json& row : metrics) {
+    if (row.value("phase", "") != "rl") continue;
+    EXPECT_EQ(row.at("dynamic_sampling").at("dropped_groups"), 1) << row.dump();
+    EXPECT_EQ(row.at("dynamic_sampling").at("refilled_groups"), 0) << row.dump();
+    EXPECT_EQ(row.at("groups"), 3);
+  }
+  const auto last = std::find_if(metrics.rbegin(), metrics.rend(), [](const auto& r) { return r.value("phase", "") == "rl"; });
+  EXPECT_EQ(last->at("drops").at("uninformative"), 6);
+  EXPECT_EQ(last->at("dynamic_sampling").at("dropped_groups_total"), 3);
+  const std::string exposition = registry_.serialize();
+  EXPECT_NE(exposition.find("caravan_dynamic_sampling_dropped_groups_total 3"), std::string::npos) << exposition;
+  EXPECT_NE(exposition.find("caravan_ledger_dropped_samples_total{reason=\"uninformative\"} 6"), std::string::npos);
+}
+
+TEST_F(ControllerTest, DynamicSamplingRefillDrawsNewPromptsUntilTheStepIsFull) {
+  config_.pipeline.mode = "one_step_off";
+  config_.grpo.dynamic_sampling.mode = DynamicSampling::kRefill;
+  const auto uniform = [](uint64_t key) { return key % 4 == 1; };
+  score_all_wrong(uniform);
+  ASSERT_TRUE(run().ok());
+  ASSERT_EQ(learner_.batches.size(), 3u);
+  expect_batches_of(learner_.batches, 4, uniform);
+  expect_every_trained_prompt_once();
+  // 12 informative prompts are keys 0..15 less the 4 uniform ones: nothing more was drawn.
+  EXPECT_EQ(expect_sample_file_outcomes(run_dir_->samples_path("train"), uniform), 16u);
+}
+
+TEST_F(ControllerTest, DynamicSamplingRefillStopsAtItsCapAndTrainsWhatItHas) {
+  config_.grpo.steps = 1;
+  config_.grpo.dynamic_sampling.mode = DynamicSampling::kRefill;
+  config_.grpo.dynamic_sampling.max_rounds = 2;
+  // Only prompt 0 is informative: 4 refills (one more round of 4) are drawn, then the step
+  // trains its one group.
+  const auto uniform = [](uint64_t key) { return key != 0; };
+  score_all_wrong(uniform);
+  ASSERT_TRUE(run().ok());
+  ASSERT_EQ(learner_.batches.size(), 1u);
+  expect_batches_of(learner_.batches, 1, uniform);
+  EXPECT_EQ(expect_sample_file_outcomes(run_dir_->samples_path("train"), uniform), 8u);
+  const auto metrics = read_jsonl(dir_.path() / "metrics.jsonl");
+  const auto step = std::find_if(metrics.begin(), metrics.end(), [](const auto& r) { return r.value("phase", "") == "rl"; });
+  ASSERT_NE(step, metrics.end());
+  EXPECT_EQ(step->at("dynamic_sampling").at("dropped_groups"), 7);
+  EXPECT_EQ(step->at("dynamic_sampling").at("refilled_groups"), 4);
+  EXPECT_TRUE(step->at("dynamic_sampling").at("capped").get<bool>());
+  EXPECT_EQ(step->at("groups"), 1);
+}
+
+TEST_F(ControllerTest, DynamicSamplingStepWithEveryGroupUninformativeMakesNoUpdate) {
+  config_.grpo.steps = 2;
+  config_.grpo.dynamic_sampling.mode = DynamicSampling::kDrop;
+  const auto uniform = [](uint64_t) { return true; };
+  score_all_wrong(uniform);
+  ASSERT_TRUE(run().ok());
+  // Nothing reached the learner; the steps count, the policy stays the SFT one, no sync is spent.
+  EXPECT_TRUE(learner_.batches.empty());
+  EXPECT_EQ(learner_.version, 1u);
+  EXPECT_EQ(actor0_.syncs, 1u);
+  EXPECT_EQ(expect_sample_file_outcomes(run_dir_->samples_path("train"), uniform), 8u);
+  int rl_rows = 0;
+  for (const nlohmann::json& row : read_jsonl(dir_.path() / "metrics.jsonl")) {
+    if (row.value("phase", "") != "rl") continue;
+    ++rl_rows;
+    EXPECT_FALSE(row.at("update").get<bool>());
+    EXPECT_EQ(row.at("groups"), 0);
+    EXPECT_EQ(row.at("policy_version"), 1);
+    EXPECT_EQ(row.at("dynamic_sampling").at("dropped_groups"), 4);
+  }
+  EXPECT_EQ(rl_rows, 2);
+  EXPECT_TRUE(std::filesystem::exists(run_dir_->checkpoint_dir(int64_t{2}) / core::kCheckpointCommitMarker));
+}
+
+TEST_F(ControllerTest, DynamicSamplingRefillResumesWithNothingLostOrDoneTwice) {
+  config_.pipeline.mode = "one_step_off";
+  config_.grpo.steps = 4;
+  config_.grpo.checkpoint_every = 2;
+  config_.grpo.dynamic_sampling.mode = DynamicSampling::kRefill;
+  const auto uniform = [](uint64_t key) { return key % 3 == 1; };
+  score_all_wrong(uniform);
+  // The first run fails while step 3 trains; the second resumes from step 2's checkpoint.
+  learner_.fail_batch = 3;
+  EXPECT_FALSE(run().ok());
+  ScriptedLink link;
+  FakeLearner learner(link);
+  FakeActor actor0(link, "rollout-0");
+  FakeActor actor1(link, "rollout-1");
+  FakeVerifier verifier0(link, "verifier-0");
+  FakeVerifier verifier1(link, "verifier-1");
+  verifier0.all_wrong = uniform;
+  verifier1.all_wrong = uniform;
+  auto run_dir = core::RunDirectory::open(dir_.path()).value();
+  metrics::Registry registry;
+  Controller resumed(config_, link, run_dir, *prompts_, tokenizer_, registry);
+  for (const std::string& worker : workers()) link.hello(worker);
+  ASSERT_TRUE(resumed.run({}).ok());
+
+  std::vector<std::vector<FakeLearner::TrainedGroup>> batches(learner_.batches.begin(), learner_.batches.begin() + 2);
+  batches.insert(batches.end(), learner.batches.begin(), learner.batches.end());
+  ASSERT_EQ(batches.size(), 4u);
+  expect_batches_of(batches, 4, uniform);
+  std::map<uint64_t, int> trained;
+  for (const auto& batch : batches) {
+    for (const auto& group : batch) ++trained[group.key];
+  }
+  EXPECT_EQ(trained.size(), 16u);
+  for (const auto& [key, count] : trained) EXPECT_EQ(count, 1) << "prompt key " << key;
+  // 16 informative prompts are keys 0..23 less the 8 uniform ones, each recorded once.
+  EXPECT_EQ(expect_sample_file_outcomes(dir_.path() / "samples" / "train.jsonl", uniform), 24u);
 }
 
 TEST_F(ControllerTest, LostLearnerStopsTheRunWithAResumeHint) {

@@ -46,6 +46,28 @@ TEST(Ledger, GroupMovesThroughEveryStateAndLeavesWhenTrained) {
   EXPECT_EQ(ledger.counts().at(SampleState::kTrained), 2u);
 }
 
+TEST(Ledger, DroppedGroupLeavesWithItsSamplesCountedOnceEach) {
+  Ledger ledger(3);
+  ledger.add(4);
+  ledger.start_generation(4);
+  ASSERT_TRUE(ledger.record_generation(4, {sample(0), sample(1), sample(2)}).ok());
+  ledger.record_reward(4, 0, reward(0), std::nullopt);
+  ledger.record_reward(4, 1, reward(0), DropReason::kUnjudged);
+  ledger.record_reward(4, 2, reward(0), std::nullopt);
+  ledger.drop_group(4, DropReason::kUninformative);
+  EXPECT_FALSE(ledger.contains(4));
+  EXPECT_EQ(ledger.drops(DropReason::kUninformative), 2u);
+  EXPECT_EQ(ledger.drops(DropReason::kUnjudged), 1u);
+  EXPECT_EQ(ledger.counts().at(SampleState::kDropped), 3u);
+  EXPECT_EQ(ledger.counts().at(SampleState::kTrained), 0u);
+  // A checkpoint written before the reason existed reads as none dropped for it.
+  nlohmann::json old = Ledger(3).to_json();
+  old.at("drops").erase("uninformative");
+  const auto restored = Ledger::from_json(old, 3);
+  ASSERT_TRUE(restored.ok()) << restored.status().to_string();
+  EXPECT_EQ(restored->drops(DropReason::kUninformative), 0u);
+}
+
 TEST(Ledger, CompletionWithMissingOrRepeatedSampleIsRejectedAndChangesNothing) {
   Ledger ledger(2);
   ledger.add(1);

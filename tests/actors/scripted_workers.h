@@ -328,7 +328,7 @@ class FakeActor {
   std::string name_;
 };
 
-// A verifier: sample 0 of every group is right, the others wrong; rewards come back in reverse
+// A verifier: sample 0 of every group is right (unless all_wrong), the others wrong; rewards come back in reverse
 // order of the request's items (the controller must key them, not count on positions).
 class FakeVerifier {
  public:
@@ -339,6 +339,8 @@ class FakeVerifier {
   bool duplicate_replies = false;
   // Samples with this index are left unjudged (status timeout).
   std::optional<uint32_t> unjudged_index;
+  // Groups (by prompt key) for which this returns true score 0 on every sample: no GRPO signal.
+  std::function<bool(uint64_t prompt_key)> all_wrong;
   uint64_t requests = 0;
 
  private:
@@ -357,7 +359,7 @@ class FakeVerifier {
       reward.setPromptId(item.getPromptId());
       reward.setSampleIndex(item.getSampleIndex());
       const bool unjudged = unjudged_index && item.getSampleIndex() == *unjudged_index;
-      const bool right = item.getSampleIndex() == 0;
+      const bool right = item.getSampleIndex() == 0 && !(all_wrong && all_wrong(item.getPromptId()));
       reward.setScore(right ? 1.0f : 0.0f);
       reward.setStatus(unjudged ? proto::RewardStatus::TIMEOUT
                                 : right ? proto::RewardStatus::OK : proto::RewardStatus::WRONG);

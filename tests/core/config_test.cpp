@@ -361,6 +361,27 @@ TEST(ConfigTest, RlAlgorithmKeysThatDependOnEachOtherAreChecked) {
   }
 }
 
+TEST(ConfigTest, DynamicSamplingIsReadCheckedNamingTheKeyAndRoundTrips) {
+  EXPECT_EQ(parse_run_config(kMinimal, "test.toml")->grpo.dynamic_sampling.mode, controller::DynamicSampling::kOff);
+  auto config = parse_run_config(kMinimal + "[grpo]\ndynamic_sampling = \"refill\"\ndynamic_sampling_max_rounds = 3\n",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->grpo.dynamic_sampling.mode, controller::DynamicSampling::kRefill);
+  EXPECT_EQ(config->grpo.dynamic_sampling.max_rounds, 3);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->grpo.dynamic_sampling.mode, controller::DynamicSampling::kRefill);
+  EXPECT_EQ(again->grpo.dynamic_sampling.max_rounds, 3);
+  const Status mode = parse_error(kMinimal + "[grpo]\ndynamic_sampling = \"filter\"\n");
+  EXPECT_NE(mode.message().find("[grpo] dynamic_sampling: expected one of \"off\", \"drop\", \"refill\""),
+            std::string::npos)
+      << mode.message();
+  const Status rounds = parse_error(kMinimal + "[grpo]\ndynamic_sampling_max_rounds = 0\n");
+  EXPECT_NE(rounds.message().find("[grpo] dynamic_sampling_max_rounds: expected 1 <= x <= 1000, got 0"),
+            std::string::npos)
+      << rounds.message();
+}
+
 // Every shipped config parses: a renamed key or section must be renamed in configs/ too.
 TEST(ConfigTest, EveryShippedConfigParses) {
   int parsed = 0;
