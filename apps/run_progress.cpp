@@ -13,6 +13,11 @@ std::optional<double> number(const nlohmann::json& row, const char* key) {
 
 }  // namespace
 
+std::optional<double> sync_round_trip_seconds(const nlohmann::json& row) {
+  if (auto seconds = number(row, "sync_round_trip_seconds")) return seconds;
+  return number(row, "sync_seconds");
+}
+
 void RunProgress::add(const nlohmann::json& row) {
   if (!row.is_object()) return;
   const auto phase_it = row.find("phase");
@@ -30,7 +35,7 @@ void RunProgress::add(const nlohmann::json& row) {
     if (auto step = number(row, "step")) last_.step = static_cast<int64_t>(*step);
     last_.reward_mean = number(row, "reward_mean");
     last_.accuracy = number(row, "accuracy");
-    if (auto sync = number(row, "sync_seconds")) last_.sync_seconds = sync;
+    if (auto sync = sync_round_trip_seconds(row)) last_.sync_round_trip_seconds = sync;
     const std::optional<double> elapsed = number(row, "rl_seconds");
     const double tokens = number(row, "generated_tokens").value_or(0.0);
     if (elapsed && *elapsed > 0) {

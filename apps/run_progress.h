@@ -34,8 +34,8 @@ struct ProgressSnapshot {
   // second over it.
   std::optional<double> step_seconds;
   std::optional<double> tokens_per_second;
-  // Seconds of the last weight sync (the rows' "sync_seconds").
-  std::optional<double> sync_seconds;
+  // The controller's round trip of the last weight sync (sync_round_trip_seconds()).
+  std::optional<double> sync_round_trip_seconds;
   // Mean wall seconds per step since the controller started training (or resumed), and that
   // times the steps left.
   std::optional<double> seconds_per_step;
@@ -44,6 +44,11 @@ struct ProgressSnapshot {
   int64_t workers_alive = 0;
   int64_t workers_total = 0;
 };
+
+// The controller's round trip of the weight sync an "rl" row reports, SyncWeights sent to the
+// last member's WeightsSynced ("sync_round_trip_seconds"; rows written before that name call it
+// "sync_seconds"). The learner's own transfer time is the row's "weight_sync.transfer_seconds".
+std::optional<double> sync_round_trip_seconds(const nlohmann::json& row);
 
 // Single-threaded.
 class RunProgress {

@@ -201,11 +201,12 @@ std::string render_run_report(const RunRecords& records) {
     if (!now.step_seconds) continue;
     const double step = static_cast<double>(now.step);
     const double train_s = number(row, "train_seconds").value_or(0.0);
-    const double sync_s = number(row, "sync_seconds").value_or(0.0);
+    const std::optional<double> round_trip = sync_round_trip_seconds(row);
+    const double sync_s = round_trip.value_or(0.0);
     tokens_per_second.points.emplace_back(step, *now.tokens_per_second);
     step_time.points.emplace_back(step, *now.step_seconds);
     train.points.emplace_back(step, train_s);
-    if (number(row, "sync_seconds")) sync.points.emplace_back(step, sync_s);
+    if (round_trip) sync.points.emplace_back(step, sync_s);
     rest.points.emplace_back(step, std::max(0.0, *now.step_seconds - train_s - sync_s));
     total_step += *now.step_seconds;
     total_train += train_s;

@@ -74,7 +74,7 @@ std::vector<std::string> format_status_block(const ProgressSnapshot& progress, i
   }
   std::string numbers = str_cat("reward ", or_dash(progress.reward_mean, 3), "  accuracy ", percent(progress.accuracy));
   if (progress.eval_accuracy) numbers += str_cat("  held-out ", percent(progress.eval_accuracy));
-  numbers += str_cat("  tokens/s ", compact(progress.tokens_per_second), "  sync ", or_dash(progress.sync_seconds, 2, " s"),
+  numbers += str_cat("  tokens/s ", compact(progress.tokens_per_second), "  sync ", or_dash(progress.sync_round_trip_seconds, 2, " s"),
                      "  processes ", progress.workers_alive, "/", progress.workers_total);
   return {cut(std::move(head), width), cut(std::move(numbers), width)};
 }

@@ -258,13 +258,13 @@ Status Controller::sync_weights() {
       }
       last_sync_s_ = seconds_between(started, link_.now());
       const auto learner_synced = replies->front().envelope().getWeightsSynced();
-      const double sync_seconds = learner_synced.getSeconds();
+      const double transfer_seconds = learner_synced.getSeconds();
       const auto bytes = static_cast<double>(learner_synced.getBytes());
       const auto full_bytes = static_cast<double>(learner_synced.getFullBytes());
-      last_weight_sync_ = {{"seconds", sync_seconds},
+      last_weight_sync_ = {{"transfer_seconds", transfer_seconds},
                            {"bytes", learner_synced.getBytes()},
                            {"full_bytes", learner_synced.getFullBytes()},
-                           {"gb_per_s", sync_seconds > 0 ? bytes / sync_seconds / 1e9 : 0.0},
+                           {"gb_per_s", transfer_seconds > 0 ? bytes / transfer_seconds / 1e9 : 0.0},
                            {"delta_ratio", full_bytes > 0 ? bytes / full_bytes : 1.0},
                            {"buckets", learner_synced.getBuckets()},
                            {"bucket_seconds_max", learner_synced.getBucketSecondsMax()},
@@ -490,12 +490,13 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
   char line[400];
   std::snprintf(line, sizeof(line),
                 "step=%lld/%lld reward_mean=%.3f accuracy=%.3f unjudged=%lld kl=%.5f loss=%.4f "
-                "policy_version=%llu max_staleness=%llu seconds=%.2f sync_seconds=%.3f sync_gb_per_s=%.3f "
-                "sync_delta_ratio=%.3f",
+                "policy_version=%llu max_staleness=%llu seconds=%.2f sync_round_trip_seconds=%.3f "
+                "sync_transfer_seconds=%.3f sync_gb_per_s=%.3f sync_delta_ratio=%.3f",
                 static_cast<long long>(step), static_cast<long long>(config_.grpo.steps), reward_mean, accuracy,
                 static_cast<long long>(samples - judged), result.getKlMean(), result.getLoss(),
                 static_cast<unsigned long long>(policy_version_), static_cast<unsigned long long>(max_staleness),
-                seconds, last_weight_sync_.value("seconds", 0.0), last_weight_sync_.value("gb_per_s", 0.0),
+                seconds, last_sync_s_, last_weight_sync_.value("transfer_seconds", 0.0),
+                last_weight_sync_.value("gb_per_s", 0.0),
                 last_weight_sync_.value("delta_ratio", 1.0));
   // The terms the run's algorithm choices add, as the learner names them.
   std::string terms_text;
@@ -519,7 +520,7 @@ Status Controller::train(const std::vector<uint64_t>& batch) {
                  {"grad_norm", result.getGradNorm()},
                  {"train_seconds", result.getSeconds()},
                  {"max_staleness", max_staleness},
-                 {"sync_seconds", last_sync_s_},
+                 {"sync_round_trip_seconds", last_sync_s_},
                  {"weight_sync", last_weight_sync_}});
   if (dynamic_sampler_.enabled()) record["dynamic_sampling"] = dynamic_sampling_record(fill);
   return append_metrics(record);

@@ -245,7 +245,8 @@ class Controller {
   // Versions that rollout actors may tag samples with: the initial weights (0) and every version
   // a SyncWeights announced.
   std::set<uint64_t> announced_versions_{0};
-  // The learner's WeightsSynced of the last successful sync (metrics.jsonl "weight_sync").
+  // The learner's WeightsSynced of the last successful sync (metrics.jsonl "weight_sync"; its
+  // "transfer_seconds" is the learner's own send of the weights).
   nlohmann::json last_weight_sync_ = nlohmann::json::object();
   bool syncing_ = false;
   std::optional<double> sft_accuracy_;
@@ -256,7 +257,8 @@ class Controller {
   // them back until newer weights arrive), both summed over the RL steps.
   double learner_wait_s_ = 0;
   double actor_idle_s_ = 0;
-  // Seconds of the last successful weight sync (metrics.jsonl "sync_seconds").
+  // The controller's round trip of the last successful weight sync: SyncWeights sent to every
+  // member's WeightsSynced received (metrics.jsonl "sync_round_trip_seconds").
   double last_sync_s_ = 0;
   std::optional<Clock::time_point> rl_started_;
   Clock::time_point last_pump_{};

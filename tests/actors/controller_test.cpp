@@ -232,6 +232,10 @@ TEST_F(ControllerTest, CompletionsTaggedWithAnUnannouncedVersionAreRefusedAndGen
     if (row.value("phase", "") != "rl") continue;
     logged = logged || row.at("unannounced_versions").get<uint64_t>() >= 1;
     EXPECT_TRUE(row.at("weight_sync").contains("delta_ratio")) << row.dump();
+    // The controller's round trip and the learner's transfer, each under its own name.
+    EXPECT_TRUE(row.contains("sync_round_trip_seconds")) << row.dump();
+    EXPECT_TRUE(row.at("weight_sync").contains("transfer_seconds")) << row.dump();
+    EXPECT_FALSE(row.contains("sync_seconds") || row.at("weight_sync").contains("seconds")) << row.dump();
   }
   EXPECT_TRUE(logged);
 }

@@ -13,8 +13,15 @@ nlohmann::json rl_row(int step, double seconds, double generated_tokens, double 
   return {{"phase", "rl"},           {"step", step},
           {"reward_mean", 0.25 * step}, {"accuracy", 0.1 * step},
           {"seconds", seconds},      {"generated_tokens", generated_tokens},
-          {"rl_seconds", rl_seconds}, {"sync_seconds", 0.05 * step},
+          {"rl_seconds", rl_seconds}, {"sync_round_trip_seconds", 0.05 * step},
           {"kl", 0.01},              {"ledger", {{"queued", 3}}}};
+}
+
+TEST(RunProgress, SyncRoundTripIsReadUnderItsOldNameToo) {
+  EXPECT_EQ(sync_round_trip_seconds({{"sync_seconds", 0.5}}), 0.5);
+  EXPECT_EQ(sync_round_trip_seconds({{"sync_round_trip_seconds", 0.25}, {"sync_seconds", 0.5}}), 0.25);
+  // The learner's transfer is another number.
+  EXPECT_FALSE(sync_round_trip_seconds({{"weight_sync", {{"transfer_seconds", 0.1}}}}));
 }
 
 TEST(RunProgress, StartsUnknown) {
@@ -22,7 +29,7 @@ TEST(RunProgress, StartsUnknown) {
   EXPECT_EQ(now.phase, "starting");
   EXPECT_EQ(now.step, 0);
   EXPECT_EQ(now.total_steps, 10);
-  EXPECT_FALSE(now.reward_mean || now.accuracy || now.eta_seconds || now.tokens_per_second || now.sync_seconds);
+  EXPECT_FALSE(now.reward_mean || now.accuracy || now.eta_seconds || now.tokens_per_second || now.sync_round_trip_seconds);
   EXPECT_EQ(now.workers_alive, 3);
   EXPECT_EQ(now.workers_total, 6);
 }
@@ -41,7 +48,7 @@ TEST(RunProgress, RlRowsGiveRewardAccuracySyncThroughputAndEta) {
   EXPECT_DOUBLE_EQ(*now.reward_mean, 0.5);
   EXPECT_DOUBLE_EQ(*now.accuracy, 0.2);
   EXPECT_DOUBLE_EQ(*now.eval_accuracy, 0.2);
-  EXPECT_DOUBLE_EQ(*now.sync_seconds, 0.1);
+  EXPECT_DOUBLE_EQ(*now.sync_round_trip_seconds, 0.1);
   // 2000 tokens over the 4 s between the two rows.
   EXPECT_DOUBLE_EQ(*now.step_seconds, 4.0);
   EXPECT_DOUBLE_EQ(*now.tokens_per_second, 500.0);

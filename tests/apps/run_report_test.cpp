@@ -38,7 +38,8 @@ nlohmann::json sample(int step, const std::string& source, double reward, const 
           {"reward", {{"status", status}, {"final_reward", reward}, {"trainable", true}}}};
 }
 
-// A run of 2 steps over two sources, one completion trying to inject markup.
+// A run of 2 steps over two sources, one completion trying to inject markup. Step 1's row has the
+// sync round trip under its name before the rename ("sync_seconds").
 void write_run(const std::filesystem::path& root) {
   core::RunConfig config;
   config.run.name = "report<test>";
@@ -48,7 +49,7 @@ void write_run(const std::filesystem::path& root) {
   write_lines(root / "metrics.jsonl",
               {R"({"phase":"eval-sft","held_out_accuracy":0.25})",
                R"({"phase":"rl","step":1,"reward_mean":0.2,"accuracy":0.25,"kl":0.001,"seconds":2.0,"train_seconds":0.5,"sync_seconds":0.25,"generated_tokens":100,"rl_seconds":2.0})",
-               R"({"phase":"rl","step":2,"reward_mean":0.6,"accuracy":0.5,"kl":0.004,"seconds":3.0,"train_seconds":1.0,"sync_seconds":0.5,"generated_tokens":400,"rl_seconds":5.0})"});
+               R"({"phase":"rl","step":2,"reward_mean":0.6,"accuracy":0.5,"kl":0.004,"seconds":3.0,"train_seconds":1.0,"sync_round_trip_seconds":0.5,"generated_tokens":400,"rl_seconds":5.0})"});
   write_lines(root / "samples" / "train.jsonl",
               {sample(1, "math", 0.0, "wrong", "<script>alert('x')</script>").dump(),
                sample(1, "arith & co", 1.0, "ok", "4").dump(), sample(2, "math", 1.0, "ok", "four").dump(),

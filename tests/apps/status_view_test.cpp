@@ -72,7 +72,7 @@ ProgressSnapshot training_at_step_3() {
   progress.reward_mean = 0.412;
   progress.accuracy = 0.385;
   progress.tokens_per_second = 1234;
-  progress.sync_seconds = 0.31;
+  progress.sync_round_trip_seconds = 0.31;
   progress.seconds_per_step = 4.1;
   progress.eta_seconds = 4.1;
   progress.workers_alive = 5;
