@@ -5,6 +5,7 @@
 #include "actors/controller/controller.h"
 #include "actors/controller/reward_item.h"
 #include "core/capnp_lists.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/seconds.h"
 #include "core/reward_record.h"
@@ -18,11 +19,10 @@ using std::chrono::milliseconds;
 // Held-out prompts per evaluation RolloutRequest.
 constexpr size_t kEvaluationPromptsPerRequest = 16;
 
-uint64_t mix_seed(uint64_t a, uint64_t b) {
-  uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
+// The seed of one generation of a training group: a function of the run's seed, the group's
+// prompt key and how often it was generated before, whichever actor generates it.
+uint64_t group_seed(uint64_t run_seed, uint64_t prompt_key, uint32_t regenerations) {
+  return core::splitmix64(run_seed ^ core::splitmix64(prompt_key ^ core::splitmix64(regenerations)));
 }
 
 // A prompt as the sample files record it: its chat messages, or its raw text.
@@ -529,7 +529,7 @@ void Controller::dispatch_rollouts(Stream which) {
     for (unsigned i = 0; i < stop_strings.size(); ++i) stop_strings.set(i, config_.rollout.stop_strings[i]);
     // One group per training request: its seed depends on the group alone, so its samples do
     // not depend on how the work was spread over the actors.
-    request.setSeed(mix_seed(mix_seed(config_.run.seed, keys.front()), work.ledger.group(keys.front()).regenerations));
+    request.setSeed(group_seed(config_.run.seed, keys.front(), work.ledger.group(keys.front()).regenerations));
     auto prompts = request.initPrompts(static_cast<unsigned>(keys.size()));
     PendingRequest pending;
     pending.kind = RequestKind::kRollout;
