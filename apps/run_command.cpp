@@ -22,6 +22,7 @@
 #include "apps/metrics_endpoint.h"
 #include "apps/process_supervisor.h"
 #include "apps/run_console.h"
+#include "apps/run_processes.h"
 #include "apps/run_ports.h"
 #include "core/atomic_file.h"
 #include "core/config.h"
@@ -92,10 +93,7 @@ struct RunRequest {
 constexpr const char* kExternalWorkersFile = "workers.txt";
 
 Status write_external_workers(const core::RunDirectory& run_dir, const core::RunConfig& config) {
-  std::string lines = "learner 0\n";
-  for (int64_t r = 0; r < config.rollout.actors; ++r) lines += str_cat("rollout ", r, "\n");
-  for (int64_t r = 0; r < config.verifier.workers; ++r) lines += str_cat("verifier ", r, "\n");
-  return core::write_file_atomically(run_dir.root() / kExternalWorkersFile, lines);
+  return core::write_file_atomically(run_dir.root() / kExternalWorkersFile, external_workers_listing(config));
 }
 
 // An --external-workers run: the controller binds where the other nodes reach it (CARAVAN_HOST,
@@ -153,14 +151,6 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
   return run_dir;
 }
 
-// The supervised processes, by the names `caravan run` spawns them under.
-std::vector<std::string> process_names(const core::RunConfig& config) {
-  std::vector<std::string> names = {"controller-0", "learner-0"};
-  for (int64_t r = 0; r < config.rollout.actors; ++r) names.push_back(str_cat("rollout-", r));
-  for (int64_t r = 0; r < config.verifier.workers; ++r) names.push_back(str_cat("verifier-", r));
-  return names;
-}
-
 // An SFT or DPO stage: trains in this process (no rollouts, no verifiers) and ends with the
 // run directory's final_model.
 Status run_stage(const RunRequest& request, core::RunConfig& config) {
@@ -192,7 +182,7 @@ Status run(const RunRequest& request) {
   std::unique_ptr<RunConsole> console;
   if (stdout_is_terminal()) console = std::make_unique<RunConsole>(std::cout, config.grpo.steps);
   auto registry = std::make_shared<metrics::Registry>();
-  LauncherMetrics launcher_metrics(*registry, process_names(config));
+  LauncherMetrics launcher_metrics(*registry, supervised_process_names(config, request.external_workers));
   // The supervisor's loop turns every 200 ms; /healthz fails when it has not for 10 s.
   metrics::LoopWatch loop(std::chrono::seconds(10));
   // Before any thread exists (parsing the config starts none, nor does the console until
