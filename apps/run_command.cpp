@@ -86,6 +86,8 @@ struct RunRequest {
   std::optional<std::string> resume_dir;
   // Start the controller only; the workers are started elsewhere (a cluster launcher).
   bool external_workers = false;
+  // The launcher's own command line: a stage re-executes itself with it (core/thread_wait.h).
+  char** argv = nullptr;
 };
 
 // RUN_DIR/workers.txt: the processes a cluster launcher starts for an --external-workers run,
@@ -158,8 +160,15 @@ Status run_stage(const RunRequest& request, core::RunConfig& config) {
     return Status::failed_precondition(str_cat("--resume: [task] kind = \"", config.task.kind,
                                                "\" stages do not resume; start the stage again in a new run directory"));
   }
+  // The stage trains in this process: like a worker it runs with [run] thread_wait, re-executed
+  // once when the environment lacks it, before LibTorch's first parallel region and before
+  // anything a re-run would repeat (the run directory, its ports).
+  CARAVAN_RETURN_IF_ERROR(core::ensure_thread_wait(config.run.thread_wait, request.argv));
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir, create_run_directory(config, /*external_workers=*/false));
-  log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(), " stage=", config.task.kind);
+  log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(), " stage=", config.task.kind,
+            " thread_wait=", core::enum_name(config.run.thread_wait),
+            " OMP_WAIT_POLICY=", wait_policy != nullptr ? wait_policy : "unset");
   CARAVAN_RETURN_IF_ERROR(config.task.kind == "sft" ? learner::run_sft_stage(config, run_dir)
                                                     : learner::run_dpo_stage(config, run_dir));
   log::info("event=run_complete run_dir=", run_dir.root().string());
@@ -273,7 +282,8 @@ int run_command(int argc, char** argv) {
   const RunRequest request{.config_path = resuming ? std::nullopt : std::optional(cli.positional_value(0)),
                            .run_dir = cli.value("--run-dir"),
                            .resume_dir = cli.value("--resume"),
-                           .external_workers = cli.is_set("--external-workers")};
+                           .external_workers = cli.is_set("--external-workers"),
+                           .argv = argv};
   Status status = run(request);
   if (!status.ok()) {
     log::error("event=run_failed reason=\"", status.to_string(), "\"");
