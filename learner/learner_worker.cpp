@@ -5,6 +5,7 @@
 #include "core/capnp_lists.h"
 #include "core/log.h"
 #include "learner/checkpoint.h"
+#include "model/byte_tokenizer_files.h"
 
 namespace caravan::learner {
 namespace {
@@ -204,6 +205,8 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::export_model
   std::error_code error;
   if (std::filesystem::exists(dir, error)) return Status::failed_precondition(str_cat(dir.string(), ": already exists"));
   CARAVAN_RETURN_IF_ERROR(model::save_model(dir, policy_, spec_.config, model::save_options(spec_)));
+  // An inline model's directory needs the byte tokenizer's files to load as a next run's [model] path.
+  if (!spec_.pretrained()) CARAVAN_RETURN_IF_ERROR(model::write_byte_tokenizer_files(dir));
   auto reply = std::make_unique<capnp::MallocMessageBuilder>();
   auto saved = reply->initRoot<proto::Envelope>().initCheckpointSaved();
   saved.setRequestId(request.getRequestId());

@@ -96,39 +96,15 @@ TEST_F(RunIntegrationTest, ShortRunCompletesWithEveryRoleTakingPart) {
   for (const char* file : {"config.toml", "metrics.jsonl", "samples/eval-sft.jsonl", "samples/eval-rl.jsonl",
                            "checkpoints/step-000002/model.safetensors", "checkpoints/step-000004/model.safetensors",
                            "checkpoints/step-000004/config.json", "checkpoints/step-000004/optimizer.pt",
-                           "checkpoints/step-000004/controller_state.json"}) {
+                           "checkpoints/step-000004/controller_state.json",
+                           // Complete, so another run can take it as [model] path.
+                           "final_model/model.safetensors", "final_model/tokenizer.json",
+                           "final_model/tokenizer_config.json"}) {
     EXPECT_TRUE(fs::exists(run_dir_ / file)) << file;
   }
   const auto state = nlohmann::json::parse(read_file(run_dir_ / "checkpoints/step-000004/controller_state.json"));
   EXPECT_EQ(state["step"], 4);
   EXPECT_TRUE(processes_with(run_dir_.string()).empty()) << "worker processes outlived the run";
-}
-
-// The guard on learning: a shortened quickstart (learning_run.toml, seed fixed, one thread per
-// process) must end with held-out accuracy after RL at least kMinGainPoints above after SFT. The
-// margin is set from the gains measured over several seeds (bench/RESULTS.md, "Learning guard"),
-// below the smallest of them: OpenBLAS on another machine may round differently, which moves the
-// numbers about as much as another seed does. An RL step that learns nothing gains 0.
-constexpr double kMinGainPoints = 2.0;
-
-TEST_F(RunIntegrationTest, RlRaisesHeldOutAccuracyOverSft) {
-  const auto started = std::chrono::steady_clock::now();
-  CaravanRun run(CARAVAN_LEARNING_CONFIG, run_dir_);
-  auto status = run.wait(240s);
-  ASSERT_TRUE(status.has_value()) << "caravan run did not finish within 4 minutes\n" << run.stderr_text();
-  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.stderr_text();
-  std::optional<double> after_sft, after_rl;
-  for (const auto& record : read_jsonl(run_dir_ / "metrics.jsonl")) {
-    if (record["phase"] == "eval-sft") after_sft = record["held_out_accuracy"].get<double>();
-    if (record["phase"] == "eval-rl") after_rl = record["held_out_accuracy"].get<double>();
-  }
-  ASSERT_TRUE(after_sft && after_rl) << read_file(run_dir_ / "metrics.jsonl");
-  const double gain_points = 100.0 * (*after_rl - *after_sft);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  // Shown in the test log, so a slower or weaker run is visible before it fails.
-  std::printf("held-out accuracy after SFT %.1f%%, after RL %.1f%%, gain %+.1f points, %.0f s\n", 100.0 * *after_sft,
-              100.0 * *after_rl, gain_points, seconds);
-  EXPECT_GE(gain_points, kMinGainPoints) << run.stdout_text();
 }
 
 // Waits until the run's rollout actor 0 is up; returns its pid, or -1 after a minute.

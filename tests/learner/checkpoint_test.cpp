@@ -8,32 +8,12 @@
 #include "core/read_file.h"
 #include "model/checkpoint_io.h"
 #include "tests/common/temp_dir.h"
-#include "tests/learner/trainer_test_util.h"
+#include "tests/learner/checkpointed_learner.h"
 
 namespace caravan::learner {
 namespace {
 
-// A learner's state: its policy and, once RL started, its trainer.
-struct Learner {
-  explicit Learner(uint64_t seed) : policy(testing::tiny_llama(seed)) {}
-  // An adaptive KL coefficient and a decaying learning rate: state beyond weights and moments.
-  std::unique_ptr<GrpoTrainer> make_trainer() {
-    core::GrpoOptions options = testing::grpo_test_options();
-    options.steps = 10;
-    options.kl.target = 1e-4;
-    options.schedule = {.kind = core::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
-    return std::make_unique<GrpoTrainer>(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
-  }
-  Status train_step() {
-    if (trainer == nullptr) trainer = make_trainer();
-    return trainer->step(testing::rewarded_groups(*policy), /*policy_version=*/0).status();
-  }
-  Result<CheckpointContents> restore(const std::filesystem::path& dir) {
-    return read_checkpoint(dir, policy, trainer, [this] { return make_trainer(); });
-  }
-  model::Llama policy;
-  std::unique_ptr<GrpoTrainer> trainer;
-};
+using Learner = testing::CheckpointedLearner;
 
 class CheckpointTest : public ::testing::Test {
  protected:
