@@ -10,7 +10,7 @@
 // Variants run round-robin, one step each per round after a warm-up round; each reports the
 // median step. Tokens/s counts real tokens (no padding) in every variant.
 //
-//   build/bench/bench_learner --quick              # 8 sequences up to 128 tokens, < 1 minute
+//   build/bench/bench_learner --quick              # 8 sequences up to 96 tokens, 2 rounds
 //   build/bench/bench_learner --threads 2 --rounds 5
 //
 // The last line is `RESULT learner_vs_plain=... packed_vs_unpacked=... learner_tok_s=...
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (std::strcmp(argv[i], "--quick") == 0) {
       settings.sequences = 8;
-      settings.max_length = 128;
+      settings.max_length = 96;
       settings.rounds = 2;
     } else if (std::strcmp(argv[i], "--threads") == 0 && has_value) {
       settings.threads = std::max(1, std::atoi(argv[++i]));
