@@ -169,6 +169,9 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("learning_rate", c.sft.learning_rate, open_range(0, 1));
   v.field("warmup_steps", c.sft.warmup_steps, in_range(0, 1e7));
   v.field("checkpoint_every", c.sft.checkpoint_every, in_range(0, 1e7));
+  // Batching of the SFT steps (learner/batching_options.h).
+  v.field("micro_batch_tokens", c.sft.batching.micro_batch_tokens, in_range(0, 1e9));
+  v.field("pack_sequences", c.sft.batching.pack_sequences, Rule{});
 
   v.section("dpo");
   v.field("steps", c.dpo.steps, in_range(1, 1e7));
@@ -179,6 +182,9 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("loss", c.dpo.loss, one_of({"dpo", "dpo_norm"}));
   v.field("max_grad_norm", c.dpo.max_grad_norm, greater_than(0));
   v.field("checkpoint_every", c.dpo.checkpoint_every, in_range(0, 1e7));
+  // Batching of the DPO steps (learner/batching_options.h).
+  v.field("micro_batch_tokens", c.dpo.batching.micro_batch_tokens, in_range(0, 1e9));
+  v.field("pack_sequences", c.dpo.batching.pack_sequences, Rule{});
 
   v.section("grpo");
   v.field("steps", c.grpo.steps, in_range(0, 1e7));
@@ -191,6 +197,11 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("logprob_chunk_size", c.grpo.logprob_chunk_size, in_range(1, 1e9));
   v.field("gradient_checkpointing", c.grpo.gradient_checkpointing, Rule{});
   v.field("bf16_autocast", c.grpo.bf16_autocast, Rule{});
+  // Micro-batches, packing, mini-batches and epochs of an RL step (learner/batching_options.h).
+  v.field("micro_batch_tokens", c.grpo.batching.micro.micro_batch_tokens, in_range(0, 1e9));
+  v.field("pack_sequences", c.grpo.batching.micro.pack_sequences, Rule{});
+  v.field("mini_batches", c.grpo.batching.mini_batches, in_range(1, 1e6));
+  v.field("epochs", c.grpo.batching.epochs, in_range(1, 1000));
   AdvantageOptions& advantage = c.grpo.advantage;
   v.field("advantage_estimator", advantage.estimator, enum_choices(advantage.estimator));
   v.field("advantage_eps", advantage.eps, greater_than(0));

@@ -17,6 +17,8 @@
 #include "core/transformer_config.h"
 // The controller's dynamic-sampling options (LibTorch-free); moves with the options structs to apps/.
 #include "actors/controller/dynamic_sampling_options.h"
+// Batching options of the trainers (LibTorch-free); moves with the options structs to apps/.
+#include "learner/batching_options.h"
 
 namespace caravan::core {
 
@@ -109,6 +111,8 @@ struct SftOptions {
   // SFT stage only: write checkpoints/step-N every this many steps (and the final model at the
   // end); 0 = only the final model. >= 0.
   int64_t checkpoint_every = 0;
+  // [sft] micro_batch_tokens, pack_sequences (learner/batching_options.h).
+  learner::MicroBatchOptions batching;
 };
 
 // [dpo]: the DPO stage ([task] kind = "dpo"): direct preference optimisation against a frozen
@@ -133,6 +137,8 @@ struct DpoOptions {
   // Write checkpoints/step-N every this many steps (and the final model at the end); 0 = only
   // the final model. >= 0.
   int64_t checkpoint_every = 0;
+  // [dpo] micro_batch_tokens (whole pairs per pass), pack_sequences (learner/batching_options.h).
+  learner::MicroBatchOptions batching;
 };
 
 // The options of the RL stage's components, one struct per component. The learner's
@@ -368,6 +374,8 @@ struct GrpoOptions {
   // bfloat16 on the float32 parameters, which stay the master weights (learner/autocast.h).
   // Needs [model] dtype = "float32".
   bool bf16_autocast = false;
+  // [grpo] micro_batch_tokens, pack_sequences, mini_batches, epochs (learner/batching_options.h).
+  learner::RlBatchingOptions batching;
   AdvantageOptions advantage;
   PolicyLossOptions loss;
   KlOptions kl;

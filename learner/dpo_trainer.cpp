@@ -4,6 +4,7 @@
 
 #include "learner/frozen_copy.h"
 #include "learner/lr_schedule.h"
+#include "learner/sequence_batch.h"
 #include "learner/train_step.h"
 #include "model/logprobs.h"
 
@@ -16,11 +17,41 @@ DpoLossType loss_type_of(const core::DpoOptions& options) {
   return *type;
 }
 
-// Sequence log-probabilities [rows] of `model` on the packed batch, on the model's device.
+// Sequence log-probabilities [sequences] of `model` on the laid-out batch, on the model's device.
 at::Tensor sequence_logprobs_of(model::LlamaImpl& model, const SequenceBatch& packed, DpoLossType type) {
   const at::Tensor logits = target_logits(model, packed);
   const at::Tensor tokens = model::token_logprobs(logits, packed.targets.to(logits.device()), /*temperature=*/1.0);
-  return sequence_logprobs(tokens, packed.loss_mask.to(logits.device()), type);
+  return sequence_logprobs(per_sequence(packed, tokens), per_sequence(packed, packed.loss_mask.to(logits.device())),
+                           type);
+}
+
+// Adds `part` to `total` weighted by its pairs (means are divided by total.pairs in finish_mean).
+void add_weighted(DpoMetrics& total, const DpoMetrics& part) {
+  const auto weight = static_cast<double>(part.pairs);
+  total.loss += part.loss * weight;
+  total.chosen_reward += part.chosen_reward * weight;
+  total.rejected_reward += part.rejected_reward * weight;
+  total.margin += part.margin * weight;
+  total.accuracy += part.accuracy * weight;
+  total.pairs += part.pairs;
+}
+
+void finish_mean(DpoMetrics& total) {
+  const auto count = static_cast<double>(total.pairs);
+  for (double* mean : {&total.loss, &total.chosen_reward, &total.rejected_reward, &total.margin, &total.accuracy}) {
+    *mean /= count;
+  }
+}
+
+// Forward cost of each pair (learner/micro_batch.h): its two rows padded to the longer, or packed.
+std::vector<int64_t> pair_lengths(const std::vector<PreferencePair>& pairs, RowLayout layout) {
+  std::vector<int64_t> lengths;
+  for (const PreferencePair& pair : pairs) {
+    const auto chosen = static_cast<int64_t>(pair.chosen.ids.size());
+    const auto rejected = static_cast<int64_t>(pair.rejected.ids.size());
+    lengths.push_back(layout == RowLayout::kPacked ? chosen + rejected : 2 * std::max(chosen, rejected));
+  }
+  return lengths;
 }
 
 } // namespace
@@ -54,45 +85,58 @@ double DpoTrainer::learning_rate_at(int64_t step) const {
                        options_.steps);
 }
 
-Result<DpoTrainer::BatchTerms> DpoTrainer::loss_terms(const std::vector<PreferencePair>& batch, const char* what) {
-  if (batch.empty()) return Status::invalid_argument(str_cat(what, ": no preference pairs"));
-  std::vector<TrainingSequence> sequences(batch.size() * 2);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(batch[i].chosen, policy_->config()),
-                                str_cat(what, ": pair ", i, " chosen"));
-    CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(batch[i].rejected, policy_->config()),
-                                str_cat(what, ": pair ", i, " rejected"));
-    sequences[i] = batch[i].chosen;
-    sequences[batch.size() + i] = batch[i].rejected;
+Result<DpoTrainer::BatchTerms> DpoTrainer::loss_terms(const std::vector<PreferencePair>& pairs, SequenceRange range,
+                                                      const char* what) {
+  if (range.size() == 0) return Status::invalid_argument(str_cat(what, ": no preference pairs"));
+  const auto count = static_cast<size_t>(range.size());
+  std::vector<TrainingSequence> sequences(count * 2);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t pair = static_cast<size_t>(range.begin) + i;
+    CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(pairs[pair].chosen, policy_->config()),
+                                str_cat(what, ": pair ", pair, " chosen"));
+    CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(pairs[pair].rejected, policy_->config()),
+                                str_cat(what, ": pair ", pair, " rejected"));
+    sequences[i] = pairs[pair].chosen;
+    sequences[count + i] = pairs[pair].rejected;
   }
-  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(sequences, pad_id_));
+  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed,
+                           pack_training_sequences(sequences, pad_id_, row_layout(options_.batching)));
   at::Tensor reference;
   {
     at::NoGradGuard no_grad;
     reference = sequence_logprobs_of(*reference_, packed, loss_type_);
   }
   const at::Tensor policy = sequence_logprobs_of(*policy_, packed, loss_type_);
-  const auto pairs = static_cast<int64_t>(batch.size());
-  return BatchTerms{.terms = dpo_loss(policy.slice(0, 0, pairs), policy.slice(0, pairs), reference.slice(0, 0, pairs),
-                                      reference.slice(0, pairs), options_.beta),
+  const auto n = static_cast<int64_t>(count);
+  return BatchTerms{.terms = dpo_loss(policy.slice(0, 0, n), policy.slice(0, n), reference.slice(0, 0, n),
+                                      reference.slice(0, n), options_.beta),
                     .tokens = packed.completion_tokens};
 }
 
 Result<DpoStepStats> DpoTrainer::step(const std::vector<PreferencePair>& batch) {
+  if (batch.empty()) return Status::invalid_argument("DPO step: no preference pairs");
   policy_->train();
-  CARAVAN_ASSIGN_OR_RETURN(const BatchTerms batch_terms, loss_terms(batch, "DPO step"));
-  const double learning_rate = learning_rate_at(steps_done_++);
+  const double learning_rate = learning_rate_at(steps_done_);
+  optimizer_.zero_grad();
+  DpoMetrics metrics;
+  int64_t tokens = 0;
+  const std::vector<int64_t> lengths = pair_lengths(batch, row_layout(options_.batching));
+  const SequenceRange all{.begin = 0, .end = static_cast<int64_t>(batch.size())};
+  for (const SequenceRange& range : split_by_token_budget(lengths, all, options_.batching)) {
+    CARAVAN_ASSIGN_OR_RETURN(const BatchTerms batch_terms, loss_terms(batch, range, "DPO step"));
+    // dpo_loss is the mean over this micro-batch's pairs: weighted by their share of the step's.
+    (batch_terms.terms.loss * (static_cast<double>(range.size()) / static_cast<double>(batch.size()))).backward();
+    add_weighted(metrics, dpo_metrics(batch_terms.terms));
+    tokens += batch_terms.tokens;
+  }
+  finish_mean(metrics);
+  ++steps_done_;
   for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) {
     group.options().set_lr(learning_rate);
   }
-  optimizer_.zero_grad();
-  batch_terms.terms.loss.backward();
   CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
                            clip_and_step(optimizer_, policy_->parameters(), options_.max_grad_norm));
-  return DpoStepStats{.metrics = dpo_metrics(batch_terms.terms),
-                      .grad_norm = grad_norm,
-                      .learning_rate = learning_rate,
-                      .tokens = batch_terms.tokens};
+  return DpoStepStats{.metrics = metrics, .grad_norm = grad_norm, .learning_rate = learning_rate, .tokens = tokens};
 }
 
 Result<DpoMetrics> DpoTrainer::evaluate(const std::vector<PreferencePair>& pairs, int64_t batch_size) {
@@ -101,24 +145,13 @@ Result<DpoMetrics> DpoTrainer::evaluate(const std::vector<PreferencePair>& pairs
   at::NoGradGuard no_grad;
   policy_->eval();
   DpoMetrics total;
-  for (size_t begin = 0; begin < pairs.size(); begin += static_cast<size_t>(batch_size)) {
-    const size_t end = std::min(pairs.size(), begin + static_cast<size_t>(batch_size));
-    const std::vector<PreferencePair> batch(pairs.begin() + static_cast<std::ptrdiff_t>(begin),
-                                            pairs.begin() + static_cast<std::ptrdiff_t>(end));
-    CARAVAN_ASSIGN_OR_RETURN(const BatchTerms batch_terms, loss_terms(batch, "DPO evaluation"));
-    const DpoMetrics part = dpo_metrics(batch_terms.terms);
-    const auto weight = static_cast<double>(part.pairs);
-    total.loss += part.loss * weight;
-    total.chosen_reward += part.chosen_reward * weight;
-    total.rejected_reward += part.rejected_reward * weight;
-    total.margin += part.margin * weight;
-    total.accuracy += part.accuracy * weight;
-    total.pairs += part.pairs;
+  const auto count = static_cast<int64_t>(pairs.size());
+  for (int64_t begin = 0; begin < count; begin += batch_size) {
+    const SequenceRange range{.begin = begin, .end = std::min(count, begin + batch_size)};
+    CARAVAN_ASSIGN_OR_RETURN(const BatchTerms batch_terms, loss_terms(pairs, range, "DPO evaluation"));
+    add_weighted(total, dpo_metrics(batch_terms.terms));
   }
-  const auto count = static_cast<double>(total.pairs);
-  for (double* mean : {&total.loss, &total.chosen_reward, &total.rejected_reward, &total.margin, &total.accuracy}) {
-    *mean /= count;
-  }
+  finish_mean(total);
   return total;
 }
 

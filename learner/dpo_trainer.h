@@ -20,6 +20,7 @@
 #include "core/run_config.h"
 #include "core/status.h"
 #include "learner/dpo_loss.h"
+#include "learner/micro_batch.h"
 #include "learner/training_sequence.h"
 #include "model/llama.h"
 
@@ -64,7 +65,8 @@ class DpoTrainer {
   // layer; out-of-range values (or an unknown loss name) are bugs (CARAVAN_CHECK).
   DpoTrainer(model::Llama policy, const core::DpoOptions& options, int32_t pad_id);
 
-  // One optimizer step on `batch` (non-empty). Every sequence must pass
+  // One optimizer step on `batch` (non-empty), its gradient summed over forward/backward passes
+  // of whole pairs of at most [dpo] micro_batch_tokens tokens (a pair over the budget alone). Every sequence must pass
   // validate_training_sequence for the policy's config. Returns kInvalidArgument naming the
   // pair for bad input (weights untouched), kInternal if the gradient is not finite (update
   // skipped; the step still counts for the schedule).
@@ -87,10 +89,11 @@ class DpoTrainer {
     DpoLossTerms terms;
     int64_t tokens = 0;
   };
-  // Validates and packs `batch` (rows 0..B-1 the chosen, B..2B-1 the rejected responses) and
-  // returns the loss terms; the policy's forward records gradients unless the caller holds a
-  // NoGradGuard. `what` prefixes errors.
-  Result<BatchTerms> loss_terms(const std::vector<PreferencePair>& batch, const char* what);
+  // Validates and lays out pairs [range.begin, range.end) of `pairs` (the chosen responses, then
+  // the rejected ones; padded or packed as [dpo] pack_sequences says) and returns their loss
+  // terms; the policy's forward records gradients unless the caller holds a NoGradGuard. `what`
+  // prefixes errors, which name the pair's index in `pairs`.
+  Result<BatchTerms> loss_terms(const std::vector<PreferencePair>& pairs, SequenceRange range, const char* what);
 
   model::Llama policy_;
   model::Llama reference_;

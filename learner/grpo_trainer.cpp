@@ -1,5 +1,6 @@
 #include "learner/grpo_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -8,12 +9,57 @@
 #include "learner/chunked_logprobs.h"
 #include "learner/frozen_copy.h"
 #include "learner/lr_schedule.h"
+#include "learner/micro_batch.h"
 #include "learner/off_policy_correction.h"
 #include "learner/policy_loss.h"
 #include "learner/sequence_batch.h"
 #include "learner/train_step.h"
 
 namespace caravan::learner {
+namespace {
+
+// Rows `range` and the first `columns` columns of a per-sequence [B,T] tensor of the TrainBatch.
+at::Tensor rows_of(const at::Tensor& whole, SequenceRange range, int64_t columns) {
+  return whole.slice(/*dim=*/0, range.begin, range.end).slice(/*dim=*/1, 0, columns);
+}
+
+// Logprobs and entropies of `model` on `batch`, per sequence: [b, T_b] (learner/sequence_batch.h).
+TokenStatistics sequence_statistics(model::LlamaImpl& model, const SequenceBatch& batch, double temperature,
+                                    int64_t chunk) {
+  const TokenStatistics grid = chunked_token_statistics(target_hidden_states(model, batch), output_head_weight(model),
+                                                        batch.targets.to(model_device(model)), temperature, chunk);
+  return {.logprobs = per_sequence(batch, grid.logprobs), .entropy = per_sequence(batch, grid.entropy)};
+}
+
+// Masked sum of a [b,T] statistic (no gradient).
+double masked_sum(const at::Tensor& values, const at::Tensor& mask) {
+  at::NoGradGuard no_grad;
+  return (values.detach().to(at::kDouble) * mask.to(at::kDouble)).sum().item<double>();
+}
+
+// Sums over the micro-batches of a TrainBatch, turned into GrpoStepStats at the end.
+struct StepTotals {
+  // Over the optimizer steps: their losses (each the sum of its micro-batches') and grad norms.
+  double loss = 0;
+  double policy_loss = 0;
+  double grad_norm = 0;
+  int64_t updates = 0;
+  // Token-weighted over every micro-batch of every update.
+  double tokens = 0;
+  double clip_low = 0;
+  double clip_high = 0;
+  double dual_clip = 0;
+  double entropy = 0;
+  double tis_truncated = 0;
+  double masked = 0;
+  // Of the policy before the first update, over the first pass (every sequence once).
+  double kl_sum = 0;
+  double first_pass_tokens = 0;
+  LogprobMismatch mismatch;
+  double mismatch_sum = 0;
+};
+
+} // namespace
 
 GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
                          int32_t pad_id)
@@ -36,6 +82,10 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, 
   CARAVAN_CHECK(options.advantage.eps > 0 && options.max_grad_norm > 0 && options.logprob_chunk_size >= 1,
                 "bad GRPO options: advantage_eps ", options.advantage.eps, " max_grad_norm ", options.max_grad_norm,
                 " logprob_chunk_size ", options.logprob_chunk_size);
+  CARAVAN_CHECK(options.batching.mini_batches >= 1 && options.batching.epochs >= 1 &&
+                    options.batching.micro.micro_batch_tokens >= 0,
+                "bad GRPO batching options: mini_batches ", options.batching.mini_batches, " epochs ",
+                options.batching.epochs, " micro_batch_tokens ", options.batching.micro.micro_batch_tokens);
   policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 
@@ -88,6 +138,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   // One per trained (judged) sequence, in the order of `sequences`.
   std::vector<float> weights;
   std::vector<float> current_version;
+  std::vector<int64_t> lengths;
   for (const RolloutGroup& group : groups) {
     for (const RolloutSample& sample : group.samples) {
       rewards.push_back(sample.reward);
@@ -97,6 +148,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
             {.prompt = group.prompt_tokens, .completion = sample.tokens, .completion_logprobs = sample.logprobs});
         weights.push_back(sample.weight);
         current_version.push_back(sample.policy_version == policy_version ? 1.0f : 0.0f);
+        lengths.push_back(static_cast<int64_t>(group.prompt_tokens.size() + sample.tokens.size()));
       }
     }
   }
@@ -111,92 +163,165 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
     return stats;
   }
   stats.reward_mean = reward_table.masked_select(judged_table).mean().item<double>();
-  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, pack_sequences(sequences, pad_id_));
 
+  // The per-sequence grid [B,T] of the whole TrainBatch (one padded row per sequence) that the
+  // masks, advantages and logprobs share; micro-batches take its rows and leading columns.
+  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch whole, pack_sequences(sequences, pad_id_));
   const at::Device device = model_device(*policy_);
-  const at::Tensor targets = batch.targets.to(device);
-  const at::Tensor mask = batch.loss_mask.to(device);
-  const at::Tensor rollout_logprobs = batch.old_logprobs.to(device);
+  const at::Tensor mask = whole.loss_mask.to(device);
+  const at::Tensor rollout_logprobs = whole.old_logprobs.to(device);
+  const at::Tensor sequence_weights = at::tensor(weights, at::kFloat).to(device);
+  const at::Tensor current_version_mask = mask * at::tensor(current_version, at::kFloat).to(device).unsqueeze(1);
   const int64_t chunk = options_.logprob_chunk_size;
-  at::Tensor ref_logprobs;
-  TokenStatistics policy_tokens;
-  {
-    const BfloatAutocast autocast(device, options_.bf16_autocast);
-    {
-      at::NoGradGuard no_grad;
-      ref_logprobs = chunked_token_statistics(target_hidden_states(*reference_, batch), output_head_weight(*reference_),
-                                              targets, temperature_, chunk)
-                         .logprobs;
-    }
-    policy_->train();
-    policy_tokens = chunked_token_statistics(target_hidden_states(*policy_, batch), output_head_weight(*policy_), targets,
-                                             temperature_, chunk);
-  }
-  const at::Tensor logprobs = policy_tokens.logprobs;
+  const MicroBatchOptions& micro_options = options_.batching.micro;
+  const RowLayout layout = row_layout(micro_options);
+  // Sequences [range.begin, range.end) laid out for one forward.
+  const auto lay_out = [&](SequenceRange range) -> Result<SequenceBatch> {
+    return pack_sequences(std::vector<SequenceSpec>(sequences.begin() + range.begin, sequences.begin() + range.end),
+                          pad_id_, layout);
+  };
 
-  const double kl_coef = kl_controller_.coef();
-  const at::Tensor kl = kl_estimate(logprobs, ref_logprobs, mask, options_.kl.estimator);
+  const std::vector<MiniBatch> plan = plan_mini_batches(lengths, options_.batching);
+  const bool several_updates = static_cast<int64_t>(plan.size()) * options_.batching.epochs > 1;
   const bool kl_in_reward = options_.kl.placement == core::KlPlacement::kReward;
+  const double kl_coef = kl_controller_.coef();
+
+  // Before the first update: the reference's logprobs, and the policy's where more than one
+  // update or the advantages need them (else the first forward's detached logprobs are the
+  // policy's before the update).
+  const at::Tensor ref_logprobs = at::zeros_like(mask);
+  at::Tensor pre_update_logprobs;
+  if (several_updates || kl_in_reward) pre_update_logprobs = at::zeros_like(mask);
+  {
+    at::NoGradGuard no_grad;
+    const BfloatAutocast autocast(device, options_.bf16_autocast);
+    policy_->train();
+    const SequenceRange all{.begin = 0, .end = static_cast<int64_t>(sequences.size())};
+    for (const SequenceRange& range : split_by_token_budget(lengths, all, micro_options)) {
+      CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, lay_out(range));
+      const at::Tensor reference = sequence_statistics(*reference_, batch, temperature_, chunk).logprobs;
+      rows_of(ref_logprobs, range, reference.size(1)).copy_(reference);
+      if (pre_update_logprobs.defined()) {
+        const at::Tensor policy = sequence_statistics(*policy_, batch, temperature_, chunk).logprobs;
+        rows_of(pre_update_logprobs, range, policy.size(1)).copy_(policy);
+      }
+    }
+  }
+
+  // Advantages once, over whole groups, before any cut.
   const at::Tensor advantages = estimate_advantages(
       {.rewards = reward_table.to(device),
        .judged = judged_table.to(device),
        .mask = mask,
-       .token_rewards = kl_in_reward ? (-kl_coef * kl.detach()).to(at::kFloat) : at::Tensor()},
+       .token_rewards = kl_in_reward
+                            ? (-kl_coef * kl_estimate(pre_update_logprobs, ref_logprobs, mask, options_.kl.estimator))
+                                  .to(at::kFloat)
+                            : at::Tensor()},
       options_.advantage);
 
-  // With a correction on, the PPO ratio measures the update only (against the learner's own
-  // recomputation) and the correction weights carry the rollout/learner gap.
-  const CorrectionWeights correction =
-      off_policy_correction(logprobs.detach(), rollout_logprobs, mask, options_.correction);
-  const at::Tensor old_logprobs = options_.correction.enabled() ? logprobs.detach() : rollout_logprobs;
-  const LogprobMismatch mismatch = logprob_mismatch(
-      logprobs.detach(), rollout_logprobs, mask * at::tensor(current_version, at::kFloat).to(device).unsqueeze(1));
-
-  const PolicyLossOutput loss = policy_loss(
-      {.logprobs = logprobs,
-       .old_logprobs = old_logprobs,
-       .advantages = advantages,
-       .mask = mask,
-       .sequence_weights = at::tensor(weights, at::kFloat).to(device),
-       .correction_weights = options_.correction.enabled() ? correction.weights : at::Tensor(),
-       .kl = kl_in_reward ? at::Tensor() : kl,
-       .kl_coef = kl_coef,
-       .entropy = policy_tokens.entropy,
-       .max_tokens = max_new_tokens_},
-      options_.loss);
-
+  // The learning-rate schedule counts TrainBatches: every update of this one uses the same rate.
   const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
   for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
-  optimizer_.zero_grad();
-  loss.loss.backward();
-  CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
-                           clip_and_step(optimizer_, policy_->parameters(), options_.max_grad_norm));
+  StepTotals totals;
+  for (int64_t epoch = 0; epoch < options_.batching.epochs; ++epoch) {
+    for (const MiniBatch& mini : plan) {
+      const AggregationScope scope = aggregation_scope(rows_of(mask, mini.sequences, mask.size(1)));
+      optimizer_.zero_grad();
+      for (const SequenceRange& range : mini.micro_batches) {
+        CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, lay_out(range));
+        TokenStatistics policy_tokens;
+        {
+          const BfloatAutocast autocast(device, options_.bf16_autocast);
+          policy_->train();
+          policy_tokens = sequence_statistics(*policy_, batch, temperature_, chunk);
+        }
+        const at::Tensor& logprobs = policy_tokens.logprobs;
+        const int64_t columns = logprobs.size(1);
+        const at::Tensor micro_mask = rows_of(mask, range, columns);
+        const at::Tensor micro_rollout = rows_of(rollout_logprobs, range, columns);
+        const at::Tensor micro_reference = rows_of(ref_logprobs, range, columns);
+        const at::Tensor pre_update =
+            pre_update_logprobs.defined() ? rows_of(pre_update_logprobs, range, columns) : logprobs.detach();
+        // With a correction on, the PPO ratio measures the update only (against the learner's
+        // logprobs before it) and the correction weights carry the rollout/learner gap. With
+        // several updates, the ratio is against the logprobs before the first (PPO).
+        const CorrectionWeights correction =
+            off_policy_correction(pre_update, micro_rollout, micro_mask, options_.correction);
+        const at::Tensor old_logprobs =
+            options_.correction.enabled() || several_updates ? pre_update : micro_rollout;
+        const PolicyLossOutput loss = policy_loss(
+            {.logprobs = logprobs,
+             .old_logprobs = old_logprobs,
+             .advantages = rows_of(advantages, range, columns),
+             .mask = micro_mask,
+             .sequence_weights = sequence_weights.slice(0, range.begin, range.end),
+             .correction_weights = options_.correction.enabled() ? correction.weights : at::Tensor(),
+             .kl = kl_in_reward ? at::Tensor()
+                                : kl_estimate(logprobs, micro_reference, micro_mask, options_.kl.estimator),
+             .kl_coef = kl_coef,
+             .entropy = policy_tokens.entropy,
+             .max_tokens = max_new_tokens_,
+             .scope = &scope},
+            options_.loss);
+        loss.loss.backward();
+
+        const double tokens = micro_mask.sum().item<double>();
+        totals.loss += loss.loss.item<double>();
+        totals.policy_loss += loss.policy_loss;
+        totals.tokens += tokens;
+        totals.clip_low += loss.clip_low_fraction * tokens;
+        totals.clip_high += loss.clip_high_fraction * tokens;
+        totals.dual_clip += loss.dual_clip_fraction * tokens;
+        totals.entropy += loss.entropy_mean * tokens;
+        totals.tis_truncated += correction.truncated_fraction * tokens;
+        totals.masked += correction.masked_fraction * tokens;
+        if (epoch == 0) {
+          totals.kl_sum +=
+              masked_sum(kl_estimate(pre_update, micro_reference, micro_mask, options_.kl.estimator), micro_mask);
+          totals.first_pass_tokens += tokens;
+          const LogprobMismatch mismatch =
+              logprob_mismatch(pre_update, micro_rollout, rows_of(current_version_mask, range, columns));
+          totals.mismatch.max_abs = std::max(totals.mismatch.max_abs, mismatch.max_abs);
+          totals.mismatch.tokens += mismatch.tokens;
+          totals.mismatch_sum += mismatch.mean_abs * static_cast<double>(mismatch.tokens);
+        }
+      }
+      CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, apply_update());
+      totals.grad_norm += grad_norm;
+      ++totals.updates;
+    }
+  }
   ++steps_done_;
-  const double kl_mean = [&] {
-    at::NoGradGuard no_grad;
-    return ((kl.detach() * mask).sum() / mask.sum().clamp_min(1.0)).item<double>();
-  }();
+  const double kl_mean = totals.kl_sum / std::max(totals.first_pass_tokens, 1.0);
   kl_controller_.update(kl_mean, static_cast<int64_t>(sequences.size()));
 
-  stats.loss = loss.loss.item<double>();
+  const auto updates = static_cast<double>(totals.updates);
+  const double tokens = std::max(totals.tokens, 1.0);
+  stats.loss = totals.loss / updates;
   stats.kl_mean = kl_mean;
-  stats.clip_fraction = loss.clip_low_fraction + loss.clip_high_fraction;
-  stats.grad_norm = grad_norm;
-  stats.tokens = batch.completion_tokens;
-  stats.terms = {{"policy_loss", loss.policy_loss},
-                 {"entropy", loss.entropy_mean},
+  stats.clip_fraction = (totals.clip_low + totals.clip_high) / tokens;
+  stats.grad_norm = totals.grad_norm / updates;
+  stats.tokens = whole.completion_tokens;
+  stats.terms = {{"policy_loss", totals.policy_loss / updates},
+                 {"entropy", totals.entropy / tokens},
                  {"kl_coef", kl_coef},
-                 {"clip_low_fraction", loss.clip_low_fraction},
-                 {"clip_high_fraction", loss.clip_high_fraction}};
-  if (options_.loss.dual_clip > 0) stats.terms.emplace_back("dual_clip_fraction", loss.dual_clip_fraction);
-  if (options_.correction.tis_cap > 0) stats.terms.emplace_back("tis_truncated_fraction", correction.truncated_fraction);
-  if (options_.correction.mask_high > 0) stats.terms.emplace_back("masked_fraction", correction.masked_fraction);
-  stats.terms.emplace_back("logprob_diff_max", mismatch.max_abs);
-  stats.terms.emplace_back("logprob_diff_mean", mismatch.mean_abs);
-  stats.terms.emplace_back("logprob_tokens", static_cast<double>(mismatch.tokens));
+                 {"clip_low_fraction", totals.clip_low / tokens},
+                 {"clip_high_fraction", totals.clip_high / tokens}};
+  if (options_.loss.dual_clip > 0) stats.terms.emplace_back("dual_clip_fraction", totals.dual_clip / tokens);
+  if (options_.correction.tis_cap > 0) stats.terms.emplace_back("tis_truncated_fraction", totals.tis_truncated / tokens);
+  if (options_.correction.mask_high > 0) stats.terms.emplace_back("masked_fraction", totals.masked / tokens);
+  stats.terms.emplace_back("logprob_diff_max", totals.mismatch.max_abs);
+  stats.terms.emplace_back("logprob_diff_mean",
+                           totals.mismatch_sum / std::max(static_cast<double>(totals.mismatch.tokens), 1.0));
+  stats.terms.emplace_back("logprob_tokens", static_cast<double>(totals.mismatch.tokens));
   stats.terms.emplace_back("learning_rate", learning_rate);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
+}
+
+Result<double> GrpoTrainer::apply_update() {
+  // The parameters' gradients hold the sum over the mini-batch's micro-batches here.
+  return clip_and_step(optimizer_, policy_->parameters(), options_.max_grad_norm);
 }
 
 } // namespace caravan::learner

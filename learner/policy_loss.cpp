@@ -1,5 +1,7 @@
 #include "learner/policy_loss.h"
 
+#include <algorithm>
+
 #include "core/status.h"
 
 namespace caravan::learner {
@@ -45,23 +47,35 @@ void check_same_shape(const at::Tensor& reference, const at::Tensor& other, cons
 
 } // namespace
 
+AggregationScope aggregation_scope(const at::Tensor& mask) {
+  at::NoGradGuard no_grad;
+  const at::Tensor tokens = (mask != 0).sum(1);
+  return {.tokens = tokens.sum().item<int64_t>(),
+          .sequences_with_tokens = (tokens > 0).sum().item<int64_t>(),
+          .sequences = mask.size(0)};
+}
+
 at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, core::LossAggregation aggregation,
-                     int64_t max_tokens) {
+                     int64_t max_tokens, const AggregationScope* scope) {
   CARAVAN_CHECK(values.dim() == 2 && mask.sizes() == values.sizes(), "aggregate: values ", values.sizes(), " and mask ",
                 mask.sizes(), " must both be [B,T]");
   const at::Tensor m = mask.to(values.scalar_type());
   const at::Tensor masked = values * m;
   switch (aggregation) {
     case core::LossAggregation::kTokenMean:
+      if (scope != nullptr) return masked.sum() / static_cast<double>(std::max<int64_t>(scope->tokens, 1));
       return masked.sum() / m.sum().clamp_min(1.0);
     case core::LossAggregation::kSequenceMeanTokenMean: {
       const at::Tensor tokens = m.sum(1);
       const at::Tensor per_sequence = masked.sum(1) / tokens.clamp_min(1.0);
+      if (scope != nullptr) {
+        return per_sequence.sum() / static_cast<double>(std::max<int64_t>(scope->sequences_with_tokens, 1));
+      }
       return per_sequence.sum() / (tokens > 0).sum().clamp_min(1).to(values.scalar_type());
     }
     case core::LossAggregation::kConstantDenominator:
       CARAVAN_CHECK(max_tokens >= 1, "constant aggregation needs max_tokens >= 1, got ", max_tokens);
-      return masked.sum() / static_cast<double>(values.size(0) * max_tokens);
+      return masked.sum() / static_cast<double>((scope != nullptr ? scope->sequences : values.size(0)) * max_tokens);
   }
   CARAVAN_CHECK(false, "unknown loss aggregation ", static_cast<int>(aggregation));
   return {};
@@ -129,10 +143,11 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyL
   }
 
   PolicyLossOutput output;
-  output.loss = aggregate(token_loss, mask, options.aggregation, inputs.max_tokens);
+  output.loss = aggregate(token_loss, mask, options.aggregation, inputs.max_tokens, inputs.scope);
   {
     at::NoGradGuard no_grad;
-    output.policy_loss = aggregate(policy_term.detach(), mask, options.aggregation, inputs.max_tokens).item<double>();
+    output.policy_loss =
+        aggregate(policy_term.detach(), mask, options.aggregation, inputs.max_tokens, inputs.scope).item<double>();
     output.clip_high_fraction = masked_mean(surrogate.clipped_high, mask);
     output.clip_low_fraction = masked_mean(surrogate.clipped_low, mask);
     output.dual_clip_fraction = masked_mean(surrogate.dual_clipped, mask);

@@ -44,6 +44,21 @@
 
 namespace caravan::learner {
 
+// The counts of the whole mini-batch one micro-batch belongs to (learner/micro_batch.h). With a
+// scope the aggregations divide by these counts instead of the micro-batch's own, so the
+// micro-batches' losses (and gradients) add up to the mini-batch's.
+struct AggregationScope {
+  // Masked tokens (token_mean).
+  int64_t tokens = 0;
+  // Sequences with at least one masked token (seq_mean_token_mean).
+  int64_t sequences_with_tokens = 0;
+  // Sequences (constant: B).
+  int64_t sequences = 0;
+};
+
+// The scope of a [B,T] mask taken whole.
+AggregationScope aggregation_scope(const at::Tensor& mask);
+
 struct PolicyLossInputs {
   // log pi_theta(token), [B,T]; usually requires grad.
   at::Tensor logprobs;
@@ -67,6 +82,8 @@ struct PolicyLossInputs {
   // The constant aggregation's per-sequence token budget ([rollout] max_new_tokens), >= 1 when
   // options.aggregation is kConstantDenominator.
   int64_t max_tokens = 0;
+  // The mini-batch's counts when these rows are one micro-batch of it; null = these rows alone.
+  const AggregationScope* scope = nullptr;
 };
 
 struct PolicyLossOutput {
@@ -90,9 +107,10 @@ struct PolicyLossOutput {
 //   token_mean           sum(v m) / sum(m)
 //   seq_mean_token_mean  mean over rows with sum_t m > 0 of sum_t(v m) / sum_t m
 //   constant             sum(v m) / (B * max_tokens)
+// with sum(m), the number of rows with sum_t m > 0 and B taken from `scope` when given.
 // An all-zero mask gives 0 (still a graph node, so backward() works).
 at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, core::LossAggregation aggregation,
-                     int64_t max_tokens);
+                     int64_t max_tokens, const AggregationScope* scope = nullptr);
 
 PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyLossOptions& options);
 

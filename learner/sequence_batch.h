@@ -1,18 +1,24 @@
 // File: learner/sequence_batch.h
-// Packs variable-length (prompt, completion) pairs into right-padded tensors for one
-// teacher-forced forward pass. Shared by SFT (prompt, answer) and GRPO (prompt, sampled
-// completion): position j of `targets` is the token predicted from positions <= j.
+// Lays variable-length sequences out as the tensors of one teacher-forced forward pass: one
+// right-padded row per sequence, or all of them packed back to back in one row. Shared by SFT
+// and DPO (tokenised conversations with assistant-only masks, learner/training_sequence.h) and
+// RL (prompt + sampled completion): target cell j of a row is the token predicted from the
+// row's tokens up to j, within the same sequence.
 //
 //   std::vector<learner::SequenceSpec> specs = {{.prompt = p, .completion = c, .completion_logprobs = lp}};
-//   CARAVAN_ASSIGN_OR_RETURN(learner::SequenceBatch batch, learner::pack_sequences(specs, pad_id));
-//   at::Tensor logits = learner::target_logits(*model, batch);  // learner/train_step.h
+//   CARAVAN_ASSIGN_OR_RETURN(learner::SequenceBatch batch, learner::pack_sequences(specs, pad_id, RowLayout::kPacked));
+//   at::Tensor hidden = learner::target_hidden_states(*model, batch);   // learner/train_step.h, [R, L-1, H]
+//   at::Tensor lp = learner::per_sequence(batch, grid_logprobs);        // [B, T]
 //
 // Example (pad 0), prompt [5, 6] + completion [7, 8], and prompt [9] + completion [3]:
-//   tokens       [[5, 6, 7, 8], [9, 3, 0, 0]]     positions [[0,1,2,3], [0,1,2,3]]
-//   key_mask     [[1, 1, 1, 1], [1, 1, 0, 0]]
-//   targets      [[6, 7, 8],    [3, 0, 0]]
-//   loss_mask    [[0, 1, 1],    [1, 0, 0]]
-//   old_logprobs [[0, lp7, lp8], [lp3, 0, 0]]
+//   kPadded  tokens [[5, 6, 7, 8], [9, 3, 0, 0]]   segments {4, 4}
+//            targets [[6, 7, 8], [3, 0, 0]]        loss_mask [[0, 1, 1], [1, 0, 0]]
+//   kPacked  tokens [[5, 6, 7, 8, 9, 3]]           segments {4, 2}
+//            targets [[6, 7, 8, 9, 3]]             loss_mask [[0, 1, 1, 0, 1]]
+//   per_sequence of either grid: [[x6, x7, x8], [x3, 0, 0]], loss mask [[0, 1, 1], [1, 0, 0]].
+// A padded row is one attention block: its padding follows the real tokens, so causal attention
+// keeps it out of every real token's view. Packed sequences are separate blocks (positions
+// restarting at 0, no attention across them): the same logits as padded rows.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +32,14 @@
 
 namespace caravan::learner {
 
+// How sequences share the rows of a forward pass.
+enum class RowLayout {
+  // One row per sequence, right-padded to the longest.
+  kPadded,
+  // One row: every sequence back to back, no padding.
+  kPacked,
+};
+
 // A view of one sequence; the spans must stay valid during pack_sequences only.
 struct SequenceSpec {
   // Non-empty (the first completion token is predicted from the last prompt token).
@@ -37,27 +51,53 @@ struct SequenceSpec {
   std::span<const float> completion_logprobs = {};
 };
 
-// Right-padded CPU tensors; B sequences, L = the longest prompt + completion (>= 1).
+// A view of one sequence as the layout sees it (the common form of SequenceSpec and
+// TrainingSequence); the spans must stay valid during lay_out_sequences only.
+struct TokenSequence {
+  // Non-empty.
+  std::span<const int32_t> ids;
+  // Parallel to ids: 1 = trained (predicted from the ids before it); the first id's is ignored.
+  std::span<const uint8_t> trained;
+  // Empty (old_logprobs 0) or parallel to ids.
+  std::span<const float> old_logprobs = {};
+};
+
+// CPU tensors of B sequences in R rows of L tokens (L >= 1). The forward's layout is
+// model::BatchLayout::packed(segments) over tokens.reshape(-1).
 struct SequenceBatch {
-  // [B,L] int64, padded with pad_id.
+  // [R,L] int64, padded with pad_id.
   at::Tensor tokens;
-  // [B,L] int64, 0..L-1 on every row.
-  at::Tensor positions;
-  // [B,L] bool, true = real token.
-  at::Tensor key_mask;
-  // [B,L-1] int64 = tokens[:, 1:].
+  // Attention blocks, row after row, tiling every row exactly (sum = R * L).
+  std::vector<int64_t> segments;
+  // [R,L-1] int64 = tokens[:, 1:].
   at::Tensor targets;
-  // [B,L-1] float32, 1 exactly where targets[b][j] is a completion token.
+  // [R,L-1] float32, 1 exactly where targets[r][j] is a trained token of the sequence of cell j.
   at::Tensor loss_mask;
-  // [B,L-1] float32, the rollout logprob of targets[b][j] where loss_mask is 1, else 0.
+  // [R,L-1] float32, the old (rollout) logprob of targets[r][j] where loss_mask is 1, else 0.
   at::Tensor old_logprobs;
-  // Number of completion tokens = loss_mask.sum().
+  // Number of sequences B.
+  int64_t sequences = 0;
+  // [B,T] int64, T = the longest sequence's length - 1: the flat index in the [R * (L-1)] target
+  // grid of sequence b's target t, and R * (L-1) (a cell holding 0, see per_sequence) past its
+  // end. Undefined for kPadded, whose grid already is one sequence per row.
+  at::Tensor sequence_cells;
+  // Number of trained tokens = loss_mask.sum().
   int64_t completion_tokens = 0;
 };
 
-// Returns kInvalidArgument, naming the sequence index, for an empty batch, an empty prompt, or
-// completion_logprobs whose length is neither 0 nor the completion's. Thread-safe.
-Result<SequenceBatch> pack_sequences(const std::vector<SequenceSpec>& sequences, int32_t pad_id);
+// The [B,T] per-sequence view of a [R,L-1] target-grid tensor (sequence b's target t at [b][t],
+// 0 past its end); differentiable, on the grid's device. For kPadded, `grid` itself.
+at::Tensor per_sequence(const SequenceBatch& batch, const at::Tensor& grid);
+
+// The one layout path. Returns kInvalidArgument, naming the sequence index, for an empty batch,
+// an empty sequence, or trained/old_logprobs lengths that do not match the ids. Thread-safe.
+Result<SequenceBatch> lay_out_sequences(std::span<const TokenSequence> sequences, int32_t pad_id, RowLayout layout);
+
+// (prompt, completion) pairs: the completion tokens are trained, their old_logprobs the
+// completion_logprobs. kInvalidArgument, naming the sequence index, for an empty batch, an empty
+// prompt, or completion_logprobs whose length is neither 0 nor the completion's. Thread-safe.
+Result<SequenceBatch> pack_sequences(const std::vector<SequenceSpec>& sequences, int32_t pad_id,
+                                     RowLayout layout = RowLayout::kPadded);
 
 // Checks one sequence against a model before packing: the structure checked by pack_sequences,
 // every token id in [0, config.vocab_size), and prompt + completion no longer than

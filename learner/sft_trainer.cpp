@@ -1,6 +1,9 @@
 #include "learner/sft_trainer.h"
 
+#include <algorithm>
+
 #include "learner/lr_schedule.h"
+#include "learner/micro_batch.h"
 #include "learner/sequence_batch.h"
 #include "learner/sft_loss.h"
 #include "learner/train_step.h"
@@ -44,8 +47,7 @@ Result<SftStepStats> SftTrainer::step(const std::vector<SftExample>& batch) {
     CARAVAN_RETURN_IF_ERROR_CTX(validate_sequence(sequence, policy_->config()), str_cat("SFT step: example ", i));
     sequences.push_back(as_training_sequence(batch[i]));
   }
-  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(sequences, pad_id_));
-  return train_on(packed);
+  return train_on(sequences);
 }
 
 Result<SftStepStats> SftTrainer::step(const std::vector<TrainingSequence>& batch) {
@@ -54,27 +56,43 @@ Result<SftStepStats> SftTrainer::step(const std::vector<TrainingSequence>& batch
     CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(batch[i], policy_->config()),
                                 str_cat("SFT step: sequence ", i));
   }
-  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(batch, pad_id_));
-  return train_on(packed);
+  return train_on(batch);
 }
 
-Result<SftStepStats> SftTrainer::train_on(const SequenceBatch& packed) {
+Result<SftStepStats> SftTrainer::train_on(const std::vector<TrainingSequence>& sequences) {
   const double learning_rate = learning_rate_at(steps_done_++);
   for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) {
     group.options().set_lr(learning_rate);
   }
+  std::vector<int64_t> lengths;
+  int64_t trained_tokens = 0;
+  for (const TrainingSequence& sequence : sequences) {
+    lengths.push_back(static_cast<int64_t>(sequence.ids.size()));
+    trained_tokens += sequence.trained_tokens();
+  }
 
   policy_->train();
-  const at::Tensor logits = target_logits(*policy_, packed);
-  const at::Tensor loss =
-      sft_loss(logits, packed.targets.to(logits.device()), packed.loss_mask.to(logits.device()));
   optimizer_.zero_grad();
-  loss.backward();
+  double loss_value = 0;
+  const SequenceRange all{.begin = 0, .end = static_cast<int64_t>(sequences.size())};
+  for (const SequenceRange& range : split_by_token_budget(lengths, all, options_.batching)) {
+    CARAVAN_ASSIGN_OR_RETURN(
+        const SequenceBatch packed,
+        pack_training_sequences(
+            std::vector<TrainingSequence>(sequences.begin() + range.begin, sequences.begin() + range.end), pad_id_,
+            row_layout(options_.batching)));
+    const at::Tensor logits = target_logits(*policy_, packed);
+    // sft_loss is the mean over this micro-batch's trained tokens: weighted by their share of the
+    // step's, the micro-batches' gradients add up to the mean over the step's tokens.
+    const double share = static_cast<double>(packed.completion_tokens) / static_cast<double>(std::max<int64_t>(trained_tokens, 1));
+    const at::Tensor loss =
+        sft_loss(logits, packed.targets.to(logits.device()), packed.loss_mask.to(logits.device())) * share;
+    loss.backward();
+    loss_value += loss.item<double>();
+  }
   CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, clip_and_step(optimizer_, policy_->parameters(), kMaxGradNorm));
-  return SftStepStats{.loss = loss.item<double>(),
-                      .grad_norm = grad_norm,
-                      .tokens = packed.completion_tokens,
-                      .learning_rate = learning_rate};
+  return SftStepStats{
+      .loss = loss_value, .grad_norm = grad_norm, .tokens = trained_tokens, .learning_rate = learning_rate};
 }
 
 Result<SftEvaluation> SftTrainer::evaluate(const std::vector<TrainingSequence>& sequences, int64_t batch_size) {
@@ -92,7 +110,8 @@ Result<SftEvaluation> SftTrainer::evaluate(const std::vector<TrainingSequence>& 
       CARAVAN_RETURN_IF_ERROR_CTX(validate_training_sequence(batch[i], policy_->config()),
                                   str_cat("SFT evaluation: sequence ", begin + i));
     }
-    CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed, pack_training_sequences(batch, pad_id_));
+    CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed,
+                             pack_training_sequences(batch, pad_id_, row_layout(options_.batching)));
     const at::Tensor logits = target_logits(*policy_, packed);
     // sft_loss is the mean over this batch's trained tokens; weight it by their count.
     const double batch_loss =

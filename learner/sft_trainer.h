@@ -2,7 +2,9 @@
 // Supervised fine-tuning: masked next-token cross entropy on (prompt, target) pairs (the
 // arithmetic warm-up) or on tokenised conversations with assistant-only masks (the SFT stage,
 // learner/sft_stage.h), AdamW with a linear learning-rate warm-up, gradient clipping at 1.0.
-// One optimizer step per call.
+// One optimizer step per call, its gradient summed over forward/backward passes of at most
+// [sft] micro_batch_tokens tokens, padded or packed ([sft] pack_sequences;
+// learner/batching_options.h).
 //
 //   learner::SftTrainer trainer(policy, config.sft, tokenizer->pad_id());
 //   for (int64_t i = 0; i < config.sft.steps; ++i) {
@@ -31,7 +33,7 @@ struct SftExample {
 };
 
 struct SftStepStats {
-  // Mean cross entropy per target token (nats) before the update.
+  // Mean cross entropy per target token (nats) before the update, over all micro-batches.
   double loss = 0;
   // Global gradient L2 norm before clipping.
   double grad_norm = 0;
@@ -63,7 +65,7 @@ class SftTrainer {
   // kInvalidArgument naming the example for bad input (weights untouched), kInternal if the
   // gradient is not finite (update skipped; the step still counts for the schedule).
   Result<SftStepStats> step(const std::vector<SftExample>& batch);
-  // The same on tokenised conversations (one padded row each; learner/training_sequence.h).
+  // The same on tokenised conversations (learner/training_sequence.h).
   // Each must pass validate_training_sequence for the policy's config (kInvalidArgument naming
   // the sequence otherwise, weights untouched).
   Result<SftStepStats> step(const std::vector<TrainingSequence>& batch);
@@ -82,8 +84,8 @@ class SftTrainer {
   torch::optim::AdamW& optimizer() { return optimizer_; }
 
  private:
-  // One optimizer step on a packed batch.
-  Result<SftStepStats> train_on(const SequenceBatch& packed);
+  // One optimizer step on validated sequences.
+  Result<SftStepStats> train_on(const std::vector<TrainingSequence>& sequences);
 
   model::Llama policy_;
   core::SftOptions options_;

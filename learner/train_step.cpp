@@ -17,9 +17,9 @@ at::Tensor target_logits(model::LlamaImpl& model, const SequenceBatch& batch) {
   const at::Device device = model_device(model);
   const int64_t rows = batch.tokens.size(0);
   const int64_t length = batch.tokens.size(1);
-  // Each right-padded row is one sequence of `length` tokens: causal attention keeps the pads
-  // at its end out of every real token's view, so their logits are simply ignored.
-  const model::BatchLayout layout = model::BatchLayout::packed(std::vector<int64_t>(static_cast<size_t>(rows), length), device);
+  // The batch's attention blocks (learner/sequence_batch.h): a padded row's pads sit after its
+  // real tokens, so causal attention keeps them out of every real token's view.
+  const model::BatchLayout layout = model::BatchLayout::packed(batch.segments, device);
   const at::Tensor logits = model.forward(batch.tokens.to(device).reshape({-1}), layout).view({rows, length, -1});
   // TODO(perf): the last position's logits predict nothing; the model could skip its head.
   return logits.slice(/*dim=*/1, /*start=*/0, /*end=*/length - 1);
@@ -31,8 +31,8 @@ at::Tensor target_hidden_states(model::LlamaImpl& model, const SequenceBatch& ba
   const at::Device device = model_device(model);
   const int64_t rows = batch.tokens.size(0);
   const int64_t length = batch.tokens.size(1);
-  // As target_logits: each right-padded row is one sequence.
-  const model::BatchLayout layout = model::BatchLayout::packed(std::vector<int64_t>(static_cast<size_t>(rows), length), device);
+  // As target_logits.
+  const model::BatchLayout layout = model::BatchLayout::packed(batch.segments, device);
   const at::Tensor hidden = body->forward(batch.tokens.to(device).reshape({-1}), layout, nullptr).view({rows, length, -1});
   return hidden.slice(/*dim=*/1, /*start=*/0, /*end=*/length - 1);
 }

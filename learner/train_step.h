@@ -24,13 +24,14 @@ namespace caravan::learner {
 // The device of `model`'s parameters (where batches must go).
 at::Device model_device(const model::LlamaImpl& model);
 
-// Runs `model` over batch.tokens (no KV cache) on the model's device and returns the logits
-// that predict batch.targets: [B, L-1, V] float32, row j predicting targets[:, j]. Records
+// Runs `model` over batch.tokens (no KV cache, attention blocks batch.segments) on the model's
+// device and returns the logits that predict batch.targets: [R, L-1, V] float32, cell j
+// predicting targets[:, j]. Records
 // autograd history unless the caller holds a NoGradGuard. Not thread-safe (uses the model).
 at::Tensor target_logits(model::LlamaImpl& model, const SequenceBatch& batch);
 
 // Like target_logits, but stops before the output head: the final-normed hidden states
-// [B, L-1, hidden] (the parameters' dtype) whose rows predict batch.targets. With
+// [R, L-1, hidden] (the parameters' dtype) whose rows predict batch.targets. With
 // output_head_weight() they feed learner/chunked_logprobs.h, which never materialises the
 // [B, L-1, V] logits. Not thread-safe (uses the model).
 at::Tensor target_hidden_states(model::LlamaImpl& model, const SequenceBatch& batch);

@@ -37,36 +37,13 @@ Status validate_training_sequence(const TrainingSequence& sequence, const core::
   return {};
 }
 
-Result<SequenceBatch> pack_training_sequences(const std::vector<TrainingSequence>& sequences, int32_t pad_id) {
+Result<SequenceBatch> pack_training_sequences(const std::vector<TrainingSequence>& sequences, int32_t pad_id,
+                                              RowLayout layout) {
   if (sequences.empty()) return Status::invalid_argument("pack_training_sequences: empty batch");
-  size_t max_length = 0;
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    CARAVAN_RETURN_IF_ERROR_CTX(check_shape(sequences[i]), str_cat("sequence ", i));
-    max_length = std::max(max_length, sequences[i].ids.size());
-  }
-  const auto rows = static_cast<int64_t>(sequences.size());
-  const auto length = static_cast<int64_t>(max_length);
-  SequenceBatch out;
-  out.tokens = at::full({rows, length}, pad_id, at::kLong);
-  out.key_mask = at::zeros({rows, length}, at::kBool);
-  out.loss_mask = at::zeros({rows, length - 1}, at::kFloat);
-  out.old_logprobs = at::zeros({rows, length - 1}, at::kFloat);
-  auto tokens = out.tokens.accessor<int64_t, 2>();
-  auto key_mask = out.key_mask.accessor<bool, 2>();
-  auto loss_mask = out.loss_mask.accessor<float, 2>();
-  for (int64_t b = 0; b < rows; ++b) {
-    const TrainingSequence& sequence = sequences[static_cast<size_t>(b)];
-    for (size_t i = 0; i < sequence.ids.size(); ++i) {
-      tokens[b][static_cast<int64_t>(i)] = sequence.ids[i];
-      key_mask[b][static_cast<int64_t>(i)] = true;
-      // Token i is target i - 1 (predicted from the tokens before it).
-      if (i > 0 && sequence.loss_mask[i] == 1) loss_mask[b][static_cast<int64_t>(i) - 1] = 1.0f;
-    }
-    out.completion_tokens += sequence.trained_tokens();
-  }
-  out.positions = at::arange(length, at::kLong).unsqueeze(0).expand({rows, length}).contiguous();
-  out.targets = out.tokens.slice(/*dim=*/1, /*start=*/1).contiguous();
-  return out;
+  std::vector<TokenSequence> views;
+  views.reserve(sequences.size());
+  for (const TrainingSequence& sequence : sequences) views.push_back(TokenSequence{.ids = sequence.ids, .trained = sequence.loss_mask});
+  return lay_out_sequences(views, pad_id, layout);
 }
 
 } // namespace caravan::learner

@@ -2,17 +2,13 @@
 // A tokenised training example of the stages before RL (SFT, DPO): the token ids of a whole
 // conversation and, parallel to them, which tokens are trained (the assistant's, under the chat
 // template's loss mask). pack_training_sequences lays a batch of them out for one
-// teacher-forced forward pass, the same SequenceBatch the GRPO path uses.
+// teacher-forced forward pass, the same SequenceBatch the GRPO path uses, padded (one row each)
+// or packed (one row, positions restarting per conversation, attention blocked across them;
+// the assistant-only masks carry over token by token).
 //
 //   std::vector<TrainingSequence> batch = {{.ids = {5, 6, 7, 8}, .loss_mask = {0, 0, 1, 1}}};
 //   CARAVAN_ASSIGN_OR_RETURN(SequenceBatch packed, pack_training_sequences(batch, pad_id));
 //   // packed.targets = [[6, 7, 8]], packed.loss_mask = [[0, 1, 1]]
-//
-// Each sequence gets its own padded row: positions 0..n-1, attention within the row.
-// TODO(packing): put several conversations into one row (positions restarting per conversation,
-// attention blocked across them) once the model's forward takes a batch layout that can express
-// it (issue 19's engine work); the current forward has only a per-token key mask, so packed
-// conversations would attend to each other.
 #pragma once
 
 #include <cstdint>
@@ -40,10 +36,11 @@ struct TrainingSequence {
 // token after the first. Returns kInvalidArgument saying which rule failed. Thread-safe.
 Status validate_training_sequence(const TrainingSequence& sequence, const core::TransformerConfig& config);
 
-// One right-padded row per sequence (L = the longest): tokens, positions 0..L-1, key_mask true on
-// real tokens, targets = tokens[:, 1:], loss_mask[b][j] = sequence b's mask of token j + 1,
-// old_logprobs 0, completion_tokens = the trained tokens. kInvalidArgument for an empty batch
-// or a sequence whose ids and mask differ in length or are empty, naming its index. Thread-safe.
-Result<SequenceBatch> pack_training_sequences(const std::vector<TrainingSequence>& sequences, int32_t pad_id);
+// The sequences laid out by lay_out_sequences (learner/sequence_batch.h): the cell predicting
+// token i of a sequence has loss_mask = its loss_mask[i] (i >= 1), old_logprobs 0,
+// completion_tokens = the trained tokens. kInvalidArgument for an empty batch or a sequence whose
+// ids and mask differ in length or are empty, naming its index. Thread-safe.
+Result<SequenceBatch> pack_training_sequences(const std::vector<TrainingSequence>& sequences, int32_t pad_id,
+                                              RowLayout layout = RowLayout::kPadded);
 
 } // namespace caravan::learner

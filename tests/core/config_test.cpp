@@ -382,6 +382,38 @@ TEST(ConfigTest, DynamicSamplingIsReadCheckedNamingTheKeyAndRoundTrips) {
       << rounds.message();
 }
 
+TEST(ConfigTest, BatchingKeysAreReadAndCheckedNamingTheKey) {
+  auto config = parse_run_config(kMinimal + "[grpo]\nmicro_batch_tokens = 512\npack_sequences = true\nmini_batches = 4\n"
+                                            "epochs = 2\n[sft]\nmicro_batch_tokens = 256\npack_sequences = true\n"
+                                            "[dpo]\nmicro_batch_tokens = 128\n",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->grpo.batching.micro.micro_batch_tokens, 512);
+  EXPECT_TRUE(config->grpo.batching.micro.pack_sequences);
+  EXPECT_EQ(config->grpo.batching.mini_batches, 4);
+  EXPECT_EQ(config->grpo.batching.epochs, 2);
+  EXPECT_EQ(config->sft.batching.micro_batch_tokens, 256);
+  EXPECT_TRUE(config->sft.batching.pack_sequences);
+  EXPECT_EQ(config->dpo.batching.micro_batch_tokens, 128);
+  EXPECT_FALSE(config->dpo.batching.pack_sequences);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+
+  const std::pair<std::string, const char*> cases[] = {
+      {"[grpo]\nmini_batches = 0\n", "[grpo] mini_batches: expected 1 <= x"},
+      {"[grpo]\nepochs = 0\n", "[grpo] epochs: expected 1 <= x"},
+      {"[grpo]\nmicro_batch_tokens = -1\n", "[grpo] micro_batch_tokens: expected 0 <= x"},
+      {"[grpo]\npack_sequences = 1\n", "[grpo] pack_sequences"},
+      {"[sft]\nmicro_batch_tokens = -5\n", "[sft] micro_batch_tokens: expected 0 <= x"},
+      {"[dpo]\npack_sequences = \"yes\"\n", "[dpo] pack_sequences"},
+  };
+  for (const auto& [keys, expected] : cases) {
+    Status status = parse_error(kMinimal + keys);
+    EXPECT_NE(status.message().find(expected), std::string::npos) << keys << ": " << status.message();
+  }
+}
+
 // Every shipped config parses: a renamed key or section must be renamed in configs/ too.
 TEST(ConfigTest, EveryShippedConfigParses) {
   int parsed = 0;

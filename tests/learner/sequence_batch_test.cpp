@@ -26,12 +26,41 @@ TEST(PackSequences, LaysOutRightPaddedRows) {
   ASSERT_TRUE(packed.ok()) << packed.status().to_string();
   const SequenceBatch& b = *packed;
   EXPECT_TRUE(at::equal(b.tokens, longs({5, 6, 7, 8, 9, 3, 0, 0, 4, 0, 0, 0}, 3)));
-  EXPECT_TRUE(at::equal(b.positions, longs({0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}, 3)));
-  EXPECT_TRUE(at::equal(b.key_mask, longs({1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0}, 3).to(at::kBool)));
+  EXPECT_EQ(b.segments, (std::vector<int64_t>{4, 4, 4}));
+  EXPECT_FALSE(b.sequence_cells.defined());
   EXPECT_TRUE(at::equal(b.targets, longs({6, 7, 8, 3, 0, 0, 0, 0, 0}, 3)));
   EXPECT_TRUE(at::equal(b.loss_mask, floats({0, 1, 1, 1, 0, 0, 0, 0, 0}, 3)));
   EXPECT_TRUE(at::equal(b.old_logprobs, floats({0, -0.5f, -0.25f, -2.0f, 0, 0, 0, 0, 0}, 3)));
   EXPECT_EQ(b.completion_tokens, 3);
+}
+
+TEST(PackSequences, PacksSequencesBackToBackInOneRow) {
+  const std::vector<int32_t> prompt0 = {5, 6}, completion0 = {7, 8};
+  const std::vector<float> logprobs0 = {-0.5f, -0.25f};
+  const std::vector<int32_t> prompt1 = {9}, completion1 = {3};
+  const std::vector<float> logprobs1 = {-2.0f};
+  const std::vector<int32_t> prompt2 = {4};
+  const std::vector<SequenceSpec> specs = {
+      {.prompt = prompt0, .completion = completion0, .completion_logprobs = logprobs0},
+      {.prompt = prompt1, .completion = completion1, .completion_logprobs = logprobs1},
+      {.prompt = prompt2}};
+  Result<SequenceBatch> packed = pack_sequences(specs, /*pad_id=*/0, RowLayout::kPacked);
+  ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+  const SequenceBatch& b = *packed;
+  EXPECT_TRUE(at::equal(b.tokens, longs({5, 6, 7, 8, 9, 3, 4}, 1)));
+  EXPECT_EQ(b.segments, (std::vector<int64_t>{4, 2, 1}));
+  EXPECT_TRUE(at::equal(b.targets, longs({6, 7, 8, 9, 3, 4}, 1)));
+  // The cells predicting the next sequence's first token (8 -> 9, 3 -> 4) are never trained.
+  EXPECT_TRUE(at::equal(b.loss_mask, floats({0, 1, 1, 0, 1, 0}, 1)));
+  EXPECT_TRUE(at::equal(b.old_logprobs, floats({0, -0.5f, -0.25f, 0, -2.0f, 0}, 1)));
+  EXPECT_EQ(b.completion_tokens, 3);
+  EXPECT_EQ(b.sequences, 3);
+  // Per sequence, the packed grid reads exactly as the padded one.
+  const SequenceBatch padded = pack_sequences(specs, /*pad_id=*/0).value();
+  EXPECT_TRUE(at::equal(per_sequence(b, b.loss_mask), padded.loss_mask));
+  EXPECT_TRUE(at::equal(per_sequence(b, b.old_logprobs), padded.old_logprobs));
+  EXPECT_TRUE(at::equal(per_sequence(b, b.targets) * padded.loss_mask.to(at::kLong),
+                        padded.targets * padded.loss_mask.to(at::kLong)));
 }
 
 TEST(PackSequences, WithoutLogprobsLeavesZerosAndUsesPadId) {

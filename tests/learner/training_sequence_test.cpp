@@ -16,9 +16,21 @@ TEST(TrainingSequenceTest, PacksOneRowPerSequenceWithShiftedMask) {
   EXPECT_TRUE(at::equal(batch.tokens, at::tensor({5, 6, 7, 8, 9, 4, 3, 0, 0, 0}, at::kLong).view({2, 5})));
   EXPECT_TRUE(at::equal(batch.targets, at::tensor({6, 7, 8, 9, 3, 0, 0, 0}, at::kLong).view({2, 4})));
   EXPECT_TRUE(at::equal(batch.loss_mask, at::tensor({0.f, 1.f, 0.f, 1.f, 1.f, 0.f, 0.f, 0.f}).view({2, 4})));
-  EXPECT_TRUE(at::equal(batch.key_mask.sum(1), at::tensor({5, 2}, at::kLong)));
-  EXPECT_TRUE(at::equal(batch.positions[1], at::arange(5, at::kLong)));
+  EXPECT_EQ(batch.segments, (std::vector<int64_t>{5, 5}));
   EXPECT_EQ(batch.completion_tokens, 3);
+}
+
+TEST(TrainingSequenceTest, PackingKeepsTheAssistantOnlyMask) {
+  const std::vector<TrainingSequence> sequences = {{.ids = {5, 6, 7, 8, 9}, .loss_mask = {0, 0, 1, 0, 1}},
+                                                   {.ids = {4, 3}, .loss_mask = {1, 1}}};
+  const SequenceBatch batch = pack_training_sequences(sequences, /*pad_id=*/0, RowLayout::kPacked).value();
+  EXPECT_TRUE(at::equal(batch.tokens, at::tensor({5, 6, 7, 8, 9, 4, 3}, at::kLong).view({1, 7})));
+  EXPECT_EQ(batch.segments, (std::vector<int64_t>{5, 2}));
+  // The second conversation's first token (mask 1) is predicted from nothing of its own: untrained.
+  EXPECT_TRUE(at::equal(batch.loss_mask, at::tensor({0.f, 1.f, 0.f, 1.f, 0.f, 1.f}).view({1, 6})));
+  EXPECT_EQ(batch.completion_tokens, 3);
+  const SequenceBatch padded = pack_training_sequences(sequences, /*pad_id=*/0).value();
+  EXPECT_TRUE(at::equal(per_sequence(batch, batch.loss_mask), padded.loss_mask));
 }
 
 TEST(TrainingSequenceTest, ValidationNamesTheRule) {
