@@ -15,7 +15,7 @@
 
 namespace caravan::learner {
 
-GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
+GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
                          int32_t pad_id)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
@@ -28,7 +28,7 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, 
       kl_controller_(options.kl) {
   CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
                 " max_new_tokens ", max_new_tokens_);
-  const core::PolicyLossOptions& loss = options.loss;
+  const PolicyLossOptions& loss = options.loss;
   CARAVAN_CHECK(loss.clip_low > 0 && loss.clip_low <= 1 && loss.clip_high > 0 && loss.entropy_coef >= 0 &&
                     (loss.dual_clip == 0 || loss.dual_clip > 1),
                 "bad policy loss options: clip_low ", loss.clip_low, " clip_high ", loss.clip_high, " dual_clip ",
@@ -136,7 +136,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
 
   const double kl_coef = kl_controller_.coef();
   const at::Tensor kl = kl_estimate(logprobs, ref_logprobs, mask, options_.kl.estimator);
-  const bool kl_in_reward = options_.kl.placement == core::KlPlacement::kReward;
+  const bool kl_in_reward = options_.kl.placement == KlPlacement::kReward;
   const at::Tensor advantages = estimate_advantages(
       {.rewards = reward_table.to(device),
        .judged = judged_table.to(device),

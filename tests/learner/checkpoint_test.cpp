@@ -18,10 +18,10 @@ struct Learner {
   explicit Learner(uint64_t seed) : policy(testing::tiny_llama(seed)) {}
   // An adaptive KL coefficient and a decaying learning rate: state beyond weights and moments.
   std::unique_ptr<GrpoTrainer> make_trainer() {
-    core::GrpoOptions options = testing::grpo_test_options();
+    learner::GrpoOptions options = testing::grpo_test_options();
     options.steps = 10;
     options.kl.target = 1e-4;
-    options.schedule = {.kind = core::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
+    options.schedule = {.kind = learner::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
     return std::make_unique<GrpoTrainer>(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
   }
   Status train_step() {

@@ -1,15 +1,26 @@
-#include "core/config.h"
-
-#include <vector>
+#include "apps/run_config_reader.h"
 
 #include <toml++/toml.h>
 
 #include "core/read_file.h"
 #include "core/rope_spec.h"
+#include "core/str_cat.h"
 #include "core/toml_fields.h"
 
-namespace caravan::core {
+namespace caravan::apps {
 namespace {
+
+using core::at_least;
+using core::enum_choices;
+using core::greater_than;
+using core::in_range;
+using core::left_open_range;
+using core::one_of;
+using core::open_range;
+using core::required;
+using core::required_one_of;
+using core::right_open_range;
+using core::Rule;
 
 // Every field of RunConfig, in file order. Parser and writer both walk this one list, so the
 // two can never disagree about a key's name, section or type.
@@ -20,7 +31,7 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("directory", c.run.directory, Rule{});
   v.field("seed", c.run.seed, Rule{});
   v.field("threads_per_process", c.run.threads_per_process, in_range(1, 256));
-  v.field("thread_wait", c.run.thread_wait, enum_choices(kAllThreadWaits));
+  v.field("thread_wait", c.run.thread_wait, enum_choices(core::kAllThreadWaits));
 
   v.section("task");
   v.field("kind", c.task.kind, required_one_of({"arithmetic", "rlvr", "sft", "dpo"}));
@@ -41,8 +52,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("enable_thinking", c.model.enable_thinking, Rule{});
   // The inline architecture: read only to be rejected when `path` is set, written only when not.
   v.inline_model_fields(c.model.path.empty(), [&] {
-    TransformerConfig& m = c.model.inline_config;
-    v.field("architecture", m.architecture, enum_choices(kAllArchitectures));
+    core::TransformerConfig& m = c.model.inline_config;
+    v.field("architecture", m.architecture, enum_choices(core::kAllArchitectures));
     v.field("vocab_size", m.vocab_size, in_range(1, 1e7));
     v.field("hidden_size", m.hidden_size, in_range(2, 65536));
     v.field("intermediate_size", m.intermediate_size, in_range(1, 1e6));
@@ -57,8 +68,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
     v.field("head_dim", m.explicit_head_dim, in_range(0, 65536));
     // The keys of config.json's rope_scaling dict, spelled rope_scaling_<key> (core/rope_scaling.h;
     // longrope's lists have no TOML spelling). Which ones a type requires: core::resolve_rope.
-    RopeScaling& rope = m.rope_scaling;
-    v.field("rope_scaling", rope.type, enum_choices(kAllRopeScalingTypes));
+    core::RopeScaling& rope = m.rope_scaling;
+    v.field("rope_scaling", rope.type, enum_choices(core::kAllRopeScalingTypes));
     v.field("rope_scaling_factor", rope.factor, greater_than(0));
     v.field("rope_scaling_low_freq_factor", rope.low_freq_factor, greater_than(0));
     v.field("rope_scaling_high_freq_factor", rope.high_freq_factor, greater_than(0));
@@ -100,29 +111,29 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("logprob_chunk_size", c.grpo.logprob_chunk_size, in_range(1, 1e9));
   v.field("gradient_checkpointing", c.grpo.gradient_checkpointing, Rule{});
   v.field("bf16_autocast", c.grpo.bf16_autocast, Rule{});
-  AdvantageOptions& advantage = c.grpo.advantage;
-  v.field("advantage_estimator", advantage.estimator, enum_choices(kAllAdvantageEstimators));
+  learner::AdvantageOptions& advantage = c.grpo.advantage;
+  v.field("advantage_estimator", advantage.estimator, enum_choices(learner::kAllAdvantageEstimators));
   v.field("advantage_eps", advantage.eps, greater_than(0));
   v.field("advantage_group_baseline", advantage.group_baseline, Rule{});
-  PolicyLossOptions& loss = c.grpo.loss;
-  v.field("policy_loss", loss.kind, enum_choices(kAllPolicyLossKinds));
+  learner::PolicyLossOptions& loss = c.grpo.loss;
+  v.field("policy_loss", loss.kind, enum_choices(learner::kAllPolicyLossKinds));
   v.field("clip_low", loss.clip_low, left_open_range(0, 1));
   v.field("clip_high", loss.clip_high, greater_than(0));
   v.field("dual_clip", loss.dual_clip, at_least(0));
-  v.field("loss_aggregation", loss.aggregation, enum_choices(kAllLossAggregations));
+  v.field("loss_aggregation", loss.aggregation, enum_choices(learner::kAllLossAggregations));
   v.field("entropy_coef", loss.entropy_coef, at_least(0));
-  KlOptions& kl = c.grpo.kl;
-  v.field("kl_estimator", kl.estimator, enum_choices(kAllKlEstimators));
-  v.field("kl_placement", kl.placement, enum_choices(kAllKlPlacements));
+  learner::KlOptions& kl = c.grpo.kl;
+  v.field("kl_estimator", kl.estimator, enum_choices(learner::kAllKlEstimators));
+  v.field("kl_placement", kl.placement, enum_choices(learner::kAllKlPlacements));
   v.field("kl_coef", kl.coef, at_least(0));
   v.field("kl_target", kl.target, at_least(0));
   v.field("kl_horizon", kl.horizon, at_least(1));
-  OffPolicyCorrectionOptions& correction = c.grpo.correction;
+  learner::OffPolicyCorrectionOptions& correction = c.grpo.correction;
   v.field("tis_cap", correction.tis_cap, at_least(0));
   v.field("mask_ratio_low", correction.mask_low, at_least(0));
   v.field("mask_ratio_high", correction.mask_high, at_least(0));
-  LrScheduleOptions& schedule = c.grpo.schedule;
-  v.field("lr_schedule", schedule.kind, enum_choices(kAllLrScheduleKinds));
+  learner::LrScheduleOptions& schedule = c.grpo.schedule;
+  v.field("lr_schedule", schedule.kind, enum_choices(learner::kAllLrScheduleKinds));
   v.field("warmup_steps", schedule.warmup_steps, in_range(0, 1e7));
   v.field("min_lr_ratio", schedule.min_lr_ratio, in_range(0, 1));
 
@@ -194,7 +205,7 @@ void visit_fields(RunConfig& c, Visitor& v) {
 }
 
 // [model] takes a checkpoint directory or an inline architecture, never both and never neither.
-Status validate_model_source(const ModelOptions& model, const std::vector<std::string>& inline_keys,
+Status validate_model_source(const model::ModelOptions& model, const std::vector<std::string>& inline_keys,
                              const std::string& source) {
   if (!model.path.empty() && !inline_keys.empty()) {
     return Status::invalid_argument(str_cat(source, ": [model] ", inline_keys.front(),
@@ -209,7 +220,7 @@ Status validate_model_source(const ModelOptions& model, const std::vector<std::s
 }
 
 // The shape constraints of an inline architecture.
-Status validate_inline_model(const TransformerConfig& m, const std::string& source) {
+Status validate_inline_model(const core::TransformerConfig& m, const std::string& source) {
   if (m.explicit_head_dim == 0 && m.hidden_size % m.num_heads != 0) {
     return Status::invalid_argument(str_cat(source, ": [model] hidden_size (", m.hidden_size,
                                             ") must be a multiple of num_heads (", m.num_heads,
@@ -224,28 +235,28 @@ Status validate_inline_model(const TransformerConfig& m, const std::string& sour
                                             m.explicit_head_dim == 0 ? " = hidden_size / num_heads" : "",
                                             ") must be even for RoPE"));
   }
-  if (m.rope_scaling.type == RopeScalingType::kLongrope) {
+  if (m.rope_scaling.type == core::RopeScalingType::kLongrope) {
     return Status::invalid_argument(str_cat(source, ": [model] rope_scaling = \"longrope\" needs the short_factor and "
                                             "long_factor lists of a Hugging Face config.json; config.toml cannot "
                                             "state them"));
   }
-  if (const Result<RopeSpec> rope = resolve_rope(m, "rope_scaling_"); !rope.ok()) {
+  if (const Result<core::RopeSpec> rope = core::resolve_rope(m, "rope_scaling_"); !rope.ok()) {
     return Status::invalid_argument(str_cat(source, ": [model] ", rope.status().message()));
   }
   return Status();
 }
 
 // The [grpo] algorithm keys whose valid range depends on another key or excludes a point.
-Status validate_rl_algorithm(const GrpoOptions& g, const std::string& source) {
+Status validate_rl_algorithm(const learner::GrpoOptions& g, const std::string& source) {
   if (g.loss.dual_clip != 0 && g.loss.dual_clip <= 1) {
     return Status::invalid_argument(str_cat(source, ": [grpo] dual_clip: expected 0 (off) or > 1, got ",
                                             g.loss.dual_clip));
   }
-  if (g.loss.dual_clip != 0 && g.loss.kind != PolicyLossKind::kPpo) {
+  if (g.loss.dual_clip != 0 && g.loss.kind != learner::PolicyLossKind::kPpo) {
     return Status::invalid_argument(str_cat(source, ": [grpo] dual_clip applies to policy_loss = \"ppo\" only (policy_loss is \"",
                                             enum_name(g.loss.kind), "\")"));
   }
-  if (g.advantage.group_baseline && g.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus) {
+  if (g.advantage.group_baseline && g.advantage.estimator != learner::AdvantageEstimator::kReinforcePlusPlus) {
     return Status::invalid_argument(str_cat(source, ": [grpo] advantage_group_baseline applies to advantage_estimator = "
                                             "\"reinforce_pp\" only (the others are group baselines already)"));
   }
@@ -330,7 +341,7 @@ Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string
                                             error.description()));
   }
   RunConfig config;
-  TomlFieldReader reader(root, source_name);
+  core::TomlFieldReader reader(root, source_name);
   visit_fields(config, reader);
   reader.reject_unknown();
   CARAVAN_RETURN_IF_ERROR(reader.status());
@@ -340,15 +351,15 @@ Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string
 }
 
 Result<RunConfig> load_run_config(const std::filesystem::path& file) {
-  CARAVAN_ASSIGN_OR_RETURN(const std::string text, read_file(file, "config file"));
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(file, "config file"));
   return parse_run_config(text, file.string());
 }
 
 std::string to_toml(const RunConfig& config) {
   RunConfig copy = config;
-  TomlFieldWriter writer;
+  core::TomlFieldWriter writer;
   visit_fields(copy, writer);
   return writer.text();
 }
 
-} // namespace caravan::core
+} // namespace caravan::apps
