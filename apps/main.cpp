@@ -4,7 +4,7 @@
 
 #include "apps/commands.h"
 #include "apps/third_party_logs.h"
-#include "core/run_config.h"
+#include "core/run_options.h"
 #include "core/thread_wait.h"
 
 namespace {

@@ -39,7 +39,7 @@ const char* metrics_process_name(MetricsProcess process) {
   return "unknown";
 }
 
-int64_t metrics_process_index(const core::RunConfig& config, MetricsProcess process, uint32_t rank) {
+int64_t metrics_process_index(const RunConfig& config, MetricsProcess process, uint32_t rank) {
   switch (process) {
     case MetricsProcess::kController: return 0;
     case MetricsProcess::kLearner: return 1;
@@ -54,7 +54,7 @@ MetricsEnvironment read_metrics_environment() {
   return {.host = environment_value("CARAVAN_METRICS_HOST"), .port = environment_value("CARAVAN_METRICS_PORT")};
 }
 
-Result<std::optional<metrics::ExposerOptions>> metrics_endpoint(const core::RunConfig& config, MetricsProcess process,
+Result<std::optional<metrics::ExposerOptions>> metrics_endpoint(const RunConfig& config, MetricsProcess process,
                                                                 uint32_t rank, const std::string& advertised_host,
                                                                 const MetricsEnvironment& environment) {
   metrics::ExposerOptions options;

@@ -19,8 +19,8 @@
 #include <optional>
 #include <string>
 
+#include "apps/run_config.h"
 #include "core/metrics/exposer.h"
-#include "core/run_config.h"
 #include "core/status.h"
 
 namespace caravan::apps {
@@ -31,7 +31,7 @@ enum class MetricsProcess { kController, kLearner, kRollout, kVerifier, kLaunche
 const char* metrics_process_name(MetricsProcess process);
 
 // The offset of process `process` (rank `rank` within its role) from [metrics] port_base.
-int64_t metrics_process_index(const core::RunConfig& config, MetricsProcess process, uint32_t rank);
+int64_t metrics_process_index(const RunConfig& config, MetricsProcess process, uint32_t rank);
 
 // The launcher's environment variables for this process's endpoint, as set (unset: empty).
 struct MetricsEnvironment {
@@ -43,7 +43,7 @@ MetricsEnvironment read_metrics_environment();
 // The exposer address of `process` (probes unset), or nullopt when its metrics are off.
 // `advertised_host`: the host used when neither the environment nor [metrics] host names one.
 // kInvalidArgument naming CARAVAN_METRICS_PORT when it is not an integer in 0..65535.
-Result<std::optional<metrics::ExposerOptions>> metrics_endpoint(const core::RunConfig& config, MetricsProcess process,
+Result<std::optional<metrics::ExposerOptions>> metrics_endpoint(const RunConfig& config, MetricsProcess process,
                                                                 uint32_t rank, const std::string& advertised_host,
                                                                 const MetricsEnvironment& environment);
 

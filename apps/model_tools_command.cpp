@@ -74,7 +74,7 @@ Result<std::vector<core::ChatMessage>> parse_messages(const std::string& text) {
 Result<std::vector<int32_t>> tokenize(const std::string& dir_flag, bool add_special, bool chat) {
   CARAVAN_ASSIGN_OR_RETURN(fs::path dir, existing_model_dir(dir_flag));
   CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<const model::PromptEncoder> encoder,
-                           model::open_prompt_encoder(dir, core::ModelOptions{}, /*fallback_eos=*/{}));
+                           model::open_prompt_encoder(dir, model::ModelOptions{}, /*fallback_eos=*/{}));
   const std::string input = read_stdin();
   if (!chat) return add_special ? encoder->encode_text(input) : encoder->tokenizer().encode(input);
   // The template carries its own special tokens: --add-special adds nothing here.

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/component_options.h"
+#include "apps/run_config_reader.h"
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "apps/process_log.h"
@@ -25,7 +27,6 @@
 #include "apps/run_processes.h"
 #include "apps/run_ports.h"
 #include "core/atomic_file.h"
-#include "core/config.h"
 #include "core/log.h"
 #include "core/metrics/loop_watch.h"
 #include "core/read_file.h"
@@ -48,7 +49,7 @@ std::string utc_stamp() {
   return text;
 }
 
-Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std::string>& run_dir_flag) {
+Result<RunConfig> resolve(RunConfig config, const std::optional<std::string>& run_dir_flag) {
   if (run_dir_flag) config.run.directory = *run_dir_flag;
   if (config.run.directory.empty()) config.run.directory = str_cat("runs/", config.run.name, "-", utc_stamp());
   // Workers may start elsewhere (cluster launchers): the resolved config names every path absolutely.
@@ -62,7 +63,7 @@ Result<core::RunConfig> resolve(core::RunConfig config, const std::optional<std:
 
 // Opens the model every worker will load, so a checkpoint Caravan cannot represent, or one the
 // task cannot prompt, fails here, naming the file and key, before any process starts.
-Status check_model(const core::RunConfig& config) {
+Status check_model(const RunConfig& config) {
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   if (config.task.kind == "rlvr" && !spec.prompts->format().chat_format) {
     return Status::invalid_argument(str_cat("[task] kind = \"rlvr\" renders chat prompts, but ",
@@ -94,21 +95,21 @@ struct RunRequest {
 // one `ROLE RANK` line each (deploy/slurm/caravan.sbatch reads it).
 constexpr const char* kExternalWorkersFile = "workers.txt";
 
-Status write_external_workers(const core::RunDirectory& run_dir, const core::RunConfig& config) {
+Status write_external_workers(const core::RunDirectory& run_dir, const RunConfig& config) {
   return core::write_file_atomically(run_dir.root() / kExternalWorkersFile, external_workers_listing(config));
 }
 
 // An --external-workers run: the controller binds where the other nodes reach it (CARAVAN_HOST,
 // which cluster launchers set per node, else [cluster] host), and the learner picks its
 // weight-sync port on its own node (its Hello tells the controller).
-void prepare_for_external_workers(core::RunConfig& config) {
+void prepare_for_external_workers(RunConfig& config) {
   if (const char* host = std::getenv("CARAVAN_HOST"); host != nullptr && *host != '\0') config.cluster.host = host;
 }
 
 // The run's config: CONFIG resolved, or the resolved config of the run to resume. Parsing only.
-Result<core::RunConfig> load_config(const RunRequest& request) {
+Result<RunConfig> load_config(const RunRequest& request) {
   if (!request.resume_dir) {
-    CARAVAN_ASSIGN_OR_RETURN(core::RunConfig loaded, core::load_run_config(*request.config_path));
+    CARAVAN_ASSIGN_OR_RETURN(RunConfig loaded, load_run_config(*request.config_path));
     return resolve(std::move(loaded), request.run_dir);
   }
   auto opened = core::RunDirectory::open(*request.resume_dir);
@@ -116,7 +117,7 @@ Result<core::RunConfig> load_config(const RunRequest& request) {
     return Status::not_found(str_cat("--resume ", *request.resume_dir, ": not a run directory (no config.toml); ",
                                      "give the directory `caravan run` created"));
   }
-  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config(opened->config_path()));
+  CARAVAN_ASSIGN_OR_RETURN(RunConfig config, load_run_config(opened->config_path()));
   // The directory may have been moved since: its workers must find it where it is now.
   std::filesystem::path root = opened->root().lexically_normal();
   if (!root.has_filename()) root = root.parent_path();  // "runs/q/" -> "runs/q"
@@ -125,7 +126,7 @@ Result<core::RunConfig> load_config(const RunRequest& request) {
 }
 
 // A new run: picks the unset ports and creates the run directory with the final config.
-Result<core::RunDirectory> create_run_directory(core::RunConfig& config, bool external_workers) {
+Result<core::RunDirectory> create_run_directory(RunConfig& config, bool external_workers) {
   const int64_t configured_weights_sync_port = config.cluster.weights_sync_port;
   CARAVAN_ASSIGN_OR_RETURN(std::vector<std::string> picked, pick_unset_ports(config));
   if (external_workers && configured_weights_sync_port == 0) {
@@ -135,18 +136,18 @@ Result<core::RunDirectory> create_run_directory(core::RunConfig& config, bool ex
   }
   CARAVAN_RETURN_IF_ERROR(check_model(config));
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir,
-                           core::RunDirectory::create(config.run.directory, core::to_toml(config)));
+                           core::RunDirectory::create(config.run.directory, to_toml(config)));
   CARAVAN_RETURN_IF_ERROR(write_auto_picked_ports(run_dir, picked));
   return run_dir;
 }
 
 // A resumed run: picks taken ports again where allowed and rewrites config.toml atomically when
 // anything changed. The controller finds the latest committed checkpoint itself.
-Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
+Result<core::RunDirectory> reopen_run_directory(RunConfig& config) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<std::string> auto_picked, read_auto_picked_ports(run_dir));
   CARAVAN_RETURN_IF_ERROR(repick_taken_ports(config, auto_picked, run_dir.config_path()));
-  const std::string resolved = core::to_toml(config);
+  const std::string resolved = to_toml(config);
   CARAVAN_ASSIGN_OR_RETURN(const std::string written, core::read_file(run_dir.config_path(), "run config"));
   if (resolved != written) CARAVAN_RETURN_IF_ERROR(core::write_file_atomically(run_dir.config_path(), resolved));
   CARAVAN_RETURN_IF_ERROR(check_model(config));
@@ -155,7 +156,7 @@ Result<core::RunDirectory> reopen_run_directory(core::RunConfig& config) {
 
 // An SFT or DPO stage: trains in this process (no rollouts, no verifiers) and ends with the
 // run directory's final_model.
-Status run_stage(const RunRequest& request, core::RunConfig& config) {
+Status run_stage(const RunRequest& request, RunConfig& config) {
   if (request.resume_dir) {
     return Status::failed_precondition(str_cat("--resume: [task] kind = \"", config.task.kind,
                                                "\" stages do not resume; start the stage again in a new run directory"));
@@ -169,8 +170,8 @@ Status run_stage(const RunRequest& request, core::RunConfig& config) {
   log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(), " stage=", config.task.kind,
             " thread_wait=", core::enum_name(config.run.thread_wait),
             " OMP_WAIT_POLICY=", wait_policy != nullptr ? wait_policy : "unset");
-  CARAVAN_RETURN_IF_ERROR(config.task.kind == "sft" ? learner::run_sft_stage(config, run_dir)
-                                                    : learner::run_dpo_stage(config, run_dir));
+  CARAVAN_RETURN_IF_ERROR(config.task.kind == "sft" ? learner::run_sft_stage(stage_options(config), run_dir)
+                                                    : learner::run_dpo_stage(stage_options(config), run_dir));
   log::info("event=run_complete run_dir=", run_dir.root().string());
   return Status();
 }
@@ -182,7 +183,7 @@ Status run(const RunRequest& request) {
         "CARAVAN_METRICS_PORT is set: it gives one `caravan worker` process its metrics port, but `caravan run` "
         "starts every process of the run and gives each its own port from [metrics] port_base; unset it");
   }
-  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, load_config(request));
+  CARAVAN_ASSIGN_OR_RETURN(RunConfig config, load_config(request));
   if (config.task.kind == "sft" || config.task.kind == "dpo") return run_stage(request, config);
   if (request.external_workers) prepare_for_external_workers(config);
   // The workers inherit the environment: they start with [run] thread_wait and need no re-exec.

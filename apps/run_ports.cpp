@@ -48,7 +48,7 @@ Result<int64_t> bind_probe(const std::string& host, int64_t port) {
 }
 
 // The [cluster] ports `caravan run` picks when the config leaves them 0, by key.
-std::vector<std::pair<std::string, int64_t*>> pickable_ports(core::RunConfig& config) {
+std::vector<std::pair<std::string, int64_t*>> pickable_ports(RunConfig& config) {
   return {{"controller_port", &config.cluster.controller_port},
           {"weights_sync_port", &config.cluster.weights_sync_port}};
 }
@@ -56,7 +56,7 @@ std::vector<std::pair<std::string, int64_t*>> pickable_ports(core::RunConfig& co
 // Sets `*port` to a free port on `host` that no other pickable port of `config` uses. The port is
 // released before use, so another process could take it first; binding then fails loudly in the
 // worker that needs it.
-Status pick_free_port(core::RunConfig& config, int64_t* port) {
+Status pick_free_port(RunConfig& config, int64_t* port) {
   const auto taken_by_another = [&](int64_t candidate) {
     for (const auto& [key, other] : pickable_ports(config)) {
       if (other != port && *other == candidate) return true;
@@ -71,7 +71,7 @@ Status pick_free_port(core::RunConfig& config, int64_t* port) {
 
 }  // namespace
 
-Result<std::vector<std::string>> pick_unset_ports(core::RunConfig& config) {
+Result<std::vector<std::string>> pick_unset_ports(RunConfig& config) {
   std::vector<std::string> picked;
   for (const auto& [key, port] : pickable_ports(config)) {
     if (*port != 0) continue;
@@ -81,7 +81,7 @@ Result<std::vector<std::string>> pick_unset_ports(core::RunConfig& config) {
   return picked;
 }
 
-Status repick_taken_ports(core::RunConfig& config, const std::vector<std::string>& auto_picked,
+Status repick_taken_ports(RunConfig& config, const std::vector<std::string>& auto_picked,
                                 const std::filesystem::path& config_file) {
   for (const auto& [key, port] : pickable_ports(config)) {
     if (bind_probe(config.cluster.host, *port).ok()) continue;

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/run_config.h"
+#include "apps/run_config.h"
 #include "core/run_directory.h"
 #include "core/status.h"
 
@@ -27,7 +27,7 @@ namespace caravan::apps {
 // from the run's other ports, and returns their keys ("controller_port", ...). A picked port is
 // released before use, so another process could take it first; binding then fails loudly in the
 // worker that needs it. kInvalidArgument when the host is not an IPv4 address.
-Result<std::vector<std::string>> pick_unset_ports(core::RunConfig& config);
+Result<std::vector<std::string>> pick_unset_ports(RunConfig& config);
 
 // Records `keys` (from pick_unset_ports) in the run directory, atomically.
 Status write_auto_picked_ports(const core::RunDirectory& run_dir, const std::vector<std::string>& keys);
@@ -39,7 +39,7 @@ Result<std::vector<std::string>> read_auto_picked_ports(const core::RunDirectory
 // For every pickable port that cannot be bound now (SO_REUSEADDR, as ZeroMQ and the c10d store
 // bind, so a port left in TIME_WAIT by the previous run counts as free): picks it again when its
 // key is in `auto_picked`, else kFailedPrecondition naming `config_file`, the key and the port.
-Status repick_taken_ports(core::RunConfig& config, const std::vector<std::string>& auto_picked,
+Status repick_taken_ports(RunConfig& config, const std::vector<std::string>& auto_picked,
                           const std::filesystem::path& config_file);
 
 } // namespace caravan::apps

@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "core/run_config.h"
+#include "apps/run_config.h"
 
 namespace caravan::apps {
 
 // The processes this launcher spawns, by the names it spawns them under: "controller-0", then
 // unless `external_workers` learner-0, rollout-0.., verifier-0..
-std::vector<std::string> supervised_process_names(const core::RunConfig& config, bool external_workers);
+std::vector<std::string> supervised_process_names(const RunConfig& config, bool external_workers);
 
 // RUN_DIR/workers.txt for a cluster launcher: one `ROLE RANK` line per worker.
-std::string external_workers_listing(const core::RunConfig& config);
+std::string external_workers_listing(const RunConfig& config);
 
 } // namespace caravan::apps

@@ -1,3 +1,4 @@
+#include "apps/run_config_reader.h"
 #include "apps/run_report.h"
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include "apps/run_progress.h"
 #include "apps/status_view.h"
 #include "apps/svg_chart.h"
-#include "core/config.h"
 #include "core/jsonl.h"
 #include "core/utf8.h"
 
@@ -168,7 +168,7 @@ Result<RunRecords> load_run_records(const std::filesystem::path& run_dir) {
     return Status::not_found(str_cat(run_dir.string(), ": not a run directory (no config.toml); give the directory ",
                                      "`caravan run` created"));
   }
-  CARAVAN_ASSIGN_OR_RETURN(const core::RunConfig config, core::load_run_config(config_file.string()));
+  CARAVAN_ASSIGN_OR_RETURN(const RunConfig config, load_run_config(config_file.string()));
   RunRecords records;
   records.root = run_dir;
   records.run_name = config.run.name;

@@ -15,14 +15,14 @@
 
 #include "apps/offline_sampler.h"
 #include "core/command_line.h"
-#include "core/run_config.h"
 #include "core/status.h"
+#include "model/model_options.h"
 
 namespace caravan::apps {
 
 struct SamplingFlags {
   // --model, --dtype, --chat-template, --no-thinking.
-  core::ModelOptions model;
+  model::ModelOptions model;
   // --threads: LibTorch intra-op threads.
   int threads = 1;
   // --n, the sampling flags, --seed, --batch-size, --kv-cache-mb (sampling.stop_ids and

@@ -13,13 +13,14 @@
 
 #include "actors/controller/controller.h"
 #include "actors/rollout/rollout_actor.h"
+#include "apps/component_options.h"
+#include "apps/run_config_reader.h"
 #include "core/command_line.h"
 #include "apps/commands.h"
 #include "apps/process_log.h"
 #include "apps/metrics_endpoint.h"
 #include "apps/signal_stopper.h"
 #include "core/arithmetic_task.h"
-#include "core/config.h"
 #include "core/log.h"
 #include "core/rlvr_prompt_source.h"
 #include "core/run_directory.h"
@@ -41,25 +42,25 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string controller_endpoint(const core::RunConfig& config) {
+std::string controller_endpoint(const RunConfig& config) {
   return str_cat("tcp://", config.cluster.host, ":", config.cluster.controller_port);
 }
 
 // The address other processes of the run reach this one at: CARAVAN_HOST, which cluster
 // launchers set per node, else [cluster] host (every role on one machine).
-std::string advertised_host(const core::RunConfig& config) {
+std::string advertised_host(const RunConfig& config) {
   const char* host = std::getenv("CARAVAN_HOST");
   return host != nullptr && *host != '\0' ? std::string(host) : config.cluster.host;
 }
 
-milliseconds weight_sync_timeout(const core::RunConfig& config) {
+milliseconds weight_sync_timeout(const RunConfig& config) {
   return core::seconds_to_ms(config.weights_sync.timeout_s);
 }
 
 // The learner's weight-sync rendezvous store, served for the whole run on [cluster]
 // weights_sync_port of this machine (0: a free port, which the learner's Hello tells the
 // controller), so a port in use fails at startup.
-Result<std::shared_ptr<wsync::RendezvousStore>> serve_weight_sync_store(const core::RunConfig& config) {
+Result<std::shared_ptr<wsync::RendezvousStore>> serve_weight_sync_store(const RunConfig& config) {
   return wsync::RendezvousStore::serve(advertised_host(config), static_cast<int>(config.cluster.weights_sync_port),
                                        weight_sync_timeout(config));
 }
@@ -68,7 +69,7 @@ Result<std::shared_ptr<wsync::RendezvousStore>> serve_weight_sync_store(const co
 // every generation) or a rollout actor (null: it connects to the store each SyncWeights names).
 // Each generation is joined on its first SyncWeights.
 std::unique_ptr<wsync::CommunicatorWeightTransport> make_weight_transport(
-    const core::RunConfig& config, std::shared_ptr<wsync::RendezvousStore> served_store, std::stop_token stop) {
+    const RunConfig& config, std::shared_ptr<wsync::RendezvousStore> served_store, std::stop_token stop) {
   // The config reader accepted only known delta names.
   const wsync::WeightTransportOptions options{.backend = wsync::resolve_backend(config.weights_sync.backend),
                                               .bucket_bytes = config.weights_sync.bucket_bytes,
@@ -96,7 +97,7 @@ auto guarded(const Step& step) -> decltype(step()) {
 
 // Connects this worker to the controller; heartbeats flow from here on, also during setup.
 // `service_port`: the port of the learner's weight-sync store (0 for the other roles).
-Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConfig& config, zmq::context_t& context,
+Result<std::unique_ptr<core::WorkerSession>> connect_session(const RunConfig& config, zmq::context_t& context,
                                                              proto::Role role, uint32_t rank, std::stop_token stop,
                                                              uint32_t service_port = 0) {
   core::WorkerSessionOptions options;
@@ -117,7 +118,7 @@ Result<std::unique_ptr<core::WorkerSession>> connect_session(const core::RunConf
 // the role gets one heartbeat interval to stop; if a thread is still busy, the reason is logged
 // and the process ends at once with std::_Exit(1), skipping destructors (nothing a worker holds
 // needs them: files are written atomically, sockets have linger 0, the OS reclaims the rest).
-Status serve_until_end(core::WorkerSession& session, core::WorkerRole& role, const core::RunConfig& config) {
+Status serve_until_end(core::WorkerSession& session, core::WorkerRole& role, const RunConfig& config) {
   const Status served = session.serve(role);
   if (!role.stop_within(core::seconds_to_ms(config.cluster.heartbeat_interval_s))) {
     log::error("event=worker_stuck reason=\"", served.ok() ? "shutdown" : served.to_string(),
@@ -143,7 +144,7 @@ struct WorkerEndpoint {
   std::unique_ptr<metrics::Exposer> exposer;
 };
 
-Result<WorkerEndpoint> serve_worker_metrics(const core::RunConfig& config, MetricsProcess process, uint32_t rank,
+Result<WorkerEndpoint> serve_worker_metrics(const RunConfig& config, MetricsProcess process, uint32_t rank,
                                             const core::WorkerSession& session) {
   WorkerEndpoint endpoint{.registry = std::make_shared<metrics::Registry>(), .exposer = nullptr};
   CARAVAN_ASSIGN_OR_RETURN(const auto options, metrics_endpoint(config, process, rank, advertised_host(config),
@@ -161,7 +162,7 @@ core::BadRowPolicy bad_row_policy(const std::string& on_bad_row) {
 
 // Loads the [task] rlvr prompt set once, logs and records in metrics.jsonl what was skipped
 // (malformed rows with FILE:LINE, prompts too long for the model), and splits it.
-Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const core::RunConfig& config,
+Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const RunConfig& config,
                                                               const core::RunDirectory& run_dir,
                                                               const model::ModelSpec& spec) {
   const std::string& file = config.task.dataset;
@@ -207,7 +208,7 @@ Result<std::unique_ptr<core::PromptSource>> open_rlvr_prompts(const core::RunCon
 }
 
 // The run's prompts per [task] kind, encoded by the model's prompt encoder.
-Result<std::unique_ptr<core::PromptSource>> open_prompts(const core::RunConfig& config,
+Result<std::unique_ptr<core::PromptSource>> open_prompts(const RunConfig& config,
                                                          const core::RunDirectory& run_dir,
                                                          const model::ModelSpec& spec) {
   if (config.task.kind == "rlvr") return open_rlvr_prompts(config, run_dir, spec);
@@ -216,7 +217,7 @@ Result<std::unique_ptr<core::PromptSource>> open_prompts(const core::RunConfig& 
       std::move(task), config.run.seed, config.verifier.name, config.task.kind, spec.prompts->as_encode_fn()));
 }
 
-Status run_controller(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
+Status run_controller(const RunConfig& config, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<core::PromptSource> prompts, open_prompts(config, run_dir, spec));
@@ -225,7 +226,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
                                                                 config.cluster.controller_port), {}));
   auto registry = std::make_shared<metrics::Registry>();
   controller::ChannelLink link(*router);
-  controller::Controller controller(config, link, run_dir, *prompts, *spec.tokenizer, *registry);
+  controller::Controller controller(controller_options(config), link, run_dir, *prompts, *spec.tokenizer, *registry);
   // Live and ready while the event loop turns: workers reach the controller through its
   // address, so its readiness must not wait for them.
   CARAVAN_ASSIGN_OR_RETURN(const auto endpoint, metrics_endpoint(config, MetricsProcess::kController, 0,
@@ -242,7 +243,7 @@ Status run_controller(const core::RunConfig& config, zmq::context_t& context, st
   return controller.run(stop);
 }
 
-Status serve_rollout(const core::RunConfig& config, core::WorkerSession& session, metrics::Registry& registry) {
+Status serve_rollout(const RunConfig& config, core::WorkerSession& session, metrics::Registry& registry) {
   const std::stop_token stop = session.stop_token();
   const auto transport = make_weight_transport(config, nullptr, stop);
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
@@ -263,7 +264,7 @@ Status serve_rollout(const core::RunConfig& config, core::WorkerSession& session
   return serve_until_end(session, actor, config);
 }
 
-Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
+Status run_rollout(const RunConfig& config, uint32_t rank, zmq::context_t& context, std::stop_token stop) {
   CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::ROLLOUT, rank, stop));
   CARAVAN_ASSIGN_OR_RETURN(const WorkerEndpoint endpoint,
                            serve_worker_metrics(config, MetricsProcess::kRollout, rank, *session));
@@ -272,7 +273,7 @@ Status run_rollout(const core::RunConfig& config, uint32_t rank, zmq::context_t&
 
 // The code verifier's settings for verifier `rank`: each verifier process of a host gets its
 // own range of sandbox uids, so their process-count limits never add up.
-rewards::code::CodeVerifierOptions code_verifier_options(const core::RunConfig& config, uint32_t rank) {
+rewards::code::CodeVerifierOptions code_verifier_options(const RunConfig& config, uint32_t rank) {
   rewards::code::CodeVerifierOptions options;
   options.deadline = core::seconds_to_ms(config.verifier.code_deadline_s);
   options.warm_pool_size = static_cast<int>(config.verifier.code_warm_sandboxes);
@@ -280,7 +281,7 @@ rewards::code::CodeVerifierOptions code_verifier_options(const core::RunConfig& 
   return options;
 }
 
-Status serve_verifier(const core::RunConfig& config, uint32_t rank, const SignalStopper& signals,
+Status serve_verifier(const RunConfig& config, uint32_t rank, const SignalStopper& signals,
                       core::WorkerSession& session, metrics::Registry& metrics_registry) {
   const rewards::VerifierRegistry registry = rewards::make_default_registry(code_verifier_options(config, rank));
   rewards::VerifierMetrics verifier_metrics(metrics_registry);
@@ -320,7 +321,7 @@ Status serve_verifier(const core::RunConfig& config, uint32_t rank, const Signal
   return serve_until_end(session, role, config);
 }
 
-Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalStopper& signals,
+Status run_verifier(const RunConfig& config, uint32_t rank, const SignalStopper& signals,
                     zmq::context_t& context) {
   CARAVAN_ASSIGN_OR_RETURN(auto session,
                            connect_session(config, context, proto::Role::VERIFIER, rank, signals.token()));
@@ -329,7 +330,7 @@ Status run_verifier(const core::RunConfig& config, uint32_t rank, const SignalSt
   return prefer_session_end(*session, serve_verifier(config, rank, signals, *session, *endpoint.registry));
 }
 
-Status serve_learner(const core::RunConfig& config, const std::optional<core::ArithmeticTask>& sft_task,
+Status serve_learner(const RunConfig& config, const std::optional<core::ArithmeticTask>& sft_task,
                      std::shared_ptr<wsync::RendezvousStore> store, core::WorkerSession& session,
                      metrics::Registry& registry) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
@@ -338,7 +339,7 @@ Status serve_learner(const core::RunConfig& config, const std::optional<core::Ar
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
   learner::LearnerMetrics metrics(registry);
-  learner::LearnerWorker worker(config, spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop,
+  learner::LearnerWorker worker(learner_options(config), spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop,
                                 &metrics);
   // SFT stages and training steps run on the role's work thread; heartbeats go on meanwhile.
   core::SerialRole role(
@@ -349,7 +350,7 @@ Status serve_learner(const core::RunConfig& config, const std::optional<core::Ar
   return serve_until_end(session, role, config);
 }
 
-Status run_learner(const core::RunConfig& config, zmq::context_t& context, std::stop_token stop) {
+Status run_learner(const RunConfig& config, zmq::context_t& context, std::stop_token stop) {
   // SFT examples exist only for the arithmetic task (config checks that RLVR runs skip SFT).
   std::optional<core::ArithmeticTask> sft_task;
   if (config.task.kind == "arithmetic") {
@@ -384,7 +385,7 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
     return Status::invalid_argument(str_cat("--rank: expected a non-negative integer, got '", rank_text, "'"));
   }
   log::set_context(str_cat("role=", role_name, " rank=", rank));
-  CARAVAN_ASSIGN_OR_RETURN(core::RunConfig config, core::load_run_config(config_path));
+  CARAVAN_ASSIGN_OR_RETURN(RunConfig config, load_run_config(config_path));
   // Before LibTorch's first parallel region; re-executes this worker once when the environment
   // lacks the policy (`caravan run` sets it for its workers).
   CARAVAN_RETURN_IF_ERROR(core::ensure_thread_wait(config.run.thread_wait, argv));
@@ -404,7 +405,7 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
     signals.keep_serving_after_first_signal(
         core::seconds_to_ms(config.supervision.sigterm_grace_s));
   }
-  const int64_t threads = core::intra_op_threads(config, role, core::available_cores());
+  const int64_t threads = core::intra_op_threads(compute_sharing(config), role, core::available_cores());
   at::set_num_threads(static_cast<int>(threads));
   log::info("event=threads intra_op=", threads, " cores=", core::available_cores(),
             " wait=", core::enum_name(config.run.thread_wait));

@@ -192,7 +192,7 @@ int run(const Settings& s) {
     mask[b].slice(0, 0, n - 1).fill_(1.0f);
   }
 
-  core::SftOptions options;
+  learner::SftOptions options;
   options.learning_rate = s.learning_rate;
   options.warmup_steps = 0;
   at::manual_seed(0);

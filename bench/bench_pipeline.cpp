@@ -42,11 +42,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/run_config_reader.h"
 #include "core/command_line.h"
-#include "core/config.h"
 #include "core/jsonl.h"
 #include "core/read_file.h"
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "core/status.h"
 #include "core/str_cat.h"
@@ -116,9 +115,9 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& options) {
 }
 
 // The quickstart as one run of the benchmark runs it.
-core::RunConfig run_config(const core::RunConfig& quickstart, const PipelineMode& mode, uint64_t seed,
+apps::RunConfig run_config(const apps::RunConfig& quickstart, const PipelineMode& mode, uint64_t seed,
                            const BenchOptions& options) {
-  core::RunConfig config = quickstart;
+  apps::RunConfig config = quickstart;
   config.run.seed = seed;
   config.pipeline.mode = mode.mode;
   if (mode.max_staleness) config.pipeline.max_staleness = *mode.max_staleness;
@@ -187,10 +186,10 @@ Result<RunMeasurement> read_metrics(const fs::path& metrics, int64_t actors) {
 
 // Writes `config` into `work`, runs `caravan run` on it and reads what it measured. The run's
 // stdout/stderr go to files beside its run directory; a failed run's stderr ends the error.
-Result<RunMeasurement> run_once(const core::RunConfig& config, const fs::path& work, const std::string& name) {
+Result<RunMeasurement> run_once(const apps::RunConfig& config, const fs::path& work, const std::string& name) {
   const fs::path config_file = work / (name + ".toml");
   const fs::path run_dir = work / name;
-  std::ofstream(config_file) << core::to_toml(config);
+  std::ofstream(config_file) << apps::to_toml(config);
   const fs::path out = work / (name + ".stdout"), err = work / (name + ".stderr");
   const std::string command = str_cat("'", CARAVAN_BINARY, "' run '", config_file.string(), "' --run-dir '",
                                       run_dir.string(), "' > '", out.string(), "' 2> '", err.string(), "'");
@@ -248,7 +247,7 @@ void print_summary(const PipelineMode& mode, const std::vector<RunMeasurement>& 
 }
 
 int run(const BenchOptions& options) {
-  Result<core::RunConfig> quickstart = core::load_run_config(CARAVAN_QUICKSTART_CONFIG);
+  Result<apps::RunConfig> quickstart = apps::load_run_config(CARAVAN_QUICKSTART_CONFIG);
   if (!quickstart.ok()) {
     std::cerr << "bench_pipeline: " << quickstart.status().to_string() << "\n";
     return 1;
@@ -256,7 +255,7 @@ int run(const BenchOptions& options) {
   const fs::path work = fs::temp_directory_path() / str_cat("caravan-bench-pipeline-", ::getpid());
   fs::remove_all(work);
   fs::create_directories(work);
-  const core::RunConfig first = run_config(*quickstart, kModes.front(), 1, options);
+  const apps::RunConfig first = run_config(*quickstart, kModes.front(), 1, options);
   std::printf("quickstart %s: sft %lld steps, grpo %lld steps, held-out %lld, %lld rollout actor(s); %lld seed(s) x %zu modes\n",
               CARAVAN_QUICKSTART_CONFIG, static_cast<long long>(first.sft.steps),
               static_cast<long long>(first.grpo.steps), static_cast<long long>(first.task.held_out_size),

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "core/run_config.h"
 #include "core/status.h"
+#include "core/task_options.h"
 #include "core/task_prompt.h"
 
 namespace caravan::core {

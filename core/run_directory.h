@@ -7,7 +7,7 @@
 //   logs/NAME.log    each process's debug log, every level (apps/process_log.h)
 //   launcher_state.json  which ports `caravan run` picked itself (apps/run_ports.h)
 //
-//   CARAVAN_ASSIGN_OR_RETURN(RunDirectory dir, RunDirectory::create("runs/q", core::to_toml(config)));
+//   CARAVAN_ASSIGN_OR_RETURN(RunDirectory dir, RunDirectory::create("runs/q", apps::to_toml(config)));
 //   CARAVAN_RETURN_IF_ERROR(dir.append_jsonl(dir.metrics_path(), {{"step", 1}, {"loss", 0.3}}));
 #pragma once
 

@@ -13,18 +13,18 @@ unsigned available_cores() {
   return std::max(1, CPU_COUNT(&set));
 }
 
-int64_t intra_op_threads(const RunConfig& config, proto::Role role, unsigned cores) {
-  const int64_t actors = config.rollout.actors;
-  const bool overlapping = config.pipeline.mode != "sync";
+int64_t intra_op_threads(const ComputeSharing& machine, proto::Role role, unsigned cores) {
+  const int64_t actors = machine.rollout_actors;
+  const bool overlapping = machine.overlapping;
   int64_t sharing = 1;  // processes computing at the same time as this one, itself included
   switch (role) {
     case proto::Role::LEARNER: sharing = overlapping ? actors + 1 : 1; break;
     case proto::Role::ROLLOUT: sharing = overlapping ? actors + 1 : actors; break;
     case proto::Role::CONTROLLER:
-    case proto::Role::VERIFIER: return config.run.threads_per_process;
+    case proto::Role::VERIFIER: return machine.threads_per_process;
   }
   const int64_t share = static_cast<int64_t>(cores) / sharing;
-  return std::clamp<int64_t>(share, 1, config.run.threads_per_process);
+  return std::clamp<int64_t>(share, 1, machine.threads_per_process);
 }
 
 } // namespace caravan::core

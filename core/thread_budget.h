@@ -8,12 +8,11 @@
 //   async         likewise.
 // Each process gets its share of the cores, at most [run] threads_per_process and at least 1.
 //
-//   at::set_num_threads(static_cast<int>(intra_op_threads(config, proto::Role::LEARNER, cores)));
+//   at::set_num_threads(static_cast<int>(intra_op_threads(machine, proto::Role::LEARNER, cores)));
 #pragma once
 
 #include <cstdint>
 
-#include "core/run_config.h"
 #include "proto/caravan.capnp.h"
 
 namespace caravan::core {
@@ -21,8 +20,18 @@ namespace caravan::core {
 // Cores this process may run on (its CPU affinity), at least 1.
 unsigned available_cores();
 
+// Who shares a machine's cores with a process of the run; apps/ composes it from the run config.
+struct ComputeSharing {
+  // [run] threads_per_process: the most threads any process gets, >= 1.
+  int64_t threads_per_process = 1;
+  // [rollout] actors, >= 1.
+  int64_t rollout_actors = 1;
+  // [pipeline] mode is not "sync": the learner trains while the rollout actors generate.
+  bool overlapping = false;
+};
+
 // The threads of a `role` process given `cores` on its machine (see the file comment). The
 // controller and the verifiers (which verify on their own pools) get threads_per_process.
-int64_t intra_op_threads(const RunConfig& config, proto::Role role, unsigned cores);
+int64_t intra_op_threads(const ComputeSharing& machine, proto::Role role, unsigned cores);
 
 } // namespace caravan::core

@@ -1,6 +1,6 @@
 // File: core/toml_names.h
 // Words for TOML value types in config error messages, shared by the TOML readers of core/
-// (config.cpp, reward_config.cpp), e.g. "[grpo] clip_low: expected a float, got a string".
+// (toml_fields.cpp, reward_config.cpp), e.g. "[grpo] clip_low: expected a float, got a string".
 #pragma once
 
 #include <toml++/toml.h>

@@ -1,7 +1,7 @@
 // File: core/transformer_config.h
 // Architecture of a decoder-only transformer of the Llama family: Llama 2/3/3.1/3.2,
 // Qwen2/Qwen2.5, Qwen3 and OLMo 2, with any of transformers' RoPE types (core/rope_scaling.h).
-// Plain data shared by the config parser (core/config) and the model (model/llama.h);
+// Plain data shared by the config reader (apps/run_config_reader.cpp) and the model (model/llama.h);
 // checkpoints store it as Hugging Face config.json keys (model/checkpoint_io.h). The
 // variant-specific layers (q/k/v biases, q/k norms, post-norm blocks) follow from
 // `architecture`; they are not separate switches, so a config can never describe a model no

@@ -123,7 +123,7 @@ GaeResult gae(const at::Tensor& token_rewards, const at::Tensor& values, const a
   return {.advantages = advantages, .returns = (advantages + v) * weight};
 }
 
-at::Tensor estimate_advantages(const AdvantageInputs& inputs, const core::AdvantageOptions& options) {
+at::Tensor estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options) {
   check_table(inputs.rewards, inputs.judged);
   const at::Tensor mask = (inputs.mask != 0).to(at::kFloat);
   const int64_t sequences = mask.size(0);
@@ -143,13 +143,13 @@ at::Tensor estimate_advantages(const AdvantageInputs& inputs, const core::Advant
     return advantage_table.masked_select(inputs.judged).unsqueeze(1) * mask;
   };
   switch (options.estimator) {
-    case core::AdvantageEstimator::kGrpo:
+    case AdvantageEstimator::kGrpo:
       return per_token(group_advantages(table, inputs.judged, options.eps));
-    case core::AdvantageEstimator::kDrGrpo:
+    case AdvantageEstimator::kDrGrpo:
       return per_token(centered_advantages(table, inputs.judged));
-    case core::AdvantageEstimator::kRloo:
+    case AdvantageEstimator::kRloo:
       return per_token(leave_one_out_advantages(table, inputs.judged));
-    case core::AdvantageEstimator::kReinforcePlusPlus: {
+    case AdvantageEstimator::kReinforcePlusPlus: {
       if (options.group_baseline) {
         // As in verl, whitening shifts a flat group's zeros too: the batch mean is the baseline.
         return masked_whiten(per_token(centered_advantages(table, inputs.judged)), mask, options.eps);

@@ -29,7 +29,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/run_config.h"
+#include "learner/advantage_options.h"
 
 namespace caravan::learner {
 
@@ -95,6 +95,6 @@ struct AdvantageInputs {
 // the sum of its token rewards) and give every token of the sample the same advantage;
 // reinforce_pp without the baseline uses the undiscounted per-token returns. reinforce_pp then
 // whitens over all completion tokens of the batch.
-at::Tensor estimate_advantages(const AdvantageInputs& inputs, const core::AdvantageOptions& options);
+at::Tensor estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options);
 
 } // namespace caravan::learner

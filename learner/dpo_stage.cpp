@@ -11,7 +11,7 @@ constexpr int64_t kEvaluationBatch = 32;
 
 } // namespace
 
-Status run_dpo_stage(const core::RunConfig& config, const core::RunDirectory& run_dir) {
+Status run_dpo_stage(const StageOptions& config, const core::RunDirectory& run_dir) {
   CARAVAN_ASSIGN_OR_RETURN(StageStart<PreferencePair> start,
                            open_stage<PreferencePair>(config, run_dir, "dpo", load_preference_data));
   DpoTrainer trainer(start.policy, config.dpo, start.spec.tokenizer->pad_id());

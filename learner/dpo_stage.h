@@ -10,13 +10,13 @@
 //   CARAVAN_RETURN_IF_ERROR(learner::run_dpo_stage(config, run_dir));
 #pragma once
 
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "core/status.h"
+#include "learner/stage_options.h"
 
 namespace caravan::learner {
 
 // As run_sft_stage (learner/sft_stage.h), for [dpo].
-Status run_dpo_stage(const core::RunConfig& config, const core::RunDirectory& run_dir);
+Status run_dpo_stage(const StageOptions& config, const core::RunDirectory& run_dir);
 
 } // namespace caravan::learner

@@ -11,7 +11,7 @@
 namespace caravan::learner {
 namespace {
 
-DpoLossType loss_type_of(const core::DpoOptions& options) {
+DpoLossType loss_type_of(const DpoOptions& options) {
   Result<DpoLossType> type = dpo_loss_type_from_name(options.loss);
   CARAVAN_CHECK(type.ok(), "[dpo] loss: ", type.status().message());
   return *type;
@@ -66,7 +66,7 @@ DpoMetrics dpo_metrics(const DpoLossTerms& terms) {
                     .pairs = terms.chosen_rewards.size(0)};
 }
 
-DpoTrainer::DpoTrainer(model::Llama policy, const core::DpoOptions& options, int32_t pad_id)
+DpoTrainer::DpoTrainer(model::Llama policy, const DpoOptions& options, int32_t pad_id)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
       options_(options),
@@ -81,7 +81,7 @@ DpoTrainer::DpoTrainer(model::Llama policy, const core::DpoOptions& options, int
 
 double DpoTrainer::learning_rate_at(int64_t step) const {
   return options_.learning_rate *
-         lr_multiplier({.kind = core::LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,
+         lr_multiplier({.kind = LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,
                        options_.steps);
 }
 

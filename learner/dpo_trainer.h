@@ -17,9 +17,9 @@
 
 #include <torch/optim/adamw.h>
 
-#include "core/run_config.h"
 #include "core/status.h"
 #include "learner/dpo_loss.h"
+#include "learner/dpo_options.h"
 #include "learner/micro_batch.h"
 #include "learner/training_sequence.h"
 #include "model/llama.h"
@@ -63,7 +63,7 @@ class DpoTrainer {
   // `policy` is shared with the caller and updated in place; the reference is a frozen copy of
   // its current weights. AdamW without weight decay. `options` are validated by the config
   // layer; out-of-range values (or an unknown loss name) are bugs (CARAVAN_CHECK).
-  DpoTrainer(model::Llama policy, const core::DpoOptions& options, int32_t pad_id);
+  DpoTrainer(model::Llama policy, const DpoOptions& options, int32_t pad_id);
 
   // One optimizer step on `batch` (non-empty), its gradient summed over forward/backward passes
   // of whole pairs of at most [dpo] micro_batch_tokens tokens (a pair over the budget alone). Every sequence must pass
@@ -97,7 +97,7 @@ class DpoTrainer {
 
   model::Llama policy_;
   model::Llama reference_;
-  core::DpoOptions options_;
+  DpoOptions options_;
   DpoLossType loss_type_;
   int32_t pad_id_;
   torch::optim::AdamW optimizer_;

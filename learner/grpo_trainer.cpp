@@ -61,7 +61,7 @@ struct StepTotals {
 
 } // namespace
 
-GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
+GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
                          int32_t pad_id)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
@@ -74,7 +74,7 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, 
       kl_controller_(options.kl) {
   CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
                 " max_new_tokens ", max_new_tokens_);
-  const core::PolicyLossOptions& loss = options.loss;
+  const PolicyLossOptions& loss = options.loss;
   CARAVAN_CHECK(loss.clip_low > 0 && loss.clip_low <= 1 && loss.clip_high > 0 && loss.entropy_coef >= 0 &&
                     (loss.dual_clip == 0 || loss.dual_clip > 1),
                 "bad policy loss options: clip_low ", loss.clip_low, " clip_high ", loss.clip_high, " dual_clip ",
@@ -183,7 +183,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
 
   const std::vector<MiniBatch> plan = plan_mini_batches(lengths, options_.batching);
   const bool several_updates = static_cast<int64_t>(plan.size()) * options_.batching.epochs > 1;
-  const bool kl_in_reward = options_.kl.placement == core::KlPlacement::kReward;
+  const bool kl_in_reward = options_.kl.placement == learner::KlPlacement::kReward;
   const double kl_coef = kl_controller_.coef();
 
   // Before the first update: the reference's logprobs, and the policy's where more than one

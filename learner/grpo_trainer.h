@@ -1,6 +1,6 @@
 // File: learner/grpo_trainer.h
 // One policy-gradient update of the GRPO family per call, each part chosen by the config
-// ([grpo], core::GrpoOptions): the advantage estimator (learner/advantages.h), a teacher-forced
+// ([grpo], GrpoOptions): the advantage estimator (learner/advantages.h), a teacher-forced
 // forward of the policy and of a frozen reference copy with chunked logprobs and entropies
 // (learner/chunked_logprobs.h), the KL penalty in the reward or in the loss with a fixed or
 // adaptive coefficient (learner/kl_control.h), the off-policy correction against the rollout
@@ -11,7 +11,7 @@
 // (learner/batching_options.h, learner/micro_batch.h).
 //
 //   model::Llama policy(config.model);               // after SFT
-//   learner::GrpoTrainer trainer(policy, config.grpo, config.rollout, tokenizer->pad_id());
+//   learner::GrpoTrainer trainer(policy, options.grpo, options.rollout, tokenizer->pad_id());
 //   CARAVAN_ASSIGN_OR_RETURN(learner::GrpoStepStats stats, trainer.step(groups, policy_version));
 //   for (const auto& [name, value] : stats.terms) log_info(str_cat(name, "=", value));
 #pragma once
@@ -23,8 +23,9 @@
 
 #include <torch/optim/adamw.h>
 
-#include "core/run_config.h"
 #include "core/status.h"
+#include "learner/grpo_options.h"
+#include "learner/rollout_sampling.h"
 #include "learner/kl_control.h"
 #include "learner/rollout_batch.h"
 #include "model/llama.h"
@@ -81,7 +82,7 @@ class GrpoTrainer {
   // denominator). Turns the policy's gradient checkpointing on or off as
   // options.gradient_checkpointing says. Options are validated by the config layer;
   // out-of-range values are bugs (CARAVAN_CHECK).
-  GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
+  GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
               int32_t pad_id);
 
   // The optimizer steps of one TrainBatch on `groups` (mini_batches x epochs; fewer mini-batches
@@ -114,7 +115,7 @@ class GrpoTrainer {
 
   model::Llama policy_;
   model::Llama reference_;
-  core::GrpoOptions options_;
+  GrpoOptions options_;
   double temperature_;
   int64_t max_new_tokens_;
   int32_t pad_id_;

@@ -8,22 +8,22 @@
 namespace caravan::learner {
 
 at::Tensor kl_estimate(const at::Tensor& logprobs, const at::Tensor& ref_logprobs, const at::Tensor& mask,
-                       core::KlEstimator estimator) {
+                       KlEstimator estimator) {
   CARAVAN_CHECK(logprobs.dim() == 2 && ref_logprobs.sizes() == logprobs.sizes() && mask.sizes() == logprobs.sizes(),
                 "kl_estimate: logprobs ", logprobs.sizes(), ", ref_logprobs ", ref_logprobs.sizes(), " and mask ",
                 mask.sizes(), " must share one [B,T] shape");
   const at::Tensor zero = at::zeros({}, logprobs.options());
   const at::Tensor x = at::where(mask != 0, logprobs - ref_logprobs.detach().to(logprobs.scalar_type()), zero);
   switch (estimator) {
-    case core::KlEstimator::kK1: return x;
-    case core::KlEstimator::kK2: return 0.5 * x * x;
-    case core::KlEstimator::kK3: return at::exp(-x) + x - 1.0;
+    case KlEstimator::kK1: return x;
+    case KlEstimator::kK2: return 0.5 * x * x;
+    case KlEstimator::kK3: return at::exp(-x) + x - 1.0;
   }
   CARAVAN_CHECK(false, "unknown KL estimator ", static_cast<int>(estimator));
   return {};
 }
 
-KlController::KlController(const core::KlOptions& options) : options_(options), coef_(options.coef) {
+KlController::KlController(const KlOptions& options) : options_(options), coef_(options.coef) {
   CARAVAN_CHECK(options.coef >= 0 && options.target >= 0 && options.horizon >= 1, "bad KL options: coef ", options.coef,
                 " target ", options.target, " horizon ", options.horizon);
 }

@@ -23,7 +23,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/run_config.h"
+#include "learner/kl_options.h"
 
 namespace caravan::learner {
 
@@ -31,14 +31,14 @@ namespace caravan::learner {
 // where mask is 0 (x is taken as 0 there before exp(), so any gap in a prompt or padding cell is
 // harmless). Shapes must agree (CARAVAN_CHECK). Thread-safe.
 at::Tensor kl_estimate(const at::Tensor& logprobs, const at::Tensor& ref_logprobs, const at::Tensor& mask,
-                       core::KlEstimator estimator);
+                       KlEstimator estimator);
 
 // The coefficient of the KL penalty: fixed (options.target == 0) or adaptive. Its only state is
 // the current coefficient, which checkpoints save and restore. Not thread-safe.
 class KlController {
  public:
   // Options are validated by the config layer: coef >= 0, target >= 0, horizon >= 1.
-  explicit KlController(const core::KlOptions& options);
+  explicit KlController(const KlOptions& options);
 
   double coef() const { return coef_; }
   // Fixed: does nothing. Adaptive: the update above, from the KL measured on the step that just
@@ -48,7 +48,7 @@ class KlController {
   void restore(double coef);
 
  private:
-  core::KlOptions options_;
+  KlOptions options_;
   double coef_;
 };
 

@@ -45,10 +45,10 @@ Result<std::filesystem::path> checkpoint_directory(const std::string& text, cons
 
 }  // namespace
 
-LearnerWorker::LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
+LearnerWorker::LearnerWorker(LearnerOptions config, const model::ModelSpec& spec, model::Llama policy,
                              model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
                              const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics)
-    : config_(config), spec_(spec), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task),
+    : config_(std::move(config)), spec_(spec), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task),
       run_dir_(run_dir), stop_(std::move(stop)), metrics_(metrics) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
@@ -65,7 +65,7 @@ std::vector<SftExample> LearnerWorker::sft_batch() {
   std::vector<SftExample> batch;
   batch.reserve(static_cast<size_t>(config_.sft.batch_size));
   for (int64_t i = 0; i < config_.sft.batch_size; ++i) {
-    const core::ArithmeticProblem problem = sft_task_->training_problem(config_.run.seed ^ kSftStreamSalt, sft_cursor_++);
+    const core::ArithmeticProblem problem = sft_task_->training_problem(config_.seed ^ kSftStreamSalt, sft_cursor_++);
     SftExample example;
     example.prompt = spec_.prompts->encode_text(problem.prompt());
     example.target = spec_.prompts->encode_answer(problem.answer());
@@ -78,7 +78,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
   if (grpo_ != nullptr) return Status::failed_precondition("SftRequest after RL started");
   if (sft_task_ == nullptr && request.getSteps() > 0) {
     return Status::failed_precondition(str_cat("SftRequest for ", request.getSteps(), " steps, but [task] kind = \"",
-                                               config_.task.kind, "\" has no reference completions to train on"));
+                                               config_.task_kind, "\" has no reference completions to train on"));
   }
   const auto started = Clock::now();
   SftTrainer trainer(policy_, config_.sft, spec_.tokenizer->pad_id());

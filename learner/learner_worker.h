@@ -27,9 +27,9 @@
 #include <capnp/message.h>
 
 #include "core/arithmetic_task.h"
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "learner/grpo_trainer.h"
+#include "learner/learner_options.h"
 #include "learner/learner_metrics.h"
 #include "learner/sft_trainer.h"
 #include "model/llama.h"
@@ -45,7 +45,7 @@ namespace caravan::learner {
 // series (learner_metrics.h), or null for none; must outlive the worker.
 class LearnerWorker {
  public:
-  LearnerWorker(const core::RunConfig& config, const model::ModelSpec& spec, model::Llama policy,
+  LearnerWorker(LearnerOptions config, const model::ModelSpec& spec, model::Llama policy,
                 model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
                 const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics = nullptr);
 
@@ -66,7 +66,7 @@ class LearnerWorker {
   // The GRPO trainer on the current policy (its reference: the policy as it is now).
   std::unique_ptr<GrpoTrainer> make_trainer();
 
-  const core::RunConfig& config_;
+  const LearnerOptions config_;
   const model::ModelSpec& spec_;
   model::Llama policy_;
   model::WeightTransport& transport_;

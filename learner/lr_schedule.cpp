@@ -8,7 +8,7 @@
 
 namespace caravan::learner {
 
-double lr_multiplier(const core::LrScheduleOptions& options, int64_t step, int64_t total_steps) {
+double lr_multiplier(const LrScheduleOptions& options, int64_t step, int64_t total_steps) {
   CARAVAN_CHECK(step >= 0 && total_steps >= 0, "lr schedule: step ", step, " of ", total_steps);
   if (step < options.warmup_steps) {
     return static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
@@ -17,9 +17,9 @@ double lr_multiplier(const core::LrScheduleOptions& options, int64_t step, int64
   const double progress = std::min(1.0, static_cast<double>(step - options.warmup_steps) / decay_steps);
   const double floor = options.min_lr_ratio;
   switch (options.kind) {
-    case core::LrScheduleKind::kConstant: return 1.0;
-    case core::LrScheduleKind::kLinear: return floor + (1.0 - floor) * (1.0 - progress);
-    case core::LrScheduleKind::kCosine: return floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+    case LrScheduleKind::kConstant: return 1.0;
+    case LrScheduleKind::kLinear: return floor + (1.0 - floor) * (1.0 - progress);
+    case LrScheduleKind::kCosine: return floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
   }
   CARAVAN_CHECK(false, "unknown lr schedule ", static_cast<int>(options.kind));
   return 1.0;

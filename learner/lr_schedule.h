@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/run_config.h"
+#include "learner/lr_schedule_options.h"
 
 namespace caravan::learner {
 
@@ -21,6 +21,6 @@ namespace caravan::learner {
 //     cosine    f + (1 - f) (1 + cos(pi p)) / 2
 // A step at or past total_steps keeps the last value. Options are validated by the config layer
 // (warmup_steps >= 0, min_lr_ratio in [0, 1]); `step` < 0 is a bug (CARAVAN_CHECK). Thread-safe.
-double lr_multiplier(const core::LrScheduleOptions& options, int64_t step, int64_t total_steps);
+double lr_multiplier(const LrScheduleOptions& options, int64_t step, int64_t total_steps);
 
 } // namespace caravan::learner

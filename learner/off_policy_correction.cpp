@@ -22,7 +22,7 @@ at::Tensor masked_gap(const at::Tensor& learner_logprobs, const at::Tensor& roll
 } // namespace
 
 CorrectionWeights off_policy_correction(const at::Tensor& learner_logprobs, const at::Tensor& rollout_logprobs,
-                                        const at::Tensor& mask, const core::OffPolicyCorrectionOptions& options) {
+                                        const at::Tensor& mask, const OffPolicyCorrectionOptions& options) {
   check_shapes(learner_logprobs, rollout_logprobs, mask);
   at::NoGradGuard no_grad;
   const at::Tensor selected = mask != 0;

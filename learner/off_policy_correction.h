@@ -23,7 +23,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/run_config.h"
+#include "learner/off_policy_correction_options.h"
 
 namespace caravan::learner {
 
@@ -38,7 +38,7 @@ struct CorrectionWeights {
 // learner_logprobs, rollout_logprobs: [B,T] (detached inside); mask: [B,T] 0/1. Shapes must
 // agree (CARAVAN_CHECK). Thread-safe.
 CorrectionWeights off_policy_correction(const at::Tensor& learner_logprobs, const at::Tensor& rollout_logprobs,
-                                        const at::Tensor& mask, const core::OffPolicyCorrectionOptions& options);
+                                        const at::Tensor& mask, const OffPolicyCorrectionOptions& options);
 
 // The agreement of the two engines on the same tokens (issue 19's logprob-agreement metric).
 struct LogprobMismatch {

@@ -22,7 +22,7 @@ struct Surrogate {
 };
 
 // max(-A r, -A clip(r)), and for dual_clip c > 0 with A < 0, min(that, -c A).
-Surrogate clipped_surrogate(const at::Tensor& ratio, const at::Tensor& advantages, const core::PolicyLossOptions& o) {
+Surrogate clipped_surrogate(const at::Tensor& ratio, const at::Tensor& advantages, const PolicyLossOptions& o) {
   const at::Tensor unclipped = -advantages * ratio;
   const at::Tensor clipped = -advantages * at::clamp(ratio, 1.0 - o.clip_low, 1.0 + o.clip_high);
   Surrogate s;
@@ -55,17 +55,17 @@ AggregationScope aggregation_scope(const at::Tensor& mask) {
           .sequences = mask.size(0)};
 }
 
-at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, core::LossAggregation aggregation,
+at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, learner::LossAggregation aggregation,
                      int64_t max_tokens, const AggregationScope* scope) {
   CARAVAN_CHECK(values.dim() == 2 && mask.sizes() == values.sizes(), "aggregate: values ", values.sizes(), " and mask ",
                 mask.sizes(), " must both be [B,T]");
   const at::Tensor m = mask.to(values.scalar_type());
   const at::Tensor masked = values * m;
   switch (aggregation) {
-    case core::LossAggregation::kTokenMean:
+    case learner::LossAggregation::kTokenMean:
       if (scope != nullptr) return masked.sum() / static_cast<double>(std::max<int64_t>(scope->tokens, 1));
       return masked.sum() / m.sum().clamp_min(1.0);
-    case core::LossAggregation::kSequenceMeanTokenMean: {
+    case LossAggregation::kSequenceMeanTokenMean: {
       const at::Tensor tokens = m.sum(1);
       const at::Tensor per_sequence = masked.sum(1) / tokens.clamp_min(1.0);
       if (scope != nullptr) {
@@ -73,7 +73,7 @@ at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, core::Los
       }
       return per_sequence.sum() / (tokens > 0).sum().clamp_min(1).to(values.scalar_type());
     }
-    case core::LossAggregation::kConstantDenominator:
+    case LossAggregation::kConstantDenominator:
       CARAVAN_CHECK(max_tokens >= 1, "constant aggregation needs max_tokens >= 1, got ", max_tokens);
       return masked.sum() / static_cast<double>((scope != nullptr ? scope->sequences : values.size(0)) * max_tokens);
   }
@@ -81,7 +81,7 @@ at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, core::Los
   return {};
 }
 
-PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyLossOptions& options) {
+PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const PolicyLossOptions& options) {
   const at::Tensor& logprobs = inputs.logprobs;
   CARAVAN_CHECK(logprobs.dim() == 2, "logprobs must be [B,T], got rank ", logprobs.dim());
   check_same_shape(logprobs, inputs.old_logprobs, "old_logprobs");
@@ -107,10 +107,10 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyL
 
   Surrogate surrogate;
   switch (options.kind) {
-    case core::PolicyLossKind::kPpo:
+    case PolicyLossKind::kPpo:
       surrogate = clipped_surrogate(at::exp(log_ratio), advantages, options);
       break;
-    case core::PolicyLossKind::kGspo: {
+    case PolicyLossKind::kGspo: {
       const at::Tensor sequence_log_ratio = log_ratio.sum(1, /*keepdim=*/true) / mask.sum(1, /*keepdim=*/true).clamp_min(1.0);
       // Value s_b, gradient s_b * grad x_t (GSPO-token).
       const at::Tensor own = at::where(selected, logprobs, zero);
@@ -118,7 +118,7 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyL
       surrogate = clipped_surrogate(at::exp(token_log_ratio), advantages, options);
       break;
     }
-    case core::PolicyLossKind::kCispo: {
+    case PolicyLossKind::kCispo: {
       const at::Tensor ratio = at::exp(log_ratio.detach());
       const at::Tensor weight = at::clamp(ratio, 1.0 - options.clip_low, 1.0 + options.clip_high);
       surrogate.token_loss = -weight * advantages * at::where(selected, logprobs, zero);
@@ -159,7 +159,7 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyL
   return output;
 }
 
-ValueLossOutput clipped_value_loss(const ValueLossInputs& inputs, double clip_range, core::LossAggregation aggregation,
+ValueLossOutput clipped_value_loss(const ValueLossInputs& inputs, double clip_range, LossAggregation aggregation,
                                    int64_t max_tokens) {
   CARAVAN_CHECK(clip_range > 0, "value clip_range must be > 0, got ", clip_range);
   const at::Tensor& values = inputs.values;

@@ -22,7 +22,7 @@
 // with w_b the sequence weight (staleness down-weighting), c_t the off-policy correction weight
 // (learner/off_policy_correction.h; it multiplies the surrogate only, as verl's
 // rollout_is_weights do), kl_t the per-token KL estimate (learner/kl_control.h) and H_t the
-// token entropy. The loss is aggregate(l) (see LossAggregation in core/run_config.h; verl's
+// token entropy. The loss is aggregate(l) (see LossAggregation in learner/policy_loss_options.h; verl's
 // agg_loss token-mean / seq-mean-token-mean / seq-mean-token-sum-norm).
 //
 //   learner::PolicyLossOutput out = learner::policy_loss(
@@ -40,7 +40,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/run_config.h"
+#include "learner/policy_loss_options.h"
 
 namespace caravan::learner {
 
@@ -109,10 +109,10 @@ struct PolicyLossOutput {
 //   constant             sum(v m) / (B * max_tokens)
 // with sum(m), the number of rows with sum_t m > 0 and B taken from `scope` when given.
 // An all-zero mask gives 0 (still a graph node, so backward() works).
-at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, core::LossAggregation aggregation,
+at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, learner::LossAggregation aggregation,
                      int64_t max_tokens, const AggregationScope* scope = nullptr);
 
-PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const core::PolicyLossOptions& options);
+PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const PolicyLossOptions& options);
 
 struct ValueLossInputs {
   // V_theta per token, [B,T], with gradient.
@@ -134,6 +134,6 @@ struct ValueLossOutput {
 //   l_t = 0.5 max((V - R)^2, (V_old + clip(V - V_old, -clip_range, clip_range) - R)^2)
 // aggregated with `aggregation` (max_tokens as for aggregate()). clip_range > 0.
 ValueLossOutput clipped_value_loss(const ValueLossInputs& inputs, double clip_range,
-                                   core::LossAggregation aggregation, int64_t max_tokens);
+                                   LossAggregation aggregation, int64_t max_tokens);
 
 } // namespace caravan::learner

@@ -11,7 +11,7 @@ constexpr int64_t kEvaluationBatch = 32;
 
 } // namespace
 
-Status run_sft_stage(const core::RunConfig& config, const core::RunDirectory& run_dir) {
+Status run_sft_stage(const StageOptions& config, const core::RunDirectory& run_dir) {
   CARAVAN_ASSIGN_OR_RETURN(StageStart<TrainingSequence> start,
                            open_stage<TrainingSequence>(config, run_dir, "sft", load_sft_data));
   SftTrainer trainer(start.policy, config.sft, start.spec.tokenizer->pad_id());

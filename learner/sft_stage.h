@@ -9,15 +9,15 @@
 //   CARAVAN_RETURN_IF_ERROR(learner::run_sft_stage(config, run_dir));
 #pragma once
 
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "core/status.h"
+#include "learner/stage_options.h"
 
 namespace caravan::learner {
 
 // `config` is resolved (absolute paths) and `run_dir` holds its config.toml. Errors: those of
 // the model loader, the data (learner/stage_data.h), training (a non-finite gradient) and the
 // run directory's writes, each naming its file or key. Blocks until the stage is done.
-Status run_sft_stage(const core::RunConfig& config, const core::RunDirectory& run_dir);
+Status run_sft_stage(const StageOptions& config, const core::RunDirectory& run_dir);
 
 } // namespace caravan::learner

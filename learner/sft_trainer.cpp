@@ -23,7 +23,7 @@ TrainingSequence as_training_sequence(const SftExample& example) {
 
 } // namespace
 
-SftTrainer::SftTrainer(model::Llama policy, const core::SftOptions& options, int32_t pad_id)
+SftTrainer::SftTrainer(model::Llama policy, const SftOptions& options, int32_t pad_id)
     : policy_(std::move(policy)),
       options_(options),
       pad_id_(pad_id),
@@ -34,7 +34,7 @@ SftTrainer::SftTrainer(model::Llama policy, const core::SftOptions& options, int
 
 double SftTrainer::learning_rate_at(int64_t step) const {
   return options_.learning_rate *
-         lr_multiplier({.kind = core::LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,
+         lr_multiplier({.kind = LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,
                        options_.steps);
 }
 

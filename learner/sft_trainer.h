@@ -18,8 +18,8 @@
 
 #include <torch/optim/adamw.h>
 
-#include "core/run_config.h"
 #include "core/status.h"
+#include "learner/sft_options.h"
 #include "learner/training_sequence.h"
 #include "model/llama.h"
 
@@ -58,7 +58,7 @@ class SftTrainer {
 
   // `policy` is shared with the caller and updated in place. AdamW without weight decay.
   // Options are validated by the config layer; out-of-range values are bugs (CARAVAN_CHECK).
-  SftTrainer(model::Llama policy, const core::SftOptions& options, int32_t pad_id);
+  SftTrainer(model::Llama policy, const SftOptions& options, int32_t pad_id);
 
   // One optimizer step. Each example needs a non-empty prompt; targets may be empty (no loss);
   // ids in the vocabulary and prompt + target within max_position_embeddings. Returns
@@ -88,7 +88,7 @@ class SftTrainer {
   Result<SftStepStats> train_on(const std::vector<TrainingSequence>& sequences);
 
   model::Llama policy_;
-  core::SftOptions options_;
+  SftOptions options_;
   int32_t pad_id_;
   torch::optim::AdamW optimizer_;
   int64_t steps_done_ = 0;

@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/dataset_rows.h"
-#include "core/run_config.h"
 #include "core/status.h"
+#include "core/task_options.h"
 #include "core/transformer_config.h"
 #include "learner/dpo_trainer.h"
 #include "learner/training_sequence.h"

@@ -20,10 +20,10 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "core/status.h"
 #include "learner/stage_data.h"
+#include "learner/stage_options.h"
 #include "learner/stage_output.h"
 #include "model/llama.h"
 #include "model/model_loader.h"
@@ -48,7 +48,7 @@ using StageDataLoader = Result<StageData<Example>> (*)(const core::TaskOptions&,
 // report in metrics.jsonl and logging it under `stage`) and builds the weights seeded by
 // [run] seed. Errors: those of the model loader, `load` and the metrics write.
 template <class Example>
-Result<StageStart<Example>> open_stage(const core::RunConfig& config, const core::RunDirectory& run_dir,
+Result<StageStart<Example>> open_stage(const StageOptions& config, const core::RunDirectory& run_dir,
                                        std::string_view stage, StageDataLoader<Example> load);
 
 struct StageLoopOptions {
@@ -81,7 +81,7 @@ Status run_stage_loop(const StageLoopOptions& options, const StageOutput& output
                       const StageStepFn& step, const StageEvaluateFn& evaluate);
 
 template <class Example>
-Result<StageStart<Example>> open_stage(const core::RunConfig& config, const core::RunDirectory& run_dir,
+Result<StageStart<Example>> open_stage(const StageOptions& config, const core::RunDirectory& run_dir,
                                        std::string_view stage, StageDataLoader<Example> load) {
   at::set_num_threads(static_cast<int>(config.run.threads_per_process));
   CARAVAN_ASSIGN_OR_RETURN(model::ModelSpec spec, model::open_model(config.model));

@@ -28,7 +28,7 @@ Result<at::ScalarType> parse_dtype(const std::string& name, const char* key) {
 }
 
 // The chat format: [model] chat_template when set, else the family of the checkpoint's template.
-Result<std::optional<ChatFormat>> chat_format(const core::ModelOptions& options, const TokenizerConfig& tokenizer_config) {
+Result<std::optional<ChatFormat>> chat_format(const ModelOptions& options, const TokenizerConfig& tokenizer_config) {
   if (!options.chat_template.empty()) {
     Result<ChatFormat> named = chat_format_from_name(options.chat_template);
     if (!named.ok()) return named.status().with_context("[model] chat_template");
@@ -43,7 +43,7 @@ Result<std::optional<ChatFormat>> chat_format(const core::ModelOptions& options,
   return std::optional<ChatFormat>(*detected);
 }
 
-std::string chat_template_origin(const core::ModelOptions& options, const TokenizerConfig& tokenizer_config) {
+std::string chat_template_origin(const ModelOptions& options, const TokenizerConfig& tokenizer_config) {
   if (!options.chat_template.empty()) return str_cat("[model] chat_template = \"", options.chat_template, "\"");
   if (!tokenizer_config.chat_template_file.empty()) return tokenizer_config.chat_template_file;
   return options.path.empty()
@@ -71,7 +71,7 @@ Result<std::vector<int32_t>> stop_ids(const Tokenizer& tokenizer, const Generati
   return ids;
 }
 
-Result<ModelSpec> open_checkpoint(const core::ModelOptions& options) {
+Result<ModelSpec> open_checkpoint(const ModelOptions& options) {
   const std::filesystem::path dir = options.path;
   std::error_code error;
   if (!std::filesystem::is_directory(dir, error)) {
@@ -101,7 +101,7 @@ Result<ModelSpec> open_checkpoint(const core::ModelOptions& options) {
   return spec;
 }
 
-Result<ModelSpec> open_inline(const core::ModelOptions& options) {
+Result<ModelSpec> open_inline(const ModelOptions& options) {
   ModelSpec spec;
   spec.config = options.inline_config;
   auto tokenizer = std::make_shared<const ByteTokenizer>();
@@ -130,7 +130,7 @@ double mebibytes(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 
 }  // namespace
 
 Result<std::shared_ptr<const PromptEncoder>> open_prompt_encoder(const std::filesystem::path& dir,
-                                                                 const core::ModelOptions& options,
+                                                                 const ModelOptions& options,
                                                                  std::span<const int64_t> fallback_eos) {
   const std::filesystem::path tokenizer_json = dir / kTokenizerFile;
   std::error_code error;
@@ -160,7 +160,7 @@ Result<std::shared_ptr<const PromptEncoder>> open_prompt_encoder(const std::file
   return std::make_shared<const PromptEncoder>(std::move(tokenizer), std::move(format));
 }
 
-Result<ModelSpec> open_model(const core::ModelOptions& options) {
+Result<ModelSpec> open_model(const ModelOptions& options) {
   return options.path.empty() ? open_inline(options) : open_checkpoint(options);
 }
 

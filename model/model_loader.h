@@ -1,5 +1,5 @@
 // File: model/model_loader.h
-// The one model loader of a run. A run's [model] section (core::ModelOptions) names either a
+// The one model loader of a run. A run's [model] section (ModelOptions) names either a
 // Hugging Face checkpoint directory or an inline architecture; open_model() turns it into a
 // ModelSpec, everything about the model but its weights (architecture, tokenizer, the prompt
 // encoder with its stop ids, where it came from, dtypes), validating the whole directory so a
@@ -22,11 +22,11 @@
 
 #include <ATen/ATen.h>
 
-#include "core/run_config.h"
 #include "core/status.h"
 #include "core/transformer_config.h"
 #include "model/checkpoint_io.h"
 #include "model/llama.h"
+#include "model/model_options.h"
 #include "model/prompt_encoder.h"
 #include "model/tokenizer.h"
 
@@ -59,7 +59,7 @@ struct ModelSpec {
 // checkpoints for "auto".
 // Errors (each naming the file and key, or the [model] key): kNotFound for a missing directory or
 // file; kInvalidArgument for content Caravan cannot represent. Blocks on disk I/O.
-Result<ModelSpec> open_model(const core::ModelOptions& options);
+Result<ModelSpec> open_model(const ModelOptions& options);
 
 // The tokenizer and prompt encoder of the model directory `dir` alone, from tokenizer.json
 // (required), tokenizer_config.json, chat_template.jinja and generation_config.json, with
@@ -67,7 +67,7 @@ Result<ModelSpec> open_model(const core::ModelOptions& options);
 // `fallback_eos`, is used when generation_config.json has none). open_model calls this; the
 // tokenizer tools call it on tokenizer-only directories. Errors as open_model's.
 Result<std::shared_ptr<const PromptEncoder>> open_prompt_encoder(const std::filesystem::path& dir,
-                                                                 const core::ModelOptions& options,
+                                                                 const ModelOptions& options,
                                                                  std::span<const int64_t> fallback_eos);
 
 // The model of `spec` in spec.compute_dtype on the CPU: the checkpoint's weights (memory-mapped,

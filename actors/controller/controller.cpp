@@ -60,18 +60,18 @@ uint64_t file_size_or_zero(const std::filesystem::path& file) {
 
 }  // namespace
 
-std::vector<std::string> expected_workers(const core::RunConfig& config) {
+std::vector<std::string> expected_workers(const ControllerOptions& config) {
   std::vector<std::string> workers{core::worker_identity(proto::Role::LEARNER, 0)};
   for (int64_t r = 0; r < config.rollout.actors; ++r) {
     workers.push_back(core::worker_identity(proto::Role::ROLLOUT, static_cast<uint32_t>(r)));
   }
-  for (int64_t r = 0; r < config.verifier.workers; ++r) {
+  for (int64_t r = 0; r < config.verifier_workers; ++r) {
     workers.push_back(core::worker_identity(proto::Role::VERIFIER, static_cast<uint32_t>(r)));
   }
   return workers;
 }
 
-Controller::Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
+Controller::Controller(ControllerOptions config, WorkerLink& link, const core::RunDirectory& run_dir,
                        core::PromptSource& prompts, const model::Tokenizer& tokenizer, metrics::Registry& registry)
     : config_(config),
       link_(link),
@@ -116,7 +116,7 @@ Status Controller::run_phases() {
   }
   CARAVAN_RETURN_IF_ERROR(run_rl_steps());
   CARAVAN_ASSIGN_OR_RETURN(const double rl_accuracy, evaluate("rl"));
-  log::result(str_cat("held-out accuracy ", config_.sft.steps > 0 ? "after SFT" : "before RL", ": ",
+  log::result(str_cat("held-out accuracy ", config_.sft_steps > 0 ? "after SFT" : "before RL", ": ",
                       percent(*sft_accuracy_)));
   log::result(str_cat("held-out accuracy after RL: ", percent(rl_accuracy)));
   return export_final_model();
@@ -140,18 +140,18 @@ Status Controller::await_workers() {
 
 Status Controller::warm_up() {
   const Clock::time_point started = link_.now();
-  log::info("event=sft_start steps=", config_.sft.steps);
+  log::info("event=sft_start steps=", config_.sft_steps);
   auto request = new_message();
-  request->getRoot<proto::Envelope>().initSftRequest().setSteps(static_cast<uint32_t>(config_.sft.steps));
+  request->getRoot<proto::Envelope>().initSftRequest().setSteps(static_cast<uint32_t>(config_.sft_steps));
   CARAVAN_ASSIGN_OR_RETURN(core::ReceivedMessage reply, call_learner(std::move(request), config_.deadlines.sft_s));
   if (!reply.envelope().isTrainResult()) return Status::invalid_argument("learner answered SftRequest without TrainResult");
   const auto result = reply.envelope().getTrainResult();
   policy_version_ = result.getPolicyVersion();
   const double seconds = seconds_between(started, link_.now());
-  log::info("event=sft_done steps=", config_.sft.steps, " loss=", result.getLoss(), " policy_version=", policy_version_,
+  log::info("event=sft_done steps=", config_.sft_steps, " loss=", result.getLoss(), " policy_version=", policy_version_,
             " seconds=", seconds);
   return append_metrics({{"phase", "sft"},
-                         {"steps", config_.sft.steps},
+                         {"steps", config_.sft_steps},
                          {"loss", result.getLoss()},
                          {"policy_version", policy_version_},
                          {"seconds", seconds}});

@@ -48,13 +48,13 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/controller/controller_metrics.h"
+#include "actors/controller/controller_options.h"
 #include "actors/controller/dynamic_sampling.h"
 #include "core/metrics/loop_watch.h"
 #include "actors/controller/ledger.h"
 #include "actors/controller/pipeline_policy.h"
 #include "actors/controller/worker_link.h"
 #include "actors/controller/worker_roster.h"
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "core/task_prompt.h"
 #include "model/tokenizer.h"
@@ -67,14 +67,14 @@ inline constexpr const char* kFinalModelDirectory = "final_model";
 inline constexpr const char* kControllerStateFile = "controller_state.json";
 
 // The worker identities a run expects: learner-0, rollout-0.., verifier-0..
-std::vector<std::string> expected_workers(const core::RunConfig& config);
+std::vector<std::string> expected_workers(const ControllerOptions& config);
 
 
 // Owner thread only. Every reference must outlive the controller.
 class Controller {
  public:
   // The controller's metrics (controller_metrics.h) are registered in `registry`.
-  Controller(const core::RunConfig& config, WorkerLink& link, const core::RunDirectory& run_dir,
+  Controller(ControllerOptions config, WorkerLink& link, const core::RunDirectory& run_dir,
              core::PromptSource& prompts, const model::Tokenizer& tokenizer, metrics::Registry& registry);
 
   // Called when a worker is declared lost because it fell silent (a hung or frozen process, which
@@ -209,7 +209,7 @@ class Controller {
   Status write_samples(const std::string& phase, Stream which, const std::vector<uint64_t>& keys,
                        const TrainedBatch* trained);
 
-  const core::RunConfig& config_;
+  const ControllerOptions config_;
   WorkerLink& link_;
   const core::RunDirectory& run_dir_;
   core::PromptSource& prompts_;

@@ -517,7 +517,7 @@ void Controller::dispatch_rollouts(Stream which) {
     request.setTopP(static_cast<float>(evaluation ? 1.0 : work.top_p));
     // Held-out evaluation stays greedy and unpenalised; stop strings end both streams' samples.
     if (!evaluation) {
-      const core::RolloutOptions& rollout = config_.rollout;
+      const rollout::RolloutOptions& rollout = config_.rollout;
       request.setTopK(static_cast<uint32_t>(rollout.top_k));
       request.setMinP(static_cast<float>(rollout.min_p));
       request.setRepetitionPenalty(static_cast<float>(rollout.repetition_penalty));

@@ -2,7 +2,7 @@
 // [grpo] dynamic_sampling*: DAPO's dynamic sampling (Yu et al. 2025) in the controller
 // (actors/controller/dynamic_sampling.h). A group whose trained samples all scored the same
 // has zero advantage under every group-relative estimator, so it carries no gradient signal.
-// LibTorch-free: core/run_config.h holds these options, core/config.cpp reads them.
+// LibTorch-free: apps/run_config.h composes these options, apps/run_config_reader.cpp reads them.
 #pragma once
 
 #include <array>

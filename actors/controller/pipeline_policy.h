@@ -1,5 +1,5 @@
 // File: actors/controller/pipeline_policy.h
-// How far generation may run ahead of training ([pipeline], core/run_config.h), as two pure
+// How far generation may run ahead of training ([pipeline], actors/controller/pipeline_options.h), as two pure
 // rules the controller applies:
 //   admission: with `completed` steps trained and their weights synced, the run may have drawn
 //     (completed + 1 + max_lag) * prompts_per_step training prompts; max_lag is 0 in "sync" (the
@@ -19,7 +19,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/run_config.h"
+#include "actors/controller/pipeline_options.h"
 
 namespace caravan::controller {
 
@@ -32,7 +32,7 @@ struct StalenessVerdict {
 
 class PipelinePolicy {
  public:
-  PipelinePolicy(const core::PipelineOptions& options, int64_t prompts_per_step)
+  PipelinePolicy(const PipelineOptions& options, int64_t prompts_per_step)
       : prompts_per_step_(static_cast<uint64_t>(prompts_per_step)),
         max_lag_(options.mode == "sync" ? 0 : options.mode == "one_step_off" ? 1 : static_cast<uint64_t>(options.max_staleness)),
         downweight_(options.stale_samples == "downweight"),

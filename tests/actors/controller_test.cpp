@@ -37,14 +37,14 @@ class ControllerTest : public ::testing::Test {
  protected:
   ControllerTest() {
     config_.run.name = "controller-test";
-    config_.task.kind = "arithmetic";
-    config_.task.held_out_size = 6;
-    config_.sft.steps = 1;
+    task_.kind = "arithmetic";
+    task_.held_out_size = 6;
+    config_.sft_steps = 1;
     config_.grpo.steps = 3;
     config_.grpo.prompts_per_step = 4;
     config_.grpo.group_size = 2;
     config_.rollout.actors = 2;
-    config_.verifier.workers = 2;
+    config_.verifier_workers = 2;
     config_.cluster.heartbeat_interval_s = 1;
     config_.cluster.heartbeat_timeout_s = 5;
     config_.deadlines.rollout_s = 30;
@@ -55,7 +55,7 @@ class ControllerTest : public ::testing::Test {
     auto run_dir = core::RunDirectory::open(dir_.path());
     if (!run_dir.ok()) run_dir = core::RunDirectory::create(dir_.path(), "[run]\nname = \"controller-test\"\n");
     run_dir_.emplace(std::move(*run_dir));
-    auto task = core::ArithmeticTask::create(config_.task);
+    auto task = core::ArithmeticTask::create(task_);
     prompts_ = std::make_unique<core::ArithmeticPromptSource>(
         std::move(*task), config_.run.seed, "arithmetic", "arithmetic",
         [this](const core::TaskPrompt& prompt) -> Result<std::vector<int32_t>> { return tokenizer_.encode(prompt.text); });
@@ -74,7 +74,7 @@ class ControllerTest : public ::testing::Test {
   std::vector<std::string> workers() const {
     std::vector<std::string> names{"learner-0"};
     for (int64_t r = 0; r < config_.rollout.actors; ++r) names.push_back(str_cat("rollout-", r));
-    for (int64_t r = 0; r < config_.verifier.workers; ++r) names.push_back(str_cat("verifier-", r));
+    for (int64_t r = 0; r < config_.verifier_workers; ++r) names.push_back(str_cat("verifier-", r));
     return names;
   }
 
@@ -114,7 +114,8 @@ class ControllerTest : public ::testing::Test {
     for (const auto& [key, count] : trained_keys()) EXPECT_EQ(count, 1) << "prompt key " << key;
   }
 
-  core::RunConfig config_;
+  ControllerOptions config_;
+  core::TaskOptions task_;
   testing::TempDir dir_;
   ScriptedLink link_;
   FakeLearner learner_{link_};
@@ -553,7 +554,7 @@ TEST_F(ControllerTest, WorkerThatNeverConnectsFailsTheRunNamingIt) {
   auto run_dir = core::RunDirectory::create(dir_.path(), "x");
   ASSERT_TRUE(run_dir.ok());
   run_dir_.emplace(std::move(*run_dir));
-  auto task = core::ArithmeticTask::create(config_.task);
+  auto task = core::ArithmeticTask::create(task_);
   prompts_ = std::make_unique<core::ArithmeticPromptSource>(
       std::move(*task), config_.run.seed, "arithmetic", "arithmetic",
       [this](const core::TaskPrompt& prompt) -> Result<std::vector<int32_t>> { return tokenizer_.encode(prompt.text); });

@@ -50,7 +50,7 @@ TEST_F(GenerateEvalTest, GenerateSamplesChatAndRawPromptsReproducibly) {
   EXPECT_EQ(run(args).out, first.out) << "the same seed gives the same completions";
   EXPECT_NE(first.err.find("generate: prompts 2/2"), std::string::npos) << first.err;  // progress on stderr
 
-  core::ModelOptions options;
+  model::ModelOptions options;
   options.path = checkpoint_.dir.string();
   const model::ModelSpec spec = model::open_model(options).value();
   const size_t chat_tokens = spec.prompts->encode_chat(std::vector<core::ChatMessage>{{"user", "What is 2+3?"}})->size();

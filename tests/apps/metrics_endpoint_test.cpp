@@ -10,8 +10,8 @@
 namespace caravan::apps {
 namespace {
 
-core::RunConfig config_with(int64_t port_base, const std::string& host = "") {
-  core::RunConfig config;
+RunConfig config_with(int64_t port_base, const std::string& host = "") {
+  RunConfig config;
   config.rollout.actors = 3;
   config.verifier.workers = 2;
   config.metrics.port_base = port_base;
@@ -20,7 +20,7 @@ core::RunConfig config_with(int64_t port_base, const std::string& host = "") {
 }
 
 TEST(MetricsEndpointTest, EveryProcessHasItsOwnPortAfterTheBase) {
-  const core::RunConfig config = config_with(9400);
+  const RunConfig config = config_with(9400);
   const auto port = [&](MetricsProcess process, uint32_t rank) {
     auto endpoint = metrics_endpoint(config, process, rank, "10.0.0.7", {});
     EXPECT_TRUE(endpoint.ok() && endpoint->has_value());

@@ -14,7 +14,7 @@ class RunPortsTest : public ::testing::Test {
   RunPortsTest() : run_dir_(core::RunDirectory::create(dir_.path() / "run", "[run]\n").value()) {}
   caravan::testing::TempDir dir_;
   core::RunDirectory run_dir_;
-  core::RunConfig config_;
+  RunConfig config_;
 };
 
 TEST_F(RunPortsTest, PicksDistinctPortsForTheUnsetOnesOnly) {
@@ -26,7 +26,7 @@ TEST_F(RunPortsTest, PicksDistinctPortsForTheUnsetOnesOnly) {
   EXPECT_NE(config_.cluster.controller_port, 40123);
   EXPECT_EQ(config_.cluster.weights_sync_port, 40123);
 
-  core::RunConfig unset;
+  RunConfig unset;
   picked = pick_unset_ports(unset);
   ASSERT_TRUE(picked.ok()) << picked.status().to_string();
   EXPECT_EQ(*picked, (std::vector<std::string>{"controller_port", "weights_sync_port"}));

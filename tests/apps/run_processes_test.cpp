@@ -5,8 +5,8 @@
 namespace caravan::apps {
 namespace {
 
-core::RunConfig two_actors_one_verifier() {
-  core::RunConfig config;
+apps::RunConfig two_actors_one_verifier() {
+  apps::RunConfig config;
   config.rollout.actors = 2;
   config.verifier.workers = 1;
   return config;

@@ -8,10 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/run_config_reader.h"
 #include "apps/run_report.h"
 #include "apps/svg_chart.h"
-#include "core/config.h"
-#include "core/run_config.h"
 #include "tests/common/temp_dir.h"
 
 namespace caravan::apps {
@@ -41,11 +40,11 @@ nlohmann::json sample(int step, const std::string& source, double reward, const 
 // A run of 2 steps over two sources, one completion trying to inject markup. Step 1's row has the
 // sync round trip under its name before the rename ("sync_seconds").
 void write_run(const std::filesystem::path& root) {
-  core::RunConfig config;
+  RunConfig config;
   config.run.name = "report<test>";
   config.grpo.steps = 2;
   config.task.kind = "arithmetic";
-  write_lines(root / "config.toml", {core::to_toml(config)});
+  write_lines(root / "config.toml", {to_toml(config)});
   write_lines(root / "metrics.jsonl",
               {R"({"phase":"eval-sft","held_out_accuracy":0.25})",
                R"({"phase":"rl","step":1,"reward_mean":0.2,"accuracy":0.25,"kl":0.001,"seconds":2.0,"train_seconds":0.5,"sync_seconds":0.25,"generated_tokens":100,"rl_seconds":2.0})",

@@ -5,23 +5,19 @@
 namespace caravan::core {
 namespace {
 
-RunConfig config(const std::string& mode, int64_t actors, int64_t threads) {
-  RunConfig c;
-  c.pipeline.mode = mode;
-  c.rollout.actors = actors;
-  c.run.threads_per_process = threads;
-  return c;
+ComputeSharing config(const std::string& mode, int64_t actors, int64_t threads) {
+  return {.threads_per_process = threads, .rollout_actors = actors, .overlapping = mode != "sync"};
 }
 
 TEST(ThreadBudget, SyncRunsTheLearnerAloneAndTheActorsTogether) {
-  const RunConfig c = config("sync", 2, 8);
+  const ComputeSharing c = config("sync", 2, 8);
   EXPECT_EQ(intra_op_threads(c, proto::Role::LEARNER, 8), 8);
   EXPECT_EQ(intra_op_threads(c, proto::Role::ROLLOUT, 8), 4);
 }
 
 TEST(ThreadBudget, OverlappingModesShareTheCoresBetweenLearnerAndActors) {
   for (const char* mode : {"one_step_off", "async"}) {
-    const RunConfig c = config(mode, 1, 2);
+    const ComputeSharing c = config(mode, 1, 2);
     EXPECT_EQ(intra_op_threads(c, proto::Role::LEARNER, 2), 1) << mode;
     EXPECT_EQ(intra_op_threads(c, proto::Role::ROLLOUT, 2), 1) << mode;
   }

@@ -13,11 +13,13 @@
 #include "actors/rollout/engine.h"
 #include "core/checkpoints.h"
 #include "core/rlvr_dataset.h"
-#include "core/run_config.h"
 #include "core/run_directory.h"
 #include "learner/checkpoint.h"
+#include "learner/grpo_options.h"
 #include "learner/grpo_trainer.h"
+#include "learner/rollout_sampling.h"
 #include "model/model_loader.h"
+#include "model/model_options.h"
 #include "tests/common/hf_checkpoint.h"
 #include "tests/common/temp_dir.h"
 #include "tests/common/llama_rows.h"
@@ -70,7 +72,7 @@ std::set<std::string> keys_of(const nlohmann::json& object) {
 TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical) {
   testing::TempDir dir;
   const testing::HfCheckpoint input = testing::write_qwen3_checkpoint(dir.path() / "qwen3");
-  core::ModelOptions options;
+  model::ModelOptions options;
   options.path = input.dir.string();
   options.checkpoint_dtype = "float32";  // trained float32 weights, saved without rounding
   const model::ModelSpec spec = model::open_model(options).value();
@@ -85,10 +87,10 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
     prompts.push_back(ids);
   }
 
-  core::GrpoOptions grpo;
+  learner::GrpoOptions grpo;
   grpo.learning_rate = 1e-3;
   const double temperature = 1.0;
-  core::RolloutOptions rollout;
+  learner::RolloutSampling rollout;
   rollout.temperature = temperature;
   rollout.max_new_tokens = 8;
   learner::GrpoTrainer trainer(policy, grpo, rollout, spec.tokenizer->pad_id());
@@ -133,7 +135,7 @@ TEST(PretrainedTrainingTest, GrpoOnChatRowsThenTheCheckpointReloadsBitIdentical)
     EXPECT_TRUE(fs::exists(*checkpoint / file)) << file;
   }
 
-  core::ModelOptions reload_options;
+  model::ModelOptions reload_options;
   reload_options.path = checkpoint->string();
   const model::ModelSpec reloaded_spec = model::open_model(reload_options).value();
   model::Llama reloaded = model::load_model(reloaded_spec, /*seed=*/99).value();

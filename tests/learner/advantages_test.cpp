@@ -157,7 +157,7 @@ TEST(EstimateAdvantages, GroupEstimatorsSpreadTheSequenceAdvantageOverItsTokens)
                 {0.707106, 0.707106, -0.707106, 0, 0, 0, 0, 0}, 1e-5);
   // RLOO group 0: 1 - 0 = 1, 0 - 1 = -1.
   expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask},
-                                    {.estimator = core::AdvantageEstimator::kRloo}),
+                                    {.estimator = learner::AdvantageEstimator::kRloo}),
                 {1, 1, -1, 0, 0, 0, 0, 0}, 1e-6);
 }
 
@@ -168,7 +168,7 @@ TEST(EstimateAdvantages, AKlPenaltyInTheRewardEntersTheSequenceTotal) {
   const at::Tensor token_rewards = at::tensor({-0.1f, -0.2f, -0.4f, 0.0f}).view({2, 2});
   expect_values(estimate_advantages({.rewards = at::ones({1, 2}), .judged = at::ones({1, 2}, at::kBool), .mask = mask,
                                      .token_rewards = token_rewards},
-                                    {.estimator = core::AdvantageEstimator::kDrGrpo}),
+                                    {.estimator = learner::AdvantageEstimator::kDrGrpo}),
                 {0.05, 0.05, -0.05, 0}, 1e-6);
 }
 
@@ -182,7 +182,7 @@ TEST(EstimateAdvantages, ReinforcePlusPlusWhitensTheReturnsOverTheBatchsTokens) 
                                      .judged = at::ones({1, 2}, at::kBool),
                                      .mask = mask,
                                      .token_rewards = token_rewards},
-                                    {.estimator = core::AdvantageEstimator::kReinforcePlusPlus}),
+                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus}),
                 {0.500625, 0.650813, -1.151438, 0}, 1e-5);
 }
 
@@ -192,7 +192,7 @@ TEST(EstimateAdvantages, ReinforcePlusPlusWithAGroupBaselineCentresThenWhitens) 
   expect_values(estimate_advantages({.rewards = at::tensor({1.0f, 0.0f, 1.0f, 1.0f}).view({2, 2}),
                                      .judged = at::ones({2, 2}, at::kBool),
                                      .mask = at::ones({4, 1})},
-                                    {.estimator = core::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true}),
+                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true}),
                 {1.224745, -1.224745, 0, 0}, 1e-5);
 }
 
@@ -201,7 +201,7 @@ TEST(EstimateAdvantages, UnjudgedSamplesHaveNoRowAndNoSay) {
   const at::Tensor rewards = at::tensor({1.0f, std::nanf(""), 0.0f}).view({1, 3});
   const at::Tensor judged = at::tensor({1, 0, 1}).to(at::kBool).view({1, 3});
   expect_values(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({2, 1})},
-                                    {.estimator = core::AdvantageEstimator::kRloo}),
+                                    {.estimator = learner::AdvantageEstimator::kRloo}),
                 {1, -1}, 1e-6);
   EXPECT_THROW(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({3, 1})}, {}), InternalError);
 }

@@ -20,10 +20,10 @@ namespace caravan::learner::testing {
 struct CheckpointedLearner {
   explicit CheckpointedLearner(uint64_t seed) : policy(tiny_llama(seed)) {}
   std::unique_ptr<GrpoTrainer> make_trainer() {
-    core::GrpoOptions options = grpo_test_options();
+    learner::GrpoOptions options = grpo_test_options();
     options.steps = 10;
     options.kl.target = 1e-4;
-    options.schedule = {.kind = core::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
+    options.schedule = {.kind = learner::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
     return std::make_unique<GrpoTrainer>(policy, options, rollout_test_options(), /*pad_id=*/0);
   }
   // One GRPO step on `groups` (rewarded_groups(*policy) by default); builds the trainer first.

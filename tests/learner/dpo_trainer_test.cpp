@@ -20,8 +20,8 @@ std::vector<PreferencePair> pairs() {
           {.chosen = response_to_prompt({60}), .rejected = response_to_prompt({70, 71})}};
 }
 
-core::DpoOptions options(const std::string& loss) {
-  core::DpoOptions dpo;
+learner::DpoOptions options(const std::string& loss) {
+  learner::DpoOptions dpo;
   dpo.learning_rate = 1e-3;
   dpo.beta = 0.5;
   dpo.loss = loss;

@@ -44,7 +44,7 @@ TEST(GrpoTrainer, RaisesTheLogprobOfRewardedCompletions) {
 
 TEST(GrpoTrainer, IdenticalRewardsWithoutKlGiveNoGradient) {
   model::Llama policy = testing::tiny_llama(/*seed=*/1);
-  core::GrpoOptions options = testing::grpo_test_options();
+  learner::GrpoOptions options = testing::grpo_test_options();
   options.kl.coef = 0.0;
   GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
   std::vector<RolloutGroup> groups = testing::rewarded_groups(*policy);
@@ -70,7 +70,7 @@ TEST(GrpoTrainer, UnjudgedSamplesAreLeftOutOfTheUpdate) {
     reduced[g].samples.erase(reduced[g].samples.begin() + 2);
   }
   GrpoTrainer trainer(with_unjudged, testing::grpo_test_options(), testing::rollout_test_options(), /*pad_id=*/0);
-  core::GrpoOptions reduced_options = testing::grpo_test_options();
+  learner::GrpoOptions reduced_options = testing::grpo_test_options();
   reduced_options.group_size = 3;
   GrpoTrainer reference_trainer(without, reduced_options, testing::rollout_test_options(), /*pad_id=*/0);
 
@@ -191,7 +191,7 @@ double term(const GrpoStepStats& stats, const std::string& name) {
 
 struct AlgorithmCase {
   const char* name;
-  void (*configure)(core::GrpoOptions&);
+  void (*configure)(learner::GrpoOptions&);
   // Terms this choice adds beyond those every step reports.
   std::vector<std::string> extra_terms;
 };
@@ -200,40 +200,40 @@ struct AlgorithmCase {
 // tiny policy towards its rewarded completions.
 TEST(GrpoTrainer, EveryAlgorithmChoiceRaisesTheRewardedCompletion) {
   const AlgorithmCase cases[] = {
-      {"dr_grpo + constant", [](core::GrpoOptions& o) {
-         o.advantage.estimator = core::AdvantageEstimator::kDrGrpo;
-         o.loss.aggregation = core::LossAggregation::kConstantDenominator;
+      {"dr_grpo + constant", [](learner::GrpoOptions& o) {
+         o.advantage.estimator = learner::AdvantageEstimator::kDrGrpo;
+         o.loss.aggregation = learner::LossAggregation::kConstantDenominator;
        }, {}},
-      {"rloo + seq_mean_token_mean", [](core::GrpoOptions& o) {
-         o.advantage.estimator = core::AdvantageEstimator::kRloo;
-         o.loss.aggregation = core::LossAggregation::kSequenceMeanTokenMean;
+      {"rloo + seq_mean_token_mean", [](learner::GrpoOptions& o) {
+         o.advantage.estimator = learner::AdvantageEstimator::kRloo;
+         o.loss.aggregation = learner::LossAggregation::kSequenceMeanTokenMean;
        }, {}},
-      {"reinforce_pp + k1 in the reward", [](core::GrpoOptions& o) {
-         o.advantage.estimator = core::AdvantageEstimator::kReinforcePlusPlus;
-         o.kl = {.estimator = core::KlEstimator::kK1, .placement = core::KlPlacement::kReward, .coef = 0.05};
+      {"reinforce_pp + k1 in the reward", [](learner::GrpoOptions& o) {
+         o.advantage.estimator = learner::AdvantageEstimator::kReinforcePlusPlus;
+         o.kl = {.estimator = learner::KlEstimator::kK1, .placement = learner::KlPlacement::kReward, .coef = 0.05};
        }, {}},
-      {"reinforce_pp + group baseline + k2", [](core::GrpoOptions& o) {
-         o.advantage = {.estimator = core::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true};
-         o.kl.estimator = core::KlEstimator::kK2;
+      {"reinforce_pp + group baseline + k2", [](learner::GrpoOptions& o) {
+         o.advantage = {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true};
+         o.kl.estimator = learner::KlEstimator::kK2;
        }, {}},
-      {"gspo", [](core::GrpoOptions& o) {
-         o.loss = {.kind = core::PolicyLossKind::kGspo, .clip_low = 3e-4, .clip_high = 4e-4,
-                   .aggregation = core::LossAggregation::kSequenceMeanTokenMean};
+      {"gspo", [](learner::GrpoOptions& o) {
+         o.loss = {.kind = learner::PolicyLossKind::kGspo, .clip_low = 3e-4, .clip_high = 4e-4,
+                   .aggregation = learner::LossAggregation::kSequenceMeanTokenMean};
        }, {}},
-      {"cispo", [](core::GrpoOptions& o) {
-         o.loss = {.kind = core::PolicyLossKind::kCispo, .clip_low = 1.0, .clip_high = 4.0};
+      {"cispo", [](learner::GrpoOptions& o) {
+         o.loss = {.kind = learner::PolicyLossKind::kCispo, .clip_low = 1.0, .clip_high = 4.0};
        }, {}},
-      {"ppo dual clip + entropy + adaptive kl + cosine", [](core::GrpoOptions& o) {
+      {"ppo dual clip + entropy + adaptive kl + cosine", [](learner::GrpoOptions& o) {
          o.loss.dual_clip = 3.0;
          o.loss.entropy_coef = 0.01;
          o.kl.target = 0.01;
          o.steps = 6;
-         o.schedule = {.kind = core::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.5};
+         o.schedule = {.kind = learner::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.5};
        }, {"dual_clip_fraction"}},
-      {"tis + icepop", [](core::GrpoOptions& o) {
+      {"tis + icepop", [](learner::GrpoOptions& o) {
          o.correction = {.tis_cap = 2.0, .mask_low = 0.5, .mask_high = 2.0};
        }, {"tis_truncated_fraction", "masked_fraction"}},
-      {"bf16 autocast + gradient checkpointing", [](core::GrpoOptions& o) {
+      {"bf16 autocast + gradient checkpointing", [](learner::GrpoOptions& o) {
          o.bf16_autocast = true;
          o.gradient_checkpointing = true;
        }, {}},
@@ -241,7 +241,7 @@ TEST(GrpoTrainer, EveryAlgorithmChoiceRaisesTheRewardedCompletion) {
   for (const AlgorithmCase& c : cases) {
     SCOPED_TRACE(c.name);
     model::Llama policy = testing::tiny_llama(/*seed=*/0);
-    core::GrpoOptions options = testing::grpo_test_options();
+    learner::GrpoOptions options = testing::grpo_test_options();
     c.configure(options);
     GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
     const double rewarded_before = testing::mean_logprob(*policy, {10, 11, 12}, {60, 61, 62}, kTemperature);
@@ -288,7 +288,7 @@ TEST(GrpoTrainer, LogprobMismatchCountsOnlyTheCurrentPolicyVersion) {
 // by TIS and lies outside IcePop's [0.5, 2.5].
 TEST(GrpoTrainer, CorrectionsReportTheFractionOfTokensTheyTouched) {
   model::Llama policy = testing::tiny_llama(/*seed=*/6);
-  core::GrpoOptions options = testing::grpo_test_options();
+  learner::GrpoOptions options = testing::grpo_test_options();
   options.correction = {.tis_cap = 2.0, .mask_low = 0.5, .mask_high = 2.5};
   GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
   std::vector<RolloutGroup> groups = testing::rewarded_groups(*policy);
@@ -304,9 +304,9 @@ TEST(GrpoTrainer, CorrectionsReportTheFractionOfTokensTheyTouched) {
 // warmup 2 then linear decay to 0 over steps 2..4: multipliers 0.5, 1, 1, 0.5.
 TEST(GrpoTrainer, TheScheduleSetsEachStepsLearningRate) {
   model::Llama policy = testing::tiny_llama(/*seed=*/7);
-  core::GrpoOptions options = testing::grpo_test_options();
+  learner::GrpoOptions options = testing::grpo_test_options();
   options.steps = 4;
-  options.schedule = {.kind = core::LrScheduleKind::kLinear, .warmup_steps = 2, .min_lr_ratio = 0.0};
+  options.schedule = {.kind = learner::LrScheduleKind::kLinear, .warmup_steps = 2, .min_lr_ratio = 0.0};
   GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
   for (const double multiplier : {0.5, 1.0, 1.0, 0.5}) {
     Result<GrpoStepStats> stats = trainer.step(testing::rewarded_groups(*policy), /*policy_version=*/0);
@@ -320,7 +320,7 @@ TEST(GrpoTrainer, TheScheduleSetsEachStepsLearningRate) {
 TEST(GrpoTrainer, GradientCheckpointingGivesTheSameStep) {
   const auto step_with = [](bool checkpointing) {
     model::Llama policy = testing::tiny_llama(/*seed=*/8);
-    core::GrpoOptions options = testing::grpo_test_options();
+    learner::GrpoOptions options = testing::grpo_test_options();
     options.gradient_checkpointing = checkpointing;
     GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
     Result<GrpoStepStats> stats = trainer.step(testing::rewarded_groups(*policy), /*policy_version=*/0);
@@ -340,7 +340,7 @@ TEST(GrpoTrainer, GradientCheckpointingGivesTheSameStep) {
 // float32 rollout's by bf16 rounding) while the parameters stay float32 master weights.
 TEST(GrpoTrainer, Bf16AutocastComputesInBfloat16OnFloat32Weights) {
   model::Llama policy = testing::tiny_llama(/*seed=*/9);
-  core::GrpoOptions options = testing::grpo_test_options();
+  learner::GrpoOptions options = testing::grpo_test_options();
   options.bf16_autocast = true;
   GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
   Result<GrpoStepStats> stats = trainer.step(testing::rewarded_groups(*policy), /*policy_version=*/0);

@@ -20,18 +20,18 @@ at::Tensor token_mask() { return at::tensor({1.0, 1.0, 0.0}, at::kDouble).view({
 
 TEST(KlEstimate, EachEstimatorByHand) {
   // k1 = x; k2 = x^2 / 2; k3 = e^-x + x - 1: e^-0.5 - 0.5 = 0.1065307, e^0.5 - 1.5 = 0.1487213.
-  const auto values = [](core::KlEstimator estimator) {
+  const auto values = [](learner::KlEstimator estimator) {
     return kl_estimate(policy_logprobs(), ref_logprobs(), token_mask(), estimator);
   };
-  EXPECT_TRUE(at::allclose(values(core::KlEstimator::kK1), at::tensor({0.5, -0.5, 0.0}, at::kDouble).view({1, 3})));
-  EXPECT_TRUE(at::allclose(values(core::KlEstimator::kK2), at::tensor({0.125, 0.125, 0.0}, at::kDouble).view({1, 3})));
-  EXPECT_TRUE(at::allclose(values(core::KlEstimator::kK3),
+  EXPECT_TRUE(at::allclose(values(learner::KlEstimator::kK1), at::tensor({0.5, -0.5, 0.0}, at::kDouble).view({1, 3})));
+  EXPECT_TRUE(at::allclose(values(learner::KlEstimator::kK2), at::tensor({0.125, 0.125, 0.0}, at::kDouble).view({1, 3})));
+  EXPECT_TRUE(at::allclose(values(learner::KlEstimator::kK3),
                            at::tensor({0.10653065971, 0.14872127070, 0.0}, at::kDouble).view({1, 3}), 0, 1e-10));
 }
 
 TEST(KlEstimate, GradientsMatchFiniteDifferences) {
   // d/dx: k1 1, k2 x, k3 1 - e^-x; none at the masked cell.
-  for (const core::KlEstimator estimator : {core::KlEstimator::kK1, core::KlEstimator::kK2, core::KlEstimator::kK3}) {
+  for (const learner::KlEstimator estimator : {learner::KlEstimator::kK1, learner::KlEstimator::kK2, learner::KlEstimator::kK3}) {
     const at::Tensor variable = policy_logprobs().clone().requires_grad_(true);
     kl_estimate(variable, ref_logprobs(), token_mask(), estimator).sum().backward();
     EXPECT_TRUE(at::isfinite(variable.grad()).all().item<bool>());

@@ -89,7 +89,7 @@ std::vector<TrainingSequence> conversations() {
 }
 
 TEST(SftBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
-  core::SftOptions options;
+  learner::SftOptions options;
   options.warmup_steps = 0;
   SftTrainer reference(testing::tiny_llama(/*seed=*/7), options, /*pad_id=*/0);
   const SftStepStats expected = reference.step(conversations()).value();
@@ -112,7 +112,7 @@ TEST(DpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
   const std::vector<TrainingSequence> c = conversations();
   const std::vector<PreferencePair> pairs = {{.chosen = c[0], .rejected = c[1]}, {.chosen = c[2], .rejected = c[3]},
                                              {.chosen = c[4], .rejected = c[0]}};
-  core::DpoOptions options;
+  learner::DpoOptions options;
   options.learning_rate = 1e-3;
   options.beta = 0.5;
   options.loss = "dpo";
@@ -137,23 +137,23 @@ TEST(DpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
 // One GRPO configuration of the equivalence test.
 struct RlCase {
   const char* name;
-  core::LossAggregation aggregation;
-  core::PolicyLossKind kind = core::PolicyLossKind::kPpo;
-  core::AdvantageEstimator estimator = core::AdvantageEstimator::kGrpo;
-  core::KlPlacement kl_placement = core::KlPlacement::kLoss;
+  learner::LossAggregation aggregation;
+  learner::PolicyLossKind kind = learner::PolicyLossKind::kPpo;
+  learner::AdvantageEstimator estimator = learner::AdvantageEstimator::kGrpo;
+  learner::KlPlacement kl_placement = learner::KlPlacement::kLoss;
 };
 
 TEST(GrpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStepForEveryAggregation) {
   const RlCase cases[] = {
-      {"token_mean", core::LossAggregation::kTokenMean},
-      {"seq_mean_token_mean", core::LossAggregation::kSequenceMeanTokenMean},
-      {"constant", core::LossAggregation::kConstantDenominator},
-      {"gspo", core::LossAggregation::kSequenceMeanTokenMean, core::PolicyLossKind::kGspo},
-      {"reinforce_pp, kl in reward", core::LossAggregation::kTokenMean, core::PolicyLossKind::kPpo,
-       core::AdvantageEstimator::kReinforcePlusPlus, core::KlPlacement::kReward},
+      {"token_mean", learner::LossAggregation::kTokenMean},
+      {"seq_mean_token_mean", learner::LossAggregation::kSequenceMeanTokenMean},
+      {"constant", learner::LossAggregation::kConstantDenominator},
+      {"gspo", learner::LossAggregation::kSequenceMeanTokenMean, learner::PolicyLossKind::kGspo},
+      {"reinforce_pp, kl in reward", learner::LossAggregation::kTokenMean, learner::PolicyLossKind::kPpo,
+       learner::AdvantageEstimator::kReinforcePlusPlus, learner::KlPlacement::kReward},
   };
   for (const RlCase& c : cases) {
-    core::GrpoOptions options = testing::grpo_test_options();
+    learner::GrpoOptions options = testing::grpo_test_options();
     options.loss.aggregation = c.aggregation;
     options.loss.kind = c.kind;
     options.loss.entropy_coef = 0.01;
@@ -190,7 +190,7 @@ TEST(GrpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStepForEveryAggregat
 }
 
 TEST(GrpoBatching, MiniBatchesTimesEpochsOptimizerSteps) {
-  core::GrpoOptions options = testing::grpo_test_options();
+  learner::GrpoOptions options = testing::grpo_test_options();
   options.batching = {.micro = {.micro_batch_tokens = 10, .pack_sequences = true}, .mini_batches = 2, .epochs = 3};
   GrpoTrainer trainer(testing::tiny_llama(/*seed=*/10), options, testing::rollout_test_options(), /*pad_id=*/0);
   const std::vector<RolloutGroup> groups = testing::rewarded_groups(*trainer.policy());
@@ -216,7 +216,7 @@ TEST(GrpoBatching, EveryUpdateTakesItsRatioAgainstTheLogprobsBeforeTheFirst) {
     }
     return groups;
   };
-  core::GrpoOptions options = testing::grpo_test_options();
+  learner::GrpoOptions options = testing::grpo_test_options();
   options.kl.coef = 0;
   // One update: the ratio is against the rollout logprobs.
   GrpoTrainer single(testing::tiny_llama(/*seed=*/11), options, testing::rollout_test_options(), /*pad_id=*/0);

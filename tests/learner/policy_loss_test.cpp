@@ -32,22 +32,22 @@ struct Example {
             .old_logprobs = logprobs - at::log(ratio),
             .advantages = advantages,
             .mask = mask,
-            .kl = kl_estimate(current, logprobs + ref_minus_logprobs, mask, core::KlEstimator::kK3),
+            .kl = kl_estimate(current, logprobs + ref_minus_logprobs, mask, learner::KlEstimator::kK3),
             .kl_coef = 0.1};
   }
 };
 
-const core::PolicyLossOptions kPpo{.clip_low = 0.2, .clip_high = 0.2};
+const learner::PolicyLossOptions kPpo{.clip_low = 0.2, .clip_high = 0.2};
 
 TEST(Aggregate, TokenMeanSequenceMeanAndConstantDenominator) {
   // Rows [1, 2, 3], [4, -, -] and an empty row: 10 over 4 tokens; rows' means (2 + 4) / 2 (the
   // empty row has no mean); 10 / (3 rows x 5 tokens).
   const at::Tensor values = at::tensor({1.0, 2.0, 3.0, 4.0, 9.0, 9.0, 9.0, 9.0, 9.0}, at::kDouble).view({3, 3});
   const at::Tensor mask = at::tensor({1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0}, at::kDouble).view({3, 3});
-  EXPECT_DOUBLE_EQ(aggregate(values, mask, core::LossAggregation::kTokenMean, 0).item<double>(), 2.5);
-  EXPECT_DOUBLE_EQ(aggregate(values, mask, core::LossAggregation::kSequenceMeanTokenMean, 0).item<double>(), 3.0);
-  EXPECT_DOUBLE_EQ(aggregate(values, mask, core::LossAggregation::kConstantDenominator, 5).item<double>(), 10.0 / 15);
-  EXPECT_EQ(aggregate(values, at::zeros_like(mask), core::LossAggregation::kSequenceMeanTokenMean, 0).item<double>(), 0);
+  EXPECT_DOUBLE_EQ(aggregate(values, mask, learner::LossAggregation::kTokenMean, 0).item<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(aggregate(values, mask, learner::LossAggregation::kSequenceMeanTokenMean, 0).item<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(aggregate(values, mask, learner::LossAggregation::kConstantDenominator, 5).item<double>(), 10.0 / 15);
+  EXPECT_EQ(aggregate(values, at::zeros_like(mask), learner::LossAggregation::kSequenceMeanTokenMean, 0).item<double>(), 0);
 }
 
 TEST(PolicyLoss, PpoMatchesHandComputedValues) {
@@ -89,10 +89,10 @@ void expect_gradient_matches(const std::function<at::Tensor(const at::Tensor&)>&
 
 TEST(PolicyLoss, PpoGradientMatchesFiniteDifferences) {
   const Example example;
-  for (const core::LossAggregation aggregation :
-       {core::LossAggregation::kTokenMean, core::LossAggregation::kSequenceMeanTokenMean,
-        core::LossAggregation::kConstantDenominator}) {
-    core::PolicyLossOptions options = kPpo;
+  for (const learner::LossAggregation aggregation :
+       {learner::LossAggregation::kTokenMean, learner::LossAggregation::kSequenceMeanTokenMean,
+        learner::LossAggregation::kConstantDenominator}) {
+    learner::PolicyLossOptions options = kPpo;
     options.aggregation = aggregation;
     expect_gradient_matches(
         [&](const at::Tensor& x) {
@@ -116,7 +116,7 @@ TEST(PolicyLoss, DualClipBoundsTheLossOfNegativeAdvantages) {
                             .advantages = at::full({1, 3}, -1.0, at::kDouble),
                             .mask = at::ones({1, 3}, at::kDouble)};
   };
-  core::PolicyLossOptions options = kPpo;
+  learner::PolicyLossOptions options = kPpo;
   options.dual_clip = 3.0;
   const at::Tensor current = x.clone().requires_grad_(true);
   const PolicyLossOutput out = policy_loss(inputs(current), options);
@@ -145,10 +145,10 @@ struct GspoExample {
             .mask = at::tensor({1.0, 1.0, 0.0, 1.0, 1.0, 1.0}, at::kDouble).view({2, 3})};
   }
 };
-const core::PolicyLossOptions kGspo{.kind = core::PolicyLossKind::kGspo,
+const learner::PolicyLossOptions kGspo{.kind = learner::PolicyLossKind::kGspo,
                                     .clip_low = 0.2,
                                     .clip_high = 0.25,
-                                    .aggregation = core::LossAggregation::kSequenceMeanTokenMean};
+                                    .aggregation = learner::LossAggregation::kSequenceMeanTokenMean};
 
 TEST(PolicyLoss, GspoUsesTheLengthNormalisedSequenceRatio) {
   const GspoExample example;
@@ -166,9 +166,9 @@ TEST(PolicyLoss, GspoUsesTheLengthNormalisedSequenceRatio) {
 
 TEST(PolicyLoss, GspoGradientMatchesFiniteDifferencesOfTheSequenceObjective) {
   const GspoExample example;
-  for (const core::LossAggregation aggregation :
-       {core::LossAggregation::kSequenceMeanTokenMean, core::LossAggregation::kTokenMean}) {
-    core::PolicyLossOptions options = kGspo;
+  for (const learner::LossAggregation aggregation :
+       {learner::LossAggregation::kSequenceMeanTokenMean, learner::LossAggregation::kTokenMean}) {
+    learner::PolicyLossOptions options = kGspo;
     options.aggregation = aggregation;
     // Both rows inside the clip range, so every token has a gradient.
     options.clip_low = 0.5;
@@ -183,7 +183,7 @@ TEST(PolicyLoss, GspoGradientMatchesFiniteDifferencesOfTheSequenceObjective) {
 TEST(PolicyLoss, CispoKeepsTheGradientOfClippedTokens) {
   const at::Tensor x = at::tensor({-1.0, -2.0, -0.5}, at::kDouble).view({1, 3});
   const at::Tensor old_logprobs = x - at::log(at::tensor({0.5, 1.0, 3.0}, at::kDouble).view({1, 3}));
-  const core::PolicyLossOptions options{.kind = core::PolicyLossKind::kCispo, .clip_low = 0.2, .clip_high = 1.0};
+  const learner::PolicyLossOptions options{.kind = learner::PolicyLossKind::kCispo, .clip_low = 0.2, .clip_high = 1.0};
   const auto inputs = [&](const at::Tensor& current) {
     return PolicyLossInputs{.logprobs = current,
                             .old_logprobs = old_logprobs,
@@ -215,7 +215,7 @@ TEST(PolicyLoss, EntropyBonusLowersTheLossAndPushesEntropyUp) {
                                 .advantages = at::zeros({1, 2}, at::kDouble),
                                 .mask = at::ones({1, 2}, at::kDouble),
                                 .entropy = entropy};
-  core::PolicyLossOptions options = kPpo;
+  learner::PolicyLossOptions options = kPpo;
   options.entropy_coef = 0.1;
   const PolicyLossOutput out = policy_loss(inputs, options);
   out.loss.backward();
@@ -265,15 +265,15 @@ TEST(PolicyLoss, EmptyMaskGivesZeroLossAndStats) {
 TEST(PolicyLoss, AHugeGapOnAMaskedCellChangesNothing) {
   const double inf = std::numeric_limits<double>::infinity();
   const Example example;
-  for (const core::PolicyLossKind kind :
-       {core::PolicyLossKind::kPpo, core::PolicyLossKind::kGspo, core::PolicyLossKind::kCispo}) {
-    core::PolicyLossOptions options = kPpo;
+  for (const learner::PolicyLossKind kind :
+       {learner::PolicyLossKind::kPpo, learner::PolicyLossKind::kGspo, learner::PolicyLossKind::kCispo}) {
+    learner::PolicyLossOptions options = kPpo;
     options.kind = kind;
     const auto loss_and_grad = [&](const at::Tensor& old_logprobs, const at::Tensor& ref) {
       const at::Tensor current = example.logprobs.clone().requires_grad_(true);
       PolicyLossInputs inputs = example.inputs(current);
       inputs.old_logprobs = old_logprobs;
-      inputs.kl = kl_estimate(current, ref, example.mask, core::KlEstimator::kK3);
+      inputs.kl = kl_estimate(current, ref, example.mask, learner::KlEstimator::kK3);
       const PolicyLossOutput out = policy_loss(inputs, options);
       out.loss.backward();
       return std::make_tuple(out.loss.item<double>(), current.grad());
@@ -303,8 +303,8 @@ TEST(PolicyLoss, GradientThroughChunkedLogprobsMatchesFiniteDifferences) {
   // Old/ref logprobs are placed around the starting point so that the ratios are the example's.
   Example shifted;
   shifted.logprobs = chunked_token_statistics(hidden, head, targets, temperature, /*chunk_size=*/2).logprobs.detach();
-  for (const core::PolicyLossKind kind : {core::PolicyLossKind::kPpo, core::PolicyLossKind::kGspo}) {
-    core::PolicyLossOptions options = kPpo;
+  for (const learner::PolicyLossKind kind : {learner::PolicyLossKind::kPpo, learner::PolicyLossKind::kGspo}) {
+    learner::PolicyLossOptions options = kPpo;
     options.kind = kind;
     options.entropy_coef = 0.05;
     expect_gradient_matches(
@@ -330,7 +330,7 @@ TEST(ValueLoss, ClipsTheValueAroundTheOldOne) {
   const at::Tensor current = values.clone().requires_grad_(true);
   ValueLossInputs with = inputs;
   with.values = current;
-  const ValueLossOutput out = clipped_value_loss(with, 0.2, core::LossAggregation::kTokenMean, 0);
+  const ValueLossOutput out = clipped_value_loss(with, 0.2, learner::LossAggregation::kTokenMean, 0);
   out.loss.backward();
   EXPECT_NEAR(out.loss.item<double>(), 0.6725, 1e-12);
   EXPECT_TRUE(at::allclose(current.grad(), at::tensor({0.0, 0.5}, at::kDouble).view({1, 2}), 0, 1e-12));
@@ -339,7 +339,7 @@ TEST(ValueLoss, ClipsTheValueAroundTheOldOne) {
       [&](const at::Tensor& v) {
         ValueLossInputs at_v = inputs;
         at_v.values = v;
-        return clipped_value_loss(at_v, 0.2, core::LossAggregation::kTokenMean, 0).loss;
+        return clipped_value_loss(at_v, 0.2, learner::LossAggregation::kTokenMean, 0).loss;
       },
       values);
 }
@@ -350,7 +350,7 @@ TEST(PolicyLoss, MismatchedShapesAreABug) {
   inputs.advantages = at::ones({3}, at::kDouble);
   EXPECT_THROW(policy_loss(inputs, kPpo), InternalError);
   inputs = example.inputs(example.logprobs);
-  core::PolicyLossOptions options = kPpo;
+  learner::PolicyLossOptions options = kPpo;
   options.entropy_coef = 0.1;
   EXPECT_THROW(policy_loss(inputs, options), InternalError);
 }

@@ -7,8 +7,8 @@
 namespace caravan::learner {
 namespace {
 
-core::SftOptions test_options() {
-  core::SftOptions options;
+learner::SftOptions test_options() {
+  learner::SftOptions options;
   options.learning_rate = 1e-2;
   options.warmup_steps = 4;
   return options;
@@ -48,7 +48,7 @@ TEST(SftTrainer, WarmsUpTheLearningRateLinearly) {
     EXPECT_DOUBLE_EQ(stats->learning_rate, lr);
     EXPECT_DOUBLE_EQ(trainer.optimizer().param_groups().front().options().get_lr(), lr);
   }
-  core::SftOptions no_warmup = test_options();
+  learner::SftOptions no_warmup = test_options();
   no_warmup.warmup_steps = 0;
   EXPECT_DOUBLE_EQ(SftTrainer(testing::tiny_llama(2), no_warmup, 0).learning_rate_at(0), 1e-2);
 }

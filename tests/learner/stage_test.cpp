@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/checkpoints.h"
-#include "core/config.h"
 #include "learner/dpo_stage.h"
 #include "learner/sft_stage.h"
 #include "model/byte_tokenizer.h"
@@ -42,8 +41,8 @@ class StageTest : public ::testing::Test {
     return path;
   }
 
-  core::RunConfig base_config(const std::string& name, const std::string& kind, const fs::path& dataset) {
-    core::RunConfig config;
+  StageOptions base_config(const std::string& name, const std::string& kind, const fs::path& dataset) {
+    StageOptions config;
     config.run.name = name;
     config.run.directory = (dir_.path() / name).string();
     config.task.kind = kind;
@@ -61,8 +60,9 @@ class StageTest : public ::testing::Test {
     return config;
   }
 
-  core::RunDirectory create(const core::RunConfig& config) {
-    return core::RunDirectory::create(config.run.directory, core::to_toml(config)).value();
+  // The stages read their options, not the run directory's config.toml.
+  core::RunDirectory create(const StageOptions& config) {
+    return core::RunDirectory::create(config.run.directory, "[run]\nname = \"" + config.run.name + "\"\n").value();
   }
 
   caravan::testing::TempDir dir_;
@@ -81,7 +81,7 @@ TEST_F(StageTest, SftWritesAModelTheDpoStageLoadsAsItsPath) {
   // One row too long for the model's 192 positions: skipped and counted, never truncated.
   conversations.push_back({{"messages", {user(std::string(200, 'q')), assistant("a")}}});
 
-  core::RunConfig sft = base_config("sft", "sft", write_jsonl("sft.jsonl", conversations));
+  StageOptions sft = base_config("sft", "sft", write_jsonl("sft.jsonl", conversations));
   sft.sft.steps = 3;
   sft.sft.batch_size = 4;
   sft.sft.checkpoint_every = 2;
@@ -106,7 +106,7 @@ TEST_F(StageTest, SftWritesAModelTheDpoStageLoadsAsItsPath) {
   EXPECT_EQ(sft_metrics.front()["training_rows"], 18);
 
   // The exported directory is a complete model: its tokenizer gives the byte tokenizer's ids.
-  core::ModelOptions exported;
+  model::ModelOptions exported;
   exported.path = final_model.string();
   exported.chat_template = "chatml";
   const model::ModelSpec spec = model::open_model(exported).value();
@@ -114,7 +114,7 @@ TEST_F(StageTest, SftWritesAModelTheDpoStageLoadsAsItsPath) {
   EXPECT_EQ(spec.prompts->stop_ids().front(), model::ByteTokenizer::kEosId);
   EXPECT_EQ(spec.tokenizer->pad_id(), model::ByteTokenizer::kPadId);
 
-  core::RunConfig dpo = base_config("dpo", "dpo", write_jsonl("pairs.jsonl", pairs));
+  StageOptions dpo = base_config("dpo", "dpo", write_jsonl("pairs.jsonl", pairs));
   dpo.model.path = final_model.string();
   dpo.dpo.steps = 2;
   dpo.dpo.batch_size = 4;
@@ -131,7 +131,7 @@ TEST_F(StageTest, SftWritesAModelTheDpoStageLoadsAsItsPath) {
 }
 
 TEST_F(StageTest, ChatRowsNeedAChatTemplate) {
-  core::RunConfig sft = base_config("no-template", "sft",
+  StageOptions sft = base_config("no-template", "sft",
                                     write_jsonl("chat.jsonl", {{{"messages", {user("a"), assistant("b")}}},
                                                                {{"messages", {user("c"), assistant("d")}}},
                                                                {{"messages", {user("e"), assistant("f")}}}}));

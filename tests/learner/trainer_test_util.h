@@ -10,7 +10,8 @@
 
 #include <ATen/ATen.h>
 
-#include "core/run_config.h"
+#include "learner/grpo_options.h"
+#include "learner/rollout_sampling.h"
 #include "learner/rollout_batch.h"
 #include "learner/sequence_batch.h"
 #include "learner/train_step.h"
@@ -68,16 +69,16 @@ inline bool same_weights(const model::LlamaImpl& model, const std::vector<at::Te
 // The rollout temperature of the GRPO tests.
 inline constexpr double kTemperature = 0.8;
 
-inline core::GrpoOptions grpo_test_options() {
-  core::GrpoOptions options;
+inline learner::GrpoOptions grpo_test_options() {
+  learner::GrpoOptions options;
   options.group_size = 4;
   options.learning_rate = 1e-2;
   options.kl.coef = 0.01;
   return options;
 }
 
-inline core::RolloutOptions rollout_test_options() {
-  core::RolloutOptions options;
+inline RolloutSampling rollout_test_options() {
+  RolloutSampling options;
   options.temperature = kTemperature;
   options.max_new_tokens = 4;
   return options;

@@ -47,7 +47,7 @@ TEST(TrainingSequenceTest, ValidationNamesTheRule) {
 }
 
 TEST(TrainingSequenceTest, SftExampleAndItsSequenceTrainIdentically) {
-  core::SftOptions options;
+  learner::SftOptions options;
   options.warmup_steps = 0;
   SftTrainer pairs_trainer(testing::tiny_llama(/*seed=*/4), options, /*pad_id=*/0);
   SftTrainer sequence_trainer(testing::tiny_llama(/*seed=*/4), options, /*pad_id=*/0);
@@ -61,7 +61,7 @@ TEST(TrainingSequenceTest, SftExampleAndItsSequenceTrainIdentically) {
 }
 
 TEST(TrainingSequenceTest, SftEvaluationIsTheTokenWeightedLossAndChangesNothing) {
-  SftTrainer trainer(testing::tiny_llama(/*seed=*/5), core::SftOptions{}, /*pad_id=*/0);
+  SftTrainer trainer(testing::tiny_llama(/*seed=*/5), learner::SftOptions{}, /*pad_id=*/0);
   const std::vector<TrainingSequence> held_out = {{.ids = {1, 2, 3}, .loss_mask = {0, 1, 1}},
                                                   {.ids = {4, 5}, .loss_mask = {0, 1}}};
   const at::Tensor before = trainer.policy()->parameters().front().clone();

@@ -20,8 +20,8 @@ using testing::kQwenEndOfText;
 using testing::kQwenImEnd;
 using testing::kQwenImStart;
 
-core::ModelOptions path_options(const fs::path& dir) {
-  core::ModelOptions options;
+model::ModelOptions path_options(const fs::path& dir) {
+  model::ModelOptions options;
   options.path = dir.string();
   return options;
 }
@@ -69,7 +69,7 @@ TEST_F(ModelLoaderTest, OpensAQwen3CheckpointWithItsTemplateSpecialTokensAndStop
 
 TEST_F(ModelLoaderTest, EnableThinkingFalseRendersAnEmptyThinkBlock) {
   const testing::HfCheckpoint checkpoint = testing::write_qwen3_checkpoint(dir_.path() / "qwen");
-  core::ModelOptions options = path_options(checkpoint.dir);
+  model::ModelOptions options = path_options(checkpoint.dir);
   options.enable_thinking = false;
   const ModelSpec spec = open_model(options).value();
   Result<std::vector<int32_t>> ids = spec.prompts->encode_chat(std::vector<core::ChatMessage>{{"user", "Hi"}});
@@ -110,7 +110,7 @@ TEST_F(ModelLoaderTest, LoadsTheWeightsAndSavesACheckpointWithTheInputsKeysDtype
 
 TEST_F(ModelLoaderTest, CheckpointDtypeAndComputeDtypeAreConfigurable) {
   const testing::HfCheckpoint checkpoint = testing::write_qwen3_checkpoint(dir_.path() / "qwen");
-  core::ModelOptions options = path_options(checkpoint.dir);
+  model::ModelOptions options = path_options(checkpoint.dir);
   options.dtype = "bfloat16";
   options.checkpoint_dtype = "float32";
   const ModelSpec spec = open_model(options).value();
@@ -171,7 +171,7 @@ TEST_F(ModelLoaderTest, UnknownChatTemplateFailsUnlessConfigNamesAFamily) {
       << spec.status().message();
   EXPECT_NE(spec.status().message().find("[model] chat_template"), std::string::npos) << spec.status().message();
 
-  core::ModelOptions named = path_options(checkpoint.dir);
+  model::ModelOptions named = path_options(checkpoint.dir);
   named.chat_template = "chatml";
   Result<ModelSpec> chatml = open_model(named);
   ASSERT_TRUE(chatml.ok()) << chatml.status().to_string();
@@ -202,7 +202,7 @@ TEST_F(ModelLoaderTest, MissingDirectoryAndMissingWeightsAreNotFound) {
 }
 
 TEST_F(ModelLoaderTest, InlineModelUsesTheByteTokenizerAndAnOptionalNamedTemplate) {
-  core::ModelOptions options;
+  model::ModelOptions options;
   options.inline_config = testing::tiny_transformer_config(/*vocab_size=*/259);
   const ModelSpec spec = open_model(options).value();
   EXPECT_FALSE(spec.pretrained());
@@ -240,12 +240,12 @@ TEST_F(ModelLoaderTest, TokenizerPostProcessorPrefixIsTheRawTextPrefix) {
   const fs::path dir = dir_.path() / "tok";
   fs::create_directories(dir);
   testing::write_json_file(dir / "tokenizer.json", tokenizer);
-  Result<std::shared_ptr<const PromptEncoder>> encoder = open_prompt_encoder(dir, core::ModelOptions{}, {});
+  Result<std::shared_ptr<const PromptEncoder>> encoder = open_prompt_encoder(dir, model::ModelOptions{}, {});
   ASSERT_TRUE(encoder.ok()) << encoder.status().to_string();
   EXPECT_EQ((*encoder)->encode_text("hi"), (std::vector<int32_t>{kQwenEndOfText, 'h', 'i'}));
   // tokenizer_config.json's add_bos_token wins over the post-processor.
   testing::write_json_file(dir / "tokenizer_config.json", {{"add_bos_token", false}});
-  EXPECT_EQ(open_prompt_encoder(dir, core::ModelOptions{}, {}).value()->encode_text("hi"),
+  EXPECT_EQ(open_prompt_encoder(dir, model::ModelOptions{}, {}).value()->encode_text("hi"),
             (std::vector<int32_t>{'h', 'i'}));
 }
 

@@ -1,106 +1,26 @@
-#include "core/config.h"
-
-#include <cmath>
-#include <map>
-#include <optional>
-#include <set>
-#include <sstream>
-#include <vector>
+#include "apps/run_config_reader.h"
 
 #include <toml++/toml.h>
 
 #include "core/read_file.h"
 #include "core/rope_spec.h"
-#include "core/toml_names.h"
+#include "core/str_cat.h"
+#include "core/toml_fields.h"
 
-namespace caravan::core {
+namespace caravan::apps {
 namespace {
 
-// What a field accepts. Bounds apply to numbers; `choices` to strings.
-struct Rule {
-  bool required = false;
-  std::optional<double> min;
-  std::optional<double> max;
-  bool min_exclusive = false;
-  bool max_exclusive = false;
-  std::vector<std::string> choices;
-};
-
-Rule required() {
-  Rule rule;
-  rule.required = true;
-  return rule;
-}
-Rule at_least(double low) {
-  Rule rule;
-  rule.min = low;
-  return rule;
-}
-Rule greater_than(double low) {
-  Rule rule = at_least(low);
-  rule.min_exclusive = true;
-  return rule;
-}
-Rule in_range(double low, double high) {
-  Rule rule = at_least(low);
-  rule.max = high;
-  return rule;
-}
-// low < x <= high.
-Rule left_open_range(double low, double high) {
-  Rule rule = in_range(low, high);
-  rule.min_exclusive = true;
-  return rule;
-}
-// low <= x < high.
-Rule right_open_range(double low, double high) {
-  Rule rule = in_range(low, high);
-  rule.max_exclusive = true;
-  return rule;
-}
-Rule open_range(double low, double high) {
-  Rule rule = in_range(low, high);
-  rule.min_exclusive = rule.max_exclusive = true;
-  return rule;
-}
-Rule one_of(std::vector<std::string> choices) {
-  Rule rule;
-  rule.choices = std::move(choices);
-  return rule;
-}
-Rule required_one_of(std::vector<std::string> choices) {
-  Rule rule = one_of(std::move(choices));
-  rule.required = true;
-  return rule;
-}
-
-// The enumerators of an enum that config.toml spells by enum_name (core/transformer_config.h).
-const auto& enumerators(Architecture) { return kAllArchitectures; }
-const auto& enumerators(RopeScalingType) { return kAllRopeScalingTypes; }
-const auto& enumerators(ThreadWait) { return kAllThreadWaits; }
-const auto& enumerators(AdvantageEstimator) { return kAllAdvantageEstimators; }
-const auto& enumerators(PolicyLossKind) { return kAllPolicyLossKinds; }
-const auto& enumerators(LossAggregation) { return kAllLossAggregations; }
-const auto& enumerators(KlEstimator) { return kAllKlEstimators; }
-const auto& enumerators(KlPlacement) { return kAllKlPlacements; }
-const auto& enumerators(LrScheduleKind) { return kAllLrScheduleKinds; }
-const auto& enumerators(controller::DynamicSampling) { return controller::kAllDynamicSamplings; }
-
-// A rule accepting exactly the names of `value`'s enumerators.
-template <class Enum>
-Rule enum_choices(const Enum& value) {
-  std::vector<std::string> names;
-  for (Enum enumerator : enumerators(value)) names.emplace_back(enum_name(enumerator));
-  return one_of(std::move(names));
-}
-
-std::string describe_range(const Rule& rule) {
-  std::string text;
-  if (rule.min) text += str_cat(*rule.min, rule.min_exclusive ? " < " : " <= ");
-  text += "x";
-  if (rule.max) text += str_cat(rule.max_exclusive ? " < " : " <= ", *rule.max);
-  return text;
-}
+using core::at_least;
+using core::enum_choices;
+using core::greater_than;
+using core::in_range;
+using core::left_open_range;
+using core::one_of;
+using core::open_range;
+using core::required;
+using core::required_one_of;
+using core::right_open_range;
+using core::Rule;
 
 // Every field of RunConfig, in file order. Parser and writer both walk this one list, so the
 // two can never disagree about a key's name, section or type.
@@ -111,7 +31,7 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("directory", c.run.directory, Rule{});
   v.field("seed", c.run.seed, Rule{});
   v.field("threads_per_process", c.run.threads_per_process, in_range(1, 256));
-  v.field("thread_wait", c.run.thread_wait, enum_choices(c.run.thread_wait));
+  v.field("thread_wait", c.run.thread_wait, enum_choices(core::kAllThreadWaits));
 
   v.section("task");
   v.field("kind", c.task.kind, required_one_of({"arithmetic", "rlvr", "sft", "dpo"}));
@@ -132,8 +52,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("enable_thinking", c.model.enable_thinking, Rule{});
   // The inline architecture: read only to be rejected when `path` is set, written only when not.
   v.inline_model_fields(c.model.path.empty(), [&] {
-    TransformerConfig& m = c.model.inline_config;
-    v.field("architecture", m.architecture, enum_choices(m.architecture));
+    core::TransformerConfig& m = c.model.inline_config;
+    v.field("architecture", m.architecture, enum_choices(core::kAllArchitectures));
     v.field("vocab_size", m.vocab_size, in_range(1, 1e7));
     v.field("hidden_size", m.hidden_size, in_range(2, 65536));
     v.field("intermediate_size", m.intermediate_size, in_range(1, 1e6));
@@ -148,8 +68,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
     v.field("head_dim", m.explicit_head_dim, in_range(0, 65536));
     // The keys of config.json's rope_scaling dict, spelled rope_scaling_<key> (core/rope_scaling.h;
     // longrope's lists have no TOML spelling). Which ones a type requires: core::resolve_rope.
-    RopeScaling& rope = m.rope_scaling;
-    v.field("rope_scaling", rope.type, enum_choices(rope.type));
+    core::RopeScaling& rope = m.rope_scaling;
+    v.field("rope_scaling", rope.type, enum_choices(core::kAllRopeScalingTypes));
     v.field("rope_scaling_factor", rope.factor, greater_than(0));
     v.field("rope_scaling_low_freq_factor", rope.low_freq_factor, greater_than(0));
     v.field("rope_scaling_high_freq_factor", rope.high_freq_factor, greater_than(0));
@@ -202,33 +122,33 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("pack_sequences", c.grpo.batching.micro.pack_sequences, Rule{});
   v.field("mini_batches", c.grpo.batching.mini_batches, in_range(1, 1e6));
   v.field("epochs", c.grpo.batching.epochs, in_range(1, 1000));
-  AdvantageOptions& advantage = c.grpo.advantage;
-  v.field("advantage_estimator", advantage.estimator, enum_choices(advantage.estimator));
+  learner::AdvantageOptions& advantage = c.grpo.advantage;
+  v.field("advantage_estimator", advantage.estimator, enum_choices(learner::kAllAdvantageEstimators));
   v.field("advantage_eps", advantage.eps, greater_than(0));
   v.field("advantage_group_baseline", advantage.group_baseline, Rule{});
-  PolicyLossOptions& loss = c.grpo.loss;
-  v.field("policy_loss", loss.kind, enum_choices(loss.kind));
+  learner::PolicyLossOptions& loss = c.grpo.loss;
+  v.field("policy_loss", loss.kind, enum_choices(learner::kAllPolicyLossKinds));
   v.field("clip_low", loss.clip_low, left_open_range(0, 1));
   v.field("clip_high", loss.clip_high, greater_than(0));
   v.field("dual_clip", loss.dual_clip, at_least(0));
-  v.field("loss_aggregation", loss.aggregation, enum_choices(loss.aggregation));
+  v.field("loss_aggregation", loss.aggregation, enum_choices(learner::kAllLossAggregations));
   v.field("entropy_coef", loss.entropy_coef, at_least(0));
-  KlOptions& kl = c.grpo.kl;
-  v.field("kl_estimator", kl.estimator, enum_choices(kl.estimator));
-  v.field("kl_placement", kl.placement, enum_choices(kl.placement));
+  learner::KlOptions& kl = c.grpo.kl;
+  v.field("kl_estimator", kl.estimator, enum_choices(learner::kAllKlEstimators));
+  v.field("kl_placement", kl.placement, enum_choices(learner::kAllKlPlacements));
   v.field("kl_coef", kl.coef, at_least(0));
   v.field("kl_target", kl.target, at_least(0));
   v.field("kl_horizon", kl.horizon, at_least(1));
-  OffPolicyCorrectionOptions& correction = c.grpo.correction;
+  learner::OffPolicyCorrectionOptions& correction = c.grpo.correction;
   v.field("tis_cap", correction.tis_cap, at_least(0));
   v.field("mask_ratio_low", correction.mask_low, at_least(0));
   v.field("mask_ratio_high", correction.mask_high, at_least(0));
-  LrScheduleOptions& schedule = c.grpo.schedule;
-  v.field("lr_schedule", schedule.kind, enum_choices(schedule.kind));
+  learner::LrScheduleOptions& schedule = c.grpo.schedule;
+  v.field("lr_schedule", schedule.kind, enum_choices(learner::kAllLrScheduleKinds));
   v.field("warmup_steps", schedule.warmup_steps, in_range(0, 1e7));
   v.field("min_lr_ratio", schedule.min_lr_ratio, in_range(0, 1));
-  controller::DynamicSamplingOptions& dynamic_sampling = c.grpo.dynamic_sampling;
-  v.field("dynamic_sampling", dynamic_sampling.mode, enum_choices(dynamic_sampling.mode));
+  controller::DynamicSamplingOptions& dynamic_sampling = c.dynamic_sampling;
+  v.field("dynamic_sampling", dynamic_sampling.mode, enum_choices(controller::kAllDynamicSamplings));
   v.field("dynamic_sampling_max_rounds", dynamic_sampling.max_rounds, in_range(1, 1000));
 
   v.section("rollout");
@@ -298,196 +218,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("port_base", c.metrics.port_base, in_range(0, 65535));
 }
 
-// Reads fields out of a parsed TOML document; keeps the first error.
-class FieldReader {
- public:
-  FieldReader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
-
-  void section(std::string_view name) {
-    section_ = std::string(name);
-    known_keys_[section_];
-    const toml::node* node = root_.get(name);
-    table_ = node != nullptr ? node->as_table() : nullptr;
-    if (node != nullptr && table_ == nullptr) {
-      fail(str_cat("[", section_, "] must be a table, got ", toml_type_name(*node)));
-    }
-  }
-
-  // Reads the inline architecture keys whatever `used` says, recording which are present, so
-  // that validate_model_source can reject them beside [model] path.
-  template <class Fields>
-  void inline_model_fields(bool /*used*/, const Fields& fields) {
-    reading_inline_model_ = true;
-    fields();
-    reading_inline_model_ = false;
-  }
-  // The inline architecture keys the file gives, in file order of visit_fields.
-  const std::vector<std::string>& inline_model_keys() const { return inline_model_keys_; }
-
-  template <class T>
-  void field(std::string_view key, T& value, const Rule& rule) {
-    known_keys_[section_].insert(std::string(key));
-    const toml::node* node = table_ != nullptr ? table_->get(key) : nullptr;
-    if (node != nullptr && reading_inline_model_) inline_model_keys_.emplace_back(key);
-    if (node == nullptr) {
-      if (rule.required) fail(str_cat("[", section_, "] missing required key '", key, "'"));
-      return;
-    }
-    read(key, *node, value, rule);
-  }
-
-  // Unknown sections and keys are errors: a typo must not silently fall back to a default.
-  void reject_unknown() {
-    for (const auto& [name, node] : root_) {
-      auto known = known_keys_.find(std::string(name.str()));
-      if (known == known_keys_.end()) {
-        fail(str_cat("unknown section [", name.str(), "]"));
-        continue;
-      }
-      const toml::table* table = node.as_table();
-      if (table == nullptr) continue;
-      for (const auto& [key, unused] : *table) {
-        if (!known->second.count(std::string(key.str()))) {
-          fail(str_cat("[", name.str(), "] unknown key '", key.str(), "'"));
-        }
-      }
-    }
-  }
-
-  const Status& status() const { return status_; }
-
- private:
-  void fail(const std::string& message) {
-    if (status_.ok()) status_ = Status::invalid_argument(str_cat(source_, ": ", message));
-  }
-  void wrong_type(std::string_view key, const char* expected, const toml::node& node) {
-    fail(str_cat("[", section_, "] ", key, ": expected ", expected, ", got ", toml_type_name(node)));
-  }
-  void check_range(std::string_view key, double x, const Rule& rule) {
-    const bool below = rule.min && (rule.min_exclusive ? x <= *rule.min : x < *rule.min);
-    const bool above = rule.max && (rule.max_exclusive ? x >= *rule.max : x > *rule.max);
-    if (below || above || std::isnan(x)) {
-      fail(str_cat("[", section_, "] ", key, ": expected ", describe_range(rule), ", got ", x));
-    }
-  }
-
-  void read(std::string_view key, const toml::node& node, std::string& value, const Rule& rule) {
-    if (!node.is_string()) return wrong_type(key, "a string", node);
-    value = node.as_string()->get();
-    if (rule.choices.empty()) return;
-    for (const auto& choice : rule.choices) {
-      if (choice == value) return;
-    }
-    std::string allowed;
-    for (const auto& choice : rule.choices) allowed += str_cat(allowed.empty() ? "" : ", ", "\"", choice, "\"");
-    fail(str_cat("[", section_, "] ", key, ": expected one of ", allowed, ", got \"", value, "\""));
-  }
-  void read(std::string_view key, const toml::node& node, int64_t& value, const Rule& rule) {
-    if (!node.is_integer()) return wrong_type(key, "an integer", node);
-    value = node.as_integer()->get();
-    check_range(key, static_cast<double>(value), rule);
-  }
-  void read(std::string_view key, const toml::node& node, uint64_t& value, const Rule& rule) {
-    if (!node.is_integer()) return wrong_type(key, "an integer", node);
-    const int64_t signed_value = node.as_integer()->get();
-    if (signed_value < 0) return fail(str_cat("[", section_, "] ", key, ": expected x >= 0, got ", signed_value));
-    value = static_cast<uint64_t>(signed_value);
-  }
-  void read(std::string_view key, const toml::node& node, double& value, const Rule& rule) {
-    if (node.is_integer()) {
-      value = static_cast<double>(node.as_integer()->get());
-    } else if (node.is_floating_point()) {
-      value = node.as_floating_point()->get();
-    } else {
-      return wrong_type(key, "a number", node);
-    }
-    check_range(key, value, rule);
-  }
-  // A list of non-empty strings.
-  void read(std::string_view key, const toml::node& node, std::vector<std::string>& value, const Rule&) {
-    const toml::array* array = node.as_array();
-    if (array == nullptr) return wrong_type(key, "an array of strings", node);
-    value.clear();
-    for (size_t i = 0; i < array->size(); ++i) {
-      const toml::node& element = *array->get(i);
-      if (!element.is_string()) return wrong_type(str_cat(key, "[", i, "]"), "a string", element);
-      if (element.as_string()->get().empty()) return fail(str_cat("[", section_, "] ", key, "[", i, "]: must not be empty"));
-      value.push_back(element.as_string()->get());
-    }
-  }
-  void read(std::string_view key, const toml::node& node, bool& value, const Rule&) {
-    if (!node.is_boolean()) return wrong_type(key, "a boolean", node);
-    value = node.as_boolean()->get();
-  }
-  // A key that may be absent: present means set.
-  template <class T>
-  void read(std::string_view key, const toml::node& node, std::optional<T>& value, const Rule& rule) {
-    T present{};
-    read(key, node, present, rule);
-    value = present;
-  }
-  // An enum is a string naming one of its enumerators; `rule` is enum_choices(value).
-  template <class Enum>
-    requires std::is_enum_v<Enum>
-  void read(std::string_view key, const toml::node& node, Enum& value, const Rule& rule) {
-    std::string name;
-    read(key, node, name, rule);
-    for (Enum enumerator : enumerators(value)) {
-      if (enum_name(enumerator) == name) value = enumerator;
-    }
-  }
-
-  const toml::table& root_;
-  std::string source_;
-  std::string section_;
-  const toml::table* table_ = nullptr;
-  std::map<std::string, std::set<std::string>> known_keys_;
-  bool reading_inline_model_ = false;
-  std::vector<std::string> inline_model_keys_;
-  Status status_;
-};
-
-// Writes every field into a TOML document.
-class FieldWriter {
- public:
-  // The inline architecture is written only for a model without [model] path.
-  template <class Fields>
-  void inline_model_fields(bool used, const Fields& fields) {
-    if (used) fields();
-  }
-  void section(std::string_view name) {
-    root_.insert(name, toml::table{});
-    table_ = root_.get(name)->as_table();
-  }
-  template <class T>
-  void field(std::string_view key, const std::optional<T>& value, const Rule& rule) {
-    if (value) field(key, *value, rule);  // an absent key stays absent
-  }
-  template <class T>
-  void field(std::string_view key, const T& value, const Rule&) {
-    if constexpr (std::is_same_v<T, uint64_t>) {
-      // TOML integers are signed 64-bit; seeds above INT64_MAX do not round-trip, so they are rejected.
-      CARAVAN_CHECK(value <= static_cast<uint64_t>(INT64_MAX), key, " = ", value, " does not fit a TOML integer");
-      table_->insert(key, static_cast<int64_t>(value));
-    } else if constexpr (std::is_enum_v<T>) {
-      table_->insert(key, std::string(enum_name(value)));
-    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-      toml::array array;
-      for (const std::string& element : value) array.push_back(element);
-      table_->insert(key, std::move(array));
-    } else {
-      table_->insert(key, value);
-    }
-  }
-  const toml::table& root() const { return root_; }
-
- private:
-  toml::table root_;
-  toml::table* table_ = nullptr;
-};
-
 // [model] takes a checkpoint directory or an inline architecture, never both and never neither.
-Status validate_model_source(const ModelOptions& model, const std::vector<std::string>& inline_keys,
+Status validate_model_source(const model::ModelOptions& model, const std::vector<std::string>& inline_keys,
                              const std::string& source) {
   if (!model.path.empty() && !inline_keys.empty()) {
     return Status::invalid_argument(str_cat(source, ": [model] ", inline_keys.front(),
@@ -502,7 +234,7 @@ Status validate_model_source(const ModelOptions& model, const std::vector<std::s
 }
 
 // The shape constraints of an inline architecture.
-Status validate_inline_model(const TransformerConfig& m, const std::string& source) {
+Status validate_inline_model(const core::TransformerConfig& m, const std::string& source) {
   if (m.explicit_head_dim == 0 && m.hidden_size % m.num_heads != 0) {
     return Status::invalid_argument(str_cat(source, ": [model] hidden_size (", m.hidden_size,
                                             ") must be a multiple of num_heads (", m.num_heads,
@@ -517,28 +249,28 @@ Status validate_inline_model(const TransformerConfig& m, const std::string& sour
                                             m.explicit_head_dim == 0 ? " = hidden_size / num_heads" : "",
                                             ") must be even for RoPE"));
   }
-  if (m.rope_scaling.type == RopeScalingType::kLongrope) {
+  if (m.rope_scaling.type == core::RopeScalingType::kLongrope) {
     return Status::invalid_argument(str_cat(source, ": [model] rope_scaling = \"longrope\" needs the short_factor and "
                                             "long_factor lists of a Hugging Face config.json; config.toml cannot "
                                             "state them"));
   }
-  if (const Result<RopeSpec> rope = resolve_rope(m, "rope_scaling_"); !rope.ok()) {
+  if (const Result<core::RopeSpec> rope = core::resolve_rope(m, "rope_scaling_"); !rope.ok()) {
     return Status::invalid_argument(str_cat(source, ": [model] ", rope.status().message()));
   }
   return Status();
 }
 
 // The [grpo] algorithm keys whose valid range depends on another key or excludes a point.
-Status validate_rl_algorithm(const GrpoOptions& g, const std::string& source) {
+Status validate_rl_algorithm(const learner::GrpoOptions& g, const std::string& source) {
   if (g.loss.dual_clip != 0 && g.loss.dual_clip <= 1) {
     return Status::invalid_argument(str_cat(source, ": [grpo] dual_clip: expected 0 (off) or > 1, got ",
                                             g.loss.dual_clip));
   }
-  if (g.loss.dual_clip != 0 && g.loss.kind != PolicyLossKind::kPpo) {
+  if (g.loss.dual_clip != 0 && g.loss.kind != learner::PolicyLossKind::kPpo) {
     return Status::invalid_argument(str_cat(source, ": [grpo] dual_clip applies to policy_loss = \"ppo\" only (policy_loss is \"",
                                             enum_name(g.loss.kind), "\")"));
   }
-  if (g.advantage.group_baseline && g.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus) {
+  if (g.advantage.group_baseline && g.advantage.estimator != learner::AdvantageEstimator::kReinforcePlusPlus) {
     return Status::invalid_argument(str_cat(source, ": [grpo] advantage_group_baseline applies to advantage_estimator = "
                                             "\"reinforce_pp\" only (the others are group baselines already)"));
   }
@@ -623,7 +355,7 @@ Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string
                                             error.description()));
   }
   RunConfig config;
-  FieldReader reader(root, source_name);
+  core::TomlFieldReader reader(root, source_name);
   visit_fields(config, reader);
   reader.reject_unknown();
   CARAVAN_RETURN_IF_ERROR(reader.status());
@@ -633,23 +365,15 @@ Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string
 }
 
 Result<RunConfig> load_run_config(const std::filesystem::path& file) {
-  CARAVAN_ASSIGN_OR_RETURN(const std::string text, read_file(file, "config file"));
+  CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(file, "config file"));
   return parse_run_config(text, file.string());
 }
 
 std::string to_toml(const RunConfig& config) {
   RunConfig copy = config;
-  FieldWriter writer;
+  core::TomlFieldWriter writer;
   visit_fields(copy, writer);
-  std::ostringstream out;
-  // Basic strings only: they escape control characters. A multi-line string drops a newline
-  // right after its opening quotes (the stop string "\n\n" would come back as "\n") and a
-  // literal string cannot hold one at all.
-  out << toml::toml_formatter(writer.root(), toml::toml_formatter::default_flags &
-                                                 ~(toml::format_flags::allow_multi_line_strings |
-                                                   toml::format_flags::allow_literal_strings));
-  out << "\n";
-  return out.str();
+  return writer.text();
 }
 
-} // namespace caravan::core
+} // namespace caravan::apps

@@ -1,11 +1,23 @@
-#include "core/config.h"
+#include "apps/run_config_reader.h"
 
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
-namespace caravan::core {
+namespace caravan::apps {
 namespace {
+
+using core::RopeScalingType;
+using core::ThreadWait;
+using core::TransformerConfig;
+using learner::AdvantageEstimator;
+using learner::DpoOptions;
+using learner::GrpoOptions;
+using learner::KlEstimator;
+using learner::KlPlacement;
+using learner::LossAggregation;
+using learner::LrScheduleKind;
+using learner::PolicyLossKind;
 
 // [run] and [task] without a [model] section.
 constexpr const char* kRunAndTask = R"(
@@ -458,4 +470,4 @@ TEST(ConfigTest, RopeScalingKeysAreCheckedAgainstTheirTypeAndRoundTrip) {
 }
 
 }  // namespace
-} // namespace caravan::core
+} // namespace caravan::apps

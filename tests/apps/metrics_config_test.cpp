@@ -1,9 +1,9 @@
-// The [metrics] section of the run config (core/run_config.h MetricsOptions).
+// The [metrics] section of the run config (apps/metrics_options.h MetricsOptions).
 #include <gtest/gtest.h>
 
-#include "core/config.h"
+#include "apps/run_config_reader.h"
 
-namespace caravan::core {
+namespace caravan::apps {
 namespace {
 
 constexpr const char* kMinimal = "[run]\nname = \"t\"\n[task]\nkind = \"arithmetic\"\n[model]\nnum_layers = 2\n";
@@ -53,4 +53,4 @@ TEST(MetricsConfigTest, WrongTypeIsNamed) {
 }
 
 }  // namespace
-} // namespace caravan::core
+} // namespace caravan::apps
