@@ -387,8 +387,8 @@ int run(int argc, char** argv) {
   const double saving_16 = prefix_saving(*model, options, groups, prompt_tokens, 16);
 
   // Mixed contexts: half the prompts short, half long (up to ~half the model's context).
-  const RolloutWorkload short_prompts = rollout_workload(quick ? 8 : 16, 16, 64, quick ? 32 : 64, config.vocab_size, 11);
-  const RolloutWorkload long_prompts = rollout_workload(quick ? 8 : 16, quick ? 768 : 1536, quick ? 1024 : 1920,
+  const RolloutWorkload short_prompts = rollout_workload(quick ? 4 : 16, 16, 64, quick ? 32 : 64, config.vocab_size, 11);
+  const RolloutWorkload long_prompts = rollout_workload(quick ? 4 : 16, quick ? 768 : 1536, quick ? 1024 : 1920,
                                                         short_prompts.max_new_tokens, config.vocab_size, 12);
   std::vector<std::vector<int32_t>> mixed;
   for (size_t i = 0; i < short_prompts.prompts.size(); ++i) {
