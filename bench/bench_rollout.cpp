@@ -7,16 +7,42 @@
 //   - naive: no cache, the whole sequence recomputed for every token, one sequence at a time
 //     (on the first --naive-requests requests: it is slow);
 //   - prefix sharing: prefill time of GRPO groups of 8 and 16 samples of one prompt (one new
-//     token each) with the engine's sharing against every sample prefilled on its own.
+//     token each) with the engine's sharing against every sample prefilled on its own;
+//   - context grouping: decode tokens/s of the engine on a workload of mixed contexts (half the
+//     prompts short, half long, as RL batches are) with decode groups split by context length
+//     (EngineOptions::group_by_context) against every decode step padded to its longest context;
+//   - contention: the engine on a small workload as the machine is and beside one busy-looping
+//     process per core (bench/competing_load.h), with its threads following the free cores
+//     (EngineOptions::follow_free_cores) and with a fixed thread count. The slowdown is the
+//     loaded time over the as-is time; the engine loses at least half the CPU to the loops.
 // Every sequence samples at temperature 1 with no reachable stop id, so each generates exactly
 // max_new_tokens tokens. The model and workload come from bench/rollout_workload.h.
 //
 //   build/bench/bench_rollout --quick     # < 1 minute: ~6 M model, 32 requests
 //   build/bench/bench_rollout             # ~100 M model, 256 requests of 64-512 prompt tokens, 128 new
+//   build/bench/bench_rollout --gpu       # CUDA LibTorch and a GPU (scripts/gpu-check.sh): see below
+//
+// GPU part (--gpu, instead of the CPU parts): a random Qwen3-0.6B-shaped model (28 layers, width
+// 1024, 16/8 heads of 128, MLP 3072, 151936-token tied vocabulary) in bfloat16 on cuda:0; the
+// engine decodes batches of 1, 32 and 256 sequences of 128 prompt + 128 new tokens (--quick: 32
+// new). Decode tokens/s (the engine's decode-step time) against transformers' `generate` on the
+// same shape, in the same run (bench/transformers_generate.py, python3 with torch + transformers;
+// "skipped" when they are missing), and as a fraction of the HBM roofline: per decode step every
+// weight and each sequence's KV cache is read once, at the bandwidth of a device-to-device copy
+// measured here. Last line: RESULT gpu_batch1_tokens_per_s=... gpu_batch1_vs_transformers=...
+// gpu_batch1_roofline_fraction=... (and batch32, batch256).
+//
+// The last line: RESULT speedup_vs_naive=... speedup_vs_static=... prefix_saving_g8=...
+// prefix_saving_g16=... context_grouping_decode_gain=... contention_slowdown=...
+// contention_slowdown_fixed_threads=... free_core_threads_as_is_cost=... (the as-is time
+// following the free cores over the fixed threads' one) and the tokens/s behind them. Every part
+// but the contention one runs the engine on the fixed thread count, as the baselines.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 #include <thread>
 
 #include <unistd.h>
@@ -24,6 +50,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "actors/rollout/engine.h"
+#include "bench/competing_load.h"
 #include "bench/rollout_workload.h"
 #include "core/command_line.h"
 #include "core/str_cat.h"
@@ -149,15 +176,172 @@ double prefix_saving(model::LlamaImpl& model, const rollout::EngineOptions& opti
   return without.seconds / with.seconds;
 }
 
+// Decode tokens/s of the engine on `prompts` (one sample each), decode groups split by context
+// and padded to the longest; returns split over padded.
+double context_grouping_gain(model::LlamaImpl& model, const std::vector<std::vector<int32_t>>& prompts,
+                             int64_t max_new_tokens, const rollout::EngineOptions& options) {
+  double decode_per_second[2] = {0, 0};
+  for (const bool split : {true, false}) {
+    rollout::EngineOptions grouping = options;
+    grouping.group_by_context = split;
+    rollout::EngineStats stats;
+    const Throughput total = run_engine(model, prompts, 1, max_new_tokens, grouping, &stats);
+    const double rate = static_cast<double>(stats.totals.decode_tokens) / stats.totals.decode_seconds;
+    decode_per_second[split ? 0 : 1] = rate;
+    std::printf("mixed   %-22s %lld tokens in %.2f s, decode %.1f tokens/s\n",
+                split ? "groups by context" : "padded to the longest", static_cast<long long>(total.tokens),
+                total.seconds, rate);
+  }
+  return decode_per_second[0] / decode_per_second[1];
+}
+
+struct Contention {
+  double slowdown = 0;                // threads following the free cores: loaded / as-is seconds
+  double slowdown_fixed_threads = 0;  // the configured thread count throughout
+  double as_is_cost = 0;              // as-is seconds following the free cores / with fixed threads
+};
+
+// The engine on `prompts` as the machine is and beside one busy loop per core, with and without
+// following the free cores.
+Contention contention(model::LlamaImpl& model, const std::vector<std::vector<int32_t>>& prompts, int64_t max_new_tokens,
+                      const rollout::EngineOptions& options) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::printf("contention: %zu requests, %lld new tokens, beside %d busy loops; load average %s\n", prompts.size(),
+              static_cast<long long>(max_new_tokens), cores, load_average().c_str());
+  Contention out;
+  for (const bool follow : {true, false}) {
+    rollout::EngineOptions threads = options;
+    threads.follow_free_cores = follow;
+    const Throughput as_is = run_engine(model, prompts, 1, max_new_tokens, threads, nullptr);
+    const Throughput loaded = [&] {
+      BusyLoops busy(cores);
+      return run_engine(model, prompts, 1, max_new_tokens, threads, nullptr);
+    }();
+    const double slowdown = loaded.seconds / as_is.seconds;
+    std::printf("contention %-18s as-is %.2f s  loaded %.2f s  slowdown %.2fx\n",
+                follow ? "free-core threads" : "fixed threads", as_is.seconds, loaded.seconds, slowdown);
+    (follow ? out.slowdown : out.slowdown_fixed_threads) = slowdown;
+    out.as_is_cost = follow ? as_is.seconds : out.as_is_cost / as_is.seconds;
+  }
+  return out;
+}
+
+// Device-to-device copy bandwidth of cuda:0 in bytes/s (each copy reads and writes its bytes).
+double copy_bandwidth() {
+  const at::Tensor from = at::empty({int64_t{1} << 28}, at::TensorOptions().dtype(at::kFloat).device(at::kCUDA));
+  at::Tensor to = at::empty_like(from);
+  to.copy_(from);
+  (void)to[0].item<float>();  // waits for the device
+  const int copies = 20;
+  const auto start = Clock::now();
+  for (int i = 0; i < copies; ++i) to.copy_(from);
+  (void)to[0].item<float>();
+  return 2.0 * static_cast<double>(from.nbytes()) * copies / seconds_since(start);
+}
+
+// transformers' decode tokens/s for each batch size, from bench/transformers_generate.py; empty
+// with `skipped` set when python3, torch or transformers are missing or the script fails.
+std::map<int64_t, double> transformers_reference(const core::TransformerConfig& config, const std::vector<int64_t>& batches,
+                                                 int64_t prompt_tokens, int64_t new_tokens, std::string* skipped) {
+  std::string list;
+  for (const int64_t batch : batches) list += (list.empty() ? "" : ",") + std::to_string(batch);
+  const std::string command =
+      str_cat("python3 ", CARAVAN_TRANSFORMERS_SCRIPT, " --batches ", list, " --prompt ", prompt_tokens, " --new ",
+              new_tokens, " --vocab ", config.vocab_size, " --hidden ", config.hidden_size, " --intermediate ",
+              config.intermediate_size, " --layers ", config.num_layers, " --heads ", config.num_heads, " --kv-heads ",
+              config.num_kv_heads, " --head-dim ", config.head_dim(), " 2>&1");
+  std::map<int64_t, double> out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    *skipped = "popen";
+    return out;
+  }
+  std::string output;
+  char line[4096];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    output += line;
+    long long batch = 0;
+    double rate = 0;
+    if (std::sscanf(line, "TRANSFORMERS batch=%lld decode_tokens_per_s=%lf", &batch, &rate) == 2) out[batch] = rate;
+  }
+  if (::pclose(pipe) != 0 || out.size() != batches.size()) {
+    std::fprintf(stderr, "transformers reference failed: %s\n%s\n", command.c_str(), output.c_str());
+    *skipped = "transformers_generate.py_failed";
+    out.clear();
+  }
+  return out;
+}
+
+int run_gpu(bool quick) {
+  if (!at::hasCUDA()) {
+    std::fprintf(stderr, "bench_rollout --gpu: no CUDA device (this LibTorch has no CUDA, or no GPU is visible)\n");
+    return 2;
+  }
+  core::TransformerConfig config = rollout_model_config(/*quick=*/false);
+  config.vocab_size = 151936;
+  config.hidden_size = 1024;
+  config.intermediate_size = 3072;
+  config.num_layers = 28;
+  config.num_heads = 16;
+  config.num_kv_heads = 8;
+  config.explicit_head_dim = 128;
+  config.max_position_embeddings = 4096;
+  config.rope_theta = 1000000.0;
+  model::Llama model = random_model(config, 1);
+  model->to(at::Device(at::kCUDA), at::kBFloat16);
+  const int64_t prompt_tokens = 128;
+  const int64_t new_tokens = quick ? 32 : 128;
+  const std::vector<int64_t> batches = {1, 32, 256};
+  const double bandwidth = copy_bandwidth();
+  const double weight_bytes = 2.0 * static_cast<double>(model->parameter_count());
+  const double kv_bytes_per_position =
+      static_cast<double>(rollout::PagedKvCache::block_bytes(config, 1, at::kBFloat16));
+  std::printf("gpu     %s; %lld parameters (bf16, %.2f GB); copy bandwidth %.0f GB/s; prompt %lld, %lld new tokens\n",
+              load_average().c_str(), static_cast<long long>(model->parameter_count()), weight_bytes / 1e9,
+              bandwidth / 1e9, static_cast<long long>(prompt_tokens), static_cast<long long>(new_tokens));
+  std::string skipped;
+  const std::map<int64_t, double> reference = transformers_reference(config, batches, prompt_tokens, new_tokens, &skipped);
+  const rollout::EngineOptions options{.kv_cache_bytes = int64_t{24} << 30, .block_size = 16,
+                                       .max_step_tokens = 8192, .max_running = 256};
+  std::string result = "RESULT";
+  for (const int64_t batch : batches) {
+    const RolloutWorkload work =
+        rollout_workload(batch, prompt_tokens, prompt_tokens, new_tokens, config.vocab_size, 21);
+    (void)run_engine(*model, work.prompts, 1, 2, options, nullptr);  // warm-up: kernels, allocator
+    rollout::EngineStats stats;
+    (void)run_engine(*model, work.prompts, 1, new_tokens, options, &stats);
+    const double rate = static_cast<double>(stats.totals.decode_tokens) / stats.totals.decode_seconds;
+    // Per decode step: every weight once, and each sequence's KV cache at its mean context.
+    const double context = static_cast<double>(prompt_tokens) + static_cast<double>(new_tokens) / 2;
+    const double step_bytes = weight_bytes + static_cast<double>(batch) * context * kv_bytes_per_position;
+    const double roofline = static_cast<double>(batch) * bandwidth / step_bytes;
+    const auto found = reference.find(batch);
+    const double ratio = found != reference.end() ? rate / found->second : 0.0;
+    std::printf("gpu     batch %3lld: engine %.1f tokens/s (%lld of %lld steps from CUDA graphs), transformers %.1f, "
+                "ratio %.2f; roofline %.1f (%.2f)\n",
+                static_cast<long long>(batch), rate, static_cast<long long>(stats.totals.cuda_graph_steps),
+                static_cast<long long>(stats.totals.steps), found != reference.end() ? found->second : 0.0, ratio,
+                roofline, rate / roofline);
+    result += str_cat(" gpu_batch", batch, "_tokens_per_s=", rate, " gpu_batch", batch, "_vs_transformers=",
+                      found != reference.end() ? str_cat(ratio) : std::string("skipped"), " gpu_batch", batch,
+                      "_roofline_fraction=", rate / roofline);
+  }
+  if (!skipped.empty()) result += " transformers_skipped=" + skipped;
+  std::printf("%s\n", result.c_str());
+  return 0;
+}
+
 int run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   core::CommandLine cli("bench_rollout", "Rollout engine throughput against a naive and a static-batch baseline.");
   cli.switch_flag("--quick", "a ~6 M model and 32 short requests (< 1 minute)");
+  cli.switch_flag("--gpu", "the GPU part instead: a 0.6 B model in bfloat16 on CUDA against transformers");
   cli.flag("--threads", "N", "LibTorch threads (default: every core)");
   cli.flag("--naive-requests", "N", "requests the naive baseline runs (default 4, quick 2)");
   cli.flag("--static-batch", "N", "sequences per static batch (default 32)");
   if (std::optional<int> exit_code = cli.parse_or_exit(argc, argv, 1)) return *exit_code;
   const bool quick = cli.is_set("--quick");
+  if (cli.is_set("--gpu")) return run_gpu(quick);
   const Result<double> threads =
       cli.number("--threads", std::max(1u, std::thread::hardware_concurrency()), {.low = 1, .high = 1024, .integer = true});
   const Result<double> naive_requests = cli.positive_number("--naive-requests", quick ? 2 : 4, /*integer=*/true);
@@ -174,8 +358,10 @@ int run(int argc, char** argv) {
   model::Llama model = random_model(config, 1);
   const RolloutWorkload work = quick ? rollout_workload(32, 16, 128, 32, config.vocab_size, 7)
                                      : rollout_workload(256, 64, 512, 128, config.vocab_size, 7);
+  // Fixed threads, as the static and naive baselines run: the throughput comparisons measure the
+  // engine, the contention part measures following the free cores.
   const rollout::EngineOptions options{.kv_cache_bytes = int64_t{1} << (quick ? 28 : 30), .block_size = 16,
-                                       .max_step_tokens = 512, .max_running = 64};
+                                       .max_step_tokens = 512, .max_running = 64, .follow_free_cores = false};
   std::printf("model   %lld parameters, %lld layers, width %lld; %zu requests, %lld new tokens each, %d threads\n",
               static_cast<long long>(model->parameter_count()), static_cast<long long>(config.num_layers),
               static_cast<long long>(config.hidden_size), work.prompts.size(),
@@ -199,10 +385,28 @@ int run(int argc, char** argv) {
   const int64_t prompt_tokens = quick ? 128 : 512;
   const double saving_8 = prefix_saving(*model, options, groups, prompt_tokens, 8);
   const double saving_16 = prefix_saving(*model, options, groups, prompt_tokens, 16);
+
+  // Mixed contexts: half the prompts short, half long (up to ~half the model's context).
+  const RolloutWorkload short_prompts = rollout_workload(quick ? 4 : 16, 16, 64, quick ? 32 : 64, config.vocab_size, 11);
+  const RolloutWorkload long_prompts = rollout_workload(quick ? 4 : 16, quick ? 768 : 1536, quick ? 1024 : 1920,
+                                                        short_prompts.max_new_tokens, config.vocab_size, 12);
+  std::vector<std::vector<int32_t>> mixed;
+  for (size_t i = 0; i < short_prompts.prompts.size(); ++i) {
+    mixed.push_back(short_prompts.prompts[i]);
+    mixed.push_back(long_prompts.prompts[i]);
+  }
+  const double grouping_gain = context_grouping_gain(*model, mixed, short_prompts.max_new_tokens, options);
+
+  const std::vector<std::vector<int32_t>> few(work.prompts.begin(), work.prompts.begin() + (quick ? 8 : 16));
+  const Contention loaded = contention(*model, few, quick ? 16 : 64, options);
+
   std::printf("RESULT speedup_vs_naive=%.2f speedup_vs_static=%.2f prefix_saving_g8=%.2f prefix_saving_g16=%.2f "
-              "engine_tokens_per_s=%.1f static_tokens_per_s=%.1f naive_tokens_per_s=%.1f\n",
+              "context_grouping_decode_gain=%.2f contention_slowdown=%.2f contention_slowdown_fixed_threads=%.2f "
+              "free_core_threads_as_is_cost=%.2f engine_tokens_per_s=%.1f static_tokens_per_s=%.1f "
+              "naive_tokens_per_s=%.1f\n",
               engine.per_second() / naive.per_second(), engine.per_second() / fixed.per_second(), saving_8, saving_16,
-              engine.per_second(), fixed.per_second(), naive.per_second());
+              grouping_gain, loaded.slowdown, loaded.slowdown_fixed_threads, loaded.as_is_cost, engine.per_second(),
+              fixed.per_second(), naive.per_second());
   return 0;
 }
 

@@ -27,8 +27,6 @@
 // batch1_vs_llama_cpp=... batch32_vs_llama_cpp=...` (contention_slowdown: libgomp's default
 // wait; the llama.cpp ratios are Caravan's decode tokens/s over llama.cpp's, "skipped" with
 // llama_cpp_skipped=REASON when node or the package is missing).
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -48,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/rollout/engine.h"
+#include "bench/competing_load.h"
 #include "core/command_line.h"
 #include "core/read_file.h"
 #include "core/status.h"
@@ -83,9 +82,10 @@ struct Workload {
 };
 
 // Greedy (as the llama.cpp reference) through the rollout engine: every sequence its own request,
-// all of them running at once. Outputs in sequence order.
+// all of them running at once, on exactly workload.threads threads (the setting measured; the
+// engine would otherwise follow the free cores). Outputs in sequence order.
 std::vector<rollout::SequenceOutput> run_workload(model::LlamaImpl& llama, const Workload& workload, int64_t new_tokens) {
-  const rollout::EngineOptions options{.max_running = workload.batch};
+  const rollout::EngineOptions options{.max_running = workload.batch, .follow_free_cores = false};
   Result<std::unique_ptr<rollout::Engine>> engine = rollout::Engine::create(llama, options, /*token_text=*/nullptr);
   CARAVAN_CHECK(engine.ok(), engine.status().to_string());
   for (int64_t s = 0; s < workload.batch; ++s) {
@@ -199,37 +199,6 @@ Result<ChildRun> run_child(const Workload& workload, const WaitPolicy& policy) {
   const size_t begin = tokens_line + std::string("CHILD_TOKENS ").size();
   run.first_tokens = parse_ids(output.substr(begin, output.find('\n', begin) - begin));
   return run;
-}
-
-// Two processes that spin until killed: the competing load. Killed by the destructor.
-class BusyLoops {
- public:
-  explicit BusyLoops(int count) {
-    for (int i = 0; i < count; ++i) {
-      const pid_t pid = ::fork();
-      if (pid == 0) {
-        volatile uint64_t spin = 0;
-        while (true) spin = spin + 1;
-      }
-      if (pid > 0) pids_.push_back(pid);
-    }
-  }
-  BusyLoops(const BusyLoops&) = delete;
-  BusyLoops& operator=(const BusyLoops&) = delete;
-  ~BusyLoops() {
-    for (pid_t pid : pids_) ::kill(pid, SIGKILL);
-    for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
-  }
-
- private:
-  std::vector<pid_t> pids_;
-};
-
-std::string load_average() {
-  std::ifstream file("/proc/loadavg");
-  std::string one, five, fifteen;
-  file >> one >> five >> fifteen;
-  return str_cat(one, " ", five, " ", fifteen);
 }
 
 core::TransformerConfig qwen3_config(int64_t vocab, int64_t hidden, int64_t intermediate, int64_t layers,

@@ -1,6 +1,9 @@
 #include "model/batch_layout.h"
 
+#include <algorithm>
+#include <limits>
 #include <map>
+#include <utility>
 
 #include "core/status.h"
 
@@ -19,9 +22,54 @@ at::Tensor group_allowed(const std::vector<BatchLayout::Sequence>& sequences, co
   return key <= past_t + query;
 }
 
+// The key length (past + new tokens) of sequence m.
+int64_t keys_of(const std::vector<BatchLayout::Sequence>& sequences, int64_t m) {
+  const BatchLayout::Sequence& sequence = sequences[static_cast<size_t>(m)];
+  return sequence.past + sequence.new_tokens;
+}
+
+// Splits `members` (all with `steps` new tokens) into the groups of least total cost, a group
+// costing group_cost + members * steps * its longest key length: sorted by key length, the
+// optimal cut points by dynamic programming over the sorted order (O(n^2), n = members). Each
+// returned group lists its members ascending.
+std::vector<std::vector<int64_t>> split_by_context(const std::vector<BatchLayout::Sequence>& sequences,
+                                                   std::vector<int64_t> members, int64_t steps, int64_t group_cost) {
+  std::stable_sort(members.begin(), members.end(),
+                   [&](int64_t a, int64_t b) { return keys_of(sequences, a) < keys_of(sequences, b); });
+  const size_t n = members.size();
+  if (keys_of(sequences, members.front()) == keys_of(sequences, members.back())) {
+    std::sort(members.begin(), members.end());
+    return {std::move(members)};
+  }
+  // best[j]: least cost of the first j sorted members; cut[j]: where its last group starts.
+  std::vector<int64_t> best(n + 1, std::numeric_limits<int64_t>::max());
+  std::vector<size_t> cut(n + 1, 0);
+  best[0] = 0;
+  for (size_t j = 1; j <= n; ++j) {
+    const int64_t longest = keys_of(sequences, members[j - 1]);
+    for (size_t i = 0; i < j; ++i) {
+      const int64_t cost = best[i] + group_cost + static_cast<int64_t>(j - i) * steps * longest;
+      if (cost < best[j]) {
+        best[j] = cost;
+        cut[j] = i;
+      }
+    }
+  }
+  std::vector<std::vector<int64_t>> groups;
+  for (size_t j = n; j > 0; j = cut[j]) {
+    std::vector<int64_t> group(members.begin() + static_cast<std::ptrdiff_t>(cut[j]),
+                               members.begin() + static_cast<std::ptrdiff_t>(j));
+    std::sort(group.begin(), group.end());
+    groups.push_back(std::move(group));
+  }
+  std::reverse(groups.begin(), groups.end());
+  return groups;
+}
+
 } // namespace
 
-BatchLayout::BatchLayout(std::vector<Sequence> sequences, at::Device device) : sequences_(std::move(sequences)) {
+BatchLayout::BatchLayout(std::vector<Sequence> sequences, at::Device device, ContextGrouping grouping)
+    : sequences_(std::move(sequences)) {
   CARAVAN_CHECK(!sequences_.empty(), "BatchLayout: no sequences");
   std::vector<int64_t> positions;
   std::vector<int64_t> last_tokens;
@@ -40,7 +88,18 @@ BatchLayout::BatchLayout(std::vector<Sequence> sequences, at::Device device) : s
   }
   positions_ = at::tensor(positions, at::kLong).to(device);
   last_tokens_ = at::tensor(last_tokens, at::kLong).to(device);
+  std::vector<std::pair<int64_t, std::vector<int64_t>>> split;
   for (auto& [steps, members] : by_length) {
+    switch (grouping) {
+      case ContextGrouping::kLongest: split.emplace_back(steps, std::move(members)); break;
+      case ContextGrouping::kByContext:
+        for (std::vector<int64_t>& group : split_by_context(sequences_, std::move(members), steps, kGroupCostKeys)) {
+          split.emplace_back(steps, std::move(group));
+        }
+        break;
+    }
+  }
+  for (auto& [steps, members] : split) {
     Group group;
     group.new_tokens = steps;
     for (const int64_t m : members) {

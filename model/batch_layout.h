@@ -8,6 +8,12 @@
 // decode steps, and several sequences packed into one training row (block-diagonal, causal,
 // positions restarting at 0 per sequence).
 //
+// Attention groups: sequences with the same new-token count attend in one batched product padded
+// to the group's longest context. With ContextGrouping::kByContext (the default) such sequences
+// are further split by context length so that the attention work (keys gathered and scored)
+// follows each sequence's own context, not the longest one in the batch (RL decode steps mix
+// contexts of a few dozen and a few thousand tokens).
+//
 //   // Teacher forcing, no cache: two sequences of 5 and 3 tokens, tokens flattened to [8].
 //   model::BatchLayout layout = model::BatchLayout::packed({5, 3}, at::kCPU);
 //   at::Tensor logits = llama->forward(tokens /*[8]*/, layout);  // [8, V]
@@ -23,6 +29,16 @@
 
 namespace caravan::model {
 
+// How sequences with the same new-token count are split into attention groups.
+enum class ContextGrouping {
+  // One group per new-token count, padded to its longest context (the benchmark's baseline).
+  kLongest,
+  // Sorted by context and cut into groups where the padding a cut saves outweighs the fixed cost
+  // of one more batched product (kGroupCostKeys below): the least total of padded key slots plus
+  // per-group cost. Equal contexts (a training batch) stay one group.
+  kByContext,
+};
+
 // Immutable after construction; cheap to share by const reference across the layers of a forward.
 class BatchLayout {
  public:
@@ -37,8 +53,8 @@ class BatchLayout {
     int64_t memory_slot = 0;
   };
 
-  // Sequences attended together in one batched product: those with the same new-token count
-  // (all decode steps form one group; equal-length training rows form one group).
+  // Sequences attended together in one batched product: some of those with the same new-token
+  // count (see ContextGrouping).
   struct Group {
     // Indices into sequences(), ascending.
     std::vector<int64_t> members;
@@ -54,9 +70,16 @@ class BatchLayout {
     at::Tensor allowed;
   };
 
+  // The fixed cost of one attention group (its gathers, products, softmax and scatter) counted in
+  // padded key slots of one member's query, for kByContext: a cut that saves fewer padded key
+  // slots than this is not made. Measured on CPU: one group's ~10 ATen calls cost about as much
+  // as gathering and scoring a few hundred keys of one sequence.
+  static constexpr int64_t kGroupCostKeys = 256;
+
   // `sequences`: non-empty, each new_tokens >= 1 and past >= 0 (CARAVAN_CHECK). Tensors are
   // built on `device`.
-  BatchLayout(std::vector<Sequence> sequences, at::Device device);
+  BatchLayout(std::vector<Sequence> sequences, at::Device device,
+              ContextGrouping grouping = ContextGrouping::kByContext);
 
   // "These sequences, no cache": sequence i has lengths[i] new tokens, past 0 and memory slot i.
   static BatchLayout packed(const std::vector<int64_t>& lengths, at::Device device);

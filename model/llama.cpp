@@ -30,6 +30,16 @@ LlamaModelImpl::LlamaModelImpl(const core::TransformerConfig& config)
   for (int64_t layer = 0; layer < config.num_layers; ++layer) layers_->push_back(DecoderLayer(config, layer));
 }
 
+void LlamaModelImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  torch::nn::Module::to(device, dtype, non_blocking);
+  rotary_emb_.to(device);
+}
+
+void LlamaModelImpl::to(torch::Device device, bool non_blocking) {
+  torch::nn::Module::to(device, non_blocking);
+  rotary_emb_.to(device);
+}
+
 at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const BatchLayout& layout, KvMemory* memory) {
   CARAVAN_CHECK(tokens.dim() == 1 && tokens.scalar_type() == at::kLong && tokens.size(0) == layout.num_tokens(),
                 "tokens must be int64 [", layout.num_tokens(), "] as the layout says, got ", tokens.scalar_type(), " ",

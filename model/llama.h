@@ -46,6 +46,12 @@ class LlamaModelImpl : public torch::nn::Module {
 
   const Embedding& embed_tokens() const { return embed_tokens_; }
 
+  // torch::nn::Module::to, which also moves the RoPE frequencies to the device (a forward then
+  // copies nothing from the host: CUDA graph capture needs that).
+  void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Device device, bool non_blocking = false) override;
+  using torch::nn::Module::to;
+
   // On: a forward without a KV cache under grad mode keeps only each decoder layer's input and
   // reruns the layer in the backward pass (model/activation_checkpoint.h); same values and
   // gradients, less memory, one more forward per layer. Off by default.

@@ -174,6 +174,8 @@ at::Tensor apply_rope(const at::Tensor& x, const RopeTables& tables) {
 RotaryEmbedding::RotaryEmbedding(core::RopeSpec spec)
     : spec_(std::move(spec)), at_construction_(rope_frequencies(spec_)) {}
 
+void RotaryEmbedding::to(at::Device device) { at_construction_.inv_freq = at_construction_.inv_freq.to(device); }
+
 RopeTables RotaryEmbedding::tables(const at::Tensor& positions, at::ScalarType dtype) const {
   if (const std::optional<int64_t> limit = construction_length_limit(spec_); limit && positions.numel() > 0) {
     // seq_len = torch.max(position_ids) + 1

@@ -68,10 +68,15 @@ at::Tensor apply_rope(const at::Tensor& x, const RopeTables& tables);
 
 // The rotary embedding of one model (transformers' *RotaryEmbedding module): the construction
 // frequencies, kept, and the length-dependent ones of dynamic and longrope, recomputed per call.
-// Immutable after construction, so tables() is thread-safe.
+// Immutable between to() calls, so tables() is thread-safe.
 class RotaryEmbedding {
  public:
   explicit RotaryEmbedding(core::RopeSpec spec);
+
+  // Moves the kept construction frequencies to `device`, so that tables() for positions there
+  // copies nothing from the host (a forward captured in a CUDA graph may not). The model's to()
+  // calls it. Not thread-safe.
+  void to(at::Device device);
 
   // Tables for positions [B, T] int64. For dynamic and longrope the frequencies follow the
   // batch's current length, max(positions) + 1 (one device-to-host read of that maximum); the

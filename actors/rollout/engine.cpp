@@ -1,9 +1,13 @@
 #include "actors/rollout/engine.h"
 
 #include <algorithm>
+#include <thread>
+
+#include <ATen/Parallel.h>
 
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "actors/rollout/decode_graphs.h"
 #include "core/status.h"
 
 namespace caravan::rollout {
@@ -48,9 +52,25 @@ Engine::Engine(model::LlamaImpl& model, const EngineOptions& options, int64_t nu
       cache_(model.config(), num_blocks, options.block_size, model_dtype(model), device_),
       policy_version_(policy_version) {
   CARAVAN_CHECK(options_.validate().ok(), "Engine: invalid options: ", options_.validate().message());
+  if (options_.follow_free_cores && device_.is_cpu()) {
+    threads_.emplace(at::get_num_threads(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  }
+#ifdef CARAVAN_WITH_CUDA
+  if (options_.cuda_graphs && device_.is_cuda()) graphs_ = make_decode_graphs(model_, cache_, options_.max_running);
+#endif
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  if (threads_ && at::get_num_threads() != threads_->most()) at::set_num_threads(threads_->most());
+}
+
+void Engine::follow_free_cores() {
+  if (!threads_) return;
+  const Result<int64_t> others = other_runnable_tasks();
+  if (!others.ok()) return;  // no /proc/stat: keep the thread count
+  const int threads = threads_->next(*others);
+  if (threads != at::get_num_threads()) at::set_num_threads(threads);
+}
 
 Status Engine::check(const EngineRequest& request) const {
   const std::string where = str_cat("request ", request.id, ": ");
@@ -175,6 +195,7 @@ std::vector<SequenceOutput> Engine::step() {
   if (idle()) return {};
   torch::NoGradGuard no_grad;
   const auto started = std::chrono::steady_clock::now();
+  follow_free_cores();
   const std::vector<Planned> plan = schedule();
   CARAVAN_CHECK(!plan.empty(), "Engine: a step with nothing to run (", waiting_.size(), " waiting, ", running_.size(),
                 " running, ", cache_.blocks().num_free(), " free blocks)");
@@ -190,9 +211,20 @@ std::vector<SequenceOutput> Engine::step() {
                           s.computed + 1 == static_cast<int64_t>(s.tokens.size());
     (decoding ? decode : prefill) += p.tokens;
   }
-  const model::BatchLayout layout(std::move(entries), device_);
-  const at::Tensor logits = model_.forward(at::tensor(ids, at::kLong).to(device_), layout, &cache_,
-                                           model::LogitRows::kLastOfEachSequence);
+  at::Tensor logits;
+  if (graphs_) {
+    if (std::optional<at::Tensor> replayed = graphs_->step(entries, ids)) {
+      logits = std::move(*replayed);
+      ++counters_.cuda_graph_steps;
+    }
+  }
+  if (!logits.defined()) {
+    const model::BatchLayout layout(std::move(entries), device_,
+                                    options_.group_by_context ? model::ContextGrouping::kByContext
+                                                              : model::ContextGrouping::kLongest);
+    logits = model_.forward(at::tensor(ids, at::kLong).to(device_), layout, &cache_,
+                            model::LogitRows::kLastOfEachSequence);
+  }
   for (const Planned& p : plan) {
     Sequence& s = *p.sequence;
     s.computed += p.tokens;
@@ -270,6 +302,7 @@ SequenceOutput Engine::finish(Sequence* sequence) {
 void Engine::set_policy_version(uint64_t version) {
   policy_version_ = version;
   cache_.forget_prefixes();
+  if (graphs_) graphs_->clear();  // new weights may be new tensors: recapture
 }
 
 void Engine::clear() {

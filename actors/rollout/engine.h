@@ -32,11 +32,14 @@
 
 #include "actors/rollout/engine_options.h"
 #include "actors/rollout/engine_stats.h"
+#include "actors/rollout/intra_op_threads.h"
 #include "actors/rollout/paged_kv_cache.h"
 #include "actors/rollout/sampler.h"
 #include "model/llama.h"
 
 namespace caravan::rollout {
+
+class DecodeGraphs;
 
 // One prompt to complete samples.size() times.
 struct EngineRequest {
@@ -114,6 +117,8 @@ class Engine {
   // Samples the next token of every row; forks followers of a prefill that completed.
   std::vector<SequenceOutput> sample(const std::vector<Planned>& plan, const at::Tensor& logits);
   SequenceOutput finish(Sequence* sequence);
+  // Sets the intra-op threads of the next step from the free cores (threads_), when set.
+  void follow_free_cores();
 
   model::LlamaImpl& model_;
   EngineOptions options_;
@@ -126,6 +131,8 @@ class Engine {
   std::deque<Sequence*> waiting_;                     // by arrival order
   std::vector<Sequence*> running_;                    // by arrival order
   EngineCounters counters_;
+  std::optional<IntraOpThreads> threads_;  // set on CPU with options.follow_free_cores
+  std::unique_ptr<DecodeGraphs> graphs_;   // set on CUDA with options.cuda_graphs (CUDA builds)
 };
 
 } // namespace caravan::rollout

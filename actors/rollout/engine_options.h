@@ -29,6 +29,18 @@ struct EngineOptions {
   // A request's samples share its prompt's KV blocks and prompts reuse cached KV blocks of equal
   // prefixes; false prefills every sample on its own (the benchmark's baseline).
   bool share_prefixes = true;
+  // Sequences of a step attend in groups of similar context length (model::ContextGrouping::
+  // kByContext), so a decode step's attention work follows each sequence's own context; false
+  // pads every group to its longest context (the benchmark's baseline).
+  bool group_by_context = true;
+  // On CPU, each step's intra-op threads follow the cores other processes leave free
+  // (IntraOpThreads), at most LibTorch's thread count when the engine was made (restored when it
+  // is destroyed); false keeps that count (the benchmark's baseline).
+  bool follow_free_cores = true;
+  // On a CUDA device (builds with CARAVAN_WITH_CUDA), decode-only steps replay CUDA graphs
+  // captured per bucket of batch size and key length (actors/rollout/decode_graphs.h); false
+  // runs every step eagerly.
+  bool cuda_graphs = true;
 
   // kInvalidArgument naming the field.
   [[nodiscard]] Status validate() const;

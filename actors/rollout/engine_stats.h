@@ -17,6 +17,7 @@ struct EngineCounters {
   int64_t decode_tokens = 0;   // tokens sampled
   int64_t prefix_cached_tokens = 0;  // prompt positions taken from the prefix cache or a group's fork
   int64_t steps = 0;
+  int64_t cuda_graph_steps = 0;  // steps replayed from a CUDA graph (EngineOptions::cuda_graphs)
   double prefill_seconds = 0;  // step time split between prefill and decode by their token shares
   double decode_seconds = 0;
 };

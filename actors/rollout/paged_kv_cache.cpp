@@ -121,6 +121,21 @@ int64_t PagedKvCache::position_slot(const Sequence& s, int64_t position) const {
   return static_cast<int64_t>(s.table[static_cast<size_t>(position / block_size_)]) * block_size_ + position % block_size_;
 }
 
+int64_t PagedKvCache::pool_row(int64_t slot, int64_t position) const {
+  const Sequence& s = sequence(slot);
+  CARAVAN_CHECK(position >= 0 && position < static_cast<int64_t>(s.table.size()) * block_size_, "PagedKvCache: slot ",
+                slot, " has no block for position ", position);
+  return position_slot(s, position);
+}
+
+void PagedKvCache::advance(int64_t slot, int64_t count) {
+  CARAVAN_CHECK(layout_ == nullptr, "PagedKvCache: advance inside a forward");
+  Sequence& s = sequence(slot);
+  CARAVAN_CHECK(count >= 0 && blocks_for(s.length + count) <= static_cast<int64_t>(s.table.size()), "PagedKvCache: slot ",
+                slot, " has ", s.table.size(), " blocks for ", s.length + count, " positions (reserve first)");
+  s.length += count;
+}
+
 void PagedKvCache::begin_forward(const model::BatchLayout& layout) {
   CARAVAN_CHECK(layout_ == nullptr, "PagedKvCache: begin_forward without end_forward");
   std::vector<int64_t> writes;

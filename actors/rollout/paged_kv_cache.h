@@ -75,6 +75,17 @@ class PagedKvCache : public model::KvMemory {
   // Forgets every published block (new weights: the cached keys are stale).
   void forget_prefixes() { blocks_.forget_prefixes(); }
 
+  // The pool row (of keys(layer) and values(layer)) that holds `position` of `slot`; the
+  // position must be reserved.
+  int64_t pool_row(int64_t slot, int64_t position) const;
+  // Per-layer pools, [num_blocks * block_size, num_kv_heads, head_dim], for a forward that stores
+  // and reads through its own index tensors (a replayed CUDA graph, DecodeGraphs).
+  const at::Tensor& keys(int64_t layer) const { return keys_.at(static_cast<size_t>(layer)); }
+  const at::Tensor& values(int64_t layer) const { return values_.at(static_cast<size_t>(layer)); }
+  // Records `count` more positions of `slot` computed by such a forward (what end_forward does
+  // for a forward through this memory); they must be reserved (CARAVAN_CHECK).
+  void advance(int64_t slot, int64_t count);
+
   // model::KvMemory. A layout slot that is not open, whose past differs from its length, or
   // whose new tokens exceed the reserved blocks is a bug (CARAVAN_CHECK).
   void begin_forward(const model::BatchLayout& layout) override;

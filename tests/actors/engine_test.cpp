@@ -1,7 +1,6 @@
 #include "actors/rollout/engine.h"
 
 #include <algorithm>
-#include <map>
 
 #include <gtest/gtest.h>
 #include <torch/utils.h>
@@ -9,55 +8,14 @@
 #include "learner/sequence_batch.h"
 #include "learner/train_step.h"
 #include "model/logprobs.h"
-#include "tests/common/llama_rows.h"
+#include "tests/actors/engine_harness.h"
 #include "tests/common/tiny_transformer.h"
 
 namespace caravan::rollout {
 namespace {
 
-constexpr int32_t kStopId = 39;
-
-SamplingParams greedy(int64_t max_new_tokens) {
-  return {.temperature = 0.0, .max_new_tokens = max_new_tokens, .stop_ids = {kStopId}};
-}
-
 SamplingParams sampled(int64_t max_new_tokens, uint64_t seed) {
   return {.temperature = 1.0, .max_new_tokens = max_new_tokens, .stop_ids = {kStopId}, .seed = seed};
-}
-
-// Runs the engine until idle; outputs keyed by (request id, sample).
-std::map<std::pair<uint64_t, uint32_t>, SequenceOutput> run_to_end(Engine& engine) {
-  std::map<std::pair<uint64_t, uint32_t>, SequenceOutput> out;
-  for (int step = 0; !engine.idle(); ++step) {
-    EXPECT_LT(step, 10000) << "the engine does not finish";
-    if (step >= 10000) break;
-    for (SequenceOutput& done : engine.step()) {
-      const auto key = std::pair{done.request_id, done.sample};
-      EXPECT_FALSE(out.contains(key)) << "request " << done.request_id << " sample " << done.sample << " ended twice";
-      out.emplace(key, std::move(done));
-    }
-  }
-  return out;
-}
-
-// Greedy decoding by a full forward over the whole sequence at every step: no cache, no batch.
-std::vector<int32_t> greedy_reference(model::LlamaImpl& model, std::vector<int32_t> sequence, int64_t max_new_tokens) {
-  torch::NoGradGuard no_grad;
-  std::vector<int32_t> out;
-  while (static_cast<int64_t>(out.size()) < max_new_tokens) {
-    const at::Tensor tokens = at::tensor(std::vector<int64_t>(sequence.begin(), sequence.end())).unsqueeze(0);
-    const auto next = static_cast<int32_t>(testing::row_logits(model, tokens)[0][-1].argmax().item<int64_t>());
-    out.push_back(next);
-    sequence.push_back(next);
-    if (next == kStopId) break;
-  }
-  return out;
-}
-
-std::vector<int32_t> prompt_of(int64_t length, int32_t salt) {
-  std::vector<int32_t> prompt;
-  for (int64_t i = 0; i < length; ++i) prompt.push_back(static_cast<int32_t>((i * 7 + salt * 3 + i * i) % 38));
-  return prompt;
 }
 
 class EngineGreedy : public ::testing::TestWithParam<core::Architecture> {};
@@ -121,6 +79,26 @@ TEST_P(EngineGreedy, ReusesCachedPromptBlocksAcrossRequests) {
   ASSERT_TRUE(engine.add({.id = 2, .prompt = second, .samples = {greedy(6)}}).ok());
   (void)run_to_end(engine);
   EXPECT_EQ(engine.stats().prefix_hits, 3);
+}
+
+// Sequences of very different contexts decode in separate attention groups
+// (EngineOptions::group_by_context) and still give the full recompute's tokens.
+TEST_P(EngineGreedy, MatchesTheFullRecomputeWithDecodeGroupsSplitByContext) {
+  torch::manual_seed(13);
+  core::TransformerConfig config = testing::tiny_transformer_config(40, GetParam());
+  config.max_position_embeddings = 512;
+  model::Llama model(config);
+  model->eval();
+  Engine engine(*model, {.block_size = 16, .max_step_tokens = 512}, /*num_blocks=*/64, nullptr, 0);
+  const std::vector<std::vector<int32_t>> prompts = {prompt_of(420, 7), prompt_of(3, 8), prompt_of(9, 9)};
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    ASSERT_TRUE(engine.add({.id = r, .prompt = prompts[r], .samples = {greedy(6)}}).ok());
+  }
+  const auto out = run_to_end(engine);
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    ASSERT_TRUE(out.contains({r, 0})) << "request " << r;
+    EXPECT_EQ(out.at({r, 0}).tokens, greedy_reference(*model, prompts[r], 6)) << "request " << r;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engine, EngineGreedy, ::testing::Values(core::Architecture::kLlama, core::Architecture::kQwen3),

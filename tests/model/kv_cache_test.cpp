@@ -97,5 +97,29 @@ TEST(BatchLayout, GroupsSequencesByNewTokensAndBuildsCausalMasks) {
   EXPECT_THROW(BatchLayout({{.new_tokens = 0}}, at::kCPU), InternalError);
 }
 
+// Decode steps of very different contexts attend in separate groups (each padded only to its
+// own longest context); kLongest keeps them in one group padded to the longest.
+TEST(BatchLayout, SplitsDecodeStepsByContextLength) {
+  const std::vector<BatchLayout::Sequence> steps = {{.new_tokens = 1, .past = 10, .memory_slot = 0},
+                                                    {.new_tokens = 1, .past = 1000, .memory_slot = 1},
+                                                    {.new_tokens = 1, .past = 12, .memory_slot = 2},
+                                                    {.new_tokens = 1, .past = 990, .memory_slot = 3}};
+  const BatchLayout by_context(steps, at::kCPU);
+  ASSERT_EQ(by_context.groups().size(), 2u);
+  EXPECT_EQ(by_context.groups()[0].members, (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(by_context.groups()[0].keys, 13);
+  EXPECT_TRUE(at::equal(by_context.groups()[0].token_index, at::tensor({0, 2}, at::kLong)));
+  EXPECT_EQ(by_context.groups()[0].allowed.sizes(), (std::vector<int64_t>{2, 1, 1, 13}));
+  EXPECT_EQ(by_context.groups()[1].members, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(by_context.groups()[1].keys, 1001);
+  const BatchLayout longest(steps, at::kCPU, ContextGrouping::kLongest);
+  ASSERT_EQ(longest.groups().size(), 1u);
+  EXPECT_EQ(longest.groups()[0].members, (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(longest.groups()[0].keys, 1001);
+  // Contexts close together are not worth a second group.
+  const BatchLayout close({{.new_tokens = 1, .past = 100}, {.new_tokens = 1, .past = 140, .memory_slot = 1}}, at::kCPU);
+  EXPECT_EQ(close.groups().size(), 1u);
+}
+
 } // namespace
 } // namespace caravan::model

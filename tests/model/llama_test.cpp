@@ -138,6 +138,30 @@ TEST(Llama, LastOfEachSequenceSelectsTheLastRows) {
   EXPECT_TRUE(at::allclose(last[1], all[12], 1e-6, 1e-6));
 }
 
+// A decode step whose sequences' contexts differ widely (split into groups by context) gives
+// the logits of the same step padded to the longest context.
+TEST(Llama, DecodeGroupedByContextMatchesPaddingToTheLongest) {
+  core::TransformerConfig config = tiny_config();
+  config.max_position_embeddings = 512;
+  Llama model = seeded_model(config);
+  at::NoGradGuard no_grad;
+  const std::vector<int64_t> lengths = {400, 3, 390};
+  const at::Tensor prompts = at::randint(0, 50, {400 + 3 + 390}, at::kLong);
+  const at::Tensor next = at::randint(0, 50, {3}, at::kLong);
+  std::vector<at::Tensor> logits;
+  for (const ContextGrouping grouping : {ContextGrouping::kByContext, ContextGrouping::kLongest}) {
+    KvCache cache(config, /*rows=*/3, /*max_len=*/401, at::kFloat, at::kCPU);
+    (void)model->forward(prompts, BatchLayout::packed(lengths, at::kCPU), &cache);
+    const BatchLayout step({{.new_tokens = 1, .past = 400, .memory_slot = 0},
+                            {.new_tokens = 1, .past = 3, .memory_slot = 1},
+                            {.new_tokens = 1, .past = 390, .memory_slot = 2}},
+                           at::kCPU, grouping);
+    EXPECT_EQ(step.groups().size(), grouping == ContextGrouping::kByContext ? 2u : 1u);
+    logits.push_back(model->forward(next, step, &cache));
+  }
+  EXPECT_TRUE(at::allclose(logits[0], logits[1], 1e-5, 1e-5)) << (logits[0] - logits[1]).abs().max();
+}
+
 TEST(Llama, KvCacheOverflowAndPastWithoutMemoryAreCheckFailures) {
   const core::TransformerConfig config = tiny_config();
   Llama model = seeded_model(config);
