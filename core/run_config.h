@@ -15,6 +15,8 @@
 
 #include "core/thread_wait.h"
 #include "core/transformer_config.h"
+// [learner]: the data-parallel learner ranks own their options (LibTorch-free).
+#include "learner/data_parallel_options.h"
 
 namespace caravan::core {
 
@@ -545,6 +547,7 @@ struct RunConfig {
   SupervisionOptions supervision;
   ClusterOptions cluster;
   MetricsOptions metrics;
+  learner::DataParallelOptions learner;
 };
 
 } // namespace caravan::core

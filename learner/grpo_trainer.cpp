@@ -1,5 +1,6 @@
 #include "learner/grpo_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -16,16 +17,22 @@
 namespace caravan::learner {
 
 GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
-                         int32_t pad_id)
+                         int32_t pad_id, DataParallel* data_parallel)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
       options_(options),
       temperature_(rollout.temperature),
       max_new_tokens_(rollout.max_new_tokens),
       pad_id_(pad_id),
-      optimizer_(policy_->parameters(),
+      // ZeRO-1: a data-parallel rank keeps AdamW state for its own parameters only.
+      optimizer_(data_parallel != nullptr ? data_parallel->owned_parameters(policy_->parameters())
+                                          : policy_->parameters(),
                  torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)),
-      kl_controller_(options.kl) {
+      kl_controller_(options.kl),
+      data_parallel_(data_parallel) {
+  CARAVAN_CHECK(data_parallel_ == nullptr ||
+                    options.advantage.estimator != core::AdvantageEstimator::kReinforcePlusPlus,
+                "data-parallel ranks need a group-local advantage estimator; reinforce_pp normalises over the batch");
   CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
                 " max_new_tokens ", max_new_tokens_);
   const core::PolicyLossOptions& loss = options.loss;
@@ -105,8 +112,24 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   const at::Tensor judged_table = at::tensor(judged, at::kByte).to(at::kBool).view({num_groups, group_size});
   GrpoStepStats stats;
   stats.judged_fraction = judged_table.to(at::kFloat).mean().item<double>();
-  if (sequences.empty()) {
+  const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
+  double judged_sequences = static_cast<double>(sequences.size());
+  if (data_parallel_ != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> judged_everywhere, data_parallel_->sum({judged_sequences}));
+    judged_sequences = judged_everywhere[0];
+  }
+  if (judged_sequences == 0) {
     // Nothing the verifiers could judge: no update, rather than training on scores that mean nothing.
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return stats;
+  }
+  if (sequences.empty()) {
+    // A data-parallel rank whose share has nothing to train on still joins the update.
+    CARAVAN_ASSIGN_OR_RETURN(const UpdateTotals totals, update({}, learning_rate));
+    stats.loss = totals.loss;
+    stats.kl_mean = totals.kl_mean;
+    stats.grad_norm = totals.grad_norm;
+    stats.tokens = static_cast<int64_t>(totals.tokens);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
@@ -165,24 +188,22 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
        .max_tokens = max_new_tokens_},
       options_.loss);
 
-  const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
-  for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
-  optimizer_.zero_grad();
-  loss.loss.backward();
-  CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
-                           clip_and_step(optimizer_, policy_->parameters(), options_.max_grad_norm));
-  ++steps_done_;
-  const double kl_mean = [&] {
+  Contribution contribution{.loss = loss.loss,
+                            .denominator = aggregation_denominator(mask, options_.loss.aggregation),
+                            .sequences = static_cast<double>(sequences.size()),
+                            .tokens = static_cast<double>(batch.completion_tokens)};
+  {
     at::NoGradGuard no_grad;
-    return ((kl.detach() * mask).sum() / mask.sum().clamp_min(1.0)).item<double>();
-  }();
-  kl_controller_.update(kl_mean, static_cast<int64_t>(sequences.size()));
+    contribution.kl_sum = (kl.detach() * mask).sum().item<double>();
+    contribution.kl_tokens = mask.sum().item<double>();
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const UpdateTotals totals, update(contribution, learning_rate));
 
-  stats.loss = loss.loss.item<double>();
-  stats.kl_mean = kl_mean;
+  stats.loss = totals.loss;
+  stats.kl_mean = totals.kl_mean;
   stats.clip_fraction = loss.clip_low_fraction + loss.clip_high_fraction;
-  stats.grad_norm = grad_norm;
-  stats.tokens = batch.completion_tokens;
+  stats.grad_norm = totals.grad_norm;
+  stats.tokens = static_cast<int64_t>(totals.tokens);
   stats.terms = {{"policy_loss", loss.policy_loss},
                  {"entropy", loss.entropy_mean},
                  {"kl_coef", kl_coef},
@@ -197,6 +218,41 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   stats.terms.emplace_back("learning_rate", learning_rate);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
+}
+
+Result<GrpoTrainer::UpdateTotals> GrpoTrainer::update(const Contribution& contribution, double learning_rate) {
+  // The whole batch's denominator, KL sum and tokens, sequences, completion tokens, and loss x denominator.
+  std::vector<double> totals = {contribution.denominator,
+                                contribution.kl_sum,
+                                contribution.kl_tokens,
+                                contribution.sequences,
+                                contribution.tokens,
+                                contribution.loss.defined() ? contribution.loss.item<double>() * contribution.denominator
+                                                            : 0.0};
+  if (data_parallel_ != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(totals, data_parallel_->sum(totals));
+  }
+  const double denominator = totals[0];
+  for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
+  const std::vector<at::Tensor> parameters = policy_->parameters();
+  for (const at::Tensor& parameter : parameters) {
+    if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+  }
+  if (contribution.loss.defined()) {
+    // This rank's part of the whole batch's loss: the gradients summed over the ranks are then
+    // the gradient of that loss. (A batch without completion tokens has a zero loss everywhere.)
+    const double share = data_parallel_ == nullptr ? 1.0 : denominator > 0 ? contribution.denominator / denominator : 0.0;
+    (contribution.loss * share).backward();
+  }
+  if (data_parallel_ != nullptr) CARAVAN_RETURN_IF_ERROR(data_parallel_->sum_gradients(parameters));
+  CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, clip_and_step(optimizer_, parameters, options_.max_grad_norm));
+  if (data_parallel_ != nullptr) CARAVAN_RETURN_IF_ERROR(data_parallel_->share_owned_parameters(parameters));
+  ++steps_done_;
+  const double kl_mean = totals[1] / std::max(totals[2], 1.0);
+  kl_controller_.update(kl_mean, static_cast<int64_t>(totals[3]));
+  const double loss = data_parallel_ == nullptr ? contribution.loss.item<double>()
+                                                : totals[5] / std::max(denominator, 1e-30);
+  return UpdateTotals{.loss = loss, .kl_mean = kl_mean, .grad_norm = grad_norm, .tokens = totals[4]};
 }
 
 } // namespace caravan::learner

@@ -23,6 +23,7 @@
 
 #include "core/run_config.h"
 #include "core/status.h"
+#include "learner/data_parallel.h"
 #include "learner/kl_control.h"
 #include "learner/rollout_batch.h"
 #include "model/llama.h"
@@ -74,8 +75,13 @@ class GrpoTrainer {
   // denominator). Turns the policy's gradient checkpointing on or off as
   // options.gradient_checkpointing says. Options are validated by the config layer;
   // out-of-range values are bugs (CARAVAN_CHECK).
+  // With `data_parallel` (not null; it outlives the trainer) this is one rank of K: every rank
+  // builds its trainer on the same weights and calls step() with its share of the same batch
+  // (DataParallel::share); the update equals one learner's on the whole batch, and optimizer()
+  // holds the state of this rank's own parameters only (ZeRO-1). The advantage estimator must be
+  // group-local (not reinforce_pp, which normalises over the whole batch; CARAVAN_CHECK).
   GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
-              int32_t pad_id);
+              int32_t pad_id, DataParallel* data_parallel = nullptr);
 
   // One optimizer step on `groups`. Every group needs a non-empty prompt and the same number
   // (>= 1) of samples; each sample's logprobs match its tokens one to one; completions may be
@@ -98,6 +104,30 @@ class GrpoTrainer {
  private:
   Status validate(const std::vector<RolloutGroup>& groups) const;
 
+  // This rank's part of an update (data parallel), or the whole of it.
+  struct Contribution {
+    // The aggregated loss; undefined when this rank has nothing to train on.
+    at::Tensor loss;
+    // aggregation_denominator() of the loss's mask.
+    double denominator = 0;
+    // The masked sum of the KL estimate and its token count.
+    double kl_sum = 0;
+    double kl_tokens = 0;
+    // Sequences trained on (the adaptive KL controller's sample count) and their completion tokens.
+    double sequences = 0;
+    double tokens = 0;
+  };
+  // The whole batch's totals after an update.
+  struct UpdateTotals {
+    double loss = 0;
+    double kl_mean = 0;
+    double grad_norm = 0;
+    double tokens = 0;
+  };
+  // Backward, the data-parallel gradient sum, clipping, the optimizer step on this rank's
+  // parameters and their exchange, then the schedule and KL controller advance.
+  Result<UpdateTotals> update(const Contribution& contribution, double learning_rate);
+
   model::Llama policy_;
   model::Llama reference_;
   core::GrpoOptions options_;
@@ -107,6 +137,7 @@ class GrpoTrainer {
   torch::optim::AdamW optimizer_;
   KlController kl_controller_;
   int64_t steps_done_ = 0;
+  DataParallel* data_parallel_;
 };
 
 } // namespace caravan::learner

@@ -361,6 +361,38 @@ TEST(ConfigTest, RlAlgorithmKeysThatDependOnEachOtherAreChecked) {
   }
 }
 
+TEST(ConfigTest, LearnerRanksAreReadCheckedAndRoundTrip) {
+  Result<RunConfig> defaults = parse_run_config(kMinimal, "test.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().to_string();
+  EXPECT_EQ(defaults->learner.ranks, 1);
+  EXPECT_EQ(defaults->learner.backend, "auto");
+  Result<RunConfig> config = parse_run_config(
+      kMinimal + "[learner]\nranks = 2\nbackend = \"gloo\"\nrendezvous_port = 29600\ncollective_timeout_s = 30.0\n",
+      "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->learner.ranks, 2);
+  EXPECT_EQ(config->learner.backend, "gloo");
+  EXPECT_EQ(config->learner.rendezvous_port, 29600);
+  EXPECT_EQ(config->learner.collective_timeout_s, 30.0);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+
+  const std::pair<std::string, const char*> cases[] = {
+      {"[learner]\nranks = 0\n", "[learner] ranks"},
+      {"[learner]\nbackend = \"mpi\"\n", "[learner] backend"},
+      {"[learner]\ncollective_timeout_s = 0.0\n", "[learner] collective_timeout_s"},
+      {"[learner]\nranks = 2\n[grpo]\nadvantage_estimator = \"reinforce_pp\"\n",
+       "[learner] ranks = 2 needs a group-local [grpo] advantage_estimator"},
+      {"[learner]\nranks = 2\n[grpo]\ncheckpoint_every = 5\n", "[learner] ranks = 2 cannot be combined with [grpo] "
+                                                              "checkpoint_every = 5"},
+  };
+  for (const auto& [keys, expected] : cases) {
+    const Status status = parse_error(kMinimal + keys);
+    EXPECT_NE(status.message().find(expected), std::string::npos) << keys << ": " << status.message();
+  }
+}
+
 // Every shipped config parses: a renamed key or section must be renamed in configs/ too.
 TEST(ConfigTest, EveryShippedConfigParses) {
   int parsed = 0;
