@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -100,18 +101,24 @@ TEST(LearnerRankCommands, AWaitingRankEndsWhenRankZeroIsGoneOrOnStop) {
     std::stop_source stop;
     Status received;
     double waited_seconds = 0;
+    std::atomic<bool> rank_one_done = false;
     run_ranks(2, [&](int rank) {
       Rank self(rank, rank == 0 ? std::move(served) : nullptr, port, std::chrono::seconds(2));
       if (self.commands == nullptr) return;
       if (rank == 0) {
         // Longer than the collective timeout, then leave (the store's server goes with it) or stop rank 1.
         std::this_thread::sleep_for(std::chrono::seconds(3));
-        if (!rank_zero_leaves) stop.request_stop();
+        if (!rank_zero_leaves) {
+          // Keep the store up until rank 1 has seen the stop request.
+          stop.request_stop();
+          while (!rank_one_done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         return;
       }
       const auto start = std::chrono::steady_clock::now();
       received = self.commands->receive(stop.get_token()).status();
       waited_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      rank_one_done = true;
     });
     EXPECT_EQ(received.code(), rank_zero_leaves ? StatusCode::kUnavailable : StatusCode::kCancelled)
         << received.to_string();
