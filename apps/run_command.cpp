@@ -99,11 +99,17 @@ Status write_external_workers(const core::RunDirectory& run_dir, const RunConfig
   return core::write_file_atomically(run_dir.root() / kExternalWorkersFile, external_workers_listing(config));
 }
 
-// An --external-workers run: the controller binds where the other nodes reach it (CARAVAN_HOST,
+// An --external-workers run (one learner rank): the controller binds where the other nodes reach it (CARAVAN_HOST,
 // which cluster launchers set per node, else [cluster] host), and the learner picks its
 // weight-sync port on its own node (its Hello tells the controller).
-void prepare_for_external_workers(RunConfig& config) {
+Status prepare_for_external_workers(RunConfig& config) {
+  if (config.learner.ranks > 1) {
+    return Status::invalid_argument(str_cat("--external-workers: [learner] ranks = ", config.learner.ranks,
+                                            " is for runs on one machine (learner ranks 1.. meet rank 0 at [cluster] ",
+                                            "host); use ranks = 1"));
+  }
   if (const char* host = std::getenv("CARAVAN_HOST"); host != nullptr && *host != '\0') config.cluster.host = host;
+  return Status();
 }
 
 // The run's config: CONFIG resolved, or the resolved config of the run to resume. Parsing only.
@@ -185,7 +191,7 @@ Status run(const RunRequest& request) {
   }
   CARAVAN_ASSIGN_OR_RETURN(RunConfig config, load_config(request));
   if (config.task.kind == "sft" || config.task.kind == "dpo") return run_stage(request, config);
-  if (request.external_workers) prepare_for_external_workers(config);
+  if (request.external_workers) CARAVAN_RETURN_IF_ERROR(prepare_for_external_workers(config));
   // The workers inherit the environment: they start with [run] thread_wait and need no re-exec.
   core::set_thread_wait_for_children(config.run.thread_wait);
   // On a terminal: the children's output and the launcher's lines above a live status block.
@@ -242,7 +248,8 @@ Status run(const RunRequest& request) {
   if (request.external_workers) {
     if (outcome.ok()) outcome = write_external_workers(run_dir, config);
   } else {
-    if (outcome.ok()) outcome = start("learner", 0, {});
+    // Learner rank 0 serves the controller; ranks 1.. join it ([learner] ranks).
+    for (int64_t r = 0; outcome.ok() && r < config.learner.ranks; ++r) outcome = start("learner", r, {});
     for (int64_t r = 0; outcome.ok() && r < config.rollout.actors; ++r) outcome = start("rollout", r, worker_restarts);
     for (int64_t r = 0; outcome.ok() && r < config.verifier.workers; ++r) outcome = start("verifier", r, worker_restarts);
   }

@@ -18,6 +18,7 @@
 #include "core/cluster_options.h"
 #include "core/run_options.h"
 #include "core/task_options.h"
+#include "learner/data_parallel_options.h"
 #include "learner/dpo_options.h"
 #include "learner/grpo_options.h"
 #include "learner/sft_options.h"
@@ -44,6 +45,7 @@ struct RunConfig {
   controller::SupervisionOptions supervision;
   core::ClusterOptions cluster;
   MetricsOptions metrics;
+  learner::DataParallelOptions learner;
 };
 
 } // namespace caravan::apps

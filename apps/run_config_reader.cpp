@@ -216,6 +216,13 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.section("metrics");
   v.field("host", c.metrics.host, Rule{});
   v.field("port_base", c.metrics.port_base, in_range(0, 65535));
+
+  // learner/data_parallel_options.h
+  v.section("learner");
+  v.field("ranks", c.learner.ranks, in_range(1, 64));
+  v.field("backend", c.learner.backend, one_of({"auto", "gloo", "nccl"}));
+  v.field("rendezvous_port", c.learner.rendezvous_port, in_range(0, 65535));
+  v.field("collective_timeout_s", c.learner.collective_timeout_s, greater_than(0));
 }
 
 // [model] takes a checkpoint directory or an inline architecture, never both and never neither.
@@ -324,6 +331,21 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             "truth for the verifier, not reference completions to imitate"));
   }
   CARAVAN_RETURN_IF_ERROR(validate_rl_algorithm(c.grpo, source));
+  if (c.learner.ranks > 1 && c.grpo.advantage.estimator == learner::AdvantageEstimator::kReinforcePlusPlus) {
+    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks,
+                                            " needs a group-local [grpo] advantage_estimator; \"reinforce_pp\" "
+                                            "normalises over the whole batch, which the ranks split"));
+  }
+  if (c.learner.ranks > 1 && c.grpo.batching.mini_batches != 1) {
+    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks, " needs [grpo] ",
+                                            "mini_batches = 1 (got ", c.grpo.batching.mini_batches,
+                                            "): data-parallel ranks make one update per epoch"));
+  }
+  if (c.learner.ranks > 1 && c.grpo.checkpoint_every != 0) {
+    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks, " cannot be combined with "
+                                            "[grpo] checkpoint_every = ", c.grpo.checkpoint_every,
+                                            ": the ranks' sharded optimizer state is not checkpointed yet"));
+  }
   if (c.grpo.bf16_autocast && c.model.dtype != "float32") {
     return Status::invalid_argument(str_cat(source, ": [grpo] bf16_autocast needs [model] dtype = \"float32\" (the ",
                                             "float32 master weights), got \"", c.model.dtype, "\""));

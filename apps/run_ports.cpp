@@ -47,10 +47,20 @@ Result<int64_t> bind_probe(const std::string& host, int64_t port) {
   return static_cast<int64_t>(ntohs(address.sin_port));
 }
 
-// The [cluster] ports `caravan run` picks when the config leaves them 0, by key.
-std::vector<std::pair<std::string, int64_t*>> pickable_ports(RunConfig& config) {
-  return {{"controller_port", &config.cluster.controller_port},
-          {"weights_sync_port", &config.cluster.weights_sync_port}};
+// A port `caravan run` picks when the config leaves it 0.
+struct PickablePort {
+  // The key (unique over the sections: the launcher state records it) and its section.
+  std::string key;
+  std::string section;
+  int64_t* port;
+};
+
+// The [cluster] ports, and [learner] rendezvous_port when the run has several learner ranks.
+std::vector<PickablePort> pickable_ports(RunConfig& config) {
+  std::vector<PickablePort> ports = {{"controller_port", "cluster", &config.cluster.controller_port},
+                                     {"weights_sync_port", "cluster", &config.cluster.weights_sync_port}};
+  if (config.learner.ranks > 1) ports.push_back({"rendezvous_port", "learner", &config.learner.rendezvous_port});
+  return ports;
 }
 
 // Sets `*port` to a free port on `host` that no other pickable port of `config` uses. The port is
@@ -58,8 +68,8 @@ std::vector<std::pair<std::string, int64_t*>> pickable_ports(RunConfig& config) 
 // worker that needs it.
 Status pick_free_port(RunConfig& config, int64_t* port) {
   const auto taken_by_another = [&](int64_t candidate) {
-    for (const auto& [key, other] : pickable_ports(config)) {
-      if (other != port && *other == candidate) return true;
+    for (const PickablePort& other : pickable_ports(config)) {
+      if (other.port != port && *other.port == candidate) return true;
     }
     return false;
   };
@@ -73,7 +83,7 @@ Status pick_free_port(RunConfig& config, int64_t* port) {
 
 Result<std::vector<std::string>> pick_unset_ports(RunConfig& config) {
   std::vector<std::string> picked;
-  for (const auto& [key, port] : pickable_ports(config)) {
+  for (const auto& [key, section, port] : pickable_ports(config)) {
     if (*port != 0) continue;
     CARAVAN_RETURN_IF_ERROR(pick_free_port(config, port));
     picked.push_back(key);
@@ -83,16 +93,16 @@ Result<std::vector<std::string>> pick_unset_ports(RunConfig& config) {
 
 Status repick_taken_ports(RunConfig& config, const std::vector<std::string>& auto_picked,
                                 const std::filesystem::path& config_file) {
-  for (const auto& [key, port] : pickable_ports(config)) {
+  for (const auto& [key, section, port] : pickable_ports(config)) {
     if (bind_probe(config.cluster.host, *port).ok()) continue;
     if (std::find(auto_picked.begin(), auto_picked.end(), key) == auto_picked.end()) {
-      return Status::failed_precondition(str_cat(config_file.string(), ": [cluster] ", key, " = ", *port,
+      return Status::failed_precondition(str_cat(config_file.string(), ": [", section, "] ", key, " = ", *port,
                                                  " is in use by another process; it was set in the config, so it is ",
                                                  "not picked again: free it or edit the file"));
     }
     const int64_t before = *port;
     CARAVAN_RETURN_IF_ERROR(pick_free_port(config, port));
-    log::info("event=port_repicked key=cluster.", key, " was=", before, " now=", *port, " reason=in_use");
+    log::info("event=port_repicked key=", section, ".", key, " was=", before, " now=", *port, " reason=in_use");
   }
   return Status();
 }

@@ -1,6 +1,7 @@
 // File: apps/run_ports.h
-// The [cluster] ports `caravan run` picks for a run on this machine (controller_port,
-// weights_sync_port, when the config leaves them 0), and what happens to them on --resume: the
+// The ports `caravan run` picks for a run on this machine ([cluster] controller_port,
+// weights_sync_port, and [learner] rendezvous_port when ranks > 1, when the config leaves them
+// 0), and what happens to them on --resume: the
 // ports it picked itself are recorded in RUN_DIR/launcher_state.json, and one of them that
 // another process holds by then is picked again; a port the user set is never changed.
 //

@@ -11,7 +11,8 @@ struct Worker {
 };
 
 std::vector<Worker> workers(const RunConfig& config) {
-  std::vector<Worker> list{{"learner", 0}};
+  std::vector<Worker> list;
+  for (int64_t r = 0; r < config.learner.ranks; ++r) list.push_back({"learner", r});
   for (int64_t r = 0; r < config.rollout.actors; ++r) list.push_back({"rollout", r});
   for (int64_t r = 0; r < config.verifier.workers; ++r) list.push_back({"verifier", r});
   return list;

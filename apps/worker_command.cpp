@@ -17,6 +17,7 @@
 #include "apps/run_config_reader.h"
 #include "core/command_line.h"
 #include "apps/commands.h"
+#include "apps/learner_rank_commands.h"
 #include "apps/process_log.h"
 #include "apps/metrics_endpoint.h"
 #include "apps/signal_stopper.h"
@@ -29,6 +30,7 @@
 #include "core/thread_budget.h"
 #include "core/thread_wait.h"
 #include "core/worker_session.h"
+#include "learner/data_parallel.h"
 #include "learner/learner_metrics.h"
 #include "learner/learner_worker.h"
 #include "model/model_loader.h"
@@ -77,6 +79,44 @@ std::unique_ptr<wsync::CommunicatorWeightTransport> make_weight_transport(
                                               .timeout = weight_sync_timeout(config),
                                               .stop = std::move(stop)};
   return std::make_unique<wsync::CommunicatorWeightTransport>(options, std::move(served_store));
+}
+
+// The group of the learner ranks ([learner] ranks > 1), which every rank joins once its model is
+// loaded: rank 0 serves the group's rendezvous store on [learner] rendezvous_port of this
+// machine, the others connect to it at [cluster] host (all ranks run on one machine).
+struct LearnerGroup {
+  LearnerGroup(std::unique_ptr<wsync::Communicator> communicator, std::shared_ptr<wsync::RendezvousStore> store)
+      : data_parallel(std::move(communicator)), commands(data_parallel, std::move(store), "learner-ranks/commands/") {}
+
+  learner::DataParallel data_parallel;
+  LearnerRankCommands commands;
+  // Rank 0 forwards every TrainBatch to the others.
+  const learner::LearnerRanks ranks{
+      data_parallel, data_parallel.rank() == 0
+                         ? std::function<Status(capnp::MessageBuilder&)>(
+                               [this](capnp::MessageBuilder& envelope) { return commands.send_envelope(envelope); })
+                         : nullptr};
+};
+
+milliseconds collective_timeout(const RunConfig& config) {
+  return core::seconds_to_ms(config.learner.collective_timeout_s);
+}
+
+Result<std::unique_ptr<LearnerGroup>> join_learner_group(const RunConfig& config, uint32_t rank,
+                                                         std::shared_ptr<wsync::RendezvousStore> store,
+                                                         std::stop_token stop) {
+  wsync::CommunicatorOptions options;
+  options.rank = static_cast<int>(rank);
+  options.world_size = static_cast<int>(config.learner.ranks);
+  options.store = store;
+  options.scope = "learner-ranks/group/";
+  options.timeout = collective_timeout(config);
+  options.stop = std::move(stop);
+  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<wsync::Communicator> communicator,
+                           wsync::make_communicator(wsync::resolve_backend(config.learner.backend), options));
+  log::info("event=learner_ranks_joined rank=", rank, " ranks=", config.learner.ranks,
+            " backend=", communicator->backend_name());
+  return std::make_unique<LearnerGroup>(std::move(communicator), std::move(store));
 }
 
 // Runs `step` (returning a Status or a Result) at the actor-loop boundary: exceptions from
@@ -330,24 +370,58 @@ Status run_verifier(const RunConfig& config, uint32_t rank, const SignalStopper&
   return prefer_session_end(*session, serve_verifier(config, rank, signals, *session, *endpoint.registry));
 }
 
+// `ranks_store`: the learner ranks' store rank 0 serves; null for a single learner.
 Status serve_learner(const RunConfig& config, const std::optional<core::ArithmeticTask>& sft_task,
-                     std::shared_ptr<wsync::RendezvousStore> store, core::WorkerSession& session,
-                     metrics::Registry& registry) {
+                     std::shared_ptr<wsync::RendezvousStore> store, std::shared_ptr<wsync::RendezvousStore> ranks_store,
+                     core::WorkerSession& session, metrics::Registry& registry) {
   CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
   const std::stop_token stop = session.stop_token();
   const auto transport = make_weight_transport(config, std::move(store), stop);
   CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
   CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
+  std::unique_ptr<LearnerGroup> group;
+  if (ranks_store != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(group, join_learner_group(config, 0, ranks_store, stop));
+  }
   learner::LearnerMetrics metrics(registry);
-  learner::LearnerWorker worker(learner_options(config), spec, policy, *transport, sft_task ? &*sft_task : nullptr, run_dir, stop,
-                                &metrics);
+  learner::LearnerWorker worker(learner_options(config), spec, policy, *transport, sft_task ? &*sft_task : nullptr,
+                                run_dir, stop, &metrics, group != nullptr ? &group->ranks : nullptr);
   // SFT stages and training steps run on the role's work thread; heartbeats go on meanwhile.
   core::SerialRole role(
       [&](const proto::Envelope::Reader& message) -> Result<core::Outbox::Message> {
         return guarded([&] { return worker.handle(message); });
       },
       [&] { return worker.policy_version(); }, session.outbox());
-  return serve_until_end(session, role, config);
+  const Status served = serve_until_end(session, role, config);
+  if (group != nullptr) {
+    // The role's thread has stopped: this thread may use the group now.
+    if (const Status stopped = group->commands.send_stop(); !stopped.ok()) {
+      log::warn("event=learner_ranks_not_stopped reason=\"", stopped.to_string(), "\"");
+    }
+  }
+  return served;
+}
+
+// Learner rank 1.. of [learner] ranks: trains its share of every TrainBatch rank 0 forwards until
+// rank 0 says stop; it has no controller session, no weight sync and no metrics endpoint.
+Status run_learner_rank(const RunConfig& config, uint32_t rank, std::stop_token stop) {
+  CARAVAN_ASSIGN_OR_RETURN(core::RunDirectory run_dir, core::RunDirectory::open(config.run.directory));
+  CARAVAN_ASSIGN_OR_RETURN(const model::ModelSpec spec, model::open_model(config.model));
+  CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
+  CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<wsync::RendezvousStore> store,
+                           wsync::RendezvousStore::connect(config.cluster.host,
+                                                           static_cast<int>(config.learner.rendezvous_port),
+                                                           collective_timeout(config), stop));
+  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<LearnerGroup> group, join_learner_group(config, rank, store, stop));
+  // Never used: rank 0 alone sends the weights.
+  const auto transport = make_weight_transport(config, nullptr, stop);
+  learner::LearnerWorker worker(config, spec, policy, *transport, /*sft_task=*/nullptr, run_dir, stop,
+                                /*metrics=*/nullptr, &group->ranks);
+  while (true) {
+    CARAVAN_ASSIGN_OR_RETURN(std::optional<core::ReceivedMessage> command, group->commands.receive(stop));
+    if (!command) return Status();
+    CARAVAN_RETURN_IF_ERROR(guarded([&] { return worker.handle(command->envelope()); }).status());
+  }
 }
 
 Status run_learner(const RunConfig& config, zmq::context_t& context, std::stop_token stop) {
@@ -357,11 +431,18 @@ Status run_learner(const RunConfig& config, zmq::context_t& context, std::stop_t
     CARAVAN_ASSIGN_OR_RETURN(sft_task, core::ArithmeticTask::create(config.task));
   }
   CARAVAN_ASSIGN_OR_RETURN(std::shared_ptr<wsync::RendezvousStore> store, serve_weight_sync_store(config));
+  std::shared_ptr<wsync::RendezvousStore> ranks_store;
+  if (config.learner.ranks > 1) {
+    CARAVAN_ASSIGN_OR_RETURN(ranks_store, wsync::RendezvousStore::serve(advertised_host(config),
+                                                                        static_cast<int>(config.learner.rendezvous_port),
+                                                                        collective_timeout(config)));
+  }
   CARAVAN_ASSIGN_OR_RETURN(auto session, connect_session(config, context, proto::Role::LEARNER, 0, stop,
                                                          static_cast<uint32_t>(store->port())));
   CARAVAN_ASSIGN_OR_RETURN(const WorkerEndpoint endpoint,
                            serve_worker_metrics(config, MetricsProcess::kLearner, 0, *session));
-  return prefer_session_end(*session, serve_learner(config, sft_task, std::move(store), *session, *endpoint.registry));
+  return prefer_session_end(*session, serve_learner(config, sft_task, std::move(store), std::move(ranks_store),
+                                                    *session, *endpoint.registry));
 }
 
 Result<proto::Role> parse_role(const std::string& name) {
@@ -414,7 +495,11 @@ Status run_worker(const std::string& role_name, const std::string& rank_text, co
     case proto::Role::CONTROLLER: return run_controller(config, context, stop);
     case proto::Role::ROLLOUT: return run_rollout(config, rank, context, stop);
     case proto::Role::VERIFIER: return run_verifier(config, rank, signals, context);
-    case proto::Role::LEARNER: return run_learner(config, context, stop);
+    case proto::Role::LEARNER:
+      if (rank >= config.learner.ranks) {
+        return Status::invalid_argument(str_cat("--rank ", rank, ": the run has [learner] ranks = ", config.learner.ranks));
+      }
+      return rank == 0 ? run_learner(config, context, stop) : run_learner_rank(config, rank, stop);
   }
   return Status::internal("unreachable role");
 }

@@ -62,16 +62,25 @@ struct StepTotals {
 } // namespace
 
 GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
-                         int32_t pad_id)
+                         int32_t pad_id, DataParallel* data_parallel)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
       options_(options),
       temperature_(rollout.temperature),
       max_new_tokens_(rollout.max_new_tokens),
       pad_id_(pad_id),
-      optimizer_(policy_->parameters(),
+      // ZeRO-1: a data-parallel rank keeps AdamW state for its own parameters only.
+      optimizer_(data_parallel != nullptr ? data_parallel->owned_parameters(policy_->parameters())
+                                          : policy_->parameters(),
                  torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)),
-      kl_controller_(options.kl) {
+      kl_controller_(options.kl),
+      data_parallel_(data_parallel) {
+  CARAVAN_CHECK(data_parallel_ == nullptr ||
+                    options.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus,
+                "data-parallel ranks need a group-local advantage estimator; reinforce_pp normalises over the batch");
+  CARAVAN_CHECK(data_parallel_ == nullptr || options.batching.mini_batches == 1,
+                "data-parallel ranks make one update per epoch: mini_batches must be 1, got ",
+                options.batching.mini_batches);
   CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
                 " max_new_tokens ", max_new_tokens_);
   const PolicyLossOptions& loss = options.loss;
@@ -157,8 +166,44 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   const at::Tensor judged_table = at::tensor(judged, at::kByte).to(at::kBool).view({num_groups, group_size});
   GrpoStepStats stats;
   stats.judged_fraction = judged_table.to(at::kFloat).mean().item<double>();
-  if (sequences.empty()) {
+  // The learning-rate schedule counts TrainBatches: every update of this one uses the same rate.
+  const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
+  for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> judged_sequences,
+                           sum_over_ranks({static_cast<double>(sequences.size())}));
+  if (judged_sequences[0] == 0) {
     // Nothing the verifiers could judge: no update, rather than training on scores that mean nothing.
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return stats;
+  }
+  // After the updates: the whole batch's KL (the adaptive controller's input), loss and tokens,
+  // summed over the data-parallel ranks (every rank closes every step once).
+  const auto close_step = [&](const StepTotals& totals, size_t trained_sequences, int64_t completion_tokens) -> Status {
+    ++steps_done_;
+    CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> whole_batch,
+                             sum_over_ranks({totals.kl_sum, totals.first_pass_tokens,
+                                             static_cast<double>(trained_sequences), totals.loss,
+                                             static_cast<double>(completion_tokens)}));
+    stats.kl_mean = whole_batch[0] / std::max(whole_batch[1], 1.0);
+    kl_controller_.update(stats.kl_mean, std::llround(whole_batch[2]));
+    const auto updates = static_cast<double>(std::max<int64_t>(totals.updates, 1));
+    stats.loss = whole_batch[3] / updates;
+    stats.grad_norm = totals.grad_norm / updates;
+    stats.tokens = std::llround(whole_batch[4]);
+    return {};
+  };
+  if (sequences.empty()) {
+    // A data-parallel rank whose share has nothing to train on still joins every collective of
+    // the updates: one per epoch, as data parallelism runs one mini-batch per epoch.
+    StepTotals totals;
+    for (int64_t epoch = 0; epoch < options_.batching.epochs; ++epoch) {
+      zero_gradients();
+      CARAVAN_RETURN_IF_ERROR(whole_scope({}).status());
+      CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, apply_update());
+      totals.grad_norm += grad_norm;
+      ++totals.updates;
+    }
+    CARAVAN_RETURN_IF_ERROR(close_step(totals, 0, 0));
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
@@ -219,14 +264,14 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
                             : at::Tensor()},
       options_.advantage);
 
-  // The learning-rate schedule counts TrainBatches: every update of this one uses the same rate.
-  const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
-  for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
   StepTotals totals;
   for (int64_t epoch = 0; epoch < options_.batching.epochs; ++epoch) {
     for (const MiniBatch& mini : plan) {
-      const AggregationScope scope = aggregation_scope(rows_of(mask, mini.sequences, mask.size(1)));
-      optimizer_.zero_grad();
+      // The mini-batch's counts normalise every micro-batch's loss (over all ranks' shares with
+      // data parallelism), so that the summed gradients are the whole mini-batch's.
+      CARAVAN_ASSIGN_OR_RETURN(const AggregationScope scope,
+                               whole_scope(aggregation_scope(rows_of(mask, mini.sequences, mask.size(1)))));
+      zero_gradients();
       for (const SequenceRange& range : mini.micro_batches) {
         CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, lay_out(range));
         TokenStatistics policy_tokens;
@@ -291,17 +336,12 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
       ++totals.updates;
     }
   }
-  ++steps_done_;
-  const double kl_mean = totals.kl_sum / std::max(totals.first_pass_tokens, 1.0);
-  kl_controller_.update(kl_mean, static_cast<int64_t>(sequences.size()));
+  CARAVAN_RETURN_IF_ERROR(close_step(totals, sequences.size(), whole.completion_tokens));
 
+  // The terms below are this rank's share's (the whole batch's without data parallelism).
   const auto updates = static_cast<double>(totals.updates);
   const double tokens = std::max(totals.tokens, 1.0);
-  stats.loss = totals.loss / updates;
-  stats.kl_mean = kl_mean;
   stats.clip_fraction = (totals.clip_low + totals.clip_high) / tokens;
-  stats.grad_norm = totals.grad_norm / updates;
-  stats.tokens = whole.completion_tokens;
   stats.terms = {{"policy_loss", totals.policy_loss / updates},
                  {"entropy", totals.entropy / tokens},
                  {"kl_coef", kl_coef},
@@ -319,9 +359,37 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   return stats;
 }
 
+Result<AggregationScope> GrpoTrainer::whole_scope(const AggregationScope& local) {
+  if (data_parallel_ == nullptr) return local;
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> sums,
+                           data_parallel_->sum({static_cast<double>(local.tokens),
+                                                static_cast<double>(local.sequences_with_tokens),
+                                                static_cast<double>(local.sequences)}));
+  return AggregationScope{.tokens = std::llround(sums[0]),
+                          .sequences_with_tokens = std::llround(sums[1]),
+                          .sequences = std::llround(sums[2])};
+}
+
 Result<double> GrpoTrainer::apply_update() {
-  // The parameters' gradients hold the sum over the mini-batch's micro-batches here.
-  return clip_and_step(optimizer_, policy_->parameters(), options_.max_grad_norm);
+  // The parameters' gradients hold the sum over the mini-batch's micro-batches here; with
+  // data-parallel ranks, this rank's part of it, summed over the ranks first.
+  const std::vector<at::Tensor> parameters = policy_->parameters();
+  if (data_parallel_ != nullptr) CARAVAN_RETURN_IF_ERROR(data_parallel_->sum_gradients(parameters));
+  CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, clip_and_step(optimizer_, parameters, options_.max_grad_norm));
+  if (data_parallel_ != nullptr) CARAVAN_RETURN_IF_ERROR(data_parallel_->share_owned_parameters(parameters));
+  return grad_norm;
+}
+
+Result<std::vector<double>> GrpoTrainer::sum_over_ranks(std::vector<double> values) {
+  if (data_parallel_ == nullptr) return values;
+  return data_parallel_->sum(values);
+}
+
+void GrpoTrainer::zero_gradients() {
+  // Every parameter's, not only the optimizer's: a data-parallel rank's optimizer holds its own.
+  for (const at::Tensor& parameter : policy_->parameters()) {
+    if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+  }
 }
 
 } // namespace caravan::learner

@@ -24,10 +24,12 @@
 #include <torch/optim/adamw.h>
 
 #include "core/status.h"
+#include "learner/data_parallel.h"
 #include "learner/grpo_options.h"
-#include "learner/rollout_sampling.h"
 #include "learner/kl_control.h"
+#include "learner/policy_loss.h"
 #include "learner/rollout_batch.h"
+#include "learner/rollout_sampling.h"
 #include "model/llama.h"
 
 namespace caravan::learner {
@@ -82,8 +84,13 @@ class GrpoTrainer {
   // denominator). Turns the policy's gradient checkpointing on or off as
   // options.gradient_checkpointing says. Options are validated by the config layer;
   // out-of-range values are bugs (CARAVAN_CHECK).
+  // With `data_parallel` (not null; it outlives the trainer) this is one rank of K: every rank
+  // builds its trainer on the same weights and calls step() with its share of the same batch
+  // (DataParallel::share); the update equals one learner's on the whole batch, and optimizer()
+  // holds the state of this rank's own parameters only (ZeRO-1). The advantage estimator must be
+  // group-local (not reinforce_pp, which normalises over the whole batch; CARAVAN_CHECK).
   GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
-              int32_t pad_id);
+              int32_t pad_id, DataParallel* data_parallel = nullptr);
 
   // The optimizer steps of one TrainBatch on `groups` (mini_batches x epochs; fewer mini-batches
   // when there are fewer judged samples). Advantages are computed once over whole groups; the
@@ -113,6 +120,14 @@ class GrpoTrainer {
   // and steps (learner/train_step.h); returns the norm before clipping.
   Result<double> apply_update();
 
+  // The aggregation's counts of a mini-batch: `local`, or with data-parallel ranks its sum over
+  // the ranks (a collective every rank makes).
+  Result<AggregationScope> whole_scope(const AggregationScope& local);
+  // `values` summed element-wise over the data-parallel ranks (as they are without).
+  Result<std::vector<double>> sum_over_ranks(std::vector<double> values);
+  // Zeroes the gradient of every parameter of the policy.
+  void zero_gradients();
+
   model::Llama policy_;
   model::Llama reference_;
   GrpoOptions options_;
@@ -122,6 +137,7 @@ class GrpoTrainer {
   torch::optim::AdamW optimizer_;
   KlController kl_controller_;
   int64_t steps_done_ = 0;
+  DataParallel* data_parallel_;
 };
 
 } // namespace caravan::learner

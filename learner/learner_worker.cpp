@@ -47,9 +47,10 @@ Result<std::filesystem::path> checkpoint_directory(const std::string& text, cons
 
 LearnerWorker::LearnerWorker(LearnerOptions config, const model::ModelSpec& spec, model::Llama policy,
                              model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
-                             const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics)
+                             const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics,
+                             const LearnerRanks* ranks)
     : config_(std::move(config)), spec_(spec), policy_(std::move(policy)), transport_(transport), sft_task_(sft_task),
-      run_dir_(run_dir), stop_(std::move(stop)), metrics_(metrics) {}
+      run_dir_(run_dir), stop_(std::move(stop)), metrics_(metrics), ranks_(ranks) {}
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::handle(const proto::Envelope::Reader& message) {
   if (message.isSftRequest()) return run_sft(message.getSftRequest());
@@ -100,8 +101,16 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const proto::TrainBatch::Reader& batch) {
-  // The reference of the KL penalty is the policy as RL starts: the SFT result.
-  if (grpo_ == nullptr) grpo_ = make_trainer();
+  if (ranks_ != nullptr && ranks_->forward) {
+    capnp::MallocMessageBuilder forwarded;
+    forwarded.initRoot<proto::Envelope>().setTrainBatch(batch);
+    CARAVAN_RETURN_IF_ERROR(ranks_->forward(forwarded));
+  }
+  // The reference of the KL penalty is the policy as RL starts: the SFT result (rank 0's).
+  if (grpo_ == nullptr) {
+    if (ranks_ != nullptr) CARAVAN_RETURN_IF_ERROR(ranks_->data_parallel.copy_from_rank0(policy_->parameters()));
+    grpo_ = make_trainer();
+  }
   std::vector<RolloutGroup> groups;
   groups.reserve(batch.getGroups().size());
   for (const auto group : batch.getGroups()) {
@@ -120,7 +129,12 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const 
     }
     groups.push_back(std::move(converted));
   }
-  CARAVAN_ASSIGN_OR_RETURN(GrpoStepStats stats, grpo_->step(groups, policy_version_));
+  std::vector<RolloutGroup> share;
+  if (ranks_ != nullptr) {
+    const auto [begin, end] = ranks_->data_parallel.share(groups.size());
+    share.assign(groups.begin() + static_cast<ptrdiff_t>(begin), groups.begin() + static_cast<ptrdiff_t>(end));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(GrpoStepStats stats, grpo_->step(ranks_ != nullptr ? share : groups, policy_version_));
   ++policy_version_;
   if (metrics_ != nullptr) metrics_->record_grpo_step(stats, groups, policy_version_);
   auto reply = train_result(batch.getRequestId(), batch.getStep(), policy_version_, stats.loss, stats.kl_mean,
@@ -153,10 +167,19 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
 }
 
 std::unique_ptr<GrpoTrainer> LearnerWorker::make_trainer() {
-  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id());
+  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id(),
+                                       ranks_ != nullptr ? &ranks_->data_parallel : nullptr);
+}
+
+Status LearnerWorker::check_single_rank(const char* what) const {
+  if (ranks_ == nullptr) return {};
+  return Status::failed_precondition(str_cat(what, ": [learner] ranks = ", ranks_->data_parallel.ranks(),
+                                             " shards the optimizer state over the ranks, which checkpoints do not ",
+                                             "hold yet; run with ranks = 1 to checkpoint"));
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {
+  CARAVAN_RETURN_IF_ERROR(check_single_rank("SaveCheckpoint"));
   CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir,
                            checkpoint_directory(request.getDirectory(), "SaveCheckpoint.directory"));
   const CheckpointContents contents{.step = static_cast<int64_t>(request.getStep()),
@@ -177,6 +200,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const p
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::restore(
     const proto::RestoreCheckpoint::Reader& request) {
+  CARAVAN_RETURN_IF_ERROR(check_single_rank("RestoreCheckpoint"));
   CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir,
                            checkpoint_directory(request.getDirectory(), "RestoreCheckpoint.directory"));
   CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents,

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stop_token>
 
@@ -28,6 +29,7 @@
 
 #include "core/arithmetic_task.h"
 #include "core/run_directory.h"
+#include "learner/data_parallel.h"
 #include "learner/grpo_trainer.h"
 #include "learner/learner_options.h"
 #include "learner/learner_metrics.h"
@@ -39,6 +41,17 @@
 
 namespace caravan::learner {
 
+// The data-parallel ranks a learner is one of ([learner] ranks > 1): rank 0 forwards every
+// TrainBatch to the others and each trains on its share
+// (learner/data_parallel.h); only rank 0 talks to the controller, syncs weights and exports.
+// Checkpoints of such a run are refused (kFailedPrecondition): the optimizer state is sharded.
+struct LearnerRanks {
+  DataParallel& data_parallel;
+  // Rank 0: hands a TrainBatch envelope to ranks 1..K-1 (apps/learner_rank_commands.h); empty
+  // on the other ranks.
+  std::function<Status(capnp::MessageBuilder& envelope)> forward;
+};
+
 // Owner thread only. Every reference (and `sft_task`, when not null) must outlive the worker.
 // `stop` interrupts long work
 // (the SFT stage checks it every step and returns kCancelled). `metrics`: the process's learner
@@ -47,7 +60,8 @@ class LearnerWorker {
  public:
   LearnerWorker(LearnerOptions config, const model::ModelSpec& spec, model::Llama policy,
                 model::WeightTransport& transport, const core::ArithmeticTask* sft_task,
-                const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics = nullptr);
+                const core::RunDirectory& run_dir, std::stop_token stop, LearnerMetrics* metrics = nullptr,
+                const LearnerRanks* ranks = nullptr);
 
   // kInvalidArgument for a message the learner does not serve or a malformed batch (naming
   // the group and sample); training and I/O errors are returned as they are.
@@ -65,6 +79,8 @@ class LearnerWorker {
   std::vector<SftExample> sft_batch();
   // The GRPO trainer on the current policy (its reference: the policy as it is now).
   std::unique_ptr<GrpoTrainer> make_trainer();
+  // kFailedPrecondition naming `what` for a data-parallel learner (see LearnerRanks).
+  Status check_single_rank(const char* what) const;
 
   const LearnerOptions config_;
   const model::ModelSpec& spec_;
@@ -75,6 +91,8 @@ class LearnerWorker {
   const core::RunDirectory& run_dir_;
   std::stop_token stop_;
   LearnerMetrics* metrics_;
+  // Null for a single learner; else outlives the worker.
+  const LearnerRanks* ranks_;
   std::unique_ptr<GrpoTrainer> grpo_;  // created at the first TrainBatch
   uint64_t sft_cursor_ = 0;
   uint64_t policy_version_ = 0;

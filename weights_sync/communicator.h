@@ -1,7 +1,7 @@
 // File: weights_sync/communicator.h
-// Moves flat tensors between the ranks of a weight-sync group: the learner's rank 0 is the
-// source, rollout actors (and learner peers) receive. This is the narrow interface that the
-// rest of Caravan sees; c10d and every ProcessGroup type stay inside weights_sync/.
+// Forms the groups whose Communicator (model/communicator.h) moves flat tensors between ranks:
+// a weight-sync group (the learner's rank 0 is the source, rollout actors receive) or the
+// learner's data-parallel ranks. c10d and every ProcessGroup type stay inside weights_sync/.
 // Implementations: "gloo" (c10d over TCP, host memory), and with CARAVAN_WITH_CUDA "nccl" (raw
 // NCCL; the ncclUniqueId travels through the store) and "cuda_ipc" (ranks on one GPU: the root
 // exports a device buffer once, the others map it and copy out of it). The GPU backends take
@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "model/communicator.h"
 #include "weights_sync/rendezvous_store.h"
 
 namespace caravan::wsync {
@@ -52,60 +53,14 @@ struct CommunicatorOptions {
 // [0, world_size), world_size < 1, no store, timeout <= 0).
 [[nodiscard]] Status validate_options(const CommunicatorOptions& options);
 
-// Where the bytes of a ByteBuffer live.
-enum class BufferLocation {
-  // Ordinary (pageable) host memory.
-  kHost,
-  // CUDA device memory of the communicator's device (GPU backends only).
-  kDevice,
-};
-
-// A flat run of bytes a collective reads or writes in place; not owned.
-struct ByteBuffer {
-  void* data = nullptr;
-  int64_t bytes = 0;
-  BufferLocation location = BufferLocation::kHost;
-};
-
-// "host" / "device", for messages.
-std::string_view location_name(BufferLocation location);
-
-// The argument checks every backend's broadcast() starts with: kInvalidArgument for a root
-// outside [0, world_size), bytes < 0, or a null buffer with bytes > 0.
-[[nodiscard]] Status validate_broadcast(const ByteBuffer& buffer, int root, int world_size);
-
-// A group of ranks that run collectives over tensors.
-// Not thread-safe: one owner thread issues all calls, in the same order on every rank.
-// Non-copyable and non-movable; held by unique_ptr.
-// After a collective fails (kTimeout, kUnavailable) the group is broken (see broken()): every
-// later call returns kFailedPrecondition naming the first error. Destroying a communicator
-// waits for its in-flight operation, which ends within options.timeout of its start. The
-// backend may still touch the buffer of a failed collective until the communicator is
-// destroyed: callers keep such buffers alive that long.
-class Communicator {
- public:
-  Communicator() = default;
-  Communicator(const Communicator&) = delete;
-  Communicator& operator=(const Communicator&) = delete;
-  virtual ~Communicator() = default;
-
-  // Rank `root` sends the bytes of `buffer`; other ranks receive into theirs in place. Every
-  // rank passes the same byte count. Blocks until done. kInvalidArgument for a bad root, a null
-  // buffer with bytes > 0, or a location the backend cannot reach (gloo: host only); kTimeout
-  // after options.timeout, kUnavailable if a peer left.
-  [[nodiscard]] virtual Status broadcast(ByteBuffer buffer, int root) = 0;
-
-  // Returns once every rank has entered barrier(). kTimeout / kUnavailable as broadcast().
-  [[nodiscard]] virtual Status barrier() = 0;
-
-  // True once a collective failed: the group is unusable and must be formed anew (a fresh scope).
-  virtual bool broken() const = 0;
-
-  virtual int rank() const = 0;
-  virtual int world_size() const = 0;
-  // "gloo", "nccl", "cuda_ipc".
-  virtual std::string_view backend_name() const = 0;
-};
+// The group interface and its buffers live in model/communicator.h (the learner's data-parallel
+// ranks use it too); these names keep weights_sync/'s code as it was.
+using model::BufferLocation;
+using model::ByteBuffer;
+using model::Communicator;
+using model::location_name;
+using model::validate_all_reduce;
+using model::validate_broadcast;
 
 // The backend [weights_sync] backend names: "auto" picks "nccl" in a CARAVAN_WITH_CUDA build
 // that sees a GPU, else "gloo" (the weights live on the CPU); other names are returned as given.

@@ -42,6 +42,12 @@ class CudaIpcCommunicator final : public Communicator {
     return guard(what, options_.rank == 0 ? send(buffer) : receive(buffer));
   }
 
+  Status all_reduce_sum(ByteBuffer buffer) override {
+    CARAVAN_RETURN_IF_ERROR(validate_all_reduce(buffer));
+    return Status::invalid_argument("all_reduce_sum: the cuda_ipc backend copies from rank 0 only and has no "
+                                    "reduction (data-parallel learner ranks use gloo or nccl)");
+  }
+
   Status barrier() override {
     CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context("barrier")));
     const std::string key = str_cat("ipc/barrier-", calls_++, "/");

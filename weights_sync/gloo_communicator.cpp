@@ -66,6 +66,24 @@ class GlooCommunicator final : public Communicator {
                           [&] { return group_->broadcast(tensors, broadcast_options); });
   }
 
+  Status all_reduce_sum(ByteBuffer buffer) override {
+    CARAVAN_RETURN_IF_ERROR(validate_all_reduce(buffer));
+    if (buffer.location != BufferLocation::kHost) {
+      return Status::invalid_argument(
+          str_cat("all_reduce_sum: the gloo backend reaches host memory only, got a ", location_name(buffer.location),
+                  " buffer"));
+    }
+    if (buffer.bytes == 0) return Status::ok_status();
+    c10d::AllreduceOptions reduce_options;
+    reduce_options.reduceOp = c10d::ReduceOp::SUM;
+    reduce_options.timeout = options_.timeout;
+    // A non-owning float32 view, kept alive by the caller as in broadcast().
+    std::vector<at::Tensor> tensors{
+        at::from_blob(buffer.data, {buffer.bytes / static_cast<int64_t>(sizeof(float))}, at::kFloat)};
+    return run_collective(str_cat("all_reduce_sum of ", buffer.bytes, " bytes"),
+                          [&] { return group_->allreduce(tensors, reduce_options); });
+  }
+
   Status barrier() override {
     c10d::BarrierOptions barrier_options;
     barrier_options.timeout = options_.timeout;

@@ -96,6 +96,33 @@ class NcclCommunicator final : public Communicator {
     return Status::ok_status();
   }
 
+  Status all_reduce_sum(ByteBuffer buffer) override {
+    CARAVAN_RETURN_IF_ERROR(validate_all_reduce(buffer));
+    if (buffer.bytes == 0) return Status::ok_status();
+    const std::string what = str_cat("all_reduce_sum of ", buffer.bytes, " bytes");
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context(what)));
+    CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));
+    const bool staged = buffer.location == BufferLocation::kHost;
+    void* device = buffer.data;
+    if (staged) {
+      CARAVAN_RETURN_IF_ERROR(scratch_.reserve(buffer.bytes));
+      device = scratch_.data();
+      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(device, buffer.data, static_cast<size_t>(buffer.bytes),
+                                                          cudaMemcpyHostToDevice, stream_.get()),
+                                          "cudaMemcpyAsync to the device"));
+    }
+    const auto count = static_cast<size_t>(buffer.bytes) / sizeof(float);
+    CARAVAN_RETURN_IF_ERROR(
+        run(what, [&] { return ncclAllReduce(device, device, count, ncclFloat32, ncclSum, comm_, stream_.get()); }));
+    if (staged) {
+      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(buffer.data, device, static_cast<size_t>(buffer.bytes),
+                                                          cudaMemcpyDeviceToHost, stream_.get()),
+                                          "cudaMemcpyAsync to the host"));
+      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize"));
+    }
+    return Status::ok_status();
+  }
+
   Status barrier() override {
     CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context("barrier")));
     CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));

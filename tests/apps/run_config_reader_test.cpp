@@ -374,16 +374,16 @@ TEST(ConfigTest, RlAlgorithmKeysThatDependOnEachOtherAreChecked) {
 }
 
 TEST(ConfigTest, DynamicSamplingIsReadCheckedNamingTheKeyAndRoundTrips) {
-  EXPECT_EQ(parse_run_config(kMinimal, "test.toml")->grpo.dynamic_sampling.mode, controller::DynamicSampling::kOff);
+  EXPECT_EQ(parse_run_config(kMinimal, "test.toml")->dynamic_sampling.mode, controller::DynamicSampling::kOff);
   auto config = parse_run_config(kMinimal + "[grpo]\ndynamic_sampling = \"refill\"\ndynamic_sampling_max_rounds = 3\n",
                                  "test.toml");
   ASSERT_TRUE(config.ok()) << config.status().to_string();
-  EXPECT_EQ(config->grpo.dynamic_sampling.mode, controller::DynamicSampling::kRefill);
-  EXPECT_EQ(config->grpo.dynamic_sampling.max_rounds, 3);
+  EXPECT_EQ(config->dynamic_sampling.mode, controller::DynamicSampling::kRefill);
+  EXPECT_EQ(config->dynamic_sampling.max_rounds, 3);
   auto again = parse_run_config(to_toml(*config), "resolved.toml");
   ASSERT_TRUE(again.ok()) << again.status().to_string();
-  EXPECT_EQ(again->grpo.dynamic_sampling.mode, controller::DynamicSampling::kRefill);
-  EXPECT_EQ(again->grpo.dynamic_sampling.max_rounds, 3);
+  EXPECT_EQ(again->dynamic_sampling.mode, controller::DynamicSampling::kRefill);
+  EXPECT_EQ(again->dynamic_sampling.max_rounds, 3);
   const Status mode = parse_error(kMinimal + "[grpo]\ndynamic_sampling = \"filter\"\n");
   EXPECT_NE(mode.message().find("[grpo] dynamic_sampling: expected one of \"off\", \"drop\", \"refill\""),
             std::string::npos)
@@ -392,6 +392,38 @@ TEST(ConfigTest, DynamicSamplingIsReadCheckedNamingTheKeyAndRoundTrips) {
   EXPECT_NE(rounds.message().find("[grpo] dynamic_sampling_max_rounds: expected 1 <= x <= 1000, got 0"),
             std::string::npos)
       << rounds.message();
+}
+
+TEST(ConfigTest, LearnerRanksAreReadCheckedAndRoundTrip) {
+  Result<RunConfig> defaults = parse_run_config(kMinimal, "test.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().to_string();
+  EXPECT_EQ(defaults->learner.ranks, 1);
+  EXPECT_EQ(defaults->learner.backend, "auto");
+  Result<RunConfig> config = parse_run_config(
+      kMinimal + "[learner]\nranks = 2\nbackend = \"gloo\"\nrendezvous_port = 29600\ncollective_timeout_s = 30.0\n",
+      "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->learner.ranks, 2);
+  EXPECT_EQ(config->learner.backend, "gloo");
+  EXPECT_EQ(config->learner.rendezvous_port, 29600);
+  EXPECT_EQ(config->learner.collective_timeout_s, 30.0);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+
+  const std::pair<std::string, const char*> cases[] = {
+      {"[learner]\nranks = 0\n", "[learner] ranks"},
+      {"[learner]\nbackend = \"mpi\"\n", "[learner] backend"},
+      {"[learner]\ncollective_timeout_s = 0.0\n", "[learner] collective_timeout_s"},
+      {"[learner]\nranks = 2\n[grpo]\nadvantage_estimator = \"reinforce_pp\"\n",
+       "[learner] ranks = 2 needs a group-local [grpo] advantage_estimator"},
+      {"[learner]\nranks = 2\n[grpo]\ncheckpoint_every = 5\n", "[learner] ranks = 2 cannot be combined with [grpo] "
+                                                              "checkpoint_every = 5"},
+  };
+  for (const auto& [keys, expected] : cases) {
+    const Status status = parse_error(kMinimal + keys);
+    EXPECT_NE(status.message().find(expected), std::string::npos) << keys << ": " << status.message();
+  }
 }
 
 TEST(ConfigTest, BatchingKeysAreReadAndCheckedNamingTheKey) {

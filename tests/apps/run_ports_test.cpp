@@ -33,6 +33,23 @@ TEST_F(RunPortsTest, PicksDistinctPortsForTheUnsetOnesOnly) {
   EXPECT_NE(unset.cluster.controller_port, unset.cluster.weights_sync_port);
 }
 
+TEST_F(RunPortsTest, SeveralLearnerRanksGetARendezvousPortNamedInItsSection) {
+  config_.learner.ranks = 2;
+  auto picked = pick_unset_ports(config_);
+  ASSERT_TRUE(picked.ok()) << picked.status().to_string();
+  EXPECT_EQ(*picked, (std::vector<std::string>{"controller_port", "weights_sync_port", "rendezvous_port"}));
+  EXPECT_GT(config_.learner.rendezvous_port, 0);
+  EXPECT_NE(config_.learner.rendezvous_port, config_.cluster.controller_port);
+  EXPECT_NE(config_.learner.rendezvous_port, config_.cluster.weights_sync_port);
+
+  const testing::TcpListener holder;
+  config_.learner.rendezvous_port = holder.port();
+  const Status status = repick_taken_ports(config_, {}, "run/config.toml");
+  EXPECT_NE(status.message().find("[learner] rendezvous_port = " + std::to_string(holder.port()) + " is in use"),
+            std::string::npos)
+      << status.message();
+}
+
 TEST_F(RunPortsTest, AHostThatIsNotIpv4IsNamed) {
   config_.cluster.host = "localhost";
   const Status status = pick_unset_ports(config_).status();

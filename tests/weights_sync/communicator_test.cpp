@@ -145,6 +145,30 @@ TEST(GlooCommunicator, ThreeRanksBroadcastAndBarrier) {
   }
 }
 
+TEST(GlooCommunicator, ThreeRanksAllReduceSum) {
+  const std::shared_ptr<RendezvousStore> served = serve_loopback_store();
+  std::vector<Status> statuses(3);
+  std::vector<std::vector<float>> values(3);
+  run_ranks(3, [&](int rank) {
+    auto communicator = make_communicator("gloo", loopback_options(rank, 3, served));
+    if (!communicator.ok()) {
+      statuses[rank] = communicator.status();
+      return;
+    }
+    Communicator& comm = **communicator;
+    // Not whole float32 elements: refused before any traffic, the group stays usable.
+    int32_t odd = 0;
+    EXPECT_EQ(comm.all_reduce_sum({.data = &odd, .bytes = 3}).code(), StatusCode::kInvalidArgument);
+    values[rank] = {static_cast<float>(rank), 2.0f * static_cast<float>(rank), 1.5f};
+    statuses[rank] = comm.all_reduce_sum({.data = values[rank].data(), .bytes = 12});
+  });
+  for (int rank = 0; rank < 3; ++rank) {
+    ASSERT_TRUE(statuses[rank].ok()) << "rank " << rank << ": " << statuses[rank].to_string();
+    // 0+1+2, 0+2+4, 3 x 1.5 on every rank.
+    EXPECT_EQ(values[rank], (std::vector<float>{3.0f, 6.0f, 4.5f})) << "rank " << rank;
+  }
+}
+
 TEST(GlooCommunicator, PeerThatNeverJoinsTimesOutWithinTheDeadline) {
   const auto start = std::chrono::steady_clock::now();
   // Rank 0 waits for rank 1, which never comes.

@@ -90,6 +90,7 @@ class CorruptingCommunicator final : public Communicator {
     if (status.ok() && calls_++ == target_ && buffer.bytes > 0) static_cast<uint8_t*>(buffer.data)[buffer.bytes / 2] ^= 0x10;
     return status;
   }
+  Status all_reduce_sum(ByteBuffer buffer) override { return inner_.all_reduce_sum(buffer); }
   Status barrier() override { return inner_.barrier(); }
   bool broken() const override { return inner_.broken(); }
   int rank() const override { return inner_.rank(); }

@@ -1,0 +1,118 @@
+#include "learner/data_parallel.h"
+
+#include <algorithm>
+
+#include "core/str_cat.h"
+#include "learner/zero_partition.h"
+
+namespace caravan::learner {
+namespace {
+
+void check_float32(const std::vector<at::Tensor>& tensors) {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    CARAVAN_CHECK(tensors[i].scalar_type() == at::kFloat && tensors[i].device().is_cpu(),
+                  "data-parallel tensors must be float32 on the CPU; tensor ", i, " is ", tensors[i].scalar_type(),
+                  " on ", tensors[i].device());
+  }
+}
+
+model::ByteBuffer host_buffer(at::Tensor& flat) {
+  return {.data = flat.data_ptr(), .bytes = flat.numel() * static_cast<int64_t>(sizeof(float)),
+          .location = model::BufferLocation::kHost};
+}
+
+}  // namespace
+
+DataParallel::DataParallel(std::unique_ptr<model::Communicator> communicator)
+    : communicator_(std::move(communicator)) {
+  CARAVAN_CHECK(communicator_ != nullptr, "DataParallel needs a communicator");
+}
+
+std::pair<size_t, size_t> DataParallel::share(size_t count) const {
+  const auto k = static_cast<size_t>(ranks());
+  const auto r = static_cast<size_t>(rank());
+  const size_t base = count / k;
+  const size_t extra = count % k;
+  const size_t begin = r * base + std::min(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+Result<std::vector<double>> DataParallel::sum(const std::vector<double>& values) {
+  std::vector<float> wire(values.begin(), values.end());
+  CARAVAN_RETURN_IF_ERROR(communicator_->all_reduce_sum(
+      {.data = wire.data(), .bytes = static_cast<int64_t>(wire.size() * sizeof(float)),
+       .location = model::BufferLocation::kHost}));
+  return std::vector<double>(wire.begin(), wire.end());
+}
+
+Status DataParallel::sum_gradients(const std::vector<at::Tensor>& parameters) {
+  check_float32(parameters);
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> gradients;
+  gradients.reserve(parameters.size());
+  for (const at::Tensor& parameter : parameters) {
+    at::Tensor& grad = parameter.mutable_grad();
+    if (!grad.defined()) grad = at::zeros_like(parameter);
+    gradients.push_back(grad.reshape({-1}));
+  }
+  at::Tensor flat = at::cat(gradients);
+  CARAVAN_RETURN_IF_ERROR(communicator_->all_reduce_sum(host_buffer(flat)));
+  int64_t offset = 0;
+  for (const at::Tensor& parameter : parameters) {
+    const int64_t n = parameter.numel();
+    parameter.mutable_grad().copy_(flat.slice(0, offset, offset + n).view_as(parameter));
+    offset += n;
+  }
+  return Status::ok_status();
+}
+
+std::vector<int> DataParallel::owners(const std::vector<at::Tensor>& parameters) const {
+  std::vector<int64_t> numels;
+  numels.reserve(parameters.size());
+  for (const at::Tensor& parameter : parameters) numels.push_back(parameter.numel());
+  return partition_by_numel(numels, ranks());
+}
+
+std::vector<at::Tensor> DataParallel::owned_parameters(const std::vector<at::Tensor>& parameters) const {
+  const std::vector<int> owner = owners(parameters);
+  std::vector<at::Tensor> owned;
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    if (owner[i] == rank()) owned.push_back(parameters[i]);
+  }
+  return owned;
+}
+
+Status DataParallel::share_owned_parameters(const std::vector<at::Tensor>& parameters) {
+  const std::vector<int> owner = owners(parameters);
+  for (int root = 0; root < ranks(); ++root) {
+    std::vector<at::Tensor> owned;
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      if (owner[i] == root) owned.push_back(parameters[i]);
+    }
+    CARAVAN_RETURN_IF_ERROR(broadcast(owned, root));
+  }
+  return Status::ok_status();
+}
+
+Status DataParallel::copy_from_rank0(const std::vector<at::Tensor>& tensors) { return broadcast(tensors, 0); }
+
+Status DataParallel::broadcast(const std::vector<at::Tensor>& tensors, int root) {
+  if (tensors.empty()) return Status::ok_status();
+  check_float32(tensors);
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> flat_views;
+  flat_views.reserve(tensors.size());
+  for (const at::Tensor& tensor : tensors) flat_views.push_back(tensor.detach().reshape({-1}));
+  at::Tensor flat = at::cat(flat_views);
+  CARAVAN_RETURN_IF_ERROR(communicator_->broadcast(host_buffer(flat), root));
+  if (rank() == root) return Status::ok_status();
+  int64_t offset = 0;
+  for (const at::Tensor& tensor : tensors) {
+    const int64_t n = tensor.numel();
+    tensor.detach().copy_(flat.slice(0, offset, offset + n).view_as(tensor));
+    offset += n;
+  }
+  return Status::ok_status();
+}
+
+} // namespace caravan::learner

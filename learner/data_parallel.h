@@ -1,0 +1,75 @@
+// File: learner/data_parallel.h
+// One learner rank's part in data-parallel training with a ZeRO-1 sharded optimizer. K ranks
+// each take a share of whole groups of a TrainBatch (group-normalised advantages need whole
+// groups), run forward and backward on it, and sum their gradients over a model::Communicator
+// (made by weights_sync/: Gloo on CPU, NCCL on GPU), each rank normalising its loss by the
+// aggregation counts summed over the ranks, so the summed gradient is the gradient of the whole batch's
+// loss. Every rank then
+// clips by the same global norm (the summed gradients are identical on all ranks); each rank
+// keeps AdamW state only for the parameters it owns (learner/zero_partition.h) and updates
+// those, and each owner broadcasts its updated parameters to the others. Optimizer state per
+// rank is thus about 1/K of a single learner's.
+//
+// The trainer drives it (learner/grpo_trainer.h); every rank issues the same collectives in
+// the same order. A collective that fails or passes the communicator's timeout (a rank crashed,
+// stopped or diverged from the sequence) returns an error on every rank that is still alive and
+// breaks the group: the run ends, it does not hang.
+//
+//   learner::DataParallel data_parallel(std::move(communicator));
+//   auto [begin, end] = data_parallel.share(groups.size());
+//   GrpoTrainer trainer(policy, options, rollout, pad_id, &data_parallel);
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/status.h"
+#include "model/communicator.h"
+
+namespace caravan::learner {
+
+// Not thread-safe: the rank's training thread issues every call.
+class DataParallel {
+ public:
+  explicit DataParallel(std::unique_ptr<model::Communicator> communicator);
+
+  int rank() const { return communicator_->rank(); }
+  int ranks() const { return communicator_->world_size(); }
+  model::Communicator& communicator() { return *communicator_; }
+
+  // This rank's share [begin, end) of `count` whole groups: contiguous, in rank order, the sizes
+  // differing by at most one (the lower ranks take the extra ones). May be empty.
+  std::pair<size_t, size_t> share(size_t count) const;
+
+  // The elementwise sums of `values` over the ranks (float32 on the wire: exact for counts below
+  // 2^24). Every rank passes as many values.
+  Result<std::vector<double>> sum(const std::vector<double>& values);
+
+  // Replaces each parameter's gradient by its sum over the ranks (an undefined gradient counts
+  // as zeros and becomes defined). The parameters are float32, in the same order on every rank.
+  Status sum_gradients(const std::vector<at::Tensor>& parameters);
+
+  // The parameters this rank owns under partition_by_numel(): the ones its optimizer updates.
+  std::vector<at::Tensor> owned_parameters(const std::vector<at::Tensor>& parameters) const;
+
+  // After each rank's optimizer updated the parameters it owns: every parameter takes its
+  // owner's values (one broadcast per owner). Float32 parameters, as for sum_gradients().
+  Status share_owned_parameters(const std::vector<at::Tensor>& parameters);
+
+  // Every tensor (float32) takes rank 0's values: the ranks start from the weights rank 0 holds
+  // (after its SFT, say).
+  Status copy_from_rank0(const std::vector<at::Tensor>& tensors);
+
+ private:
+  // Broadcasts `tensors` (float32) from `root` as one flat buffer, in place on the others.
+  Status broadcast(const std::vector<at::Tensor>& tensors, int root);
+  std::vector<int> owners(const std::vector<at::Tensor>& parameters) const;
+
+  std::unique_ptr<model::Communicator> communicator_;
+};
+
+} // namespace caravan::learner
