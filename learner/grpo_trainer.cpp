@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "learner/advantages.h"
 #include "learner/autocast.h"
@@ -16,7 +17,7 @@
 namespace caravan::learner {
 
 GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, const core::RolloutOptions& rollout,
-                         int32_t pad_id)
+                         int32_t pad_id, std::unique_ptr<ValueTrainer> value_trainer)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
       options_(options),
@@ -25,7 +26,8 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, 
       pad_id_(pad_id),
       optimizer_(policy_->parameters(),
                  torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)),
-      kl_controller_(options.kl) {
+      kl_controller_(options.kl),
+      value_trainer_(std::move(value_trainer)) {
   CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
                 " max_new_tokens ", max_new_tokens_);
   const core::PolicyLossOptions& loss = options.loss;
@@ -36,6 +38,9 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const core::GrpoOptions& options, 
   CARAVAN_CHECK(options.advantage.eps > 0 && options.max_grad_norm > 0 && options.logprob_chunk_size >= 1,
                 "bad GRPO options: advantage_eps ", options.advantage.eps, " max_grad_norm ", options.max_grad_norm,
                 " logprob_chunk_size ", options.logprob_chunk_size);
+  CARAVAN_CHECK((options.advantage.estimator == core::AdvantageEstimator::kGae) == (value_trainer_ != nullptr),
+                "a value model is given exactly for advantage_estimator gae (estimator ",
+                enum_name(options.advantage.estimator), ")");
   policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 
@@ -137,12 +142,16 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   const double kl_coef = kl_controller_.coef();
   const at::Tensor kl = kl_estimate(logprobs, ref_logprobs, mask, options_.kl.estimator);
   const bool kl_in_reward = options_.kl.placement == core::KlPlacement::kReward;
-  const at::Tensor advantages = estimate_advantages(
+  // PPO: the value model's V_old of every completion token, before any update.
+  const at::Tensor old_values = value_trainer_ != nullptr ? value_trainer_->values(batch) : at::Tensor();
+  const AdvantageEstimate estimate = estimate_advantages(
       {.rewards = reward_table.to(device),
        .judged = judged_table.to(device),
        .mask = mask,
-       .token_rewards = kl_in_reward ? (-kl_coef * kl.detach()).to(at::kFloat) : at::Tensor()},
+       .token_rewards = kl_in_reward ? (-kl_coef * kl.detach()).to(at::kFloat) : at::Tensor(),
+       .values = old_values.defined() ? old_values * mask : at::Tensor()},
       options_.advantage);
+  const at::Tensor& advantages = estimate.advantages;
 
   // With a correction on, the PPO ratio measures the update only (against the learner's own
   // recomputation) and the correction weights carry the rollout/learner gap.
@@ -177,6 +186,10 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
     return ((kl.detach() * mask).sum() / mask.sum().clamp_min(1.0)).item<double>();
   }();
   kl_controller_.update(kl_mean, static_cast<int64_t>(sequences.size()));
+  std::optional<ValueUpdateStats> value_update;
+  if (value_trainer_ != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(value_update, value_trainer_->update(batch, old_values, estimate.returns));
+  }
 
   stats.loss = loss.loss.item<double>();
   stats.kl_mean = kl_mean;
@@ -195,6 +208,11 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   stats.terms.emplace_back("logprob_diff_mean", mismatch.mean_abs);
   stats.terms.emplace_back("logprob_tokens", static_cast<double>(mismatch.tokens));
   stats.terms.emplace_back("learning_rate", learning_rate);
+  if (value_update) {
+    stats.terms.emplace_back("value_loss", value_update->loss);
+    stats.terms.emplace_back("value_clip_fraction", value_update->clip_fraction);
+    stats.terms.emplace_back("explained_variance", value_update->explained_variance);
+  }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

@@ -100,7 +100,9 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const proto::TrainBatch::Reader& batch) {
   // The reference of the KL penalty is the policy as RL starts: the SFT result.
-  if (grpo_ == nullptr) grpo_ = make_trainer();
+  if (grpo_ == nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(grpo_, make_trainer());
+  }
   std::vector<RolloutGroup> groups;
   groups.reserve(batch.getGroups().size());
   for (const auto group : batch.getGroups()) {
@@ -151,8 +153,15 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
   return model::weights_synced_reply(request.getRequestId(), stats);
 }
 
-std::unique_ptr<GrpoTrainer> LearnerWorker::make_trainer() {
-  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id());
+Result<std::unique_ptr<GrpoTrainer>> LearnerWorker::make_trainer() {
+  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<ValueTrainer> value_trainer,
+                           make_value_trainer(config_.value_model, policy_, spec_.compute_dtype,
+                                              {.max_grad_norm = config_.grpo.max_grad_norm,
+                                               .aggregation = config_.grpo.loss.aggregation,
+                                               .max_tokens = config_.rollout.max_new_tokens,
+                                               .gradient_checkpointing = config_.grpo.gradient_checkpointing}));
+  return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id(),
+                                       std::move(value_trainer));
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {

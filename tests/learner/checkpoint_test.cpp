@@ -15,14 +15,24 @@ namespace {
 
 // A learner's state: its policy and, once RL started, its trainer.
 struct Learner {
-  explicit Learner(uint64_t seed) : policy(testing::tiny_llama(seed)) {}
+  explicit Learner(uint64_t seed, bool ppo = false) : policy(testing::tiny_llama(seed)), ppo(ppo) {}
   // An adaptive KL coefficient and a decaying learning rate: state beyond weights and moments.
+  // PPO adds a value model copied from the policy, with its own optimizer and warm-up.
   std::unique_ptr<GrpoTrainer> make_trainer() {
     core::GrpoOptions options = testing::grpo_test_options();
     options.steps = 10;
     options.kl.target = 1e-4;
     options.schedule = {.kind = core::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
-    return std::make_unique<GrpoTrainer>(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
+    std::unique_ptr<ValueTrainer> critic;
+    if (ppo) {
+      options.advantage.estimator = core::AdvantageEstimator::kGae;
+      critic = std::make_unique<ValueTrainer>(
+          value_model_from_policy(policy),
+          ValueModelOptions{.source = "policy", .path = "", .learning_rate = 1e-2, .warmup_steps = 5},
+          ValueUpdateOptions{});
+    }
+    return std::make_unique<GrpoTrainer>(policy, options, testing::rollout_test_options(), /*pad_id=*/0,
+                                         std::move(critic));
   }
   Status train_step() {
     if (trainer == nullptr) trainer = make_trainer();
@@ -32,6 +42,7 @@ struct Learner {
     return read_checkpoint(dir, policy, trainer, [this] { return make_trainer(); });
   }
   model::Llama policy;
+  bool ppo;
   std::unique_ptr<GrpoTrainer> trainer;
 };
 
@@ -102,6 +113,46 @@ TEST_F(CheckpointTest, ARestoredLearnerTakesTheBitIdenticalNextStep) {
 
   EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
   EXPECT_TRUE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*original.trainer->reference())));
+}
+
+// With PPO the value model's weights, its AdamW moments and its warm-up position are restored too:
+// the next step (policy and value model) is bit-identical, and the value loss it reports equal.
+TEST_F(CheckpointTest, ARestoredPpoLearnerTakesTheBitIdenticalNextStep) {
+  Learner original(/*seed=*/1, /*ppo=*/true);
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(save(original, {.step = 2, .policy_version = 3, .sft_cursor = 32, .rl_started = true}).ok());
+  for (const char* file : {"value_model.safetensors", "value_optimizer.pt"}) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / file)) << file;
+  }
+  const auto state = nlohmann::json::parse(core::read_file(dir_ / "learner_state.json", "state").value());
+  EXPECT_EQ(state["value_model"], nlohmann::json({{"steps_done", 2}}));
+  Result<GrpoStepStats> original_next = original.trainer->step(testing::rewarded_groups(*original.policy), 0);
+  ASSERT_TRUE(original_next.ok());
+
+  Learner restored(/*seed=*/9, /*ppo=*/true);
+  auto contents = restored.restore(dir_);
+  ASSERT_TRUE(contents.ok()) << contents.status().to_string();
+  ASSERT_NE(restored.trainer->value_trainer(), nullptr);
+  EXPECT_EQ(restored.trainer->value_trainer()->steps_done(), 2);
+  Result<GrpoStepStats> restored_next = restored.trainer->step(testing::rewarded_groups(*restored.policy), 0);
+  ASSERT_TRUE(restored_next.ok());
+
+  EXPECT_EQ(restored_next->terms, original_next->terms);
+  EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
+  const auto expected = original.trainer->value_trainer()->model()->named_parameters();
+  for (const auto& item : restored.trainer->value_trainer()->model()->named_parameters()) {
+    EXPECT_TRUE(at::equal(item.value(), expected[item.key()])) << item.key();
+  }
+
+  // A PPO learner cannot resume from a checkpoint without a value model.
+  Learner grpo(/*seed=*/1);
+  ASSERT_TRUE(grpo.train_step().ok());
+  ASSERT_TRUE(save(grpo, {.step = 1, .rl_started = true}).ok());
+  std::filesystem::remove(dir_ / "value_model.safetensors");
+  const Status status = restored.restore(dir_).status();
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("value_model.safetensors"), std::string::npos) << status.message();
 }
 
 // Before the first TrainBatch there is no reference and no optimizer; a restore into a learner
