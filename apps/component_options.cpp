@@ -23,7 +23,8 @@ learner::LearnerOptions learner_options(const RunConfig& config) {
           .task_kind = config.task.kind,
           .sft = config.sft,
           .grpo = config.grpo,
-          .rollout = {.temperature = config.rollout.temperature, .max_new_tokens = config.rollout.max_new_tokens}};
+          .rollout = {.temperature = config.rollout.temperature, .max_new_tokens = config.rollout.max_new_tokens},
+          .value_model = config.value_model};
 }
 
 learner::StageOptions stage_options(const RunConfig& config) {

@@ -55,7 +55,7 @@ Result<RunConfig> resolve(RunConfig config, const std::optional<std::string>& ru
   // Workers may start elsewhere (cluster launchers): the resolved config names every path absolutely.
   for (std::string* path :
        {&config.run.directory, &config.verifier.reward_config, &config.task.dataset, &config.task.held_out_dataset,
-        &config.model.path}) {
+        &config.model.path, &config.value_model.path}) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
   }
   return config;

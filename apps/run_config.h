@@ -22,6 +22,7 @@
 #include "learner/dpo_options.h"
 #include "learner/grpo_options.h"
 #include "learner/sft_options.h"
+#include "learner/value_model_options.h"
 #include "model/model_options.h"
 #include "rewards/verifier_options.h"
 #include "weights_sync/weight_sync_options.h"
@@ -35,6 +36,8 @@ struct RunConfig {
   learner::SftOptions sft;
   learner::DpoOptions dpo;
   learner::GrpoOptions grpo;
+  // [value_model]: PPO's value model (advantage_estimator = "gae").
+  learner::ValueModelOptions value_model;
   // [grpo] dynamic_sampling, dynamic_sampling_max_rounds: the controller's DAPO dynamic sampling.
   controller::DynamicSamplingOptions dynamic_sampling;
   rollout::RolloutOptions rollout;

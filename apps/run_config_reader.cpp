@@ -126,6 +126,9 @@ void visit_fields(RunConfig& c, Visitor& v) {
   v.field("advantage_estimator", advantage.estimator, enum_choices(learner::kAllAdvantageEstimators));
   v.field("advantage_eps", advantage.eps, greater_than(0));
   v.field("advantage_group_baseline", advantage.group_baseline, Rule{});
+  v.field("gae_gamma", advantage.gae_gamma, in_range(0, 1));
+  v.field("gae_lambda", advantage.gae_lambda, in_range(0, 1));
+  v.field("gae_whiten", advantage.gae_whiten, Rule{});
   learner::PolicyLossOptions& loss = c.grpo.loss;
   v.field("policy_loss", loss.kind, enum_choices(learner::kAllPolicyLossKinds));
   v.field("clip_low", loss.clip_low, left_open_range(0, 1));
@@ -150,6 +153,17 @@ void visit_fields(RunConfig& c, Visitor& v) {
   controller::DynamicSamplingOptions& dynamic_sampling = c.dynamic_sampling;
   v.field("dynamic_sampling", dynamic_sampling.mode, enum_choices(controller::kAllDynamicSamplings));
   v.field("dynamic_sampling_max_rounds", dynamic_sampling.max_rounds, in_range(1, 1000));
+
+  // PPO's value model (learner/value_model_options.h).
+  v.section("value_model");
+  learner::ValueModelOptions& value = c.value_model;
+  v.field("source", value.source, one_of({"", "policy"}));
+  v.field("path", value.path, Rule{});
+  v.field("learning_rate", value.learning_rate, open_range(0, 1));
+  v.field("weight_decay", value.weight_decay, at_least(0));
+  v.field("warmup_steps", value.warmup_steps, in_range(0, 1e7));
+  v.field("loss_coef", value.loss_coef, greater_than(0));
+  v.field("vf_clip", value.vf_clip, greater_than(0));
 
   v.section("rollout");
   v.field("actors", c.rollout.actors, in_range(1, 1024));
@@ -281,6 +295,13 @@ Status validate_rl_algorithm(const learner::GrpoOptions& g, const std::string& s
     return Status::invalid_argument(str_cat(source, ": [grpo] advantage_group_baseline applies to advantage_estimator = "
                                             "\"reinforce_pp\" only (the others are group baselines already)"));
   }
+  const bool gae_keys_set = g.advantage.gae_gamma != AdvantageOptions{}.gae_gamma ||
+                            g.advantage.gae_lambda != AdvantageOptions{}.gae_lambda ||
+                            g.advantage.gae_whiten != AdvantageOptions{}.gae_whiten;
+  if (gae_keys_set && g.advantage.estimator != learner::AdvantageEstimator::kGae) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] gae_gamma / gae_lambda / gae_whiten apply to "
+                                            "advantage_estimator = \"gae\" only"));
+  }
   if (g.kl.target > 0 && g.kl.coef == 0) {
     return Status::invalid_argument(str_cat(source, ": [grpo] kl_target = ", g.kl.target,
                                             " needs kl_coef > 0: the adaptive controller scales the coefficient"));
@@ -294,6 +315,26 @@ Status validate_rl_algorithm(const learner::GrpoOptions& g, const std::string& s
   if ((low != 0 || high != 0) && !(low < 1 && high > 1)) {
     return Status::invalid_argument(str_cat(source, ": [grpo] mask_ratio_low / mask_ratio_high: expected both 0 (off) "
                                             "or 0 <= low < 1 < high, got ", low, " / ", high));
+  }
+  return Status();
+}
+
+// [value_model] exists exactly for [grpo] advantage_estimator = "gae", from one source.
+Status validate_value_model(const RunConfig& c, const std::string& source) {
+  const learner::ValueModelOptions& value = c.value_model;
+  const bool gae = c.grpo.advantage.estimator == learner::AdvantageEstimator::kGae;
+  if (gae && !value.enabled()) {
+    return Status::invalid_argument(str_cat(source, ": [grpo] advantage_estimator = \"gae\" needs a value model: set ",
+                                            "[value_model] source = \"policy\" or [value_model] path = \"DIR\""));
+  }
+  if (!gae && value.enabled()) {
+    return Status::invalid_argument(str_cat(source, ": [value_model] ", value.path.empty() ? "source" : "path",
+                                            " is only read when [grpo] advantage_estimator = \"gae\" (it is \"",
+                                            enum_name(c.grpo.advantage.estimator), "\")"));
+  }
+  if (!value.source.empty() && !value.path.empty()) {
+    return Status::invalid_argument(str_cat(source, ": [value_model] source = \"", value.source, "\" and path = \"",
+                                            value.path, "\": set one of the two"));
   }
   return Status();
 }
@@ -331,10 +372,12 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             "truth for the verifier, not reference completions to imitate"));
   }
   CARAVAN_RETURN_IF_ERROR(validate_rl_algorithm(c.grpo, source));
-  if (c.learner.ranks > 1 && c.grpo.advantage.estimator == learner::AdvantageEstimator::kReinforcePlusPlus) {
+  if (c.learner.ranks > 1 && (c.grpo.advantage.estimator == learner::AdvantageEstimator::kReinforcePlusPlus ||
+                              c.grpo.advantage.estimator == learner::AdvantageEstimator::kGae)) {
     return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks,
-                                            " needs a group-local [grpo] advantage_estimator; \"reinforce_pp\" "
-                                            "normalises over the whole batch, which the ranks split"));
+                                            " needs a group-local [grpo] advantage_estimator; \"",
+                                            learner::enum_name(c.grpo.advantage.estimator),
+                                            "\" normalises over the whole batch, which the ranks split"));
   }
   if (c.learner.ranks > 1 && c.grpo.batching.mini_batches != 1) {
     return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks, " needs [grpo] ",
@@ -346,6 +389,7 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             "[grpo] checkpoint_every = ", c.grpo.checkpoint_every,
                                             ": the ranks' sharded optimizer state is not checkpointed yet"));
   }
+  CARAVAN_RETURN_IF_ERROR(validate_value_model(c, source));
   if (c.grpo.bf16_autocast && c.model.dtype != "float32") {
     return Status::invalid_argument(str_cat(source, ": [grpo] bf16_autocast needs [model] dtype = \"float32\" (the ",
                                             "float32 master weights), got \"", c.model.dtype, "\""));

@@ -19,17 +19,20 @@ enum class AdvantageEstimator {
   // REINFORCE++ (Hu 2025): per-token returns (or, with a group baseline, r - mean_group),
   // normalised over all completion tokens of the batch.
   kReinforcePlusPlus,
+  // GAE (Schulman et al. 2016) over per-token values of a value model ([value_model]): PPO.
+  kGae,
 };
-inline constexpr std::array<AdvantageEstimator, 4> kAllAdvantageEstimators = {
+inline constexpr std::array<AdvantageEstimator, 5> kAllAdvantageEstimators = {
     AdvantageEstimator::kGrpo, AdvantageEstimator::kDrGrpo, AdvantageEstimator::kRloo,
-    AdvantageEstimator::kReinforcePlusPlus};
-// config.toml spelling: "grpo", "dr_grpo", "rloo", "reinforce_pp".
+    AdvantageEstimator::kReinforcePlusPlus, AdvantageEstimator::kGae};
+// config.toml spelling: "grpo", "dr_grpo", "rloo", "reinforce_pp", "gae".
 constexpr std::string_view enum_name(AdvantageEstimator estimator) {
   switch (estimator) {
     case AdvantageEstimator::kGrpo: return "grpo";
     case AdvantageEstimator::kDrGrpo: return "dr_grpo";
     case AdvantageEstimator::kRloo: return "rloo";
     case AdvantageEstimator::kReinforcePlusPlus: return "reinforce_pp";
+    case AdvantageEstimator::kGae: return "gae";
   }
   return "unknown";
 }
@@ -43,6 +46,13 @@ struct AdvantageOptions {
   // [grpo] advantage_group_baseline: reinforce_pp only: subtract the group's mean reward before
   // the batch normalisation (OpenRLHF/verl "reinforce_plus_plus_baseline").
   bool group_baseline = false;
+  // [grpo] gae_gamma / gae_lambda: gae only: the discount and the GAE lambda, both in [0, 1]
+  // (Tülu 3: 1 and 0.95).
+  double gae_gamma = 1.0;
+  double gae_lambda = 0.95;
+  // [grpo] gae_whiten: gae only: whiten the advantages over all completion tokens of the batch
+  // (the value targets stay unwhitened), as verl and OpenRLHF do.
+  bool gae_whiten = true;
 };
 
 } // namespace caravan::learner

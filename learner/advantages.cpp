@@ -123,7 +123,7 @@ GaeResult gae(const at::Tensor& token_rewards, const at::Tensor& values, const a
   return {.advantages = advantages, .returns = (advantages + v) * weight};
 }
 
-at::Tensor estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options) {
+AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options) {
   check_table(inputs.rewards, inputs.judged);
   const at::Tensor mask = (inputs.mask != 0).to(at::kFloat);
   const int64_t sequences = mask.size(0);
@@ -133,14 +133,21 @@ at::Tensor estimate_advantages(const AdvantageInputs& inputs, const AdvantageOpt
       inputs.token_rewards.defined() ? inputs.token_rewards.detach().to(at::kFloat) * mask : at::zeros_like(mask);
   CARAVAN_CHECK(token_rewards.sizes() == mask.sizes(), "token_rewards ", token_rewards.sizes(), " must be shaped like mask ",
                 mask.sizes());
+  CARAVAN_CHECK(inputs.values.defined() == (options.estimator == learner::AdvantageEstimator::kGae),
+                "values are given exactly for the gae estimator (estimator ", enum_name(options.estimator), ")");
   // Each judged sample's total reward, back in its [G,S] cell; unjudged cells stay 0 (unread).
   const at::Tensor rewards = inputs.rewards.detach().to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
   const at::Tensor totals = rewards.masked_select(inputs.judged) + token_rewards.sum(1);
   const at::Tensor table = at::zeros_like(rewards).masked_scatter(inputs.judged, totals);
 
   // A per-sequence advantage [G,S] spread over the sample's completion tokens.
-  const auto per_token = [&](const at::Tensor& advantage_table) {
-    return advantage_table.masked_select(inputs.judged).unsqueeze(1) * mask;
+  const auto per_token = [&](const at::Tensor& advantage_table) -> AdvantageEstimate {
+    return {.advantages = advantage_table.masked_select(inputs.judged).unsqueeze(1) * mask};
+  };
+  // The per-token rewards with the outcome reward on each sample's last completion token.
+  const auto with_outcome = [&] {
+    const at::Tensor last = (mask.cumsum(1) == mask.sum(1, /*keepdim=*/true)).logical_and(mask != 0);
+    return token_rewards + rewards.masked_select(inputs.judged).unsqueeze(1) * last.to(at::kFloat);
   };
   switch (options.estimator) {
     case AdvantageEstimator::kGrpo:
@@ -152,12 +159,20 @@ at::Tensor estimate_advantages(const AdvantageInputs& inputs, const AdvantageOpt
     case AdvantageEstimator::kReinforcePlusPlus: {
       if (options.group_baseline) {
         // As in verl, whitening shifts a flat group's zeros too: the batch mean is the baseline.
-        return masked_whiten(per_token(centered_advantages(table, inputs.judged)), mask, options.eps);
+        return {.advantages = masked_whiten(per_token(centered_advantages(table, inputs.judged)).advantages, mask,
+                                            options.eps)};
       }
-      // The outcome reward is the last completion token's reward.
-      const at::Tensor last = (mask.cumsum(1) == mask.sum(1, /*keepdim=*/true)).logical_and(mask != 0);
-      const at::Tensor outcome = rewards.masked_select(inputs.judged).unsqueeze(1) * last.to(at::kFloat);
-      return masked_whiten(discounted_returns(token_rewards + outcome, mask, /*gamma=*/1.0), mask, options.eps);
+      return {.advantages = masked_whiten(discounted_returns(with_outcome(), mask, /*gamma=*/1.0), mask, options.eps)};
+    }
+    case learner::AdvantageEstimator::kGae: {
+      CARAVAN_CHECK(inputs.values.sizes() == mask.sizes(), "values ", inputs.values.sizes(),
+                    " must be shaped like mask ", mask.sizes());
+      const GaeResult result =
+          gae(with_outcome(), inputs.values.detach().to(at::kFloat), mask, options.gae_gamma, options.gae_lambda);
+      // The value targets stay in reward units; only the policy's advantages are whitened.
+      const at::Tensor advantages =
+          options.gae_whiten ? masked_whiten(result.advantages, mask, options.eps) : result.advantages;
+      return {.advantages = advantages, .returns = result.returns};
     }
   }
   CARAVAN_CHECK(false, "unknown advantage estimator ", static_cast<int>(options.estimator));

@@ -87,14 +87,27 @@ struct AdvantageInputs {
   // [B,T] per-token rewards added to the outcome (-coef * kl with the KL penalty in the
   // reward), 0 outside the mask; undefined = none.
   at::Tensor token_rewards = {};
+  // [B,T] the value model's V(s_t) per completion token (read from the hidden state that
+  // predicts token t); required by gae, undefined for the other estimators.
+  at::Tensor values = {};
 };
 
-// Per-token advantages [B,T] (float32, 0 outside the mask) for options.estimator. The outcome
-// reward counts as the reward of a sample's last completion token. Group estimators (grpo,
-// dr_grpo, rloo, reinforce_pp with group_baseline) see each sample's total reward (outcome plus
-// the sum of its token rewards) and give every token of the sample the same advantage;
-// reinforce_pp without the baseline uses the undiscounted per-token returns. reinforce_pp then
-// whitens over all completion tokens of the batch.
-at::Tensor estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options);
+struct AdvantageEstimate {
+  // [B,T] float32, 0 outside the mask.
+  at::Tensor advantages;
+  // gae only: the value model's regression targets GaeResult::returns (unwhitened advantages +
+  // values), [B,T] float32; undefined for the other estimators.
+  at::Tensor returns = {};
+};
+
+// Per-token advantages for options.estimator. The outcome reward counts as the reward of a
+// sample's last completion token. Group estimators (grpo, dr_grpo, rloo, reinforce_pp with
+// group_baseline) see each sample's total reward (outcome plus the sum of its token rewards) and
+// give every token of the sample the same advantage; reinforce_pp without the baseline uses the
+// undiscounted per-token returns. reinforce_pp then whitens over all completion tokens of the
+// batch. gae runs gae() on those per-token rewards and inputs.values with gae_gamma and
+// gae_lambda, then whitens the advantages over the batch when gae_whiten (verl
+// compute_gae_advantage_return). inputs.values must be defined exactly for gae (CARAVAN_CHECK).
+AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options);
 
 } // namespace caravan::learner

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/read_file.h"
+#include "learner/value_model.h"
 #include "model/safetensors.h"
 
 namespace caravan::learner {
@@ -22,6 +23,10 @@ constexpr const char* kExactPolicyFile = "policy.safetensors";
 constexpr const char* kReferenceFile = "reference.safetensors";
 constexpr const char* kOptimizerFile = "optimizer.pt";
 constexpr const char* kRngFile = "rng_state.safetensors";
+constexpr const char* kValueModelFile = "value_model.safetensors";
+constexpr const char* kValueOptimizerFile = "value_optimizer.pt";
+// The learner_state.json object holding the value trainer's counter (PPO).
+constexpr const char* kValueModelKey = "value_model";
 // The tensor of kRngFile holding the default CPU generator's state (bytes).
 constexpr const char* kCpuGeneratorTensor = "cpu_default_generator";
 // The learner_state.json object holding GrpoTrainerState.
@@ -121,6 +126,20 @@ Result<GrpoTrainerState> read_trainer_state(const Json& state, const std::filesy
   return restored;
 }
 
+// The value model's files and learner_state.json's "value_model": {"steps_done"} into `value`.
+Status read_value_trainer(const std::filesystem::path& dir, const Json& state, ValueTrainer& value) {
+  CARAVAN_RETURN_IF_ERROR(load_value_model_parameters(dir / kValueModelFile, *value.model()));
+  CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kValueOptimizerFile, value.optimizer()));
+  const auto object = state.find(kValueModelKey);
+  if (object == state.end() || !object->is_object()) {
+    return Status::invalid_argument(str_cat((dir / kStateFile).string(), ": key '", kValueModelKey,
+                                            "': expected an object (the run has a value model)"));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t steps_done, counter(*object, "steps_done", dir / kStateFile));
+  value.restore(static_cast<int64_t>(steps_done));
+  return Status();
+}
+
 Result<CheckpointContents> read_state(const Json& state, const std::filesystem::path& file) {
   CheckpointContents contents;
   CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, counter(state, "step", file));
@@ -153,6 +172,10 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
   if (trainer != nullptr) {
     CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kReferenceFile, trainer->reference()));
     CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kOptimizerFile, trainer->optimizer()));
+    if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
+      CARAVAN_RETURN_IF_ERROR(save_value_model_parameters(dir / kValueModelFile, *value->model()));
+      CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kValueOptimizerFile, value->optimizer()));
+    }
   }
   CARAVAN_RETURN_IF_ERROR(write_rng_state(dir / kRngFile));
   Json state = {{"step", contents.step},
@@ -162,13 +185,16 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
   if (trainer != nullptr) {
     const GrpoTrainerState trainer_state = trainer->state();
     state[kTrainerKey] = {{"steps_done", trainer_state.steps_done}, {"kl_coef", trainer_state.kl_coef}};
+    if (const ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
+      state[kValueModelKey] = {{"steps_done", value->steps_done()}};
+    }
   }
   return core::write_file_atomically(dir / kStateFile, state.dump(2) + "\n");
 }
 
 Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
                                            std::unique_ptr<GrpoTrainer>& trainer,
-                                           const std::function<std::unique_ptr<GrpoTrainer>()>& make_trainer) {
+                                           const std::function<Result<std::unique_ptr<GrpoTrainer>>()>& make_trainer) {
   CARAVAN_ASSIGN_OR_RETURN(const Json state, read_state_json(dir / kStateFile));
   CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents, read_state(state, dir / kStateFile));
   std::error_code error;
@@ -179,11 +205,14 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
   }
   trainer.reset();
   if (contents.rl_started) {
-    trainer = make_trainer();
+    CARAVAN_ASSIGN_OR_RETURN(trainer, make_trainer());
     CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, trainer->reference()));
     CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kOptimizerFile, trainer->optimizer()));
     CARAVAN_ASSIGN_OR_RETURN(const GrpoTrainerState trainer_state, read_trainer_state(state, dir / kStateFile));
     trainer->restore(trainer_state);
+    if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
+      CARAVAN_RETURN_IF_ERROR(read_value_trainer(dir, state, *value));
+    }
   }
   CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
   return contents;

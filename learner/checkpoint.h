@@ -8,11 +8,15 @@
 //                                     model directory's dtype (checkpoint_dtype) would round them
 //   reference.safetensors             the frozen reference model of the KL penalty   (once RL started)
 //   optimizer.pt                      AdamW state: moments and step count per parameter (once RL started)
+//   value_model.safetensors           PPO's value model, parameters in their own dtype  (with a value model)
+//   value_optimizer.pt                its AdamW state                                  (with a value model)
 //   rng_state.safetensors             the LibTorch default CPU generator's state
 //   learner_state.json                step, policy version, SFT cursor, whether RL started, and
 //                                     once RL started the trainer's state: "trainer":
 //                                     {"steps_done" (the learning-rate schedule's position),
-//                                     "kl_coef" (the adaptive KL coefficient)}
+//                                     "kl_coef" (the adaptive KL coefficient)}, and with a
+//                                     value model "value_model": {"steps_done" (its warm-up's
+//                                     position)}
 // Each file is written atomically.
 //
 //   CARAVAN_RETURN_IF_ERROR(write_checkpoint(dir, contents, policy, spec.config,
@@ -52,14 +56,15 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
                         GrpoTrainer* trainer);
 
 // Restores what write_checkpoint wrote: the policy's weights in place; when RL had started,
-// `trainer` = make_trainer() (built on the restored policy) with the reference model and
-// optimizer state loaded into it, else `trainer` is reset; the RNG state last (building a
+// `trainer` = make_trainer() (built on the restored policy; its error is returned) with the
+// reference model and optimizer state loaded into it, and the value model's weights, optimizer
+// and counter when the trainer has one; else `trainer` is reset; the RNG state last (building a
 // trainer draws random numbers). Returns the counters. Errors name the file: kNotFound for a
 // missing file, kInvalidArgument for content that does not fit (a key of learner_state.json, a
 // tensor of another shape, an optimizer of other parameters). On error the learner is partially
 // restored and must not train on.
 Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
                                            std::unique_ptr<GrpoTrainer>& trainer,
-                                           const std::function<std::unique_ptr<GrpoTrainer>()>& make_trainer);
+                                           const std::function<Result<std::unique_ptr<GrpoTrainer>>()>& make_trainer);
 
 } // namespace caravan::learner

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "learner/advantages.h"
 #include "learner/autocast.h"
@@ -62,7 +63,8 @@ struct StepTotals {
 } // namespace
 
 GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
-                         int32_t pad_id, DataParallel* data_parallel)
+                         int32_t pad_id, std::unique_ptr<ValueTrainer> value_trainer,
+                         DataParallel* data_parallel)
     : policy_(std::move(policy)),
       reference_(frozen_copy(policy_)),
       options_(options),
@@ -74,10 +76,13 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const 
                                           : policy_->parameters(),
                  torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)),
       kl_controller_(options.kl),
+      value_trainer_(std::move(value_trainer)),
       data_parallel_(data_parallel) {
   CARAVAN_CHECK(data_parallel_ == nullptr ||
-                    options.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus,
-                "data-parallel ranks need a group-local advantage estimator; reinforce_pp normalises over the batch");
+                    (options.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus &&
+                     options.advantage.estimator != AdvantageEstimator::kGae),
+                "data-parallel ranks need a group-local advantage estimator; reinforce_pp and gae normalise over "
+                "the batch");
   CARAVAN_CHECK(data_parallel_ == nullptr || options.batching.mini_batches == 1,
                 "data-parallel ranks make one update per epoch: mini_batches must be 1, got ",
                 options.batching.mini_batches);
@@ -95,6 +100,9 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const 
                     options.batching.micro.micro_batch_tokens >= 0,
                 "bad GRPO batching options: mini_batches ", options.batching.mini_batches, " epochs ",
                 options.batching.epochs, " micro_batch_tokens ", options.batching.micro.micro_batch_tokens);
+  CARAVAN_CHECK((options.advantage.estimator == AdvantageEstimator::kGae) == (value_trainer_ != nullptr),
+                "a value model is given exactly for advantage_estimator gae (estimator ",
+                enum_name(options.advantage.estimator), ")");
   policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 
@@ -253,16 +261,20 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
     }
   }
 
-  // Advantages once, over whole groups, before any cut.
-  const at::Tensor advantages = estimate_advantages(
+  // Advantages once, over whole groups, before any cut; for PPO from the value model's V_old of
+  // every completion token, before any update.
+  const at::Tensor old_values = value_trainer_ != nullptr ? value_trainer_->values(whole) : at::Tensor();
+  const AdvantageEstimate estimate = estimate_advantages(
       {.rewards = reward_table.to(device),
        .judged = judged_table.to(device),
        .mask = mask,
        .token_rewards = kl_in_reward
                             ? (-kl_coef * kl_estimate(pre_update_logprobs, ref_logprobs, mask, options_.kl.estimator))
                                   .to(at::kFloat)
-                            : at::Tensor()},
+                            : at::Tensor(),
+       .values = old_values.defined() ? old_values * mask : at::Tensor()},
       options_.advantage);
+  const at::Tensor& advantages = estimate.advantages;
 
   StepTotals totals;
   for (int64_t epoch = 0; epoch < options_.batching.epochs; ++epoch) {
@@ -338,6 +350,11 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   }
   CARAVAN_RETURN_IF_ERROR(close_step(totals, sequences.size(), whole.completion_tokens));
 
+  std::optional<ValueUpdateStats> value_update;
+  if (value_trainer_ != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(value_update, value_trainer_->update(whole, old_values, estimate.returns));
+  }
+
   // The terms below are this rank's share's (the whole batch's without data parallelism).
   const auto updates = static_cast<double>(totals.updates);
   const double tokens = std::max(totals.tokens, 1.0);
@@ -355,6 +372,11 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
                            totals.mismatch_sum / std::max(static_cast<double>(totals.mismatch.tokens), 1.0));
   stats.terms.emplace_back("logprob_tokens", static_cast<double>(totals.mismatch.tokens));
   stats.terms.emplace_back("learning_rate", learning_rate);
+  if (value_update) {
+    stats.terms.emplace_back("value_loss", value_update->loss);
+    stats.terms.emplace_back("value_clip_fraction", value_update->clip_fraction);
+    stats.terms.emplace_back("explained_variance", value_update->explained_variance);
+  }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

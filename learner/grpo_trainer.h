@@ -8,7 +8,9 @@
 // (learner/policy_loss.h), the learning-rate schedule (learner/lr_schedule.h), gradient
 // clipping and AdamW steps: [grpo] mini_batches x epochs of them per TrainBatch, each summing the
 // gradients of micro-batches of at most micro_batch_tokens tokens, padded or packed
-// (learner/batching_options.h, learner/micro_batch.h).
+// (learner/batching_options.h, learner/micro_batch.h). With advantage_estimator = "gae" (PPO)
+// a value model (learner/value_trainer.h) gives the values GAE needs and is updated on the
+// clipped value loss.
 //
 //   model::Llama policy(config.model);               // after SFT
 //   learner::GrpoTrainer trainer(policy, options.grpo, options.rollout, tokenizer->pad_id());
@@ -17,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +33,7 @@
 #include "learner/policy_loss.h"
 #include "learner/rollout_batch.h"
 #include "learner/rollout_sampling.h"
+#include "learner/value_trainer.h"
 #include "model/llama.h"
 
 namespace caravan::learner {
@@ -58,8 +62,9 @@ struct GrpoStepStats {
   // configuration: policy_loss, entropy, kl_coef, clip_low_fraction, clip_high_fraction,
   // dual_clip_fraction (dual clip on), tis_truncated_fraction (TIS on), masked_fraction (IcePop
   // on), logprob_diff_max / logprob_diff_mean / logprob_tokens (the rollout engine's logprobs
-  // against the learner's, on tokens of the current policy version), learning_rate. Empty when
-  // the step made no update.
+  // against the learner's, on tokens of the current policy version), learning_rate, and with a
+  // value model value_loss, value_clip_fraction, explained_variance (ValueUpdateStats). Empty
+  // when the step made no update.
   std::vector<std::pair<std::string, double>> terms;
 };
 
@@ -82,15 +87,17 @@ class GrpoTrainer {
   // to the logits before computing logprobs so that the ratio compares the policy with the
   // rollout distribution that sampled the tokens, and max_new_tokens (the constant aggregation's
   // denominator). Turns the policy's gradient checkpointing on or off as
-  // options.gradient_checkpointing says. Options are validated by the config layer;
-  // out-of-range values are bugs (CARAVAN_CHECK).
+  // options.gradient_checkpointing says. `value_trainer` is given exactly when
+  // options.advantage.estimator is gae. Options are validated by the config layer; out-of-range
+  // values are bugs (CARAVAN_CHECK).
   // With `data_parallel` (not null; it outlives the trainer) this is one rank of K: every rank
   // builds its trainer on the same weights and calls step() with its share of the same batch
   // (DataParallel::share); the update equals one learner's on the whole batch, and optimizer()
   // holds the state of this rank's own parameters only (ZeRO-1). The advantage estimator must be
-  // group-local (not reinforce_pp, which normalises over the whole batch; CARAVAN_CHECK).
+  // group-local (not reinforce_pp or gae, which normalise over the whole batch; CARAVAN_CHECK).
   GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
-              int32_t pad_id, DataParallel* data_parallel = nullptr);
+              int32_t pad_id, std::unique_ptr<ValueTrainer> value_trainer = nullptr,
+              DataParallel* data_parallel = nullptr);
 
   // The optimizer steps of one TrainBatch on `groups` (mini_batches x epochs; fewer mini-batches
   // when there are fewer judged samples). Advantages are computed once over whole groups; the
@@ -103,13 +110,16 @@ class GrpoTrainer {
   // agreement. Returns kInvalidArgument naming the group (and sample) for bad input, before
   // touching the weights, and kInternal if the gradient is not finite (the update is then
   // skipped, with the TrainBatch's later ones; its earlier ones stay; the schedule and the KL
-  // controller do not move).
+  // controller do not move). With a value model, the value update follows the policy's; a
+  // non-finite value gradient skips only the value update and returns kInternal.
   Result<GrpoStepStats> step(const std::vector<RolloutGroup>& groups, uint64_t policy_version);
 
   model::Llama& policy() { return policy_; }
   // The frozen reference of the KL penalty; a checkpoint restore overwrites its weights.
   model::Llama& reference() { return reference_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
+  // The value model's trainer (PPO); null for the group estimators.
+  ValueTrainer* value_trainer() { return value_trainer_.get(); }
   GrpoTrainerState state() const { return {.steps_done = steps_done_, .kl_coef = kl_controller_.coef()}; }
   // From a checkpoint: steps_done >= 0, kl_coef finite and >= 0 (CARAVAN_CHECK).
   void restore(const GrpoTrainerState& state);
@@ -136,6 +146,7 @@ class GrpoTrainer {
   int32_t pad_id_;
   torch::optim::AdamW optimizer_;
   KlController kl_controller_;
+  std::unique_ptr<ValueTrainer> value_trainer_;
   int64_t steps_done_ = 0;
   DataParallel* data_parallel_;
 };

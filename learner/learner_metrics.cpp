@@ -39,6 +39,12 @@ LearnerMetrics::LearnerMetrics(metrics::Registry& registry)
       grad_norm_(registry.add_gauge("caravan_learner_grad_norm", "Gradient L2 norm before clipping, last step").add({})),
       policy_version_(
           registry.add_gauge("caravan_learner_policy_version", "Policy version of the weights the learner holds").add({})),
+      value_loss_(
+          registry.add_gauge("caravan_learner_value_loss", "PPO value model's clipped loss, last step").add({})),
+      explained_variance_(registry
+                              .add_gauge("caravan_learner_explained_variance",
+                                         "Fraction of the returns' variance the PPO value model explains, last step")
+                              .add({})),
       weight_sync_(registry) {}
 
 void LearnerMetrics::record_grpo_step(const GrpoStepStats& stats, const std::vector<RolloutGroup>& groups,
@@ -53,6 +59,10 @@ void LearnerMetrics::record_grpo_step(const GrpoStepStats& stats, const std::vec
   clip_fraction_.set(stats.clip_fraction);
   masked_fraction_.set(batch.masked_fraction);
   grad_norm_.set(stats.grad_norm);
+  for (const auto& [name, value] : stats.terms) {
+    if (name == "value_loss") value_loss_.set(value);
+    if (name == "explained_variance") explained_variance_.set(value);
+  }
   set_policy_version(policy_version);
 }
 

@@ -11,6 +11,9 @@
 //   caravan_learner_masked_fraction          fraction of completion tokens left out of the loss
 //   caravan_learner_grad_norm                gradient L2 norm before clipping, last step
 //   caravan_learner_policy_version           version of the weights the learner holds
+//   caravan_learner_value_loss               PPO only: the value model's clipped loss, last step
+//   caravan_learner_explained_variance       PPO only: how much of the returns' variance the
+//                                            value model explains, last step
 // plus the weight-sync series of model/weight_sync_metrics.h (the learner is the source).
 //
 //   LearnerMetrics metrics(*registry);
@@ -63,6 +66,8 @@ class LearnerMetrics {
   metrics::Gauge& masked_fraction_;
   metrics::Gauge& grad_norm_;
   metrics::Gauge& policy_version_;
+  metrics::Gauge& value_loss_;
+  metrics::Gauge& explained_variance_;
   model::WeightSyncMetrics weight_sync_;
 };
 

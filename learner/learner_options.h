@@ -10,6 +10,7 @@
 #include "learner/grpo_options.h"
 #include "learner/rollout_sampling.h"
 #include "learner/sft_options.h"
+#include "learner/value_model_options.h"
 
 namespace caravan::learner {
 
@@ -21,6 +22,8 @@ struct LearnerOptions {
   SftOptions sft;
   GrpoOptions grpo;
   RolloutSampling rollout;
+  // PPO's value model ([value_model]; used with advantage_estimator = "gae").
+  ValueModelOptions value_model;
 };
 
 } // namespace caravan::learner

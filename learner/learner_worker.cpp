@@ -109,7 +109,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const 
   // The reference of the KL penalty is the policy as RL starts: the SFT result (rank 0's).
   if (grpo_ == nullptr) {
     if (ranks_ != nullptr) CARAVAN_RETURN_IF_ERROR(ranks_->data_parallel.copy_from_rank0(policy_->parameters()));
-    grpo_ = make_trainer();
+    CARAVAN_ASSIGN_OR_RETURN(grpo_, make_trainer());
   }
   std::vector<RolloutGroup> groups;
   groups.reserve(batch.getGroups().size());
@@ -166,9 +166,15 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
   return model::weights_synced_reply(request.getRequestId(), stats);
 }
 
-std::unique_ptr<GrpoTrainer> LearnerWorker::make_trainer() {
+Result<std::unique_ptr<GrpoTrainer>> LearnerWorker::make_trainer() {
+  CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<ValueTrainer> value_trainer,
+                           make_value_trainer(config_.value_model, policy_, spec_.compute_dtype,
+                                              {.max_grad_norm = config_.grpo.max_grad_norm,
+                                               .aggregation = config_.grpo.loss.aggregation,
+                                               .max_tokens = config_.rollout.max_new_tokens,
+                                               .gradient_checkpointing = config_.grpo.gradient_checkpointing}));
   return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id(),
-                                       ranks_ != nullptr ? &ranks_->data_parallel : nullptr);
+                                       std::move(value_trainer), ranks_ != nullptr ? &ranks_->data_parallel : nullptr);
 }
 
 Status LearnerWorker::check_single_rank(const char* what) const {

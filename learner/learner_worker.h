@@ -77,8 +77,9 @@ class LearnerWorker {
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> restore(const proto::RestoreCheckpoint::Reader& request);
   Result<std::unique_ptr<capnp::MallocMessageBuilder>> export_model(const proto::ExportModel::Reader& request);
   std::vector<SftExample> sft_batch();
-  // The GRPO trainer on the current policy (its reference: the policy as it is now).
-  std::unique_ptr<GrpoTrainer> make_trainer();
+  // The GRPO trainer on the current policy (its reference, and a value model from the policy:
+  // the policy as it is now). Errors: those of loading [value_model] path.
+  Result<std::unique_ptr<GrpoTrainer>> make_trainer();
   // kFailedPrecondition naming `what` for a data-parallel learner (see LearnerRanks).
   Status check_single_rank(const char* what) const;
 

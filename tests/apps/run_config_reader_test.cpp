@@ -426,6 +426,59 @@ TEST(ConfigTest, LearnerRanksAreReadCheckedAndRoundTrip) {
   }
 }
 
+TEST(ConfigTest, PpoReadsGaeAndTheValueModelAndRoundTrips) {
+  auto config = parse_run_config(kMinimal + R"([grpo]
+advantage_estimator = "gae"
+gae_gamma = 0.99
+gae_lambda = 0.9
+gae_whiten = false
+[value_model]
+source = "policy"
+learning_rate = 2e-5
+weight_decay = 0.01
+warmup_steps = 3
+loss_coef = 0.5
+vf_clip = 0.3
+)",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->grpo.advantage.estimator, learner::AdvantageEstimator::kGae);
+  EXPECT_EQ(config->grpo.advantage.gae_gamma, 0.99);
+  EXPECT_EQ(config->grpo.advantage.gae_lambda, 0.9);
+  EXPECT_FALSE(config->grpo.advantage.gae_whiten);
+  const learner::ValueModelOptions& value = config->value_model;
+  EXPECT_EQ(value.source, "policy");
+  EXPECT_EQ(value.learning_rate, 2e-5);
+  EXPECT_EQ(value.weight_decay, 0.01);
+  EXPECT_EQ(value.warmup_steps, 3);
+  EXPECT_EQ(value.loss_coef, 0.5);
+  EXPECT_EQ(value.vf_clip, 0.3);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+}
+
+TEST(ConfigTest, GaeAndTheValueModelNeedEachOther) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[grpo]\nadvantage_estimator = \"gae\"\n",
+       "[grpo] advantage_estimator = \"gae\" needs a value model: set [value_model] source = \"policy\" or "
+       "[value_model] path"},
+      {"[value_model]\nsource = \"policy\"\n", "[value_model] source is only read when [grpo] advantage_estimator"},
+      {"[value_model]\npath = \"rm\"\n", "[value_model] path is only read when [grpo] advantage_estimator"},
+      {"[grpo]\nadvantage_estimator = \"gae\"\n[value_model]\nsource = \"policy\"\npath = \"rm\"\n",
+       "[value_model] source = \"policy\" and path = \"rm\": set one of the two"},
+      {"[grpo]\ngae_lambda = 0.5\n",
+       "[grpo] gae_gamma / gae_lambda / gae_whiten apply to advantage_estimator = \"gae\""},
+      {"[value_model]\nsource = \"critic\"\n", "[value_model] source: expected one of"},
+      {"[grpo]\nadvantage_estimator = \"gae\"\n[value_model]\nsource = \"policy\"\nvf_clip = 0.0\n",
+       "[value_model] vf_clip"},
+  };
+  for (const auto& [keys, expected] : cases) {
+    Status status = parse_error(kMinimal + keys);
+    EXPECT_NE(status.message().find(expected), std::string::npos) << keys << ": " << status.message();
+  }
+}
+
 TEST(ConfigTest, BatchingKeysAreReadAndCheckedNamingTheKey) {
   auto config = parse_run_config(kMinimal + "[grpo]\nmicro_batch_tokens = 512\npack_sequences = true\nmini_batches = 4\n"
                                             "epochs = 2\n[sft]\nmicro_batch_tokens = 256\npack_sequences = true\n"

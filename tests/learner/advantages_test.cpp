@@ -153,11 +153,11 @@ struct TokenExample {
 TEST(EstimateAdvantages, GroupEstimatorsSpreadTheSequenceAdvantageOverItsTokens) {
   const TokenExample e;
   // GRPO group 0 [1, 0]: +-0.5 / 0.707107 = +-0.707106; group 1 is flat.
-  expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask}, {}),
+  expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask}, {}).advantages,
                 {0.707106, 0.707106, -0.707106, 0, 0, 0, 0, 0}, 1e-5);
   // RLOO group 0: 1 - 0 = 1, 0 - 1 = -1.
   expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask},
-                                    {.estimator = learner::AdvantageEstimator::kRloo}),
+                                    {.estimator = learner::AdvantageEstimator::kRloo}).advantages,
                 {1, 1, -1, 0, 0, 0, 0, 0}, 1e-6);
 }
 
@@ -168,7 +168,7 @@ TEST(EstimateAdvantages, AKlPenaltyInTheRewardEntersTheSequenceTotal) {
   const at::Tensor token_rewards = at::tensor({-0.1f, -0.2f, -0.4f, 0.0f}).view({2, 2});
   expect_values(estimate_advantages({.rewards = at::ones({1, 2}), .judged = at::ones({1, 2}, at::kBool), .mask = mask,
                                      .token_rewards = token_rewards},
-                                    {.estimator = learner::AdvantageEstimator::kDrGrpo}),
+                                    {.estimator = learner::AdvantageEstimator::kDrGrpo}).advantages,
                 {0.05, 0.05, -0.05, 0}, 1e-6);
 }
 
@@ -182,7 +182,7 @@ TEST(EstimateAdvantages, ReinforcePlusPlusWhitensTheReturnsOverTheBatchsTokens) 
                                      .judged = at::ones({1, 2}, at::kBool),
                                      .mask = mask,
                                      .token_rewards = token_rewards},
-                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus}),
+                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus}).advantages,
                 {0.500625, 0.650813, -1.151438, 0}, 1e-5);
 }
 
@@ -192,8 +192,38 @@ TEST(EstimateAdvantages, ReinforcePlusPlusWithAGroupBaselineCentresThenWhitens) 
   expect_values(estimate_advantages({.rewards = at::tensor({1.0f, 0.0f, 1.0f, 1.0f}).view({2, 2}),
                                      .judged = at::ones({2, 2}, at::kBool),
                                      .mask = at::ones({4, 1})},
-                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true}),
+                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true})
+                    .advantages,
                 {1.224745, -1.224745, 0, 0}, 1e-5);
+}
+
+TEST(EstimateAdvantages, GaePutsTheOutcomeOnTheLastTokenAndWhitensOnlyTheAdvantages) {
+  // Rewards [1, 0]; token rewards (KL in the reward) row 0 [-0.1, -0.2], row 1 [-0.4]; values
+  // row 0 [0.5, 0.6], row 1 [0.3] (its pad cell's 9 is never read); gamma 1, lambda 0.5.
+  //   row 0: r = [-0.1, 0.8]   delta_1 = 0.8 - 0.6 = 0.2          A_1 = 0.2
+  //                            delta_0 = -0.1 + 0.6 - 0.5 = 0     A_0 = 0 + 0.5 * 0.2 = 0.1
+  //   row 1: r = [-0.4]        delta_0 = -0.4 - 0.3 = -0.7        A_0 = -0.7
+  //   returns = A + V = [0.6, 0.8], [-0.4]
+  // Whitened over the 3 tokens: mean -0.133333, unbiased std 0.493288 ->
+  // [0.473015, 0.675736, -1.148751]; the returns stay in reward units.
+  const AdvantageInputs inputs{.rewards = at::tensor({1.0f, 0.0f}).view({1, 2}),
+                               .judged = at::ones({1, 2}, at::kBool),
+                               .mask = at::tensor({1.0f, 1.0f, 1.0f, 0.0f}).view({2, 2}),
+                               .token_rewards = at::tensor({-0.1f, -0.2f, -0.4f, 0.0f}).view({2, 2}),
+                               .values = at::tensor({0.5f, 0.6f, 0.3f, 9.0f}).view({2, 2})};
+  learner::AdvantageOptions options{.estimator = learner::AdvantageEstimator::kGae, .gae_gamma = 1.0, .gae_lambda = 0.5,
+                                 .gae_whiten = false};
+  AdvantageEstimate estimate = estimate_advantages(inputs, options);
+  expect_values(estimate.advantages, {0.1, 0.2, -0.7, 0}, 1e-6);
+  expect_values(estimate.returns, {0.6, 0.8, -0.4, 0}, 1e-6);
+  options.gae_whiten = true;
+  estimate = estimate_advantages(inputs, options);
+  expect_values(estimate.advantages, {0.473015, 0.675736, -1.148751, 0}, 1e-5);
+  expect_values(estimate.returns, {0.6, 0.8, -0.4, 0}, 1e-6);
+  // Values are given exactly for gae.
+  EXPECT_THROW(estimate_advantages({.rewards = inputs.rewards, .judged = inputs.judged, .mask = inputs.mask}, options),
+               InternalError);
+  EXPECT_THROW(estimate_advantages(inputs, {}), InternalError);
 }
 
 TEST(EstimateAdvantages, UnjudgedSamplesHaveNoRowAndNoSay) {
@@ -201,7 +231,7 @@ TEST(EstimateAdvantages, UnjudgedSamplesHaveNoRowAndNoSay) {
   const at::Tensor rewards = at::tensor({1.0f, std::nanf(""), 0.0f}).view({1, 3});
   const at::Tensor judged = at::tensor({1, 0, 1}).to(at::kBool).view({1, 3});
   expect_values(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({2, 1})},
-                                    {.estimator = learner::AdvantageEstimator::kRloo}),
+                                    {.estimator = learner::AdvantageEstimator::kRloo}).advantages,
                 {1, -1}, 1e-6);
   EXPECT_THROW(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({3, 1})}, {}), InternalError);
 }

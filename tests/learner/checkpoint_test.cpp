@@ -84,6 +84,46 @@ TEST_F(CheckpointTest, ARestoredLearnerTakesTheBitIdenticalNextStep) {
   EXPECT_TRUE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*original.trainer->reference())));
 }
 
+// With PPO the value model's weights, its AdamW moments and its warm-up position are restored too:
+// the next step (policy and value model) is bit-identical, and the value loss it reports equal.
+TEST_F(CheckpointTest, ARestoredPpoLearnerTakesTheBitIdenticalNextStep) {
+  Learner original(/*seed=*/1, /*ppo=*/true);
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(save(original, {.step = 2, .policy_version = 3, .sft_cursor = 32, .rl_started = true}).ok());
+  for (const char* file : {"value_model.safetensors", "value_optimizer.pt"}) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / file)) << file;
+  }
+  const auto state = nlohmann::json::parse(core::read_file(dir_ / "learner_state.json", "state").value());
+  EXPECT_EQ(state["value_model"], nlohmann::json({{"steps_done", 2}}));
+  Result<GrpoStepStats> original_next = original.trainer->step(testing::rewarded_groups(*original.policy), 0);
+  ASSERT_TRUE(original_next.ok());
+
+  Learner restored(/*seed=*/9, /*ppo=*/true);
+  auto contents = restored.restore(dir_);
+  ASSERT_TRUE(contents.ok()) << contents.status().to_string();
+  ASSERT_NE(restored.trainer->value_trainer(), nullptr);
+  EXPECT_EQ(restored.trainer->value_trainer()->steps_done(), 2);
+  Result<GrpoStepStats> restored_next = restored.trainer->step(testing::rewarded_groups(*restored.policy), 0);
+  ASSERT_TRUE(restored_next.ok());
+
+  EXPECT_EQ(restored_next->terms, original_next->terms);
+  EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
+  const auto expected = original.trainer->value_trainer()->model()->named_parameters();
+  for (const auto& item : restored.trainer->value_trainer()->model()->named_parameters()) {
+    EXPECT_TRUE(at::equal(item.value(), expected[item.key()])) << item.key();
+  }
+
+  // A PPO learner cannot resume from a checkpoint without a value model.
+  Learner grpo(/*seed=*/1);
+  ASSERT_TRUE(grpo.train_step().ok());
+  ASSERT_TRUE(save(grpo, {.step = 1, .rl_started = true}).ok());
+  std::filesystem::remove(dir_ / "value_model.safetensors");
+  const Status status = restored.restore(dir_).status();
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("value_model.safetensors"), std::string::npos) << status.message();
+}
+
 // Before the first TrainBatch there is no reference and no optimizer; a restore into a learner
 // that had already started RL drops its trainer, so the next TrainBatch freezes a new reference.
 TEST_F(CheckpointTest, ACheckpointBeforeRlRestoresWithoutATrainer) {

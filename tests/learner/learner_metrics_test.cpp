@@ -40,6 +40,7 @@ TEST(LearnerMetricsTest, AStepAndASyncShowUpInTheRegistry) {
   stats.grad_norm = 2;
   stats.tokens = 2;
   stats.seconds = 0.3;
+  stats.terms = {{"policy_loss", 0.1}, {"value_loss", 0.75}, {"explained_variance", -0.5}};
   metrics.record_grpo_step(stats, groups, /*policy_version=*/4);
   metrics.weight_sync().record(/*bytes=*/1000, /*seconds=*/0.02);
   metrics.weight_sync().record_error();
@@ -50,7 +51,8 @@ TEST(LearnerMetricsTest, AStepAndASyncShowUpInTheRegistry) {
                            "caravan_learner_masked_fraction 0\n", "caravan_learner_grad_norm 2\n",
                            "caravan_learner_policy_version 4\n", "caravan_learner_step_seconds_count 1\n",
                            "caravan_weight_sync_bytes_total 1000\n", "caravan_weight_sync_seconds_count 1\n",
-                           "caravan_weight_sync_errors_total 1\n"}) {
+                           "caravan_weight_sync_errors_total 1\n", "caravan_learner_value_loss 0.75\n",
+                           "caravan_learner_explained_variance -0.5\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << " missing in\n" << text;
   }
 }
