@@ -63,7 +63,8 @@ munged --force --key-file="$work/munge/munge.key" --socket="$work/munge/munge.so
 user=$(id -un)
 cat > "$SLURM_CONF" <<CONF
 ClusterName=caravantest
-SlurmctldHost=localhost
+# The address in parentheses: a machine without an /etc/hosts entry for localhost still works.
+SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=$user
 SlurmdUser=$user
 SlurmctldPort=$ctld_port
