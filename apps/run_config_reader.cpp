@@ -295,9 +295,9 @@ Status validate_rl_algorithm(const learner::GrpoOptions& g, const std::string& s
     return Status::invalid_argument(str_cat(source, ": [grpo] advantage_group_baseline applies to advantage_estimator = "
                                             "\"reinforce_pp\" only (the others are group baselines already)"));
   }
-  const bool gae_keys_set = g.advantage.gae_gamma != AdvantageOptions{}.gae_gamma ||
-                            g.advantage.gae_lambda != AdvantageOptions{}.gae_lambda ||
-                            g.advantage.gae_whiten != AdvantageOptions{}.gae_whiten;
+  const bool gae_keys_set = g.advantage.gae_gamma != learner::AdvantageOptions{}.gae_gamma ||
+                            g.advantage.gae_lambda != learner::AdvantageOptions{}.gae_lambda ||
+                            g.advantage.gae_whiten != learner::AdvantageOptions{}.gae_whiten;
   if (gae_keys_set && g.advantage.estimator != learner::AdvantageEstimator::kGae) {
     return Status::invalid_argument(str_cat(source, ": [grpo] gae_gamma / gae_lambda / gae_whiten apply to "
                                             "advantage_estimator = \"gae\" only"));
