@@ -415,8 +415,8 @@ Status run_learner_rank(const RunConfig& config, uint32_t rank, std::stop_token 
   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<LearnerGroup> group, join_learner_group(config, rank, store, stop));
   // Never used: rank 0 alone sends the weights.
   const auto transport = make_weight_transport(config, nullptr, stop);
-  learner::LearnerWorker worker(learner_options(config), spec, policy, *transport, /*sft_task=*/nullptr, run_dir, stop,
-                                /*metrics=*/nullptr, &group->ranks);
+  learner::LearnerWorker worker(learner_options(config), spec, policy, *transport, /*sft_task=*/nullptr, run_dir,
+                                stop, /*metrics=*/nullptr, &group->ranks);
   while (true) {
     CARAVAN_ASSIGN_OR_RETURN(std::optional<core::ReceivedMessage> command, group->commands.receive(stop));
     if (!command) return Status();
