@@ -70,7 +70,8 @@ std::vector<RankResult> train(int ranks, const learner::GrpoOptions& options, co
   auto run_rank = [&](int rank, DataParallel* data_parallel) {
     RankResult& result = results[static_cast<size_t>(rank)];
     model::Llama policy = policies[static_cast<size_t>(rank)];
-    GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0, data_parallel);
+    GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0, /*value_trainer=*/nullptr,
+                        data_parallel);
     std::vector<RolloutGroup> share = groups;
     if (data_parallel != nullptr) {
       const auto [begin, end] = data_parallel->share(groups.size());
@@ -224,7 +225,7 @@ TEST(DataParallel, AFailedRankEndsTheOthersStepWithinTheTimeout) {
         return;
       }
       GrpoTrainer trainer(policy, testing::grpo_test_options(), testing::rollout_test_options(), /*pad_id=*/0,
-                          &data_parallel);
+                          /*value_trainer=*/nullptr, &data_parallel);
       const auto start = std::chrono::steady_clock::now();
       status = trainer.step({groups[0], groups[1]}, 0).status();
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
