@@ -25,6 +25,8 @@ TEST(DataParallelRun, TwoLearnerRanksCompleteAShortRun) {
     EXPECT_NE(log.find(std::string("event=learner_ranks_joined ") + rank), std::string::npos) << rank << "\n" << log;
   }
   EXPECT_NE(log.find("event=worker_connected worker=learner-0"), std::string::npos);
+  // The ranks' sharded optimizer state is not checkpointed: the run says so instead of failing.
+  EXPECT_NE(log.find("event=checkpoint_skipped"), std::string::npos) << log;
   // Every step trained (on both ranks' shares) and published a new policy version.
   std::vector<uint64_t> versions;
   for (const auto& record : read_jsonl(run_dir / "metrics.jsonl")) {
