@@ -1,7 +1,7 @@
 // File: learner/batching_options.h
 // How a trainer cuts one batch into forward/backward passes and optimizer steps. LibTorch-free:
-// the config reader fills these structs ([grpo], [sft] and [dpo] keys, core/config.cpp) and the
-// trainers take them (learner/micro_batch.h does the cutting).
+// the config reader fills these structs ([grpo], [sft] and [dpo] keys,
+// apps/run_config_reader.cpp) and the trainers take them (learner/micro_batch.h does the cutting).
 //
 //   [grpo]
 //   micro_batch_tokens = 4096   # forward/backward passes of at most 4096 tokens, gradients summed

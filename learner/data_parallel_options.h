@@ -1,6 +1,6 @@
 // File: learner/data_parallel_options.h
 // [learner]: how many learner ranks train together (learner/data_parallel.h). LibTorch-free, so
-// that the config reader (core/config.cpp) fills it.
+// that the config reader (apps/run_config_reader.cpp) fills it.
 #pragma once
 
 #include <cstdint>
