@@ -412,14 +412,7 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
 }  // namespace
 
 Result<RunConfig> parse_run_config(std::string_view toml_text, const std::string& source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& error) {
-    const auto& begin = error.source().begin;
-    return Status::invalid_argument(str_cat(source_name, ":", begin.line, ":", begin.column, ": ",
-                                            error.description()));
-  }
+  CARAVAN_ASSIGN_OR_RETURN(const toml::table root, core::parse_toml(toml_text, source_name));
   RunConfig config;
   core::TomlFieldReader reader(root, source_name);
   visit_fields(config, reader);

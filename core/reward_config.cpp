@@ -9,6 +9,7 @@
 
 #include "core/hash.h"
 #include "core/read_file.h"
+#include "core/toml_fields.h"
 #include "core/toml_names.h"
 
 namespace caravan::core {
@@ -197,14 +198,7 @@ std::string reward_config_version(std::string_view bytes) {
 }
 
 Result<RewardOptions> parse_reward_options(std::string_view toml_text, const std::string& source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& error) {
-    const auto& begin = error.source().begin;
-    return Status::invalid_argument(str_cat(source_name, ":", begin.line, ":", begin.column, ": ",
-                                            error.description()));
-  }
+  CARAVAN_ASSIGN_OR_RETURN(const toml::table root, parse_toml(toml_text, source_name));
   for (const auto& [name, node] : root) {
     if (name.str() != "source") {
       return Status::invalid_argument(str_cat(source_name, ": unknown section [", name.str(), "]; expected [source.NAME]"));

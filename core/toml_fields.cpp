@@ -7,6 +7,16 @@
 #include "core/toml_names.h"
 
 namespace caravan::core {
+
+Result<toml::table> parse_toml(std::string_view toml_text, const std::string& source_name) {
+  try {
+    return toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    return Status::invalid_argument(str_cat(source_name, ":", begin.line, ":", begin.column, ": ",
+                                            error.description()));
+  }
+}
 namespace {
 
 std::string describe_range(const Rule& rule) {

@@ -29,6 +29,10 @@
 
 namespace caravan::core {
 
+// `toml_text` as a TOML document. A syntax error is kInvalidArgument naming where it is:
+// "SOURCE_NAME:LINE:COLUMN: description".
+Result<toml::table> parse_toml(std::string_view toml_text, const std::string& source_name);
+
 // What a field accepts. Bounds apply to numbers; `choices` to strings.
 struct Rule {
   bool required = false;
