@@ -71,56 +71,20 @@ class NcclCommunicator final : public Communicator {
     CARAVAN_RETURN_IF_ERROR(validate_broadcast(buffer, root, options_.world_size));
     if (buffer.bytes == 0) return Status::ok_status();
     const std::string what = str_cat("broadcast of ", buffer.bytes, " bytes from root ", root);
-    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context(what)));
-    CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));
-    const bool staged = buffer.location == BufferLocation::kHost;
-    void* device = buffer.data;
-    if (staged) {
-      CARAVAN_RETURN_IF_ERROR(scratch_.reserve(buffer.bytes));
-      device = scratch_.data();
-      if (options_.rank == root) {
-        CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(device, buffer.data, static_cast<size_t>(buffer.bytes),
-                                                            cudaMemcpyHostToDevice, stream_.get()),
-                                            "cudaMemcpyAsync to the device"));
-      }
-    }
-    CARAVAN_RETURN_IF_ERROR(run(what, [&] {
+    const bool is_root = options_.rank == root;
+    return run_staged(what, buffer, /*copy_in=*/is_root, /*copy_out=*/!is_root, [&](void* device) {
       return ncclBroadcast(device, device, static_cast<size_t>(buffer.bytes), ncclUint8, root, comm_, stream_.get());
-    }));
-    if (staged && options_.rank != root) {
-      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(buffer.data, device, static_cast<size_t>(buffer.bytes),
-                                                          cudaMemcpyDeviceToHost, stream_.get()),
-                                          "cudaMemcpyAsync to the host"));
-      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize"));
-    }
-    return Status::ok_status();
+    });
   }
 
   Status all_reduce_sum(ByteBuffer buffer) override {
     CARAVAN_RETURN_IF_ERROR(validate_all_reduce(buffer));
     if (buffer.bytes == 0) return Status::ok_status();
     const std::string what = str_cat("all_reduce_sum of ", buffer.bytes, " bytes");
-    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context(what)));
-    CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));
-    const bool staged = buffer.location == BufferLocation::kHost;
-    void* device = buffer.data;
-    if (staged) {
-      CARAVAN_RETURN_IF_ERROR(scratch_.reserve(buffer.bytes));
-      device = scratch_.data();
-      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(device, buffer.data, static_cast<size_t>(buffer.bytes),
-                                                          cudaMemcpyHostToDevice, stream_.get()),
-                                          "cudaMemcpyAsync to the device"));
-    }
     const auto count = static_cast<size_t>(buffer.bytes) / sizeof(float);
-    CARAVAN_RETURN_IF_ERROR(
-        run(what, [&] { return ncclAllReduce(device, device, count, ncclFloat32, ncclSum, comm_, stream_.get()); }));
-    if (staged) {
-      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(buffer.data, device, static_cast<size_t>(buffer.bytes),
-                                                          cudaMemcpyDeviceToHost, stream_.get()),
-                                          "cudaMemcpyAsync to the host"));
-      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize"));
-    }
-    return Status::ok_status();
+    return run_staged(what, buffer, /*copy_in=*/true, /*copy_out=*/true, [&](void* device) {
+      return ncclAllReduce(device, device, count, ncclFloat32, ncclSum, comm_, stream_.get());
+    });
   }
 
   Status barrier() override {
@@ -144,6 +108,35 @@ class NcclCommunicator final : public Communicator {
 
   // Issues one collective and waits for the stream within options_.timeout; a failure aborts
   // the communicator (the other ranks may be at another point of the sequence).
+  // Runs `collective(device pointer)` on `buffer` in place when it is device memory; a host
+  // buffer goes through the device scratch: copied in first when `copy_in`, copied back (and the
+  // stream synchronised) after when `copy_out`.
+  template <class Collective>
+  Status run_staged(const std::string& what, const ByteBuffer& buffer, bool copy_in, bool copy_out,
+                    Collective&& collective) {
+    CARAVAN_RETURN_IF_ERROR(failure_.check_usable(context(what)));
+    CARAVAN_RETURN_IF_ERROR(cuda_status(cudaSetDevice(options_.device), "cudaSetDevice"));
+    const bool staged = buffer.location == BufferLocation::kHost;
+    void* device = buffer.data;
+    if (staged) {
+      CARAVAN_RETURN_IF_ERROR(scratch_.reserve(buffer.bytes));
+      device = scratch_.data();
+      if (copy_in) {
+        CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(device, buffer.data, static_cast<size_t>(buffer.bytes),
+                                                            cudaMemcpyHostToDevice, stream_.get()),
+                                            "cudaMemcpyAsync to the device"));
+      }
+    }
+    CARAVAN_RETURN_IF_ERROR(run(what, [&] { return collective(device); }));
+    if (staged && copy_out) {
+      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaMemcpyAsync(buffer.data, device, static_cast<size_t>(buffer.bytes),
+                                                          cudaMemcpyDeviceToHost, stream_.get()),
+                                          "cudaMemcpyAsync to the host"));
+      CARAVAN_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize"));
+    }
+    return Status::ok_status();
+  }
+
   template <class Issue>
   Status run(const std::string& what, Issue&& issue) {
     const std::string where = context(what);
