@@ -91,7 +91,7 @@ at::Tensor LlamaImpl::forward(const at::Tensor& tokens, const BatchLayout& layou
     case LogitRows::kAllTokens: break;
     case LogitRows::kLastOfEachSequence: hidden = hidden.index_select(0, layout.last_tokens()); break;
   }
-  const at::Tensor logits = lm_head_ ? lm_head_(hidden) : at::linear(hidden, model_->embed_tokens()->weight());
+  const at::Tensor logits = lm_head_ ? lm_head_(hidden) : project(hidden, model_->embed_tokens()->weight(), {});
   return logits.to(at::kFloat);
 }
 
