@@ -3,7 +3,8 @@
 # ctest per GoogleTest suite of EXECUTABLE. The suites are listed with `--gtest_list_tests` only
 # when EXECUTABLE, this script or CONFIG_FILE is newer than TESTS_FILE (the cached add_test
 # lines); otherwise TESTS_FILE is included as it is. A failing `--gtest_list_tests` stops ctest
-# with the executable's output.
+# with the executable's output. An executable that is not built yet gets one failing ctest,
+# TARGET_NOT_BUILT (as with gtest_discover_tests), so `ctest -R` still runs the built ones.
 
 # The file name (in RESULTS_DIR) of the GoogleTest XML report of the ctest named TEST_NAME;
 # scripts/check_skipped_tests.py derives the same name (gtest_results_file()).
@@ -15,15 +16,16 @@ endfunction()
 function(caravan_add_gtest_suite_tests)
   cmake_parse_arguments(ARG "" "TARGET;EXECUTABLE;WORKING_DIRECTORY;TESTS_FILE;RESULTS_DIR;TIMEOUT;CONFIG_FILE"
                         "LABELS" ${ARGN})
+  if(NOT EXISTS "${ARG_EXECUTABLE}")
+    add_test("${ARG_TARGET}_NOT_BUILT" "${ARG_TARGET}_NOT_BUILT")
+    return()
+  endif()
   if(EXISTS "${ARG_TESTS_FILE}"
      AND NOT "${ARG_EXECUTABLE}" IS_NEWER_THAN "${ARG_TESTS_FILE}"
      AND NOT "${CMAKE_CURRENT_FUNCTION_LIST_FILE}" IS_NEWER_THAN "${ARG_TESTS_FILE}"
      AND NOT "${ARG_CONFIG_FILE}" IS_NEWER_THAN "${ARG_TESTS_FILE}")
     include("${ARG_TESTS_FILE}")
     return()
-  endif()
-  if(NOT EXISTS "${ARG_EXECUTABLE}")
-    message(FATAL_ERROR "${ARG_TARGET}: test executable ${ARG_EXECUTABLE} does not exist (build it first)")
   endif()
   execute_process(
     COMMAND "${ARG_EXECUTABLE}" --gtest_list_tests

@@ -188,6 +188,9 @@ class GtestSuitesRunTest(unittest.TestCase):
                 """))
             build = root / "build"
             subprocess.run([cmake, "-S", str(root), "-B", str(build)], check=True, capture_output=True)
+            # Not built yet: one failing placeholder, as gtest_discover_tests registers.
+            unbuilt = subprocess.run([ctest, "--test-dir", str(build), "-N"], capture_output=True, text=True)
+            self.assertIn("scratch_test_NOT_BUILT", unbuilt.stdout)
             subprocess.run([cmake, "--build", str(build)], check=True, capture_output=True)
             junit = build / "junit.xml"
             results = build / "gtest-results"
