@@ -20,6 +20,7 @@ packages=(
   prometheus              # promtool: tests check the /metrics text format with it
   libgoogle-glog-dev zlib1g-dev chromium slurm-wlm munge python3-yaml  # ops: glog routing, report test (chromium, PNG), local Slurm test, k8s manifest test
   libmicrohttpd-dev       # HTTP endpoint of every process: /metrics, /healthz, /readyz (core/metrics/exposer)
+  lld                     # faster linker for the LibTorch binaries (CMakeLists.txt CARAVAN_USE_LLD; CI has 2 cores)
 )
 # node + npm run the tokenizer conformance references (ctest -L integration); keep an existing
 # npm (e.g. from nodesource) rather than fighting it with Debian's.

@@ -2,7 +2,8 @@
 # Installs what Caravan needs, builds it, and runs the whole test suite (ctest). Its output ends
 # with the build's and the tests' wall times and the slowest tests (scripts/test_durations.py;
 # CI has 25 minutes for both on 2 cores), then the skipped tests, counted and named
-# (scripts/check_skipped_tests.py); with CI=true a skipped test not named in
+# (scripts/check_skipped_tests.py, from ctest's JUnit file and the GoogleTest reports of the
+# whole-suite ctests in BUILD/gtest-results); with CI=true a skipped test not named in
 # tests/skip_allowlist.txt fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,8 @@ build_started=$SECONDS
 cmake --build "$build_dir" -j "$jobs"
 build_seconds=$((SECONDS - build_started))
 junit="$(cd "$build_dir" && pwd)/ctest-junit.xml"
-rm -f "$junit"
+gtest_results="$(cd "$build_dir" && pwd)/gtest-results"
+rm -rf "$junit" "$gtest_results"
 ctest_status=0
 tests_started=$SECONDS
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --output-junit "$junit" "$@" || ctest_status=$?
@@ -23,5 +25,6 @@ python3 scripts/test_durations.py "$junit" 15 || true
 ci=()
 [ "${CI:-}" = true ] && ci=(--ci)
 skip_status=0
-python3 scripts/check_skipped_tests.py "$junit" tests/skip_allowlist.txt "${ci[@]}" || skip_status=$?
+python3 scripts/check_skipped_tests.py "$junit" tests/skip_allowlist.txt --gtest-results "$gtest_results" "${ci[@]}" \
+  || skip_status=$?
 exit $((ctest_status != 0 ? ctest_status : skip_status))

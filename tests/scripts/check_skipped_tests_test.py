@@ -1,6 +1,7 @@
-"""Tests of scripts/check_skipped_tests.py: on JUnit files of the shape ctest writes, and end to
-end on a real ctest run of a scratch project with a passing, a skipping (exit 77 and GTEST_SKIP
-style output) and a disabled test."""
+"""Tests of scripts/check_skipped_tests.py: on JUnit files of the shape ctest writes, end to end on
+a real ctest run of a scratch project with a passing, a skipping (exit 77 and GTEST_SKIP style
+output) and a disabled test, and on a real GoogleTest binary registered one ctest per suite by
+cmake/CaravanGtestSuites.cmake (skips read from its XML reports, a failing test named)."""
 import io
 import os
 import pathlib
@@ -144,6 +145,83 @@ class RealCtestRunTest(unittest.TestCase):
             script = subprocess.run([sys.executable, str(SOURCE_DIR / "scripts" / "check_skipped_tests.py"),
                                      str(junit), str(allow), "--ci"], capture_output=True, text=True)
             self.assertEqual(script.returncode, 0, script.stdout + script.stderr)
+
+
+# A real GoogleTest binary: a passing, a skipping and a disabled test, a parameterised suite with
+# one skipping instance, and a test that fails when SCRATCH_FAIL is set.
+GTEST_SOURCE = """\
+#include <cstdlib>
+#include <gtest/gtest.h>
+TEST(Math, Passes) { EXPECT_EQ(2 + 2, 4); }
+TEST(Math, Skips) { GTEST_SKIP() << "no sandbox on this host"; }
+TEST(Math, DISABLED_Old) {}
+class Parity : public testing::TestWithParam<int> {};
+TEST_P(Parity, Even) {
+  if (GetParam() == 3) GTEST_SKIP() << "three is odd";
+  EXPECT_EQ(GetParam() % 2, 0);
+}
+INSTANTIATE_TEST_SUITE_P(Numbers, Parity, testing::Values(2, 3));
+TEST(Env, FailsWhenAsked) { EXPECT_EQ(std::getenv("SCRATCH_FAIL"), nullptr) << "asked to fail"; }
+"""
+
+
+class GtestSuitesRunTest(unittest.TestCase):
+    """One ctest per GoogleTest suite (cmake/CaravanGtestSuites.cmake): skips are still named one
+    by one, from the XML reports; a failing test fails its suite's ctest and is named."""
+
+    def test_skips_inside_a_suite_are_named_and_a_failure_is_named(self):
+        cmake = os.environ.get("CARAVAN_CMAKE", "cmake")
+        ctest = os.environ.get("CARAVAN_CTEST", "ctest")
+        with tempfile.TemporaryDirectory() as scratch:
+            root = pathlib.Path(scratch)
+            (root / "scratch_test.cpp").write_text(GTEST_SOURCE)
+            (root / "CMakeLists.txt").write_text(textwrap.dedent(f"""\
+                cmake_minimum_required(VERSION 3.25)
+                project(scratch CXX)
+                list(APPEND CMAKE_MODULE_PATH "{SOURCE_DIR / 'cmake'}")
+                find_package(GTest REQUIRED)
+                include(CaravanGtestSuites)
+                enable_testing()
+                add_executable(scratch_test scratch_test.cpp)
+                target_link_libraries(scratch_test PRIVATE GTest::gtest GTest::gtest_main)
+                caravan_discover_gtest_suites(scratch_test LABELS unit TIMEOUT 60)
+                """))
+            build = root / "build"
+            subprocess.run([cmake, "-S", str(root), "-B", str(build)], check=True, capture_output=True)
+            # Not built yet: one failing placeholder, as gtest_discover_tests registers.
+            unbuilt = subprocess.run([ctest, "--test-dir", str(build), "-N"], capture_output=True, text=True)
+            self.assertIn("scratch_test_NOT_BUILT", unbuilt.stdout)
+            subprocess.run([cmake, "--build", str(build)], check=True, capture_output=True)
+            junit = build / "junit.xml"
+            results = build / "gtest-results"
+            listing = subprocess.run([ctest, "--test-dir", str(build), "-N"], capture_output=True, text=True)
+            for name in ("scratch_test.Math", "scratch_test.Numbers/Parity", "scratch_test.Env"):
+                self.assertIn(name, listing.stdout)
+            self.assertIn("Total Tests: 3", listing.stdout)
+            run = subprocess.run([ctest, "--test-dir", str(build), "--output-junit", str(junit)],
+                                 capture_output=True, text=True)
+            self.assertEqual(run.returncode, 0, run.stdout)
+            allow = root / "allow.txt"
+            allow.write_text("Math.Skips  no sandbox here on purpose\n")
+            out = io.StringIO()
+            self.assertEqual(check_skipped_tests.check(str(junit), str(allow), True, out, str(results)), 1,
+                             out.getvalue())
+            self.assertIn("skipped tests: 3 of 6\n", out.getvalue())
+            self.assertIn("  Math.Skips (GTEST_SKIP: no sandbox on this host) [allowed: ", out.getvalue())
+            self.assertIn("  Math.DISABLED_Old (disabled)\n", out.getvalue())
+            self.assertIn("  Numbers/Parity.Even/1 (GTEST_SKIP", out.getvalue())
+            self.assertIn("are not in " + str(allow) + ": Math.DISABLED_Old, Numbers/Parity.Even/1", out.getvalue())
+            # Without its report a passing whole-suite ctest could hide a skip: an error.
+            (results / "scratch_test.Numbers-Parity.xml").unlink()
+            out = io.StringIO()
+            self.assertEqual(check_skipped_tests.check(str(junit), str(allow), False, out, str(results)), 2)
+            self.assertIn("ctest 'scratch_test.Numbers/Parity' ran a whole GoogleTest suite but left no report",
+                          out.getvalue())
+            failing = subprocess.run([ctest, "--test-dir", str(build), "--output-on-failure"],
+                                     capture_output=True, text=True, env=dict(os.environ, SCRATCH_FAIL="1"))
+            self.assertNotEqual(failing.returncode, 0, failing.stdout)
+            self.assertIn("scratch_test.Env (Failed)", failing.stdout)
+            self.assertIn("[  FAILED  ] Env.FailsWhenAsked", failing.stdout)
 
 
 if __name__ == "__main__":
