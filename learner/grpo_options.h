@@ -39,8 +39,9 @@ struct GrpoOptions {
   // and rerun the layer in the backward pass (model/activation_checkpoint.h): less memory, one
   // more forward per layer, the same gradients.
   bool gradient_checkpointing = false;
-  // [grpo] bf16_autocast: the policy's and the reference's forward passes run their matmuls in
-  // bfloat16 on the float32 parameters, which stay the master weights (learner/autocast.h).
+  // [grpo] bf16_autocast: the policy's, the reference's and the value model's forward passes run
+  // their matmuls in bfloat16 on the float32 parameters, which stay the master weights
+  // (learner/autocast.h).
   // Needs [model] dtype = "float32".
   bool bf16_autocast = false;
   // [grpo] micro_batch_tokens, pack_sequences, mini_batches, epochs (learner/batching_options.h).

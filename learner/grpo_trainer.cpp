@@ -19,11 +19,6 @@
 namespace caravan::learner {
 namespace {
 
-// Rows `range` and the first `columns` columns of a per-sequence [B,T] tensor of the TrainBatch.
-at::Tensor rows_of(const at::Tensor& whole, SequenceRange range, int64_t columns) {
-  return whole.slice(/*dim=*/0, range.begin, range.end).slice(/*dim=*/1, 0, columns);
-}
-
 // Logprobs and entropies of `model` on `batch`, per sequence: [b, T_b] (learner/sequence_batch.h).
 TokenStatistics sequence_statistics(model::LlamaImpl& model, const SequenceBatch& batch, double temperature,
                                     int64_t chunk) {
@@ -262,8 +257,16 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   }
 
   // Advantages once, over whole groups, before any cut; for PPO from the value model's V_old of
-  // every completion token, before any update.
-  const at::Tensor old_values = value_trainer_ != nullptr ? value_trainer_->values(whole) : at::Tensor();
+  // every completion token, before any update, by the policy's micro-batches.
+  const ValueBatch value_batch{.plan = plan,
+                               .epochs = options_.batching.epochs,
+                               .lay_out = lay_out,
+                               .mask = mask,
+                               .sequence_weights = sequence_weights};
+  at::Tensor old_values;
+  if (value_trainer_ != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(old_values, value_trainer_->values(value_batch));
+  }
   const AdvantageEstimate estimate = estimate_advantages(
       {.rewards = reward_table.to(device),
        .judged = judged_table.to(device),
@@ -352,7 +355,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
 
   std::optional<ValueUpdateStats> value_update;
   if (value_trainer_ != nullptr) {
-    CARAVAN_ASSIGN_OR_RETURN(value_update, value_trainer_->update(whole, old_values, estimate.returns));
+    CARAVAN_ASSIGN_OR_RETURN(value_update, value_trainer_->update(value_batch, old_values, estimate.returns));
   }
 
   // The terms below are this rank's share's (the whole batch's without data parallelism).

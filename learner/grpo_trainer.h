@@ -110,8 +110,11 @@ class GrpoTrainer {
   // agreement. Returns kInvalidArgument naming the group (and sample) for bad input, before
   // touching the weights, and kInternal if the gradient is not finite (the update is then
   // skipped, with the TrainBatch's later ones; its earlier ones stay; the schedule and the KL
-  // controller do not move). With a value model, the value update follows the policy's; a
-  // non-finite value gradient skips only the value update and returns kInternal.
+  // controller do not move). With a value model (PPO), its values V_old are computed once, by
+  // the policy's micro-batches, before any update; then it makes the policy's mini_batches x
+  // epochs optimizer steps over the same mini-batches and micro-batches, with the policy's
+  // sequence weights and bf16 autocast (learner/value_trainer.h). A non-finite value gradient
+  // skips that value step and its later ones (the policy's updates stay) and returns kInternal.
   Result<GrpoStepStats> step(const std::vector<RolloutGroup>& groups, uint64_t policy_version);
 
   model::Llama& policy() { return policy_; }

@@ -172,7 +172,8 @@ Result<std::unique_ptr<GrpoTrainer>> LearnerWorker::make_trainer() {
                                               {.max_grad_norm = config_.grpo.max_grad_norm,
                                                .aggregation = config_.grpo.loss.aggregation,
                                                .max_tokens = config_.rollout.max_new_tokens,
-                                               .gradient_checkpointing = config_.grpo.gradient_checkpointing}));
+                                               .gradient_checkpointing = config_.grpo.gradient_checkpointing,
+                                               .bf16_autocast = config_.grpo.bf16_autocast}));
   return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id(),
                                        std::move(value_trainer), ranks_ != nullptr ? &ranks_->data_parallel : nullptr);
 }

@@ -6,6 +6,10 @@
 
 namespace caravan::learner {
 
+at::Tensor rows_of(const at::Tensor& whole, SequenceRange range, int64_t columns) {
+  return whole.slice(/*dim=*/0, range.begin, range.end).slice(/*dim=*/1, 0, columns);
+}
+
 RowLayout row_layout(const MicroBatchOptions& options) {
   return options.pack_sequences ? RowLayout::kPacked : RowLayout::kPadded;
 }

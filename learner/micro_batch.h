@@ -35,6 +35,10 @@ struct MiniBatch {
   std::vector<SequenceRange> micro_batches;
 };
 
+// Rows `range` and the first `columns` columns of a per-sequence [B,T] tensor of the whole batch
+// (a view): the cells of those sequences' [b, columns] per-sequence grid (per_sequence).
+at::Tensor rows_of(const at::Tensor& whole, SequenceRange range, int64_t columns);
+
 // kPacked when options.pack_sequences, else kPadded.
 RowLayout row_layout(const MicroBatchOptions& options);
 

@@ -45,6 +45,18 @@ void check_same_shape(const at::Tensor& reference, const at::Tensor& other, cons
                 reference.sizes());
 }
 
+// Sequence weights are [B] for [B,T] token values, or undefined.
+void check_sequence_weights(const at::Tensor& weights, const at::Tensor& values) {
+  CARAVAN_CHECK(!weights.defined() || (weights.dim() == 1 && weights.size(0) == values.size(0)),
+                "sequence_weights must be [B]=[", values.size(0), "], got ", weights.sizes());
+}
+
+// w_b as a detached [B,1] column in the dtype and on the device of `values` [B,T]; 1 when undefined.
+at::Tensor sequence_weight_column(const at::Tensor& weights, const at::Tensor& values) {
+  if (!weights.defined()) return at::ones({values.size(0), 1}, values.options());
+  return weights.detach().to(values.options()).unsqueeze(1);
+}
+
 } // namespace
 
 AggregationScope aggregation_scope(const at::Tensor& mask) {
@@ -92,9 +104,7 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const PolicyLossOpt
   if (inputs.entropy.defined()) check_same_shape(logprobs, inputs.entropy, "entropy");
   CARAVAN_CHECK(options.entropy_coef == 0 || inputs.entropy.defined(), "entropy_coef ", options.entropy_coef,
                 " needs the token entropies");
-  CARAVAN_CHECK(!inputs.sequence_weights.defined() ||
-                    (inputs.sequence_weights.dim() == 1 && inputs.sequence_weights.size(0) == logprobs.size(0)),
-                "sequence_weights must be [B]=[", logprobs.size(0), "], got ", inputs.sequence_weights.sizes());
+  check_sequence_weights(inputs.sequence_weights, logprobs);
 
   const at::ScalarType dtype = logprobs.scalar_type();
   const at::Tensor mask = inputs.mask.detach().to(dtype);
@@ -129,9 +139,7 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& inputs, const PolicyLossOpt
     }
   }
 
-  const at::Tensor sequence_weights = inputs.sequence_weights.defined()
-                                          ? inputs.sequence_weights.detach().to(dtype).unsqueeze(1)
-                                          : at::ones({logprobs.size(0), 1}, logprobs.options());
+  const at::Tensor sequence_weights = sequence_weight_column(inputs.sequence_weights, logprobs);
   at::Tensor policy_term = surrogate.token_loss * sequence_weights;
   if (inputs.correction_weights.defined()) policy_term = policy_term * inputs.correction_weights.detach().to(dtype);
   at::Tensor token_loss = policy_term;
@@ -167,6 +175,7 @@ ValueLossOutput clipped_value_loss(const ValueLossInputs& inputs, double clip_ra
   check_same_shape(values, inputs.old_values, "old_values");
   check_same_shape(values, inputs.returns, "returns");
   check_same_shape(values, inputs.mask, "mask");
+  check_sequence_weights(inputs.sequence_weights, values);
   const at::ScalarType dtype = values.scalar_type();
   const at::Tensor mask = inputs.mask.detach().to(dtype);
   const at::Tensor selected = mask != 0;
@@ -178,7 +187,9 @@ ValueLossOutput clipped_value_loss(const ValueLossInputs& inputs, double clip_ra
   const at::Tensor unclipped_loss = error * error;
   const at::Tensor clipped_loss = clipped_error * clipped_error;
   ValueLossOutput output;
-  output.loss = 0.5 * aggregate(at::maximum(unclipped_loss, clipped_loss), mask, aggregation, max_tokens);
+  const at::Tensor weighted = at::maximum(unclipped_loss, clipped_loss) *
+                              sequence_weight_column(inputs.sequence_weights, values);
+  output.loss = 0.5 * aggregate(weighted, mask, aggregation, max_tokens, inputs.scope);
   output.clip_fraction = masked_mean(clipped_loss.detach() > unclipped_loss.detach(), mask);
   return output;
 }

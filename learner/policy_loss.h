@@ -122,6 +122,11 @@ struct ValueLossInputs {
   // The regression targets (GaeResult::returns), [B,T].
   at::Tensor returns;
   at::Tensor mask;
+  // w_b, [B], finite and >= 0, as PolicyLossInputs::sequence_weights (a stale sample's
+  // down-weighting); undefined = 1. Denominators do not depend on it.
+  at::Tensor sequence_weights = {};
+  // The mini-batch's counts when these rows are one micro-batch of it; null = these rows alone.
+  const AggregationScope* scope = nullptr;
 };
 
 struct ValueLossOutput {
@@ -131,8 +136,9 @@ struct ValueLossOutput {
 };
 
 // PPO's clipped value loss (OpenAI baselines ppo2; verl compute_value_loss):
-//   l_t = 0.5 max((V - R)^2, (V_old + clip(V - V_old, -clip_range, clip_range) - R)^2)
-// aggregated with `aggregation` (max_tokens as for aggregate()). clip_range > 0.
+//   l_t = 0.5 w_b max((V - R)^2, (V_old + clip(V - V_old, -clip_range, clip_range) - R)^2)
+// aggregated with `aggregation` (max_tokens and inputs.scope as for aggregate()). clip_range > 0.
+// The clip fraction is unweighted (a fraction of tokens, as the policy's clip fractions).
 ValueLossOutput clipped_value_loss(const ValueLossInputs& inputs, double clip_range,
                                    LossAggregation aggregation, int64_t max_tokens);
 

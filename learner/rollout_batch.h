@@ -26,8 +26,9 @@ struct RolloutSample {
   bool judged = true;
   // Policy version that generated the completion (for staleness accounting).
   uint64_t policy_version = 0;
-  // Multiplies the sample's loss terms (learner/grpo_loss.h), finite and >= 0: 1, or less for
-  // a sample the controller down-weights as stale. Does not change its group's baseline.
+  // Multiplies the sample's loss terms (learner/policy_loss.h: the policy loss and, with PPO,
+  // the value loss), finite and >= 0: 1, or less for a sample the controller down-weights as
+  // stale. Does not change its group's baseline or its advantages.
   float weight = 1.0f;
 };
 

@@ -28,8 +28,9 @@ struct ValueModelOptions {
   double learning_rate = 1e-5;
   // [value_model] weight_decay: AdamW weight decay, >= 0.
   double weight_decay = 0.0;
-  // [value_model] warmup_steps: linear learning-rate warm-up over this many updates, >= 0
-  // (0 = none; the rate is constant afterwards).
+  // [value_model] warmup_steps: linear learning-rate warm-up over this many TrainBatches, >= 0
+  // (0 = none; the rate is constant afterwards). Like the policy's schedule it counts
+  // TrainBatches: the mini_batches x epochs optimizer steps of one share a rate.
   int64_t warmup_steps = 0;
   // [value_model] loss_coef: the value loss is multiplied by this before the backward pass, > 0.
   double loss_coef = 1.0;

@@ -1,7 +1,9 @@
 #include "learner/value_trainer.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "learner/autocast.h"
 #include "learner/lr_schedule.h"
 #include "learner/policy_loss.h"
 #include "learner/train_step.h"
@@ -43,33 +45,77 @@ void ValueTrainer::restore(int64_t steps_done) {
   steps_done_ = steps_done;
 }
 
-at::Tensor ValueTrainer::values(const SequenceBatch& batch) {
-  at::NoGradGuard no_grad;
-  return model_->forward(batch);
+Result<at::Tensor> ValueTrainer::sequence_values(const ValueBatch& batch, SequenceRange range) {
+  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch laid_out, batch.lay_out(range));
+  const BfloatAutocast autocast(model_device(*model_->body()), update_.bf16_autocast);
+  return per_sequence(laid_out, model_->forward(laid_out));
 }
 
-Result<ValueUpdateStats> ValueTrainer::update(const SequenceBatch& batch, const at::Tensor& old_values,
-                                              const at::Tensor& returns) {
-  model_->train();
-  const at::Tensor values = model_->forward(batch);
-  const at::Tensor mask = batch.loss_mask.to(values.device()).to(at::kFloat);
-  const ValueLossOutput loss = clipped_value_loss(
-      {.values = values, .old_values = old_values, .returns = returns, .mask = mask}, options_.vf_clip,
-      update_.aggregation, update_.max_tokens);
+Result<at::Tensor> ValueTrainer::values(const ValueBatch& batch) {
+  at::NoGradGuard no_grad;
+  at::Tensor whole = at::zeros_like(batch.mask);
+  for (const MiniBatch& mini : batch.plan) {
+    for (const SequenceRange& range : mini.micro_batches) {
+      CARAVAN_ASSIGN_OR_RETURN(const at::Tensor micro, sequence_values(batch, range));
+      rows_of(whole, range, micro.size(1)).copy_(micro);
+    }
+  }
+  return whole;
+}
 
+Result<ValueUpdateStats> ValueTrainer::update(const ValueBatch& batch, const at::Tensor& old_values,
+                                              const at::Tensor& returns) {
+  CARAVAN_CHECK(batch.epochs >= 1, "value update: epochs must be >= 1, got ", batch.epochs);
+  model_->train();
   const learner::LrScheduleOptions warmup{.kind = learner::LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps};
   ValueUpdateStats stats;
   stats.learning_rate = options_.learning_rate * lr_multiplier(warmup, steps_done_, /*total_steps=*/0);
   for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) {
     group.options().set_lr(stats.learning_rate);
   }
-  optimizer_.zero_grad();
-  (options_.loss_coef * loss.loss).backward();
-  CARAVAN_ASSIGN_OR_RETURN(stats.grad_norm, clip_and_step(optimizer_, model_->parameters(), update_.max_grad_norm));
+  const int64_t columns = batch.mask.size(1);
+  double loss_sum = 0;
+  double clipped_tokens = 0;
+  double tokens = 0;
+  int64_t updates = 0;
+  for (int64_t epoch = 0; epoch < batch.epochs; ++epoch) {
+    for (const MiniBatch& mini : batch.plan) {
+      // The mini-batch's counts normalise every micro-batch's loss, so that the summed gradients
+      // are the whole mini-batch's.
+      const AggregationScope scope = aggregation_scope(rows_of(batch.mask, mini.sequences, columns));
+      optimizer_.zero_grad();
+      for (const SequenceRange& range : mini.micro_batches) {
+        CARAVAN_ASSIGN_OR_RETURN(const at::Tensor micro_values, sequence_values(batch, range));
+        const int64_t micro_columns = micro_values.size(1);
+        const at::Tensor mask = rows_of(batch.mask, range, micro_columns);
+        const ValueLossOutput loss = clipped_value_loss(
+            {.values = micro_values,
+             .old_values = rows_of(old_values, range, micro_columns),
+             .returns = rows_of(returns, range, micro_columns),
+             .mask = mask,
+             .sequence_weights = batch.sequence_weights.defined()
+                                     ? batch.sequence_weights.slice(0, range.begin, range.end)
+                                     : at::Tensor(),
+             .scope = &scope},
+            options_.vf_clip, update_.aggregation, update_.max_tokens);
+        (options_.loss_coef * loss.loss).backward();
+        const double micro_tokens = mask.sum().item<double>();
+        loss_sum += loss.loss.item<double>();
+        clipped_tokens += loss.clip_fraction * micro_tokens;
+        tokens += micro_tokens;
+      }
+      CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
+                               clip_and_step(optimizer_, model_->parameters(), update_.max_grad_norm));
+      stats.grad_norm += grad_norm;
+      ++updates;
+    }
+  }
   ++steps_done_;
-  stats.loss = loss.loss.item<double>();
-  stats.clip_fraction = loss.clip_fraction;
-  stats.explained_variance = explained_variance(values.detach(), returns, mask);
+  const auto steps = static_cast<double>(std::max<int64_t>(updates, 1));
+  stats.loss = loss_sum / steps;
+  stats.grad_norm /= steps;
+  stats.clip_fraction = clipped_tokens / std::max(tokens, 1.0);
+  stats.explained_variance = explained_variance(old_values, returns, batch.mask);
   return stats;
 }
 

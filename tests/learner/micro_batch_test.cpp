@@ -23,35 +23,6 @@ std::vector<SequenceRange> split(const std::vector<int64_t>& lengths, int64_t bu
                                {.micro_batch_tokens = budget, .pack_sequences = packed});
 }
 
-// The gradients a step left in the parameters (clipped, as the optimizer used them).
-std::vector<at::Tensor> gradients(const model::LlamaImpl& model) {
-  std::vector<at::Tensor> out;
-  for (const at::Tensor& p : model.parameters()) {
-    out.push_back(p.grad().defined() ? p.grad().detach().clone() : at::zeros_like(p));
-  }
-  return out;
-}
-
-// Equal within fp32 rounding of sums taken in another order.
-void expect_same_gradients(const std::vector<at::Tensor>& expected, const std::vector<at::Tensor>& actual) {
-  ASSERT_EQ(expected.size(), actual.size());
-  double largest = 0;
-  for (const at::Tensor& g : expected) largest = std::max(largest, g.abs().max().item<double>());
-  ASSERT_GT(largest, 0.0) << "the reference step has no gradient";
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const double difference = (expected[i] - actual[i]).abs().max().item<double>();
-    EXPECT_LE(difference, 1e-5 * largest + 1e-7) << "parameter " << i;
-  }
-}
-
-// Optimizer steps AdamW took on `parameter`.
-int64_t adamw_steps(torch::optim::AdamW& optimizer, const at::Tensor& parameter) {
-  const auto& state = optimizer.state();
-  const auto found = state.find(c10::guts::to_string(parameter.unsafeGetTensorImpl()));
-  if (found == state.end()) return 0;
-  return static_cast<const torch::optim::AdamWParamState&>(*found->second).step();
-}
-
 TEST(MicroBatchPlan, CutsByTokenBudgetInOrder) {
   const std::vector<int64_t> lengths = {4, 6, 3, 10, 2};
   // Padded cost = count x longest: {4, 6} costs 12, {4, 6, 3} 18.
@@ -93,7 +64,7 @@ TEST(SftBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
   options.warmup_steps = 0;
   SftTrainer reference(testing::tiny_llama(/*seed=*/7), options, /*pad_id=*/0);
   const SftStepStats expected = reference.step(conversations()).value();
-  const std::vector<at::Tensor> expected_gradients = gradients(*reference.policy());
+  const std::vector<at::Tensor> expected_gradients = testing::gradients(*reference.policy());
   for (const bool packed : {false, true}) {
     for (const int64_t budget : {int64_t{0}, int64_t{16}, int64_t{1}}) {
       if (!packed && budget == 0) continue;
@@ -103,7 +74,7 @@ TEST(SftBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
       const SftStepStats stats = trainer.step(conversations()).value();
       EXPECT_NEAR(stats.loss, expected.loss, 1e-5);
       EXPECT_EQ(stats.tokens, expected.tokens);
-      expect_same_gradients(expected_gradients, gradients(*trainer.policy()));
+      testing::expect_same_gradients(expected_gradients, testing::gradients(*trainer.policy()));
     }
   }
 }
@@ -121,7 +92,7 @@ TEST(DpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
   // about lr x sign(g) and so flips with the rounding of near-zero gradient entries.
   DpoTrainer reference(testing::tiny_llama(/*seed=*/8), options, /*pad_id=*/0);
   const DpoStepStats expected = reference.step(pairs).value();
-  const std::vector<at::Tensor> expected_gradients = gradients(*reference.policy());
+  const std::vector<at::Tensor> expected_gradients = testing::gradients(*reference.policy());
   for (const auto& [packed, budget] : {std::pair{true, int64_t{0}}, std::pair{false, int64_t{20}}, std::pair{true, int64_t{20}}}) {
     SCOPED_TRACE(str_cat("packed ", packed, " micro_batch_tokens ", budget));
     options.batching = {.micro_batch_tokens = budget, .pack_sequences = packed};
@@ -130,7 +101,7 @@ TEST(DpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStep) {
     EXPECT_NEAR(stats.metrics.loss, expected.metrics.loss, 1e-5);
     EXPECT_NEAR(stats.metrics.margin, expected.metrics.margin, 1e-4);
     EXPECT_EQ(stats.tokens, expected.tokens);
-    expect_same_gradients(expected_gradients, gradients(*trainer.policy()));
+    testing::expect_same_gradients(expected_gradients, testing::gradients(*trainer.policy()));
   }
 }
 
@@ -170,7 +141,7 @@ TEST(GrpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStepForEveryAggregat
       }
     }
     const GrpoStepStats expected = reference.step(groups, /*policy_version=*/0).value();
-    const std::vector<at::Tensor> expected_gradients = gradients(*reference.policy());
+    const std::vector<at::Tensor> expected_gradients = testing::gradients(*reference.policy());
     for (const auto& [packed, budget] : {std::pair{true, int64_t{0}}, std::pair{false, int64_t{12}}, std::pair{true, int64_t{12}}, std::pair{true, int64_t{1}}}) {
       SCOPED_TRACE(str_cat(c.name, ": packed ", packed, " micro_batch_tokens ", budget));
       options.batching.micro = {.micro_batch_tokens = budget, .pack_sequences = packed};
@@ -184,7 +155,7 @@ TEST(GrpoBatching, PackedAndMicroBatchedStepsEqualTheOneShotStepForEveryAggregat
         EXPECT_EQ(stats.terms[i].first, expected.terms[i].first);
         EXPECT_NEAR(stats.terms[i].second, expected.terms[i].second, 1e-5) << stats.terms[i].first;
       }
-      expect_same_gradients(expected_gradients, gradients(*trainer.policy()));
+      testing::expect_same_gradients(expected_gradients, testing::gradients(*trainer.policy()));
     }
   }
 }
@@ -198,7 +169,7 @@ TEST(GrpoBatching, MiniBatchesTimesEpochsOptimizerSteps) {
   const GrpoStepStats stats = trainer.step(groups, /*policy_version=*/0).value();
   EXPECT_FALSE(testing::same_weights(*trainer.policy(), before));
   for (const at::Tensor& parameter : trainer.policy()->parameters()) {
-    EXPECT_EQ(adamw_steps(trainer.optimizer(), parameter), 6);
+    EXPECT_EQ(testing::adamw_steps(trainer.optimizer(), parameter), 6);
   }
   // The schedule counts TrainBatches.
   EXPECT_EQ(trainer.state().steps_done, 1);
@@ -236,7 +207,7 @@ TEST(GrpoBatching, EveryUpdateTakesItsRatioAgainstTheLogprobsBeforeTheFirst) {
   const GrpoStepStats stats = epochs.step(off_policy(on_policy), 0).value();
   EXPECT_EQ(stats.clip_fraction, 0.0);
   EXPECT_NEAR(stats.loss, on_stats.loss, 1e-6);
-  EXPECT_EQ(adamw_steps(epochs.optimizer(), epochs.policy()->parameters().front()), 3);
+  EXPECT_EQ(testing::adamw_steps(epochs.optimizer(), epochs.policy()->parameters().front()), 3);
 }
 
 } // namespace

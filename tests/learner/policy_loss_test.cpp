@@ -344,6 +344,45 @@ TEST(ValueLoss, ClipsTheValueAroundTheOldOne) {
       values);
 }
 
+// Sequence weights w = [0.5, 2] (a stale sample's down-weighting), clip range 0.1, token mean
+// over the 3 masked tokens:
+//   (0,0) V 1.0, V_old 0.8, R 0: (V - R)^2 = 1; clipped V 0.9, 0.81: unclipped binds; w l = 0.5
+//   (0,1) V 2.0, V_old 2.0, R 2.5: both 0.25; w l = 0.125
+//   (1,0) V 1.4, V_old 0.8, R 1.5: 0.01; clipped V 0.9, 0.36: clipped binds (no gradient); w l = 0.72
+//   (1,1) masked (its return 9 is ignored)
+// loss = 0.5 * (0.5 + 0.125 + 0.72) / 3 = 0.2241666..., clip fraction 1/3 (a fraction of tokens,
+// unweighted), gradient 0.5 w 2 (V - R) / 3 = [[1/6, -1/12], [0, 0]]. The weights leave the
+// denominator alone; a mini-batch scope of 6 tokens halves loss and gradient.
+TEST(ValueLoss, SequenceWeightsScaleEachSequencesTokensAsInThePolicyLoss) {
+  const at::Tensor values = at::tensor({1.0, 2.0, 1.4, 0.3}, at::kDouble).view({2, 2});
+  const ValueLossInputs inputs{.values = values,
+                               .old_values = at::tensor({0.8, 2.0, 0.8, 0.0}, at::kDouble).view({2, 2}),
+                               .returns = at::tensor({0.0, 2.5, 1.5, 9.0}, at::kDouble).view({2, 2}),
+                               .mask = at::tensor({1.0, 1.0, 1.0, 0.0}, at::kDouble).view({2, 2}),
+                               .sequence_weights = at::tensor({0.5, 2.0}, at::kDouble)};
+  const auto loss_at = [&](const at::Tensor& v, const AggregationScope* scope) {
+    ValueLossInputs at_v = inputs;
+    at_v.values = v;
+    at_v.scope = scope;
+    return clipped_value_loss(at_v, 0.1, learner::LossAggregation::kTokenMean, 0);
+  };
+  const at::Tensor current = values.clone().requires_grad_(true);
+  const ValueLossOutput out = loss_at(current, nullptr);
+  out.loss.backward();
+  EXPECT_NEAR(out.loss.item<double>(), 0.5 * 1.345 / 3, 1e-12);
+  EXPECT_TRUE(at::allclose(current.grad(), at::tensor({1.0 / 6, -1.0 / 12, 0.0, 0.0}, at::kDouble).view({2, 2}), 0,
+                           1e-12));
+  EXPECT_DOUBLE_EQ(out.clip_fraction, 1.0 / 3);
+  expect_gradient_matches([&](const at::Tensor& v) { return loss_at(v, nullptr).loss; }, values);
+
+  const AggregationScope mini_batch{.tokens = 6, .sequences_with_tokens = 4, .sequences = 4};
+  const at::Tensor scoped = values.clone().requires_grad_(true);
+  const ValueLossOutput part = loss_at(scoped, &mini_batch);
+  part.loss.backward();
+  EXPECT_NEAR(part.loss.item<double>(), 0.5 * 1.345 / 6, 1e-12);
+  EXPECT_TRUE(at::allclose(scoped.grad(), current.grad() / 2, 0, 1e-12));
+}
+
 TEST(PolicyLoss, MismatchedShapesAreABug) {
   const Example example;
   PolicyLossInputs inputs = example.inputs(example.logprobs);

@@ -5,10 +5,14 @@
 //   double lp = testing::mean_logprob(*policy, {1, 2}, {3, 4}, /*temperature=*/1.0);
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
 
 #include "learner/grpo_options.h"
 #include "learner/rollout_sampling.h"
@@ -64,6 +68,35 @@ inline bool same_weights(const model::LlamaImpl& model, const std::vector<at::Te
     if (!at::equal(parameters[i], copies[i])) return false;
   }
   return true;
+}
+
+// The gradients a step left in the parameters (clipped, as the optimizer used them).
+inline std::vector<at::Tensor> gradients(const torch::nn::Module& model) {
+  std::vector<at::Tensor> out;
+  for (const at::Tensor& p : model.parameters()) {
+    out.push_back(p.grad().defined() ? p.grad().detach().clone() : at::zeros_like(p));
+  }
+  return out;
+}
+
+// Equal within fp32 rounding of sums taken in another order.
+inline void expect_same_gradients(const std::vector<at::Tensor>& expected, const std::vector<at::Tensor>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  double largest = 0;
+  for (const at::Tensor& g : expected) largest = std::max(largest, g.abs().max().item<double>());
+  ASSERT_GT(largest, 0.0) << "the reference step has no gradient";
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double difference = (expected[i] - actual[i]).abs().max().item<double>();
+    EXPECT_LE(difference, 1e-5 * largest + 1e-7) << "parameter " << i;
+  }
+}
+
+// Optimizer steps AdamW took on `parameter`.
+inline int64_t adamw_steps(torch::optim::AdamW& optimizer, const at::Tensor& parameter) {
+  const auto& state = optimizer.state();
+  const auto found = state.find(c10::guts::to_string(parameter.unsafeGetTensorImpl()));
+  if (found == state.end()) return 0;
+  return static_cast<const torch::optim::AdamWParamState&>(*found->second).step();
 }
 
 // The rollout temperature of the GRPO tests.
