@@ -2,6 +2,7 @@
 // directory, starts controller, rollout actors, verifiers and the learner as child processes
 // and supervises them until the controller finishes. `caravan run --resume RUN_DIR` starts the
 // same processes on an existing run directory; the controller continues from its checkpoint.
+// An SFT or DPO stage ([task] kind) trains in this process instead, and resumes the same way.
 // `caravan run --external-workers` starts the controller only: a cluster launcher (Slurm's srun,
 // deploy/slurm/caravan.sbatch) starts the workers RUN_DIR/workers.txt lists.
 // On a terminal the children's output scrolls above a live status block (apps/run_console.h);
@@ -26,6 +27,7 @@
 #include "apps/run_console.h"
 #include "apps/run_processes.h"
 #include "apps/run_ports.h"
+#include "apps/signal_stopper.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
 #include "core/metrics/loop_watch.h"
@@ -35,6 +37,7 @@
 #include "core/thread_wait.h"
 #include "learner/dpo_stage.h"
 #include "learner/sft_stage.h"
+#include "learner/stage_loop.h"
 #include "model/model_loader.h"
 
 namespace caravan::apps {
@@ -161,23 +164,26 @@ Result<core::RunDirectory> reopen_run_directory(RunConfig& config) {
 }
 
 // An SFT or DPO stage: trains in this process (no rollouts, no verifiers) and ends with the
-// run directory's final_model.
+// run directory's final_model. SIGTERM or SIGINT stops it after the step in progress with a
+// checkpoint (as the controller of an RL run does); --resume continues from the newest one.
 Status run_stage(const RunRequest& request, RunConfig& config) {
-  if (request.resume_dir) {
-    return Status::failed_precondition(str_cat("--resume: [task] kind = \"", config.task.kind,
-                                               "\" stages do not resume; start the stage again in a new run directory"));
-  }
   // The stage trains in this process: like a worker it runs with [run] thread_wait, re-executed
   // once when the environment lacks it, before LibTorch's first parallel region and before
   // anything a re-run would repeat (the run directory, its ports).
   CARAVAN_RETURN_IF_ERROR(core::ensure_thread_wait(config.run.thread_wait, request.argv));
+  // Before any thread exists, so the signal mask holds for the whole process.
+  const SignalStopper signals;
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
-  CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir, create_run_directory(config, /*external_workers=*/false));
-  log::info("event=run_start name=", config.run.name, " run_dir=", run_dir.root().string(), " stage=", config.task.kind,
+  CARAVAN_ASSIGN_OR_RETURN(const core::RunDirectory run_dir,
+                           request.resume_dir ? reopen_run_directory(config)
+                                              : create_run_directory(config, /*external_workers=*/false));
+  log::info("event=", request.resume_dir ? "run_resume" : "run_start", " name=", config.run.name,
+            " run_dir=", run_dir.root().string(), " stage=", config.task.kind,
             " thread_wait=", core::enum_name(config.run.thread_wait),
             " OMP_WAIT_POLICY=", wait_policy != nullptr ? wait_policy : "unset");
-  CARAVAN_RETURN_IF_ERROR(config.task.kind == "sft" ? learner::run_sft_stage(stage_options(config), run_dir)
-                                                    : learner::run_dpo_stage(stage_options(config), run_dir));
+  const learner::StageControl control{.resume = request.resume_dir.has_value(), .stop = signals.token()};
+  const learner::StageOpener open = config.task.kind == "sft" ? learner::open_sft_stage : learner::open_dpo_stage;
+  CARAVAN_RETURN_IF_ERROR(learner::run_stage(stage_options(config), run_dir, open, control));
   log::info("event=run_complete run_dir=", run_dir.root().string());
   return Status();
 }

@@ -25,6 +25,7 @@ constexpr const char* kOptimizerFile = "optimizer.pt";
 constexpr const char* kRngFile = "rng_state.safetensors";
 constexpr const char* kValueModelFile = "value_model.safetensors";
 constexpr const char* kValueOptimizerFile = "value_optimizer.pt";
+constexpr const char* kStageStateFile = "stage_state.json";
 // The learner_state.json object holding the value trainer's counter (PPO).
 constexpr const char* kValueModelKey = "value_model";
 // The tensor of kRngFile holding the default CPU generator's state (bytes).
@@ -216,6 +217,36 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
   }
   CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
   return contents;
+}
+
+Status write_stage_state(const std::filesystem::path& dir, model::Llama& policy,
+                         const model::SaveModelOptions& model_options, torch::optim::Optimizer& optimizer,
+                         const Json& state) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    return Status::not_found(str_cat(dir.string(), ": checkpoint directory does not exist"));
+  }
+  if (model_directory_rounds(policy, model_options)) {
+    CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kExactPolicyFile, policy));
+  }
+  CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kOptimizerFile, optimizer));
+  CARAVAN_RETURN_IF_ERROR(write_rng_state(dir / kRngFile));
+  return core::write_file_atomically(dir / kStageStateFile, state.dump(2) + "\n");
+}
+
+Result<Json> read_stage_state(const std::filesystem::path& dir, model::Llama& policy,
+                              torch::optim::Optimizer& optimizer, const StageStateCheck& check) {
+  CARAVAN_ASSIGN_OR_RETURN(Json state, read_state_json(dir / kStageStateFile));
+  CARAVAN_RETURN_IF_ERROR(check(state, dir / kStageStateFile));
+  std::error_code error;
+  if (std::filesystem::exists(dir / kExactPolicyFile, error)) {
+    CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kExactPolicyFile, policy));
+  } else {
+    CARAVAN_RETURN_IF_ERROR(model::load_model_weights(dir, policy));
+  }
+  CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kOptimizerFile, optimizer));
+  CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
+  return state;
 }
 
 } // namespace caravan::learner

@@ -30,6 +30,9 @@
 #include <functional>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+#include <torch/optim/optimizer.h>
+
 #include "core/transformer_config.h"
 #include "learner/grpo_trainer.h"
 #include "model/checkpoint_io.h"
@@ -66,5 +69,28 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
 Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
                                            std::unique_ptr<GrpoTrainer>& trainer,
                                            const std::function<Result<std::unique_ptr<GrpoTrainer>>()>& make_trainer);
+
+// An SFT or DPO stage's training state (learner/stage_loop.h), written beside the model
+// directory the stage writes into its checkpoints/step-N/:
+//   policy.safetensors     as above: only when the model directory's dtype would round the policy
+//   optimizer.pt           AdamW state: moments and step count per parameter
+//   rng_state.safetensors  as above
+//   stage_state.json       the stage loop's own object (step, data position, settings), verbatim
+// Each file is written atomically. kNotFound if `dir` is not a directory; kUnavailable on I/O
+// errors, naming the file.
+Status write_stage_state(const std::filesystem::path& dir, model::Llama& policy,
+                         const model::SaveModelOptions& model_options, torch::optim::Optimizer& optimizer,
+                         const nlohmann::json& state);
+
+// Restores what write_stage_state wrote. First reads stage_state.json and passes its object and
+// path to `check`, whose error is returned before anything is restored; then the policy's weights in
+// place (policy.safetensors, else the model directory), the optimizer's state and the RNG state.
+// Returns the object. Errors name the file: kNotFound for a missing file, kInvalidArgument for
+// content that does not fit (not a JSON object, a tensor of another shape, an optimizer of
+// other parameters). After an error past `check` the stage is partially restored and must not
+// train on.
+using StageStateCheck = std::function<Status(const nlohmann::json& state, const std::filesystem::path& file)>;
+Result<nlohmann::json> read_stage_state(const std::filesystem::path& dir, model::Llama& policy,
+                                        torch::optim::Optimizer& optimizer, const StageStateCheck& check);
 
 } // namespace caravan::learner

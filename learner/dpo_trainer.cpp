@@ -79,6 +79,11 @@ DpoTrainer::DpoTrainer(model::Llama policy, const DpoOptions& options, int32_t p
                 " beta ", options.beta, " max_grad_norm ", options.max_grad_norm);
 }
 
+void DpoTrainer::restore_steps_done(int64_t steps) {
+  CARAVAN_CHECK(steps >= 0, "restore_steps_done(", steps, ")");
+  steps_done_ = steps;
+}
+
 double DpoTrainer::learning_rate_at(int64_t step) const {
   return options_.learning_rate *
          lr_multiplier({.kind = LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,

@@ -79,6 +79,8 @@ class DpoTrainer {
   // learning_rate x lr_multiplier of a constant schedule with warmup_steps (learner/lr_schedule.h).
   double learning_rate_at(int64_t step) const;
   int64_t steps_done() const { return steps_done_; }
+  // From a checkpoint: the schedule continues after `steps` steps (>= 0, CARAVAN_CHECK).
+  void restore_steps_done(int64_t steps);
   DpoLossType loss_type() const { return loss_type_; }
 
   model::Llama& policy() { return policy_; }

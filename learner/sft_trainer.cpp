@@ -32,6 +32,11 @@ SftTrainer::SftTrainer(model::Llama policy, const SftOptions& options, int32_t p
                 options.learning_rate, " warmup_steps ", options.warmup_steps);
 }
 
+void SftTrainer::restore_steps_done(int64_t steps) {
+  CARAVAN_CHECK(steps >= 0, "restore_steps_done(", steps, ")");
+  steps_done_ = steps;
+}
+
 double SftTrainer::learning_rate_at(int64_t step) const {
   return options_.learning_rate *
          lr_multiplier({.kind = LrScheduleKind::kConstant, .warmup_steps = options_.warmup_steps}, step,

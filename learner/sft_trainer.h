@@ -79,6 +79,8 @@ class SftTrainer {
   double learning_rate_at(int64_t step) const;
   // Steps taken so far.
   int64_t steps_done() const { return steps_done_; }
+  // From a checkpoint: the schedule continues after `steps` steps (>= 0, CARAVAN_CHECK).
+  void restore_steps_done(int64_t steps);
 
   model::Llama& policy() { return policy_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }

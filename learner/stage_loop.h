@@ -1,97 +1,60 @@
 // File: learner/stage_loop.h
-// What the SFT and DPO stages (learner/sft_stage.h, learner/dpo_stage.h) share around their
-// trainers: open_stage reads the model and the stage's data and builds the starting weights;
-// run_stage_loop trains `steps` optimizer steps on batches drawn epoch by epoch in a seeded
-// shuffle (stream_batch), appends one metrics.jsonl record per step and per evaluation, logs
-// progress every kProgressEvery steps, commits the checkpoints of checkpoint_every, evaluates
-// the held-out set before the first step and after the last, and exports RUN_DIR/final_model.
+// The loop of the stages before RL ([task] kind = "sft" / "dpo"; learner/sft_stage.h,
+// learner/dpo_stage.h), in the launcher's process. run_stage opens [model], builds the weights
+// seeded by [run] seed, opens the stage (its data and trainer, learner/stage_trainer.h) and
+// trains its steps on batches drawn epoch by epoch in a seeded shuffle (stream_batch). It owns
+// what the stages share:
+//   - metrics.jsonl: the data report, one record per step and per held-out evaluation (before
+//     the first step and after the last);
+//   - a progress line every 10 steps and after the last;
+//   - checkpoints/step-N/ every checkpoint_every steps and when stopped: the model directory and
+//     the full training state (optimizer, RNG, step, data position; learner/checkpoint.h,
+//     write_stage_state), committed atomically (core/checkpoints.h);
+//   - resume: continues after the newest committed checkpoint with the same batches, learning
+//     rates and optimizer state an uninterrupted run has (bitwise on CPU with fixed threads);
+//   - RUN_DIR/final_model, the model the next stage (or an RLVR run) takes as [model] path.
 //
-//   CARAVAN_ASSIGN_OR_RETURN(StageStart<TrainingSequence> start,
-//                            open_stage<TrainingSequence>(config, run_dir, "sft", load_sft_data));
-//   SftTrainer trainer(start.policy, config.sft, start.spec.tokenizer->pad_id());
-//   return run_stage_loop(loop_options, start.output, start.policy, train_one_batch, evaluate_held_out);
+//   const StageControl control{.resume = false, .stop = signals.token()};
+//   CARAVAN_RETURN_IF_ERROR(run_stage(config, run_dir, open_sft_stage, control));
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <string>
-#include <vector>
-
-#include <ATen/Parallel.h>
-#include <nlohmann/json.hpp>
+#include <memory>
+#include <stop_token>
 
 #include "core/run_directory.h"
 #include "core/status.h"
-#include "learner/stage_data.h"
 #include "learner/stage_options.h"
-#include "learner/stage_output.h"
+#include "learner/stage_trainer.h"
 #include "model/llama.h"
 #include "model/model_loader.h"
 
 namespace caravan::learner {
 
-// A stage ready to train: its model, data, output and starting weights.
-template <class Example>
-struct StageStart {
-  model::ModelSpec spec;
-  StageData<Example> data;
-  StageOutput output;
-  model::Llama policy;
+// Opens a stage on the model `spec` describes, training `policy` (its starting weights):
+// loads the data and builds the trainer. open_sft_stage and open_dpo_stage are the two.
+using StageOpener = std::function<Result<std::unique_ptr<StageTrainer>>(
+    const StageOptions& config, const model::ModelSpec& spec, model::Llama policy)>;
+
+struct StageControl {
+  // Continue after the newest committed checkpoint of the run directory (`caravan run
+  // --resume`); without one the stage starts at step 0 in the same directory (logged).
+  bool resume = false;
+  // When requested (SIGTERM, SIGINT), the loop ends after the step in progress, checkpoints it
+  // and returns kCancelled.
+  std::stop_token stop;
 };
 
-// The loader of a stage's data (load_sft_data, load_preference_data; learner/stage_data.h).
-template <class Example>
-using StageDataLoader = Result<StageData<Example>> (*)(const core::TaskOptions&, const model::PromptEncoder&,
-                                                       const core::TransformerConfig&);
-
-// Sets [run] threads_per_process, opens [model], loads the data with `load` (recording its
-// report in metrics.jsonl and logging it under `stage`) and builds the weights seeded by
-// [run] seed. Errors: those of the model loader, `load` and the metrics write.
-template <class Example>
-Result<StageStart<Example>> open_stage(const StageOptions& config, const core::RunDirectory& run_dir,
-                                       std::string_view stage, StageDataLoader<Example> load);
-
-struct StageLoopOptions {
-  // "sft" or "dpo": the phase of the step records ("sft"), of the evaluation records
-  // ("sft_eval"), the progress event ("sft_progress") and the checkpoint manifests' stage.
-  std::string stage;
-  int64_t steps = 0;
-  int64_t batch_size = 1;
-  // 0 = no checkpoint before the final model.
-  int64_t checkpoint_every = 0;
-  uint64_t seed = 0;
-  // The number of training examples the batches index (>= 1).
-  size_t training_examples = 0;
-};
-
-// Trains one batch (indices into the training examples) and returns the step's metrics as a
-// JSON object of numbers (the loop adds "phase" and "step").
-using StageStepFn = std::function<Result<nlohmann::json>(const std::vector<size_t>& batch)>;
-// Evaluates the held-out set, prints its result line saying `when` ("before", "after") and
-// returns the metrics as a JSON object (the loop adds "phase" and "step").
-using StageEvaluateFn = std::function<Result<nlohmann::json>(const char* when)>;
-
-// Steps between progress log lines.
-inline constexpr int64_t kProgressEvery = 10;
-
-// The loop described above; `policy` is the model `step` trains (checkpointed and exported).
-// Errors: the first of `step`, `evaluate` and the run directory's writes. Prints "final model:
-// DIR" when done.
-Status run_stage_loop(const StageLoopOptions& options, const StageOutput& output, model::Llama& policy,
-                      const StageStepFn& step, const StageEvaluateFn& evaluate);
-
-template <class Example>
-Result<StageStart<Example>> open_stage(const StageOptions& config, const core::RunDirectory& run_dir,
-                                       std::string_view stage, StageDataLoader<Example> load) {
-  at::set_num_threads(static_cast<int>(config.run.threads_per_process));
-  CARAVAN_ASSIGN_OR_RETURN(model::ModelSpec spec, model::open_model(config.model));
-  CARAVAN_ASSIGN_OR_RETURN(StageData<Example> data, load(config.task, *spec.prompts, spec.config));
-  StageOutput output(run_dir, spec);
-  CARAVAN_RETURN_IF_ERROR(output.record(data.report.to_json()));
-  data.report.log_summary(stage);
-  CARAVAN_ASSIGN_OR_RETURN(model::Llama policy, model::load_model(spec, config.run.seed));
-  return StageStart<Example>{
-      .spec = std::move(spec), .data = std::move(data), .output = std::move(output), .policy = std::move(policy)};
-}
+// The loop described above; `config` is resolved (absolute paths) and `run_dir` holds its
+// config.toml. Blocks until the stage is done or stopped. Prints "final model: DIR" when done.
+// Errors, each naming its file or key: the model loader's, `open`'s, the trainer's, the run
+// directory's writes; kCancelled when stopped ("stopped after step N with checkpoint DIR; resume
+// with: caravan run --resume RUN_DIR"). On resume: kFailedPrecondition when final_model exists
+// (the stage is done); kInvalidArgument naming stage_state.json and its key when the checkpoint
+// belongs to another stage, config or data, and the checkpoint reader's errors (a missing file,
+// a tensor of another shape, an optimizer of other parameters): never a silent start over.
+Status run_stage(const StageOptions& config, const core::RunDirectory& run_dir, const StageOpener& open,
+                 const StageControl& control);
 
 } // namespace caravan::learner

@@ -3,6 +3,7 @@
 #include "core/atomic_file.h"
 #include "core/checkpoints.h"
 #include "core/log.h"
+#include "learner/checkpoint.h"
 #include "model/byte_tokenizer_files.h"
 #include "model/checkpoint_io.h"
 
@@ -18,10 +19,12 @@ Status StageOutput::write_model(const std::filesystem::path& dir, model::Llama& 
   return Status();
 }
 
-Status StageOutput::checkpoint(int64_t step, const std::string& stage, model::Llama& policy) const {
+Status StageOutput::checkpoint(int64_t step, model::Llama& policy, torch::optim::Optimizer& optimizer,
+                               const nlohmann::json& state) const {
   CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir, core::begin_checkpoint(run_dir_, step));
   CARAVAN_RETURN_IF_ERROR(write_model(dir, policy));
-  const nlohmann::json manifest = {{"step", step}, {"stage", stage}};
+  CARAVAN_RETURN_IF_ERROR(write_stage_state(dir, policy, model::save_options(spec_), optimizer, state));
+  const nlohmann::json manifest = {{"step", step}, {"stage", state.at("stage")}};
   CARAVAN_RETURN_IF_ERROR(core::commit_checkpoint(dir, manifest.dump(2)));
   log::info("event=checkpoint step=", step, " dir=", dir.string());
   return Status();

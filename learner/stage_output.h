@@ -1,13 +1,14 @@
 // File: learner/stage_output.h
 // What an SFT or DPO stage leaves in its run directory (core/run_directory.h), the same layout
 // as an RL run's: metrics.jsonl records, committed checkpoints/step-N/ holding the model as a
-// Hugging Face directory, and RUN_DIR/final_model, the model the next stage (or an RLVR run)
+// Hugging Face directory and the training state resume needs (learner/checkpoint.h,
+// write_stage_state), and RUN_DIR/final_model, the model the next stage (or an RLVR run)
 // takes as [model] path. A model born inline gets the byte tokenizer's files
 // (model/byte_tokenizer_files.h) so that its directory is complete.
 //
 //   StageOutput output(run_dir, spec);
 //   CARAVAN_RETURN_IF_ERROR(output.record({{"phase", "sft"}, {"step", 1}, {"loss", 2.3}}));
-//   CARAVAN_RETURN_IF_ERROR(output.checkpoint(100, policy));
+//   CARAVAN_RETURN_IF_ERROR(output.checkpoint(100, policy, optimizer, {{"stage", "sft"}, {"step", 100}}));
 //   CARAVAN_ASSIGN_OR_RETURN(std::filesystem::path final_dir, output.export_final(policy));
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
+#include <torch/optim/optimizer.h>
 
 #include "core/run_directory.h"
 #include "core/status.h"
@@ -34,8 +36,10 @@ class StageOutput {
   // Appends `record` to metrics.jsonl. kUnavailable on I/O errors.
   Status record(const nlohmann::json& record) const;
   // Writes checkpoints/step-N/ (core/checkpoints.h) holding `policy` as a model directory and
-  // commits it with the manifest {"step": N, "stage": STAGE}. Errors naming the directory.
-  Status checkpoint(int64_t step, const std::string& stage, model::Llama& policy) const;
+  // the training state (`optimizer`, the RNG, `state` as stage_state.json) and commits it with
+  // the manifest {"step": N, "stage": state["stage"]}. Errors naming the directory or file.
+  Status checkpoint(int64_t step, model::Llama& policy, torch::optim::Optimizer& optimizer,
+                    const nlohmann::json& state) const;
   // Writes RUN_DIR/final_model atomically (complete or absent); returns its path.
   // kFailedPrecondition if it exists; kUnavailable on I/O errors.
   Result<std::filesystem::path> export_final(model::Llama& policy) const;

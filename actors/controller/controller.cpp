@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/append_only_file.h"
 #include "core/atomic_file.h"
 #include "core/capnp_lists.h"
 #include "core/checkpoints.h"
@@ -33,29 +34,6 @@ std::unique_ptr<capnp::MallocMessageBuilder> new_message() {
   auto message = std::make_unique<capnp::MallocMessageBuilder>();
   message->initRoot<proto::Envelope>();
   return message;
-}
-
-// Cuts an append-only file of the run back to `size` bytes (the lines written after a
-// checkpoint belong to steps the resumed run does again).
-Status truncate_file(const std::filesystem::path& file, uint64_t size) {
-  std::error_code error;
-  const bool exists = std::filesystem::exists(file, error);
-  const uint64_t current = exists ? std::filesystem::file_size(file, error) : 0;
-  if (error) return Status::unavailable(str_cat(file.string(), ": ", error.message()));
-  if (current < size) {
-    return Status::data_loss(str_cat(file.string(), ": ", current, " bytes, but the checkpoint recorded ", size));
-  }
-  if (exists && current > size) {
-    std::filesystem::resize_file(file, size, error);
-    if (error) return Status::unavailable(str_cat(file.string(), ": cannot truncate: ", error.message()));
-  }
-  return Status();
-}
-
-uint64_t file_size_or_zero(const std::filesystem::path& file) {
-  std::error_code error;
-  const uint64_t size = std::filesystem::file_size(file, error);
-  return error ? 0 : size;
 }
 
 }  // namespace
@@ -176,9 +154,10 @@ Result<bool> Controller::resume_from_checkpoint() {
     if (state.contains("dynamic_sampling")) {
       CARAVAN_RETURN_IF_ERROR(dynamic_sampler_.restore(state.at("dynamic_sampling")).with_context(state_file.string()));
     }
-    CARAVAN_RETURN_IF_ERROR(truncate_file(run_dir_.metrics_path(), state.at("files").at("metrics").get<uint64_t>()));
     CARAVAN_RETURN_IF_ERROR(
-        truncate_file(run_dir_.samples_path("train"), state.at("files").at("train_samples").get<uint64_t>()));
+        core::truncate_file(run_dir_.metrics_path(), state.at("files").at("metrics").get<uint64_t>()));
+    CARAVAN_RETURN_IF_ERROR(
+        core::truncate_file(run_dir_.samples_path("train"), state.at("files").at("train_samples").get<uint64_t>()));
   } catch (const nlohmann::json::exception& e) {
     return Status::invalid_argument(str_cat(state_file.string(), ": ", e.what()));
   }
@@ -591,8 +570,8 @@ nlohmann::json Controller::controller_state() const {
                           {"seed", config_.run.seed},
                           {"ledger", training_.ledger.to_json()},
                           {"files",
-                           {{"metrics", file_size_or_zero(run_dir_.metrics_path())},
-                            {"train_samples", file_size_or_zero(run_dir_.samples_path("train"))}}}};
+                           {{"metrics", core::file_size_or_zero(run_dir_.metrics_path())},
+                            {"train_samples", core::file_size_or_zero(run_dir_.samples_path("train"))}}}};
   if (sft_accuracy_) state["sft_accuracy"] = *sft_accuracy_;
   if (dynamic_sampler_.enabled()) state["dynamic_sampling"] = dynamic_sampler_.to_json();
   return state;

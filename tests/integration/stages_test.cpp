@@ -1,11 +1,12 @@
 // The stages before RL through `caravan run`: SFT on arithmetic problems from a JSONL file, then
 // DPO on a preference set generated from the same embedded task (the correct answer chosen, a
 // wrong one rejected), starting from the SFT run's final_model. DPO must raise the
-// chosen-over-rejected margin on held-out pairs.
+// chosen-over-rejected margin on held-out pairs. A stage stopped by SIGTERM resumes.
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -146,6 +147,69 @@ loss = "dpo_norm"
   EXPECT_EQ(evaluations[1]["held_out_pairs"], 100);
   EXPECT_NE(dpo.stdout_text().find("held-out margin after DPO"), std::string::npos);
   EXPECT_TRUE(fs::exists(dpo_run / "final_model" / "model.safetensors"));
+}
+
+// SIGTERM (what Slurm and Kubernetes send) stops a stage after the step in progress with a
+// checkpoint and exit status 130; `caravan run --resume RUN_DIR` trains the remaining steps from
+// it (every step recorded once) and writes the final model.
+TEST_F(StagesTest, SigtermCheckpointsAStageThatResumeFinishes) {
+  const fs::path sft_data = write_rows("sft.jsonl", 1, 200, [](const core::ArithmeticProblem& p, uint64_t) {
+    return json{{"prompt", p.prompt()}, {"completion", p.answer()}};
+  });
+  const fs::path run_dir = root_ / "stopped-sft";
+  const fs::path config = write_config("stopped-sft", str_cat_for_test(R"(
+[run]
+name = "stopped-sft"
+threads_per_process = 1
+[task]
+kind = "sft"
+dataset = ")", sft_data.string(), R"("
+held_out_size = 10
+)", kModel, R"(
+[sft]
+steps = 200
+batch_size = 16
+)"));
+  CaravanRun run(config, run_dir);
+  // Stop once the first step is recorded.
+  const auto first_step = [&] {
+    for (const json& record : read_jsonl(run_dir / "metrics.jsonl")) {
+      if (record["phase"] == "sft") return true;
+    }
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (!first_step() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(first_step()) << read_file(run_dir.string() + ".stderr");
+  ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
+  const std::optional<int> stopped = run.wait(120s);
+  ASSERT_TRUE(stopped.has_value());
+  ASSERT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 130) << read_file(run_dir.string() + ".stderr");
+  const std::string output = run.stdout_text() + run.stderr_text();
+  EXPECT_NE(output.find("resume with: caravan run --resume " + run_dir.string()), std::string::npos) << output;
+  EXPECT_FALSE(fs::exists(run_dir / "final_model"));
+  int64_t stopped_at = 0;
+  for (const json& record : read_jsonl(run_dir / "metrics.jsonl")) {
+    if (record["phase"] == "sft") stopped_at = record["step"].get<int64_t>();
+  }
+  ASSERT_GE(stopped_at, 1);
+  ASSERT_LT(stopped_at, 200) << "the stage ended before the signal";
+
+  CaravanRun resumed(CaravanRun::resume_arguments(run_dir), run_dir.string() + ".resume");
+  ASSERT_EQ(resumed.wait(240s), std::optional<int>(0)) << read_file(run_dir.string() + ".resume.stderr");
+  EXPECT_TRUE(fs::exists(run_dir / "final_model" / "model.safetensors"));
+  std::vector<int64_t> steps;
+  int resumes = 0;
+  for (const json& record : read_jsonl(run_dir / "metrics.jsonl")) {
+    if (record["phase"] == "sft") steps.push_back(record["step"].get<int64_t>());
+    if (record["phase"] == "resume") {
+      ++resumes;
+      EXPECT_EQ(record["step"], stopped_at);
+    }
+  }
+  EXPECT_EQ(resumes, 1);
+  ASSERT_EQ(steps.size(), 200u);
+  for (size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(steps[i], static_cast<int64_t>(i + 1));
 }
 
 } // namespace
