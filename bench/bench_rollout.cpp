@@ -18,7 +18,8 @@
 // Every sequence samples at temperature 1 with no reachable stop id, so each generates exactly
 // max_new_tokens tokens. The model and workload come from bench/rollout_workload.h.
 //
-//   build/bench/bench_rollout --quick     # < 1 minute: ~6 M model, 32 requests
+//   build/bench/bench_rollout --quick     # < 1 minute: ~5 M model, 32 requests of 16 new tokens
+//   build/bench/bench_rollout --quick --contention-only   # the contention part alone (~15 s)
 //   build/bench/bench_rollout             # ~100 M model, 256 requests of 64-512 prompt tokens, 128 new
 //   build/bench/bench_rollout --gpu       # CUDA LibTorch and a GPU (scripts/gpu-check.sh): see below
 //
@@ -34,6 +35,9 @@
 //
 // The last line: RESULT speedup_vs_naive=... speedup_vs_static=... prefix_saving_g8=...
 // prefix_saving_g16=... context_grouping_decode_gain=... contention_slowdown=...
+// contention_cpu_share_lost=... (the CPU the engine used as-is over what it got beside the busy
+// loops, in cores: the goal is contention_slowdown no worse than it) contention_vs_best_as_is=...
+// (loaded seconds over the faster as-is run, free-core or fixed threads)
 // contention_slowdown_fixed_threads=... free_core_threads_as_is_cost=... (the as-is time
 // following the free cores over the fixed threads' one) and the tokens/s behind them. Every part
 // but the contention one runs the engine on the fixed thread count, as the baselines.
@@ -50,6 +54,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "actors/rollout/engine.h"
+#include "actors/rollout/intra_op_threads.h"
 #include "bench/competing_load.h"
 #include "bench/rollout_workload.h"
 #include "core/command_line.h"
@@ -64,10 +69,19 @@ using Clock = std::chrono::steady_clock;
 struct Throughput {
   int64_t tokens = 0;
   double seconds = 0;
+  double cpu_seconds = 0;  // of this process meanwhile (run_engine only)
   double per_second() const { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0; }
+  double cores() const { return seconds > 0 ? cpu_seconds / seconds : 0.0; }
 };
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// `value` with two decimals, as the RESULT line's ratios.
+std::string fixed_2(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f", value);
+  return text;
+}
 
 rollout::SamplingParams sampling(int64_t max_new_tokens, uint64_t seed) {
   return {.temperature = 1.0, .max_new_tokens = max_new_tokens, .stop_ids = {-1}, .seed = seed};
@@ -79,6 +93,7 @@ Throughput run_engine(model::LlamaImpl& model, const std::vector<std::vector<int
   Result<std::unique_ptr<rollout::Engine>> engine = rollout::Engine::create(model, options, nullptr);
   CARAVAN_CHECK(engine.ok(), engine.status().to_string());
   const auto start = Clock::now();
+  const double cpu_start = rollout::process_cpu_seconds();
   for (size_t p = 0; p < prompts.size(); ++p) {
     rollout::EngineRequest request{.id = p, .prompt = prompts[p]};
     for (int64_t s = 0; s < samples; ++s) request.samples.push_back(sampling(max_new_tokens, p * 1000 + s));
@@ -90,6 +105,7 @@ Throughput run_engine(model::LlamaImpl& model, const std::vector<std::vector<int
     for (const rollout::SequenceOutput& done : (*engine)->step()) out.tokens += static_cast<int64_t>(done.tokens.size());
   }
   out.seconds = seconds_since(start);
+  out.cpu_seconds = rollout::process_cpu_seconds() - cpu_start;
   if (stats != nullptr) *stats = (*engine)->stats();
   return out;
 }
@@ -199,6 +215,10 @@ struct Contention {
   double slowdown = 0;                // threads following the free cores: loaded / as-is seconds
   double slowdown_fixed_threads = 0;  // the configured thread count throughout
   double as_is_cost = 0;              // as-is seconds following the free cores / with fixed threads
+  // Following the free cores: the CPU share the busy loops took (cores used as-is / loaded), and
+  // the loaded seconds over the faster of the two as-is runs.
+  double cpu_share_lost = 0;
+  double vs_best_as_is = 0;
 };
 
 // The engine on `prompts` as the machine is and beside one busy loop per core, with and without
@@ -209,6 +229,8 @@ Contention contention(model::LlamaImpl& model, const std::vector<std::vector<int
   std::printf("contention: %zu requests, %lld new tokens, beside %d busy loops; load average %s\n", prompts.size(),
               static_cast<long long>(max_new_tokens), cores, load_average().c_str());
   Contention out;
+  Throughput free_as_is;
+  Throughput free_loaded;
   for (const bool follow : {true, false}) {
     rollout::EngineOptions threads = options;
     threads.follow_free_cores = follow;
@@ -218,11 +240,20 @@ Contention contention(model::LlamaImpl& model, const std::vector<std::vector<int
       return run_engine(model, prompts, 1, max_new_tokens, threads, nullptr);
     }();
     const double slowdown = loaded.seconds / as_is.seconds;
-    std::printf("contention %-18s as-is %.2f s  loaded %.2f s  slowdown %.2fx\n",
-                follow ? "free-core threads" : "fixed threads", as_is.seconds, loaded.seconds, slowdown);
-    (follow ? out.slowdown : out.slowdown_fixed_threads) = slowdown;
-    out.as_is_cost = follow ? as_is.seconds : out.as_is_cost / as_is.seconds;
+    std::printf("contention %-18s as-is %.2f s (%.2f cores)  loaded %.2f s (%.2f cores)  slowdown %.2fx\n",
+                follow ? "free-core threads" : "fixed threads", as_is.seconds, as_is.cores(), loaded.seconds,
+                loaded.cores(), slowdown);
+    if (follow) {
+      out.slowdown = slowdown;
+      free_as_is = as_is;
+      free_loaded = loaded;
+    } else {
+      out.slowdown_fixed_threads = slowdown;
+      out.as_is_cost = free_as_is.seconds / as_is.seconds;
+      out.vs_best_as_is = free_loaded.seconds / std::min(free_as_is.seconds, as_is.seconds);
+    }
   }
+  out.cpu_share_lost = free_as_is.cores() / free_loaded.cores();
   return out;
 }
 
@@ -334,7 +365,8 @@ int run_gpu(bool quick) {
 int run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   core::CommandLine cli("bench_rollout", "Rollout engine throughput against a naive and a static-batch baseline.");
-  cli.switch_flag("--quick", "a ~6 M model and 32 short requests (< 1 minute)");
+  cli.switch_flag("--quick", "a ~5 M model and 32 short requests (< 1 minute)");
+  cli.switch_flag("--contention-only", "only the contention part (its RESULT fields)");
   cli.switch_flag("--gpu", "the GPU part instead: a 0.6 B model in bfloat16 on CUDA against transformers");
   cli.flag("--threads", "N", "LibTorch threads (default: every core)");
   cli.flag("--naive-requests", "N", "requests the naive baseline runs (default 4, quick 2)");
@@ -356,7 +388,7 @@ int run(int argc, char** argv) {
 
   const core::TransformerConfig config = rollout_model_config(quick);
   model::Llama model = random_model(config, 1);
-  const RolloutWorkload work = quick ? rollout_workload(32, 16, 128, 32, config.vocab_size, 7)
+  const RolloutWorkload work = quick ? rollout_workload(32, 16, 128, 16, config.vocab_size, 7)
                                      : rollout_workload(256, 64, 512, 128, config.vocab_size, 7);
   // Fixed threads, as the static and naive baselines run: the throughput comparisons measure the
   // engine, the contention part measures following the free cores.
@@ -366,6 +398,26 @@ int run(int argc, char** argv) {
               static_cast<long long>(model->parameter_count()), static_cast<long long>(config.num_layers),
               static_cast<long long>(config.hidden_size), work.prompts.size(),
               static_cast<long long>(work.max_new_tokens), at::get_num_threads());
+
+  // Each part's wall time, so that the --quick budget (< 1 minute on a loaded machine) is visible.
+  auto part_started = Clock::now();
+  const auto end_part = [&part_started](const char* part) {
+    std::printf("part    %s: %.1f s\n", part, seconds_since(part_started));
+    part_started = Clock::now();
+  };
+  const std::vector<std::vector<int32_t>> few(work.prompts.begin(), work.prompts.begin() + (quick ? 8 : 16));
+  const auto measure_contention = [&] {
+    const Contention loaded = contention(*model, few, quick ? 16 : 64, options);
+    end_part("contention");
+    return str_cat("contention_slowdown=", fixed_2(loaded.slowdown), " contention_cpu_share_lost=",
+                   fixed_2(loaded.cpu_share_lost), " contention_vs_best_as_is=", fixed_2(loaded.vs_best_as_is),
+                   " contention_slowdown_fixed_threads=", fixed_2(loaded.slowdown_fixed_threads),
+                   " free_core_threads_as_is_cost=", fixed_2(loaded.as_is_cost));
+  };
+  if (cli.is_set("--contention-only")) {
+    std::printf("RESULT %s\n", measure_contention().c_str());
+    return 0;
+  }
 
   rollout::EngineStats stats;
   const Throughput engine = run_engine(*model, work.prompts, 1, work.max_new_tokens, options, &stats);
@@ -380,15 +432,18 @@ int run(int argc, char** argv) {
   const Throughput naive = run_naive(*model, subset, work.max_new_tokens);
   std::printf("naive   %lld tokens in %.2f s: %.1f tokens/s (%zu requests)\n", static_cast<long long>(naive.tokens),
               naive.seconds, naive.per_second(), subset.size());
+  end_part("engine, static, naive");
 
-  const int64_t groups = quick ? 2 : 4;
+  const int64_t groups = quick ? 1 : 4;
   const int64_t prompt_tokens = quick ? 128 : 512;
   const double saving_8 = prefix_saving(*model, options, groups, prompt_tokens, 8);
   const double saving_16 = prefix_saving(*model, options, groups, prompt_tokens, 16);
+  end_part("prefix sharing");
 
-  // Mixed contexts: half the prompts short, half long (up to ~half the model's context).
-  const RolloutWorkload short_prompts = rollout_workload(quick ? 4 : 16, 16, 64, quick ? 32 : 64, config.vocab_size, 11);
-  const RolloutWorkload long_prompts = rollout_workload(quick ? 4 : 16, quick ? 768 : 1536, quick ? 1024 : 1920,
+  // Mixed contexts: half the prompts short, half long (--quick: up to a quarter of the model's
+  // context; full: up to ~all of it).
+  const RolloutWorkload short_prompts = rollout_workload(quick ? 4 : 16, 16, 64, quick ? 24 : 64, config.vocab_size, 11);
+  const RolloutWorkload long_prompts = rollout_workload(quick ? 4 : 16, quick ? 384 : 1536, quick ? 512 : 1920,
                                                         short_prompts.max_new_tokens, config.vocab_size, 12);
   std::vector<std::vector<int32_t>> mixed;
   for (size_t i = 0; i < short_prompts.prompts.size(); ++i) {
@@ -396,17 +451,14 @@ int run(int argc, char** argv) {
     mixed.push_back(long_prompts.prompts[i]);
   }
   const double grouping_gain = context_grouping_gain(*model, mixed, short_prompts.max_new_tokens, options);
+  end_part("mixed contexts");
 
-  const std::vector<std::vector<int32_t>> few(work.prompts.begin(), work.prompts.begin() + (quick ? 8 : 16));
-  const Contention loaded = contention(*model, few, quick ? 16 : 64, options);
-
+  const std::string contention_fields = measure_contention();
   std::printf("RESULT speedup_vs_naive=%.2f speedup_vs_static=%.2f prefix_saving_g8=%.2f prefix_saving_g16=%.2f "
-              "context_grouping_decode_gain=%.2f contention_slowdown=%.2f contention_slowdown_fixed_threads=%.2f "
-              "free_core_threads_as_is_cost=%.2f engine_tokens_per_s=%.1f static_tokens_per_s=%.1f "
+              "context_grouping_decode_gain=%.2f %s engine_tokens_per_s=%.1f static_tokens_per_s=%.1f "
               "naive_tokens_per_s=%.1f\n",
               engine.per_second() / naive.per_second(), engine.per_second() / fixed.per_second(), saving_8, saving_16,
-              grouping_gain, loaded.slowdown, loaded.slowdown_fixed_threads, loaded.as_is_cost, engine.per_second(),
-              fixed.per_second(), naive.per_second());
+              grouping_gain, contention_fields.c_str(), engine.per_second(), fixed.per_second(), naive.per_second());
   return 0;
 }
 

@@ -2,12 +2,13 @@
 // CPU rollout speed in two parts, each a ratio measured within one run.
 //
 // 1. Contention. A fixed generation workload (a random Qwen3-shaped model of 29 M parameters,
-//    8 sequences, 32 prompt + 32 new tokens; --quick: 9 M, 4 sequences, 16 + 8 tokens) runs in a
+//    8 sequences, 32 prompt + 32 new tokens; --quick: 9 M, 2 sequences, 16 + 4 tokens) runs in a
 //    fresh process per setting, once on the machine as it is and once beside two busy-looping
 //    processes this benchmark starts (2 cores: the workload loses about half the CPU, more with
 //    the machine's own load). Settings: 2 threads with libgomp's default wait (OMP_WAIT_POLICY
 //    unset: spin ~3 ms, then sleep; Caravan before [run] thread_wait), 2 threads ACTIVE (spin),
-//    2 threads PASSIVE (sleep at once: the default of [run] thread_wait), and 1 thread PASSIVE.
+//    2 threads PASSIVE (sleep at once: the default of [run] thread_wait), and 1 thread PASSIVE
+//    (--quick: the default and PASSIVE with 2 threads, the two the RESULT line reports).
 //    The slowdown of a setting is its time with the busy loops over its time without.
 // 2. llama.cpp reference. One random Qwen3-shaped model of ~250 M parameters in float32 (6
 //    layers, width 1024, 16/8 heads of 128, MLP 3072, 151936-token tied vocabulary; --quick: 2
@@ -15,7 +16,7 @@
 //    model/gguf_export.h, as GGUF. llama.cpp (node-llama-cpp's prebuilt CPU binaries,
 //    bench/llama_cpp_reference.mjs) and Caravan (its rollout engine, PASSIVE) decode greedily on
 //    those weights with 2 threads at batch 1 and batch 32, 64-token prompts, 64 new tokens
-//    (--quick: 16 and 8); decode tokens/s excludes the prefill (Caravan: generating N tokens
+//    (--quick: 8 and 3); decode tokens/s excludes the prefill (Caravan: generating N tokens
 //    minus generating 1; llama.cpp's includes node-llama-cpp's per-token JavaScript). The
 //    batch-1 greedy tokens of both must agree (the first 16): they run the same model.
 //
@@ -29,6 +30,7 @@
 // llama_cpp_skipped=REASON when node or the package is missing).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -247,10 +249,13 @@ Result<std::pair<double, double>> measure_contention(const fs::path& work, bool 
     double as_is_s = 0;
     double loaded_s = 0;
   };
-  std::vector<Setting> settings = {{std::nullopt, 2}, {"ACTIVE", 2}, {"PASSIVE", 2}, {"PASSIVE", 1}};
-  const int64_t batch = quick ? 4 : 8;
+  // --quick: only the two settings the RESULT line reports (the spinning ones collapse under load
+  // and took most of the quick run's time).
+  std::vector<Setting> settings = {{std::nullopt, 2}, {"PASSIVE", 2}};
+  if (!quick) settings = {{std::nullopt, 2}, {"ACTIVE", 2}, {"PASSIVE", 2}, {"PASSIVE", 1}};
+  const int64_t batch = quick ? 2 : 8;
   const int64_t prompt_tokens = quick ? 16 : 32;
-  const int64_t new_tokens = quick ? 8 : 32;
+  const int64_t new_tokens = quick ? 4 : 32;
   std::printf("\ncontention: batch %lld, prompt %lld, %lld new tokens, as the machine is and beside 2 busy loops\n",
               static_cast<long long>(batch), static_cast<long long>(prompt_tokens), static_cast<long long>(new_tokens));
   std::printf("%-8s %7s %9s %9s %9s\n", "wait", "threads", "as-is s", "loaded s", "slowdown");
@@ -276,7 +281,9 @@ Result<std::pair<double, double>> measure_contention(const fs::path& work, bool 
     std::printf(" %s/%d %.1fx", policy_label(setting.policy).c_str(), setting.threads, setting.loaded_s / best_as_is);
   }
   std::printf("\n");
-  return std::pair{settings[0].loaded_s / settings[0].as_is_s, settings[2].loaded_s / settings[2].as_is_s};
+  const auto passive_2 = std::find_if(settings.begin(), settings.end(),
+                                      [](const Setting& s) { return s.policy == "PASSIVE" && s.threads == 2; });
+  return std::pair{settings[0].loaded_s / settings[0].as_is_s, passive_2->loaded_s / passive_2->as_is_s};
 }
 
 // Decode tokens/s of one llama.cpp batch line.
@@ -328,8 +335,10 @@ Result<std::pair<double, double>> measure_against_llama_cpp(const BenchOptions& 
   const core::TransformerConfig config = options.quick ? qwen3_config(32000, 512, 1536, 2, 8, 4, 64)
                                                        : qwen3_config(151936, 1024, 3072, 6, 16, 8, 128);
   CARAVAN_RETURN_IF_ERROR(write_model(model_dir, config, gguf));
-  const int64_t prompt_tokens = options.quick ? 16 : 64;
-  const int64_t new_tokens = options.quick ? 8 : 64;
+  const int64_t prompt_tokens = options.quick ? 8 : 64;
+  // --quick: 3 new tokens (2 decode steps per batch): llama.cpp's batch of 32 decodes ~12 tokens/s
+  // under load here, so 8 new tokens took it ~20 s.
+  const int64_t new_tokens = options.quick ? 3 : 64;
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<ReferenceRun> reference,
                            run_llama_cpp(options, gguf, prompt_tokens, new_tokens));
   std::printf("\nllama.cpp vs Caravan: 2 threads, prompt %lld, %lld new tokens, greedy, decode tokens/s\n",
@@ -415,7 +424,9 @@ std::string ratio_fields(const std::string& first, const std::string& second, st
 Result<std::string> measure(const BenchOptions& options, const fs::path& work) {
   std::string result = "contention_slowdown=skipped contention_slowdown_passive=skipped";
   if (!options.skip_contention) {
+    const auto started = Clock::now();
     CARAVAN_ASSIGN_OR_RETURN(const auto contention, measure_contention(work, options.quick));
+    std::printf("part contention: %.0f s\n", seconds_since(started));
     result = ratio_fields("contention_slowdown", "contention_slowdown_passive", contention);
   }
   if (std::optional<std::string> reason = reference_unavailable(options)) {
@@ -424,7 +435,9 @@ Result<std::string> measure(const BenchOptions& options, const fs::path& work) {
                 reason->c_str(), options.npm_prefix.string().c_str());
     return str_cat(result, " batch1_vs_llama_cpp=skipped batch32_vs_llama_cpp=skipped llama_cpp_skipped=", *reason);
   }
+  const auto started = Clock::now();
   CARAVAN_ASSIGN_OR_RETURN(const auto ratios, measure_against_llama_cpp(options, work));
+  std::printf("part llama.cpp: %.0f s\n", seconds_since(started));
   return str_cat(result, " ", ratio_fields("batch1_vs_llama_cpp", "batch32_vs_llama_cpp", ratios));
 }
 

@@ -1,13 +1,13 @@
 #include "actors/rollout/engine.h"
 
 #include <algorithm>
-#include <thread>
 
 #include <ATen/Parallel.h>
 
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "actors/rollout/decode_graphs.h"
+#include "actors/rollout/device_memory.h"
 #include "core/status.h"
 
 namespace caravan::rollout {
@@ -39,7 +39,12 @@ at::ScalarType model_dtype(const model::LlamaImpl& model) { return model.paramet
 
 Result<std::unique_ptr<Engine>> Engine::create(model::LlamaImpl& model, const EngineOptions& options,
                                                const TokenText* token_text, uint64_t policy_version) {
-  CARAVAN_ASSIGN_OR_RETURN(const int64_t blocks, kv_cache_blocks(options, model.config(), model_dtype(model)));
+  int64_t available_bytes = 0;  // read only when kv_cache_fraction sizes the cache
+  if (options.kv_cache_bytes == 0) {
+    CARAVAN_ASSIGN_OR_RETURN(available_bytes, available_memory_bytes(model_device(model)));
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const int64_t blocks,
+                           kv_cache_blocks(options, model.config(), model_dtype(model), available_bytes));
   return std::make_unique<Engine>(model, options, blocks, token_text, policy_version);
 }
 
@@ -52,9 +57,7 @@ Engine::Engine(model::LlamaImpl& model, const EngineOptions& options, int64_t nu
       cache_(model.config(), num_blocks, options.block_size, model_dtype(model), device_),
       policy_version_(policy_version) {
   CARAVAN_CHECK(options_.validate().ok(), "Engine: invalid options: ", options_.validate().message());
-  if (options_.follow_free_cores && device_.is_cpu()) {
-    threads_.emplace(at::get_num_threads(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  }
+  if (options_.follow_free_cores && device_.is_cpu()) threads_.emplace(at::get_num_threads());
 #ifdef CARAVAN_WITH_CUDA
   if (options_.cuda_graphs && device_.is_cuda()) graphs_ = make_decode_graphs(model_, cache_, options_.max_running);
 #endif
@@ -62,14 +65,6 @@ Engine::Engine(model::LlamaImpl& model, const EngineOptions& options, int64_t nu
 
 Engine::~Engine() {
   if (threads_ && at::get_num_threads() != threads_->most()) at::set_num_threads(threads_->most());
-}
-
-void Engine::follow_free_cores() {
-  if (!threads_) return;
-  const Result<int64_t> others = other_runnable_tasks();
-  if (!others.ok()) return;  // no /proc/stat: keep the thread count
-  const int threads = threads_->next(*others);
-  if (threads != at::get_num_threads()) at::set_num_threads(threads);
 }
 
 Status Engine::check(const EngineRequest& request) const {
@@ -195,7 +190,8 @@ std::vector<SequenceOutput> Engine::step() {
   if (idle()) return {};
   torch::NoGradGuard no_grad;
   const auto started = std::chrono::steady_clock::now();
-  follow_free_cores();
+  const double cpu_started = threads_ ? process_cpu_seconds() : 0.0;
+  if (threads_ && threads_->threads() != at::get_num_threads()) at::set_num_threads(threads_->threads());
   const std::vector<Planned> plan = schedule();
   CARAVAN_CHECK(!plan.empty(), "Engine: a step with nothing to run (", waiting_.size(), " waiting, ", running_.size(),
                 " running, ", cache_.blocks().num_free(), " free blocks)");
@@ -232,6 +228,7 @@ std::vector<SequenceOutput> Engine::step() {
   }
   std::vector<SequenceOutput> done = sample(plan, logits);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (threads_) threads_->observe(seconds, process_cpu_seconds() - cpu_started);
   counters_.prefill_tokens += prefill;
   counters_.decode_tokens += decode;
   counters_.prefill_seconds += seconds * static_cast<double>(prefill) / static_cast<double>(prefill + decode);

@@ -70,7 +70,8 @@ struct SequenceOutput {
 class Engine {
  public:
   // Allocates the KV cache: kv_cache_blocks(options, ...) blocks in the model's dtype on its
-  // device. Errors: those of kv_cache_blocks and EngineOptions::validate.
+  // device (kv_cache_fraction: of that device's available_memory_bytes()). Errors: those of
+  // available_memory_bytes, kv_cache_blocks and EngineOptions::validate.
   static Result<std::unique_ptr<Engine>> create(model::LlamaImpl& model, const EngineOptions& options,
                                                 const TokenText* token_text, uint64_t policy_version = 0);
   Engine(model::LlamaImpl& model, const EngineOptions& options, int64_t num_blocks, const TokenText* token_text,
@@ -117,8 +118,6 @@ class Engine {
   // Samples the next token of every row; forks followers of a prefill that completed.
   std::vector<SequenceOutput> sample(const std::vector<Planned>& plan, const at::Tensor& logits);
   SequenceOutput finish(Sequence* sequence);
-  // Sets the intra-op threads of the next step from the free cores (threads_), when set.
-  void follow_free_cores();
 
   model::LlamaImpl& model_;
   EngineOptions options_;
@@ -131,7 +130,7 @@ class Engine {
   std::deque<Sequence*> waiting_;                     // by arrival order
   std::vector<Sequence*> running_;                    // by arrival order
   EngineCounters counters_;
-  std::optional<IntraOpThreads> threads_;  // set on CPU with options.follow_free_cores
+  std::optional<IntraOpThreads> threads_;  // set on CPU with options.follow_free_cores: each step's threads
   std::unique_ptr<DecodeGraphs> graphs_;   // set on CUDA with options.cuda_graphs (CUDA builds)
 };
 

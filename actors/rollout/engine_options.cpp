@@ -1,29 +1,10 @@
 #include "actors/rollout/engine_options.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-#include <string>
 
 #include "actors/rollout/paged_kv_cache.h"
 
 namespace caravan::rollout {
-namespace {
-
-// MemAvailable of /proc/meminfo in bytes.
-Result<int64_t> available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string line;
-  while (std::getline(meminfo, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    int64_t kib = 0;
-    if (fields >> key >> kib && key == "MemAvailable:") return kib * 1024;
-  }
-  return Status::unavailable("kv_cache_fraction: cannot read MemAvailable from /proc/meminfo (set kv_cache_bytes)");
-}
-
-} // namespace
 
 Status EngineOptions::validate() const {
   if (kv_cache_bytes < 0) return Status::invalid_argument(str_cat("kv_cache_bytes: must be >= 0, got ", kv_cache_bytes));
@@ -37,13 +18,12 @@ Status EngineOptions::validate() const {
 }
 
 Result<int64_t> kv_cache_blocks(const EngineOptions& options, const core::TransformerConfig& config,
-                                c10::ScalarType dtype) {
+                                c10::ScalarType dtype, int64_t available_bytes) {
   CARAVAN_RETURN_IF_ERROR(options.validate());
-  int64_t bytes = options.kv_cache_bytes;
-  if (bytes == 0) {
-    CARAVAN_ASSIGN_OR_RETURN(const int64_t available, available_memory_bytes());
-    bytes = static_cast<int64_t>(static_cast<double>(available) * options.kv_cache_fraction);
-  }
+  const int64_t bytes = options.kv_cache_bytes > 0
+                            ? options.kv_cache_bytes
+                            : static_cast<int64_t>(static_cast<double>(std::max<int64_t>(0, available_bytes)) *
+                                                   options.kv_cache_fraction);
   const int64_t block = PagedKvCache::block_bytes(config, options.block_size, dtype);
   if (bytes < block) {
     return Status::invalid_argument(str_cat(options.kv_cache_bytes > 0 ? "kv_cache_bytes" : "kv_cache_fraction", ": ",

@@ -1,66 +1,71 @@
 #include "actors/rollout/intra_op_threads.h"
 
+#include <time.h>
+
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <string>
+
+#include "core/status.h"
 
 namespace caravan::rollout {
 
-IntraOpThreads::IntraOpThreads(int most, int cores) : most_(most), cores_(cores) {
-  CARAVAN_CHECK(most >= 1 && cores >= 1, "IntraOpThreads: most (", most, ") and cores (", cores, ") must be >= 1");
+IntraOpThreads::IntraOpThreads(int most, IntraOpThreadsOptions options)
+    : most_(most),
+      options_(options),
+      chosen_(most),
+      running_(most),
+      rate_(static_cast<size_t>(std::max(most, 1)), -1.0),
+      probe_interval_(1) {  // the first probe right after the first window: short runs learn fast too
+  CARAVAN_CHECK(most >= 1, "IntraOpThreads: most must be >= 1, got ", most);
+  CARAVAN_CHECK(options.window_seconds > 0 && options.probe_windows_min >= 1 &&
+                    options.probe_windows_max >= options.probe_windows_min && options.switch_gain >= 1 &&
+                    options.change_ratio > 1,
+                "IntraOpThreads: invalid options (window_seconds ", options.window_seconds, ", probe_windows ",
+                options.probe_windows_min, "..", options.probe_windows_max, ", switch_gain ", options.switch_gain,
+                ", change_ratio ", options.change_ratio, ")");
 }
 
-int IntraOpThreads::next(int64_t others) {
-  const auto reading = static_cast<double>(std::max<int64_t>(0, others));
-  others_average_ = others_average_ < 0 ? reading : 0.75 * others_average_ + 0.25 * reading;
-  const auto free_cores = static_cast<int64_t>(std::lround(static_cast<double>(cores_) - others_average_));
-  return static_cast<int>(std::clamp<int64_t>(free_cores, 1, most_));
+void IntraOpThreads::observe(double wall_seconds, double cpu_seconds) {
+  window_wall_ += std::max(0.0, wall_seconds);
+  window_cpu_ += std::max(0.0, cpu_seconds);
+  if (window_wall_ >= options_.window_seconds) end_window();
 }
 
-Result<int64_t> procs_running(std::string_view proc_stat) {
-  constexpr std::string_view kField = "procs_running ";
-  size_t at = proc_stat.find(kField);
-  while (at != std::string_view::npos && at != 0 && proc_stat[at - 1] != '\n') at = proc_stat.find(kField, at + 1);
-  if (at == std::string_view::npos) return Status::invalid_argument("/proc/stat: no procs_running field");
-  const std::string_view digits = proc_stat.substr(at + kField.size());
-  int64_t value = 0;
-  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (error != std::errc() || value < 0 || (end != digits.data() + digits.size() && *end != '\n')) {
-    return Status::invalid_argument(str_cat("/proc/stat: procs_running: expected a count, got \"",
-                                            digits.substr(0, digits.find('\n')), "\""));
+int IntraOpThreads::neighbour() {
+  const bool fewer = chosen_ == most_ || (chosen_ > 1 && probe_fewer_next_);
+  probe_fewer_next_ = !fewer;
+  return fewer ? chosen_ - 1 : chosen_ + 1;
+}
+
+void IntraOpThreads::end_window() {
+  const double rate = window_cpu_ / window_wall_;
+  window_wall_ = 0;
+  window_cpu_ = 0;
+  double& estimate = rate_[static_cast<size_t>(running_ - 1)];
+  if (running_ != chosen_) {
+    // A probe: its one window replaces what may be an old estimate.
+    estimate = rate;
+    if (rate > options_.switch_gain * rate_[static_cast<size_t>(chosen_ - 1)]) {
+      chosen_ = running_;
+      probe_interval_ = options_.probe_windows_min;
+    } else {
+      probe_interval_ = std::min(2 * probe_interval_, options_.probe_windows_max);
+    }
+    running_ = chosen_;
+    windows_since_probe_ = 0;
+    return;
   }
-  return value;
+  const bool changed =
+      estimate > 0 && (rate > options_.change_ratio * estimate || rate * options_.change_ratio < estimate);
+  estimate = estimate < 0 || changed ? rate : 0.5 * estimate + 0.5 * rate;
+  if (changed) probe_interval_ = options_.probe_windows_min;
+  ++windows_since_probe_;
+  if (most_ > 1 && windows_since_probe_ >= probe_interval_) running_ = neighbour();
 }
 
-namespace {
-
-// Threads of this process in state R now (the third field of /proc/self/task/TID/stat, after the
-// parenthesised command name); at least 1, the caller.
-int64_t own_running_threads() {
-  int64_t running = 0;
-  std::error_code error;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
-    std::ifstream stat(task.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;  // the thread ended meanwhile
-    const size_t name_end = line.rfind(')');
-    if (name_end != std::string::npos && name_end + 2 < line.size() && line[name_end + 2] == 'R') ++running;
-  }
-  return std::max<int64_t>(1, running);
-}
-
-} // namespace
-
-Result<int64_t> other_runnable_tasks() {
-  std::ifstream file("/proc/stat");
-  if (!file) return Status::unavailable("/proc/stat: cannot open it");
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  CARAVAN_ASSIGN_OR_RETURN(const int64_t running, procs_running(text));
-  return std::max<int64_t>(0, running - own_running_threads());
+double process_cpu_seconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 } // namespace caravan::rollout

@@ -39,8 +39,9 @@ struct RolloutOptions {
   // The rollout engine (actors/rollout/engine_options.h). KV cache size in bytes; 0 = take
   // kv_cache_fraction of the memory available at start instead. >= 0.
   int64_t kv_cache_bytes = 0;
-  // Fraction of the available memory (MemAvailable) for the KV cache when kv_cache_bytes is 0,
-  // (0, 1]. The cache never exceeds what max_running_sequences full-context sequences need.
+  // Fraction of the available memory for the KV cache when kv_cache_bytes is 0, (0, 1]: of the
+  // host's (MemAvailable) on CPU, of the GPU's free memory on CUDA. The cache never exceeds what
+  // max_running_sequences full-context sequences need.
   double kv_cache_fraction = 0.2;
   // Positions per KV block, 1..4096.
   int64_t kv_block_size = 16;

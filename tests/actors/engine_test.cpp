@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/utils.h>
 
@@ -177,6 +178,47 @@ TEST(Engine, NewWeightsBetweenStepsKeepSequencesAndTagTheirTokens) {
   for (const auto& [key, sequence] : out) {
     ASSERT_EQ(sequence.tokens.size(), 6u);
     EXPECT_EQ(sequence.policy_versions, (std::vector<uint64_t>{3, 3, 4, 4, 4, 4}));
+  }
+}
+
+// The engine changes its intra-op threads between steps (follow_free_cores): the tokens and
+// logprobs must not depend on them. A model wide enough that the matmuls and row reductions run
+// on several threads, greedy on 1 thread, on 2, and following the machine.
+TEST(Engine, GreedyOutputDoesNotDependOnTheThreadCount) {
+  torch::manual_seed(31);
+  core::TransformerConfig config = testing::tiny_transformer_config(2000, core::Architecture::kQwen3);
+  config.hidden_size = 256;
+  config.intermediate_size = 704;
+  config.num_heads = 4;
+  config.num_kv_heads = 2;
+  config.explicit_head_dim = 64;
+  config.max_position_embeddings = 256;
+  model::Llama model(config);
+  model->eval();
+  const int configured = at::get_num_threads();
+  const auto generate = [&](int threads, bool follow) {
+    at::set_num_threads(threads);
+    Engine engine(*model, {.block_size = 16, .max_step_tokens = 64, .follow_free_cores = follow}, /*num_blocks=*/64,
+                  nullptr, 0);
+    for (uint64_t r = 0; r < 3; ++r) {
+      EXPECT_TRUE(engine.add({.id = r, .prompt = prompt_of(48 + 8 * static_cast<int64_t>(r), static_cast<int32_t>(r)),
+                              .samples = {greedy(24)}})
+                      .ok());
+    }
+    return run_to_end(engine);
+  };
+  const auto one = generate(1, false);
+  const auto two = generate(2, false);
+  const auto following = generate(2, true);
+  at::set_num_threads(configured);
+  for (uint64_t r = 0; r < 3; ++r) {
+    for (const auto* other : {&two, &following}) {
+      EXPECT_EQ(other->at({r, 0}).tokens, one.at({r, 0}).tokens) << "request " << r;
+      ASSERT_EQ(other->at({r, 0}).logprobs.size(), one.at({r, 0}).logprobs.size());
+      for (size_t i = 0; i < one.at({r, 0}).logprobs.size(); ++i) {
+        EXPECT_NEAR(other->at({r, 0}).logprobs[i], one.at({r, 0}).logprobs[i], 1e-5) << "request " << r << " token " << i;
+      }
+    }
   }
 }
 

@@ -2,8 +2,11 @@
 // by scripts/gpu-check.sh on a GPU machine; every test skips when no GPU is visible.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <ATen/ATen.h>
 
+#include "actors/rollout/device_memory.h"
 #include "actors/rollout/engine.h"
 #include "tests/actors/engine_harness.h"
 #include "tests/common/tiny_transformer.h"
@@ -97,6 +100,31 @@ TEST_F(EngineOnCuda, Bfloat16LogprobsAgreeWithFloat32Recomputation) {
     const at::Tensor actual = at::tensor(got.logprobs);
     EXPECT_LT((actual - expected).abs().max().item<float>(), 0.05f) << actual << expected;
   }
+}
+
+// kv_cache_fraction on a CUDA engine is a fraction of the GPU's free memory, not of the host's.
+// The fraction is small enough that the cap of max_running full-context sequences stays above it.
+TEST_F(EngineOnCuda, KvCacheFractionSizesFromTheDevicesFreeMemory) {
+  torch::manual_seed(23);
+  const core::TransformerConfig config = testing::tiny_transformer_config(40, core::Architecture::kQwen3);
+  model::Llama model(config);
+  model->eval();
+  model->to(at::Device(at::kCUDA));
+  const EngineOptions options{.kv_cache_fraction = 1e-6, .block_size = 4};
+  const Result<int64_t> device_free = available_memory_bytes(at::Device(at::kCUDA, 0));
+  ASSERT_TRUE(device_free.ok()) << device_free.status().to_string();
+  const Result<int64_t> expected = kv_cache_blocks(options, config, at::kFloat, *device_free);
+  ASSERT_TRUE(expected.ok()) << expected.status().to_string();
+  ASSERT_LT(*expected, options.max_running * ((config.max_position_embeddings + 3) / 4 + 1)) << "the cap decides";
+  Result<std::unique_ptr<Engine>> engine = Engine::create(*model, options, nullptr);
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  // The free memory may move by a few MiB between the two reads: a block or two at this fraction.
+  EXPECT_NEAR(static_cast<double>((*engine)->cache().blocks().num_blocks()), static_cast<double>(*expected), 2.0);
+  const Result<int64_t> host = available_memory_bytes(at::Device(at::kCPU));
+  ASSERT_TRUE(host.ok());
+  std::printf("kv_cache_fraction 1e-6: %lld blocks from %lld free device bytes (host: %lld available)\n",
+              static_cast<long long>((*engine)->cache().blocks().num_blocks()), static_cast<long long>(*device_free),
+              static_cast<long long>(*host));
 }
 
 } // namespace
