@@ -65,7 +65,7 @@ TEST(DataParallelRun, TwoLearnerRanksCheckpointStopAndResume) {
     EXPECT_NE(log.find("event=checkpoint_restored dir=" + checkpoint + " step=" + std::to_string(stopped_at)),
               std::string::npos)
         << log;
-    EXPECT_NE(log.find(std::string("rl_started=true") + rank), std::string::npos) << rank << "\n" << log;
+    EXPECT_NE(log.find(std::string("rl_started=1") + rank), std::string::npos) << rank << "\n" << log;
   }
   // Every step trained once, in order, each publishing the next policy version.
   std::vector<int> steps;
