@@ -63,9 +63,13 @@ double max_abs_difference(const std::vector<at::Tensor>& a, const std::vector<at
 Outcome run_phase(int ranks, uint64_t seed, const std::filesystem::path* restore_from, int first, int last,
                   const std::filesystem::path* checkpoint_to) {
   std::vector<Outcome> outcomes(static_cast<size_t>(ranks));
+  // Built here, one after the other: a model's random initialisation seeds and draws from the
+  // process-wide generator, which the rank threads would otherwise race for.
+  std::vector<std::unique_ptr<CheckpointedLearner>> learners;
+  for (int rank = 0; rank < ranks; ++rank) learners.push_back(std::make_unique<CheckpointedLearner>(seed));
   const auto body = [&](int rank, DataParallel* data_parallel) {
     Outcome& outcome = outcomes[static_cast<size_t>(rank)];
-    CheckpointedLearner learner(seed);
+    CheckpointedLearner& learner = *learners[static_cast<size_t>(rank)];
     learner.data_parallel = data_parallel;
     outcome.status = [&]() -> Status {
       if (restore_from != nullptr) CARAVAN_RETURN_IF_ERROR(learner.restore(*restore_from));
