@@ -9,7 +9,6 @@ controller::ControllerOptions controller_options(const RunConfig& config) {
                    .prompts_per_step = config.grpo.prompts_per_step,
                    .group_size = config.grpo.group_size,
                    .checkpoint_every = config.grpo.checkpoint_every,
-                   .checkpoints = config.learner.ranks == 1,
                    .dynamic_sampling = config.dynamic_sampling},
           .rollout = config.rollout,
           .verifier_workers = config.verifier.workers,

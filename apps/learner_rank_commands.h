@@ -3,7 +3,8 @@
 // command is a small key "command-N" in the ranks' rendezvous store, so a rank waits for the
 // next one as long as the run needs (rollouts between two training steps take any time) and
 // learns at once when rank 0 is gone (its store goes with it); a command's payload, a serialised
-// proto::Envelope (a TrainBatch), then travels over the ranks' communicator as a broadcast.
+// proto::Envelope (a TrainBatch, SaveCheckpoint or RestoreCheckpoint), then travels over the
+// ranks' communicator as a broadcast.
 //
 //   // rank 0, for each TrainBatch, before its own share of the step:
 //   CARAVAN_RETURN_IF_ERROR(commands.send_envelope(message));

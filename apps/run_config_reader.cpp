@@ -384,11 +384,6 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             "mini_batches = 1 (got ", c.grpo.batching.mini_batches,
                                             "): data-parallel ranks make one update per epoch"));
   }
-  if (c.learner.ranks > 1 && c.grpo.checkpoint_every != 0) {
-    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks, " cannot be combined with "
-                                            "[grpo] checkpoint_every = ", c.grpo.checkpoint_every,
-                                            ": the ranks' sharded optimizer state is not checkpointed yet"));
-  }
   CARAVAN_RETURN_IF_ERROR(validate_value_model(c, source));
   if (c.grpo.bf16_autocast && c.model.dtype != "float32") {
     return Status::invalid_argument(str_cat(source, ": [grpo] bf16_autocast needs [model] dtype = \"float32\" (the ",

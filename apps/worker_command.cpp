@@ -90,7 +90,7 @@ struct LearnerGroup {
 
   learner::DataParallel data_parallel;
   LearnerRankCommands commands;
-  // Rank 0 forwards every TrainBatch to the others.
+  // Rank 0 forwards every TrainBatch, SaveCheckpoint and RestoreCheckpoint to the others.
   const learner::LearnerRanks ranks{
       data_parallel, data_parallel.rank() == 0
                          ? std::function<Status(capnp::MessageBuilder&)>(

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/read_file.h"
+#include "learner/sharded_adamw_state.h"
 #include "learner/value_model.h"
 #include "model/safetensors.h"
 
@@ -52,6 +53,7 @@ Status write_optimizer(const std::filesystem::path& file, torch::optim::Optimize
   return core::write_file_atomically(file, bytes.str());
 }
 
+// Reads `file` into `optimizer` (an optimizer over exactly the parameters the file was written for).
 Status read_optimizer(const std::filesystem::path& file, torch::optim::Optimizer& optimizer) {
   CARAVAN_ASSIGN_OR_RETURN(const std::string bytes, core::read_file(file, "optimizer state"));
   std::istringstream in(bytes);
@@ -64,31 +66,57 @@ Status read_optimizer(const std::filesystem::path& file, torch::optim::Optimizer
   return Status();
 }
 
-Status write_rng_state(const std::filesystem::path& file) {
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  at::Tensor state;
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    state = generator.get_state();
-  }
-  return model::save_safetensors(file, {{kCpuGeneratorTensor, state}}, {});
+// The policy's AdamW state of every parameter from `file` into the trainer's optimizer, which
+// keeps the state of its own parameters (all of them, or a data-parallel rank's shard).
+Status read_policy_optimizer(const std::filesystem::path& file, model::Llama& policy, GrpoTrainer& trainer) {
+  const std::unique_ptr<torch::optim::AdamW> whole = whole_model_adamw(policy->parameters(), trainer.optimizer());
+  CARAVAN_RETURN_IF_ERROR(read_optimizer(file, *whole));
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  for (const auto& item : policy->named_parameters(/*recurse=*/true)) named.emplace_back(item.key(), item.value());
+  return keep_shard_state(*whole, named, trainer.optimizer(), file.string());
 }
 
-Status read_rng_state(const std::filesystem::path& file) {
-  CARAVAN_ASSIGN_OR_RETURN(const model::NamedTensors tensors, model::load_safetensors(file));
-  for (const auto& [name, state] : tensors) {
-    if (name != kCpuGeneratorTensor) continue;
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    try {
-      std::lock_guard<std::mutex> lock(generator.mutex());
-      generator.set_state(state);
-    } catch (const c10::Error& e) {
-      return Status::invalid_argument(str_cat(file.string(), ": tensor '", name, "': not a CPU generator state: ",
-                                              e.what_without_backtrace()));
-    }
-    return Status();
+// The name of rank `rank`'s generator state in kRngFile (rank 0's is the single learner's).
+std::string rng_tensor_name(int rank) {
+  return rank == 0 ? kCpuGeneratorTensor : str_cat(kCpuGeneratorTensor, "_rank", rank);
+}
+
+at::Tensor cpu_generator_state() {
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+// `states`: the generator state of each rank, by rank.
+Status write_rng_states(const std::filesystem::path& file, const std::vector<at::Tensor>& states) {
+  model::NamedTensors tensors;
+  for (size_t rank = 0; rank < states.size(); ++rank) {
+    tensors.emplace_back(rng_tensor_name(static_cast<int>(rank)), states[rank]);
   }
-  return Status::invalid_argument(str_cat(file.string(), ": tensor '", kCpuGeneratorTensor, "': missing"));
+  return model::save_safetensors(file, tensors, {});
+}
+
+Status read_rng_state(const std::filesystem::path& file, int rank) {
+  CARAVAN_ASSIGN_OR_RETURN(const model::NamedTensors tensors, model::load_safetensors(file));
+  // A rank the checkpoint had not (it was taken with fewer ranks) takes rank 0's state.
+  const at::Tensor* state = nullptr;
+  for (const std::string& wanted : {rng_tensor_name(rank), rng_tensor_name(0)}) {
+    for (const auto& [name, tensor] : tensors) {
+      if (state == nullptr && name == wanted) state = &tensor;
+    }
+  }
+  if (state == nullptr) {
+    return Status::invalid_argument(str_cat(file.string(), ": tensor '", kCpuGeneratorTensor, "': missing"));
+  }
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  try {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(*state);
+  } catch (const c10::Error& e) {
+    return Status::invalid_argument(str_cat(file.string(), ": tensor '", rng_tensor_name(rank),
+                                            "': not a CPU generator state: ", e.what_without_backtrace()));
+  }
+  return Status();
 }
 
 // The value of `key` in learner_state.json; kInvalidArgument naming the file and key unless it
@@ -157,9 +185,26 @@ Result<CheckpointContents> read_state(const Json& state, const std::filesystem::
 
 }  // namespace
 
+Result<std::optional<GatheredRanks>> gather_ranks_state(DataParallel& data_parallel, model::Llama& policy,
+                                                        GrpoTrainer* trainer) {
+  GatheredRanks gathered;
+  if (trainer != nullptr) {
+    CARAVAN_ASSIGN_OR_RETURN(gathered.optimizer,
+                             gather_adamw_state(data_parallel, policy->parameters(), trainer->optimizer()));
+  }
+  const at::Tensor own_rng = cpu_generator_state();
+  for (int root = 0; root < data_parallel.ranks(); ++root) {
+    at::Tensor state = data_parallel.rank() == root ? own_rng.clone() : at::empty_like(own_rng);
+    CARAVAN_RETURN_IF_ERROR_CTX(data_parallel.broadcast_tensor(state, root), "gathering the ranks' RNG states");
+    gathered.rng_states.push_back(state);
+  }
+  if (data_parallel.rank() != 0) return std::optional<GatheredRanks>();
+  return std::optional<GatheredRanks>(std::move(gathered));
+}
+
 Status write_checkpoint(const std::filesystem::path& dir, const CheckpointContents& contents, model::Llama& policy,
                         const core::TransformerConfig& config, const model::SaveModelOptions& model_options,
-                        GrpoTrainer* trainer) {
+                        GrpoTrainer* trainer, const GatheredRanks* ranks) {
   CARAVAN_CHECK(contents.rl_started == (trainer != nullptr), "write_checkpoint: rl_started ", contents.rl_started,
                 " but trainer is ", trainer != nullptr ? "set" : "null");
   std::error_code error;
@@ -172,13 +217,16 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
   }
   if (trainer != nullptr) {
     CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kReferenceFile, trainer->reference()));
-    CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kOptimizerFile, trainer->optimizer()));
+    CARAVAN_CHECK(ranks == nullptr || ranks->optimizer != nullptr, "write_checkpoint: the ranks' optimizer state is missing");
+    CARAVAN_RETURN_IF_ERROR(
+        write_optimizer(dir / kOptimizerFile, ranks != nullptr ? *ranks->optimizer : trainer->optimizer()));
     if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
       CARAVAN_RETURN_IF_ERROR(save_value_model_parameters(dir / kValueModelFile, *value->model()));
       CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kValueOptimizerFile, value->optimizer()));
     }
   }
-  CARAVAN_RETURN_IF_ERROR(write_rng_state(dir / kRngFile));
+  CARAVAN_RETURN_IF_ERROR(
+      write_rng_states(dir / kRngFile, ranks != nullptr ? ranks->rng_states : std::vector{cpu_generator_state()}));
   Json state = {{"step", contents.step},
                 {"policy_version", contents.policy_version},
                 {"sft_cursor", contents.sft_cursor},
@@ -195,7 +243,8 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
 
 Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, model::Llama& policy,
                                            std::unique_ptr<GrpoTrainer>& trainer,
-                                           const std::function<Result<std::unique_ptr<GrpoTrainer>>()>& make_trainer) {
+                                           const std::function<Result<std::unique_ptr<GrpoTrainer>>()>& make_trainer,
+                                           int rank) {
   CARAVAN_ASSIGN_OR_RETURN(const Json state, read_state_json(dir / kStateFile));
   CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents, read_state(state, dir / kStateFile));
   std::error_code error;
@@ -208,14 +257,14 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
   if (contents.rl_started) {
     CARAVAN_ASSIGN_OR_RETURN(trainer, make_trainer());
     CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, trainer->reference()));
-    CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kOptimizerFile, trainer->optimizer()));
+    CARAVAN_RETURN_IF_ERROR(read_policy_optimizer(dir / kOptimizerFile, policy, *trainer));
     CARAVAN_ASSIGN_OR_RETURN(const GrpoTrainerState trainer_state, read_trainer_state(state, dir / kStateFile));
     trainer->restore(trainer_state);
     if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
       CARAVAN_RETURN_IF_ERROR(read_value_trainer(dir, state, *value));
     }
   }
-  CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
+  CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile, rank));
   return contents;
 }
 

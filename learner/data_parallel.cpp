@@ -96,6 +96,14 @@ Status DataParallel::share_owned_parameters(const std::vector<at::Tensor>& param
 
 Status DataParallel::copy_from_rank0(const std::vector<at::Tensor>& tensors) { return broadcast(tensors, 0); }
 
+Status DataParallel::broadcast_tensor(const at::Tensor& tensor, int root) {
+  CARAVAN_CHECK(tensor.is_contiguous() && tensor.device().is_cpu(),
+                "broadcast_tensor: the tensor must be contiguous on the CPU; it is on ", tensor.device());
+  return communicator_->broadcast({.data = tensor.data_ptr(), .bytes = static_cast<int64_t>(tensor.nbytes()),
+                                   .location = model::BufferLocation::kHost},
+                                  root);
+}
+
 Status DataParallel::broadcast(const std::vector<at::Tensor>& tensors, int root) {
   if (tensors.empty()) return Status::ok_status();
   check_float32(tensors);

@@ -64,10 +64,18 @@ class DataParallel {
   // (after its SFT, say).
   Status copy_from_rank0(const std::vector<at::Tensor>& tensors);
 
+  // The owner rank of each parameter (partition_by_numel() of their element counts), as every
+  // rank computes it.
+  std::vector<int> owners(const std::vector<at::Tensor>& parameters) const;
+
+  // `tensor` (contiguous, on the CPU, any dtype; the same shape and dtype on every rank) takes
+  // rank `root`'s bytes on every other rank, in place. The communicator has no point-to-point
+  // send, so this is also how one rank's tensor reaches rank 0 alone (the other ranks drop it).
+  Status broadcast_tensor(const at::Tensor& tensor, int root);
+
  private:
   // Broadcasts `tensors` (float32) from `root` as one flat buffer, in place on the others.
   Status broadcast(const std::vector<at::Tensor>& tensors, int root);
-  std::vector<int> owners(const std::vector<at::Tensor>& parameters) const;
 
   std::unique_ptr<model::Communicator> communicator_;
 };

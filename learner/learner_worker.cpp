@@ -1,6 +1,7 @@
 #include "learner/learner_worker.h"
 
 #include <chrono>
+#include <optional>
 
 #include "core/capnp_lists.h"
 #include "core/log.h"
@@ -101,11 +102,7 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::run_sft(cons
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::train(const proto::TrainBatch::Reader& batch) {
-  if (ranks_ != nullptr && ranks_->forward) {
-    capnp::MallocMessageBuilder forwarded;
-    forwarded.initRoot<proto::Envelope>().setTrainBatch(batch);
-    CARAVAN_RETURN_IF_ERROR(ranks_->forward(forwarded));
-  }
+  CARAVAN_RETURN_IF_ERROR(forward_to_ranks([&](proto::Envelope::Builder envelope) { envelope.setTrainBatch(batch); }));
   // The reference of the KL penalty is the policy as RL starts: the SFT result (rank 0's).
   if (grpo_ == nullptr) {
     if (ranks_ != nullptr) CARAVAN_RETURN_IF_ERROR(ranks_->data_parallel.copy_from_rank0(policy_->parameters()));
@@ -178,50 +175,77 @@ Result<std::unique_ptr<GrpoTrainer>> LearnerWorker::make_trainer() {
                                        std::move(value_trainer), ranks_ != nullptr ? &ranks_->data_parallel : nullptr);
 }
 
-Status LearnerWorker::check_single_rank(const char* what) const {
-  if (ranks_ == nullptr) return {};
-  return Status::failed_precondition(str_cat(what, ": [learner] ranks = ", ranks_->data_parallel.ranks(),
-                                             " shards the optimizer state over the ranks, which checkpoints do not ",
-                                             "hold yet; run with ranks = 1 to checkpoint"));
+Status LearnerWorker::forward_to_ranks(const std::function<void(proto::Envelope::Builder)>& fill) {
+  if (ranks_ == nullptr || !ranks_->forward) return {};
+  capnp::MallocMessageBuilder forwarded;
+  fill(forwarded.initRoot<proto::Envelope>());
+  return ranks_->forward(forwarded);
 }
 
+int LearnerWorker::rank() const { return ranks_ != nullptr ? ranks_->data_parallel.rank() : 0; }
+
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::save(const proto::SaveCheckpoint::Reader& request) {
-  CARAVAN_RETURN_IF_ERROR(check_single_rank("SaveCheckpoint"));
-  CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir,
-                           checkpoint_directory(request.getDirectory(), "SaveCheckpoint.directory"));
+  const std::filesystem::path dir(request.getDirectory().cStr());
+  // Rank 0 checks the directory before the other ranks join the save; they take its word.
+  if (rank() == 0) CARAVAN_RETURN_IF_ERROR(checkpoint_directory(dir.string(), "SaveCheckpoint.directory").status());
+  CARAVAN_RETURN_IF_ERROR(
+      forward_to_ranks([&](proto::Envelope::Builder envelope) { envelope.setSaveCheckpoint(request); }));
   const CheckpointContents contents{.step = static_cast<int64_t>(request.getStep()),
                                     .policy_version = policy_version_,
                                     .sft_cursor = sft_cursor_,
                                     .rl_started = grpo_ != nullptr};
-  CARAVAN_RETURN_IF_ERROR_CTX(
-      write_checkpoint(dir, contents, policy_, spec_.config, model::save_options(spec_), grpo_.get()),
-      str_cat("checkpoint step ", contents.step));
-  log::info("event=checkpoint_part_written dir=", dir.string(), " step=", contents.step,
-            " policy_version=", policy_version_);
+  std::optional<GatheredRanks> gathered;
+  if (ranks_ != nullptr) {
+    Result<std::optional<GatheredRanks>> sent = gather_ranks_state(ranks_->data_parallel, policy_, grpo_.get());
+    CARAVAN_RETURN_IF_ERROR_CTX(sent.status(), str_cat("checkpoint step ", contents.step));
+    gathered = std::move(*sent);
+  }
   auto reply = std::make_unique<capnp::MallocMessageBuilder>();
   auto saved = reply->initRoot<proto::Envelope>().initCheckpointSaved();
   saved.setRequestId(request.getRequestId());
   saved.setDirectory(dir.string());
+  if (rank() != 0) return reply;  // rank 0 writes for every rank
+  CARAVAN_RETURN_IF_ERROR_CTX(write_checkpoint(dir, contents, policy_, spec_.config, model::save_options(spec_),
+                                               grpo_.get(), gathered ? &*gathered : nullptr),
+                              str_cat("checkpoint step ", contents.step));
+  log::info("event=checkpoint_part_written dir=", dir.string(), " step=", contents.step,
+            " policy_version=", policy_version_);
   return reply;
 }
 
 Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::restore(
     const proto::RestoreCheckpoint::Reader& request) {
-  CARAVAN_RETURN_IF_ERROR(check_single_rank("RestoreCheckpoint"));
-  CARAVAN_ASSIGN_OR_RETURN(const std::filesystem::path dir,
-                           checkpoint_directory(request.getDirectory(), "RestoreCheckpoint.directory"));
-  CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents,
-                           read_checkpoint(dir, policy_, grpo_, [this] { return make_trainer(); }));
+  const std::filesystem::path dir(request.getDirectory().cStr());
+  if (rank() == 0) CARAVAN_RETURN_IF_ERROR(checkpoint_directory(dir.string(), "RestoreCheckpoint.directory").status());
+  CARAVAN_RETURN_IF_ERROR(
+      forward_to_ranks([&](proto::Envelope::Builder envelope) { envelope.setRestoreCheckpoint(request); }));
+  Result<CheckpointContents> restored = read_checkpoint(dir, policy_, grpo_, [this] { return make_trainer(); }, rank());
+  if (ranks_ != nullptr) {
+    // Every rank reads alone; they go on only if all of them restored (a rank that failed logs why).
+    std::vector<double> failed(static_cast<size_t>(ranks_->data_parallel.ranks()), 0.0);
+    failed[static_cast<size_t>(rank())] = restored.ok() ? 0.0 : 1.0;
+    const Result<std::vector<double>> failed_ranks = ranks_->data_parallel.sum(failed);
+    CARAVAN_RETURN_IF_ERROR_CTX(failed_ranks.status(), "learner ranks: agreeing on the restore");
+    if (restored.ok()) {
+      for (size_t r = 0; r < failed_ranks->size(); ++r) {
+        if ((*failed_ranks)[r] != 0) {
+          return Status::failed_precondition(str_cat(dir.string(), ": learner rank ", r,
+                                                     " could not restore the checkpoint (its log says why)"));
+        }
+      }
+    }
+  }
+  CARAVAN_ASSIGN_OR_RETURN(const CheckpointContents contents, std::move(restored));
   policy_version_ = contents.policy_version;
   if (metrics_ != nullptr) metrics_->set_policy_version(policy_version_);
   sft_cursor_ = contents.sft_cursor;
   log::info("event=checkpoint_restored dir=", dir.string(), " step=", contents.step,
-            " policy_version=", policy_version_, " rl_started=", contents.rl_started);
+            " policy_version=", policy_version_, " rl_started=", contents.rl_started, " rank=", rank());
   auto reply = std::make_unique<capnp::MallocMessageBuilder>();
-  auto restored = reply->initRoot<proto::Envelope>().initCheckpointRestored();
-  restored.setRequestId(request.getRequestId());
-  restored.setStep(static_cast<uint64_t>(contents.step));
-  restored.setPolicyVersion(policy_version_);
+  auto restored_reply = reply->initRoot<proto::Envelope>().initCheckpointRestored();
+  restored_reply.setRequestId(request.getRequestId());
+  restored_reply.setStep(static_cast<uint64_t>(contents.step));
+  restored_reply.setPolicyVersion(policy_version_);
   return reply;
 }
 

@@ -44,11 +44,13 @@ namespace caravan::learner {
 // The data-parallel ranks a learner is one of ([learner] ranks > 1): rank 0 forwards every
 // TrainBatch to the others and each trains on its share
 // (learner/data_parallel.h); only rank 0 talks to the controller, syncs weights and exports.
-// Checkpoints of such a run are refused (kFailedPrecondition): the optimizer state is sharded.
+// Rank 0 also forwards SaveCheckpoint and RestoreCheckpoint: for a save every rank sends its
+// state to rank 0, which writes the checkpoint alone; for a restore every rank reads it and keeps
+// its own part, and the ranks agree on the outcome (learner/checkpoint.h).
 struct LearnerRanks {
   DataParallel& data_parallel;
-  // Rank 0: hands a TrainBatch envelope to ranks 1..K-1 (apps/learner_rank_commands.h); empty
-  // on the other ranks.
+  // Rank 0: hands a TrainBatch, SaveCheckpoint or RestoreCheckpoint envelope to ranks 1..K-1
+  // (apps/learner_rank_commands.h); empty on the other ranks.
   std::function<Status(capnp::MessageBuilder& envelope)> forward;
 };
 
@@ -80,8 +82,11 @@ class LearnerWorker {
   // The GRPO trainer on the current policy (its reference, and a value model from the policy:
   // the policy as it is now). Errors: those of loading [value_model] path.
   Result<std::unique_ptr<GrpoTrainer>> make_trainer();
-  // kFailedPrecondition naming `what` for a data-parallel learner (see LearnerRanks).
-  Status check_single_rank(const char* what) const;
+  // Rank 0 of data-parallel ranks: hands the envelope `fill` builds to the other ranks; nothing
+  // for a single learner and on ranks 1..K-1.
+  Status forward_to_ranks(const std::function<void(proto::Envelope::Builder)>& fill);
+  // This learner's data-parallel rank (0 for a single learner).
+  int rank() const;
 
   const LearnerOptions config_;
   const model::ModelSpec& spec_;

@@ -138,7 +138,14 @@ Result<std::unique_ptr<Communicator>> make_gloo_communicator(const CommunicatorO
                                         : c10d::ProcessGroupGloo::createDefaultDevice());
     group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size, gloo_options);
   }));
-  return std::unique_ptr<Communicator>(std::make_unique<GlooCommunicator>(options, std::move(group)));
+  auto communicator = std::make_unique<GlooCommunicator>(options, std::move(group));
+  // Gloo's constructor is not a synchronization point: a rank returns once its own connections
+  // are made, while its peers may still be completing theirs with it. A rank that then left at
+  // once (destroying its group) cut those, and a peer's join failed with "Connection closed by
+  // peer" (the flaky DataParallel.ShareSplitsWholeGroupsInRankOrder; PyTorch's fix of its own
+  // flaky Gloo tests, pull 61396, is this barrier). Joining returns only when every rank has.
+  CARAVAN_RETURN_IF_ERROR_CTX(communicator->barrier(), context);
+  return std::unique_ptr<Communicator>(std::move(communicator));
 }
 
 } // namespace caravan::wsync

@@ -15,7 +15,8 @@
 
 namespace caravan::wsync {
 
-// Joins the group described by `options`; blocks until all ranks have joined options.scope.
+// Joins the group described by `options`; blocks until all ranks have joined options.scope and
+// every rank's connections are made (a barrier), so a rank may leave right after joining.
 // The Gloo transport binds to the store's host when it is a loopback address (single machine),
 // else to the address of this machine's hostname (falling back to loopback when that does not
 // resolve). Errors: kInvalidArgument (see validate_options), kTimeout when the store or a peer

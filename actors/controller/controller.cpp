@@ -531,15 +531,6 @@ nlohmann::json Controller::step_record(int64_t step, double seconds) const {
 }
 
 Status Controller::save_checkpoint() {
-  if (!config_.grpo.checkpoints) {
-    if (!checkpoint_skip_logged_) {
-      log::warn("event=checkpoint_skipped step=", trained_steps_,
-                " reason=\"[learner] ranks > 1: the sharded optimizer state is not checkpointed yet; this run cannot "
-                "be resumed\"");
-      checkpoint_skip_logged_ = true;
-    }
-    return Status();
-  }
   std::error_code error;
   if (std::filesystem::exists(run_dir_.checkpoint_dir(trained_steps_) / core::kCheckpointCommitMarker, error)) {
     return Status();  // this step is already saved

@@ -249,8 +249,6 @@ class Controller {
   // "transfer_seconds" is the learner's own send of the weights).
   nlohmann::json last_weight_sync_ = nlohmann::json::object();
   bool syncing_ = false;
-  // The one warning of a run whose learner cannot checkpoint was logged.
-  bool checkpoint_skip_logged_ = false;
   std::optional<double> sft_accuracy_;
   Clock::time_point next_heartbeat_{};
 

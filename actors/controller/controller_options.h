@@ -28,9 +28,6 @@ struct RlLoopOptions {
   int64_t group_size = 8;
   // Checkpoint every this many RL steps (and at the end); 0 = only at the end.
   int64_t checkpoint_every = 0;
-  // False when the learner cannot write checkpoints ([learner] ranks > 1: its sharded optimizer
-  // state is not checkpointed yet): the run then writes none, says so once, and cannot be resumed.
-  bool checkpoints = true;
   // DAPO dynamic sampling of the step's groups (dynamic_sampling_options.h).
   DynamicSamplingOptions dynamic_sampling;
 };

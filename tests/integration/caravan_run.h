@@ -114,4 +114,24 @@ class CaravanRun {
   std::optional<int> exit_status_;
 };
 
+// The last RL step recorded in the run's metrics.jsonl (0 before the first).
+inline int last_step(const fs::path& run_dir) {
+  int step = 0;
+  if (!fs::exists(run_dir / "metrics.jsonl")) return 0;
+  for (const auto& record : read_jsonl(run_dir / "metrics.jsonl")) {
+    if (record.value("phase", "") == "rl") step = std::max(step, record["step"].get<int>());
+  }
+  return step;
+}
+
+// Waits until step `step` is recorded; false after `timeout`.
+inline bool await_step(const fs::path& run_dir, int step, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (last_step(run_dir) >= step) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
 }  // namespace caravan::testing

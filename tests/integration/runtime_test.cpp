@@ -26,26 +26,6 @@ fs::path write_config(const fs::path& where, const std::string& extra) {
   return where;
 }
 
-// The last RL step recorded in metrics.jsonl (0 before the first).
-int last_step(const fs::path& run_dir) {
-  int step = 0;
-  if (!fs::exists(run_dir / "metrics.jsonl")) return 0;
-  for (const auto& record : read_jsonl(run_dir / "metrics.jsonl")) {
-    if (record.value("phase", "") == "rl") step = std::max(step, record["step"].get<int>());
-  }
-  return step;
-}
-
-// Waits until step `step` is recorded; false after `timeout`.
-bool await_step(const fs::path& run_dir, int step, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (last_step(run_dir) >= step) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
-
 pid_t pid_of(const fs::path& run_dir, const std::string& role, int rank) {
   const auto pids =
       processes_with("--role " + role + " --rank " + std::to_string(rank) + " --config " + (run_dir / "config.toml").string());

@@ -16,39 +16,15 @@ namespace caravan::learner {
 namespace {
 
 using testing::CheckpointedLearner;
+using testing::StepRecord;
+using testing::train_steps;
 
 constexpr int kSteps = 6;
 
-// Step `step`'s groups: rewarded_groups with the reward moved to another completion each step.
-std::vector<RolloutGroup> groups_of_step(model::LlamaImpl& policy, int step) {
-  std::vector<RolloutGroup> groups = testing::rewarded_groups(policy);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    std::vector<RolloutSample>& samples = groups[g].samples;
-    for (size_t s = 0; s < samples.size(); ++s) {
-      samples[s].reward = (s == (static_cast<size_t>(step) + g) % samples.size()) ? 1.0f : 0.0f;
-    }
-  }
-  return groups;
-}
-
-// Everything a step reports except its wall time.
-struct StepRecord {
-  double loss, kl_mean, clip_fraction, grad_norm;
-  std::vector<std::pair<std::string, double>> terms;
-  bool operator==(const StepRecord&) const = default;
-};
-
-void PrintTo(const StepRecord& record, std::ostream* out) {
-  *out << "loss=" << record.loss << " kl_mean=" << record.kl_mean << " grad_norm=" << record.grad_norm;
-}
-
 // Trains steps [first, last) of the schedule, appending their records.
 void train(CheckpointedLearner& learner, int first, int last, std::vector<StepRecord>& records) {
-  for (int step = first; step < last; ++step) {
-    const Result<GrpoStepStats> stats = learner.train_step(groups_of_step(*learner.policy, step));
-    ASSERT_TRUE(stats.ok()) << stats.status().to_string();
-    records.push_back({stats->loss, stats->kl_mean, stats->clip_fraction, stats->grad_norm, stats->terms});
-  }
+  const Status trained = train_steps(learner, first, last, records);
+  ASSERT_TRUE(trained.ok()) << trained.to_string();
 }
 
 class GrpoResumeTest : public ::testing::Test {
