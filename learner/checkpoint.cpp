@@ -279,7 +279,7 @@ Status write_stage_state(const std::filesystem::path& dir, model::Llama& policy,
     CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kExactPolicyFile, policy));
   }
   CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kOptimizerFile, optimizer));
-  CARAVAN_RETURN_IF_ERROR(write_rng_state(dir / kRngFile));
+  CARAVAN_RETURN_IF_ERROR(write_rng_states(dir / kRngFile, {cpu_generator_state()}));
   return core::write_file_atomically(dir / kStageStateFile, state.dump(2) + "\n");
 }
 
@@ -294,7 +294,7 @@ Result<Json> read_stage_state(const std::filesystem::path& dir, model::Llama& po
     CARAVAN_RETURN_IF_ERROR(model::load_model_weights(dir, policy));
   }
   CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kOptimizerFile, optimizer));
-  CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile));
+  CARAVAN_RETURN_IF_ERROR(read_rng_state(dir / kRngFile, /*rank=*/0));
   return state;
 }
 
