@@ -119,16 +119,6 @@ Status read_rng_state(const std::filesystem::path& file, int rank) {
   return Status();
 }
 
-// The value of `key` in learner_state.json; kInvalidArgument naming the file and key unless it
-// is a non-negative integer.
-Result<uint64_t> counter(const Json& state, const char* key, const std::filesystem::path& file) {
-  const auto found = state.find(key);
-  if (found == state.end() || !found->is_number_unsigned()) {
-    return Status::invalid_argument(str_cat(file.string(), ": key '", key, "': expected a non-negative integer"));
-  }
-  return found->get<uint64_t>();
-}
-
 Result<Json> read_state_json(const std::filesystem::path& file) {
   CARAVAN_ASSIGN_OR_RETURN(const std::string text, core::read_file(file, "learner state"));
   Json state = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
@@ -143,7 +133,7 @@ Result<GrpoTrainerState> read_trainer_state(const Json& state, const std::filesy
     return Status::invalid_argument(str_cat(file.string(), ": key '", kTrainerKey, "': expected an object"));
   }
   GrpoTrainerState restored;
-  CARAVAN_ASSIGN_OR_RETURN(const uint64_t steps_done, counter(*trainer, "steps_done", file));
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t steps_done, json_counter(*trainer, "steps_done", file));
   restored.steps_done = static_cast<int64_t>(steps_done);
   const auto kl_coef = trainer->find("kl_coef");
   if (kl_coef == trainer->end() || !kl_coef->is_number() || !std::isfinite(kl_coef->get<double>()) ||
@@ -164,17 +154,17 @@ Status read_value_trainer(const std::filesystem::path& dir, const Json& state, V
     return Status::invalid_argument(str_cat((dir / kStateFile).string(), ": key '", kValueModelKey,
                                             "': expected an object (the run has a value model)"));
   }
-  CARAVAN_ASSIGN_OR_RETURN(const uint64_t steps_done, counter(*object, "steps_done", dir / kStateFile));
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t steps_done, json_counter(*object, "steps_done", dir / kStateFile));
   value.restore(static_cast<int64_t>(steps_done));
   return Status();
 }
 
 Result<CheckpointContents> read_state(const Json& state, const std::filesystem::path& file) {
   CheckpointContents contents;
-  CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, counter(state, "step", file));
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, json_counter(state, "step", file));
   contents.step = static_cast<int64_t>(step);
-  CARAVAN_ASSIGN_OR_RETURN(contents.policy_version, counter(state, "policy_version", file));
-  CARAVAN_ASSIGN_OR_RETURN(contents.sft_cursor, counter(state, "sft_cursor", file));
+  CARAVAN_ASSIGN_OR_RETURN(contents.policy_version, json_counter(state, "policy_version", file));
+  CARAVAN_ASSIGN_OR_RETURN(contents.sft_cursor, json_counter(state, "sft_cursor", file));
   const auto rl_started = state.find("rl_started");
   if (rl_started == state.end() || !rl_started->is_boolean()) {
     return Status::invalid_argument(str_cat(file.string(), ": key 'rl_started': expected true or false"));
@@ -184,6 +174,16 @@ Result<CheckpointContents> read_state(const Json& state, const std::filesystem::
 }
 
 }  // namespace
+
+Result<uint64_t> json_counter(const Json& object, const char* key, const std::filesystem::path& file,
+                              std::string_view path) {
+  const auto found = object.find(key);
+  if (found == object.end() || !found->is_number_unsigned()) {
+    return Status::invalid_argument(str_cat(file.string(), ": key '", path.empty() ? std::string_view(key) : path,
+                                            "': expected a non-negative integer"));
+  }
+  return found->get<uint64_t>();
+}
 
 Result<std::optional<GatheredRanks>> gather_ranks_state(DataParallel& data_parallel, model::Llama& policy,
                                                         GrpoTrainer* trainer) {

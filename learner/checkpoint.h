@@ -38,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -101,6 +102,12 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
                                            std::unique_ptr<GrpoTrainer>& trainer,
                                            const std::function<Result<std::unique_ptr<GrpoTrainer>>()>& make_trainer,
                                            int rank = 0);
+
+// The value of `key` in `object` (a JSON object read from `file`) as a non-negative integer;
+// kInvalidArgument naming `file` and `path` (the key's dotted name from the file's root; `key`
+// when empty) otherwise. For the counters of learner_state.json and stage_state.json.
+Result<uint64_t> json_counter(const nlohmann::json& object, const char* key, const std::filesystem::path& file,
+                              std::string_view path = {});
 
 // An SFT or DPO stage's training state (learner/stage_loop.h), written beside the model
 // directory the stage writes into its checkpoints/step-N/:

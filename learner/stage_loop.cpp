@@ -56,17 +56,6 @@ Json data_position(const StageDescription& stage, int64_t steps) {
   return {{"epoch", drawn / stage.training_examples}, {"cursor", drawn % stage.training_examples}};
 }
 
-// The value of `key` in `object` as a non-negative integer; kInvalidArgument naming `file` and
-// `path` (the key's dotted name) otherwise.
-Result<uint64_t> counter(const Json& object, const char* key, const std::string& path,
-                         const std::filesystem::path& file) {
-  const auto found = object.find(key);
-  if (found == object.end() || !found->is_number_unsigned()) {
-    return Status::invalid_argument(str_cat(file.string(), ": key '", path, "': expected a non-negative integer"));
-  }
-  return found->get<uint64_t>();
-}
-
 // The committed stage state a resume continues from.
 struct ResumePoint {
   int64_t step = 0;
@@ -105,7 +94,7 @@ Result<ResumePoint> check_stage_state(const Json& state, const StageDescription&
     }
   }
   ResumePoint point;
-  CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, counter(state, "step", "step", file));
+  CARAVAN_ASSIGN_OR_RETURN(const uint64_t step, json_counter(state, "step", file));
   if (step > static_cast<uint64_t>(stage.steps)) {
     return Status::invalid_argument(str_cat(file.string(), ": key 'step': ", step, " is beyond the stage's ",
                                             stage.steps, " steps ([", stage.name, "] steps)"));
@@ -122,7 +111,7 @@ Result<ResumePoint> check_stage_state(const Json& state, const StageDescription&
   if (files == state.end() || !files->is_object()) {
     return Status::invalid_argument(str_cat(file.string(), ": key 'files': expected an object"));
   }
-  CARAVAN_ASSIGN_OR_RETURN(point.metrics_bytes, counter(*files, "metrics", "files.metrics", file));
+  CARAVAN_ASSIGN_OR_RETURN(point.metrics_bytes, json_counter(*files, "metrics", file, "files.metrics"));
   return point;
 }
 
