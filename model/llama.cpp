@@ -91,6 +91,10 @@ at::Tensor LlamaImpl::forward(const at::Tensor& tokens, const BatchLayout& layou
     case LogitRows::kAllTokens: break;
     case LogitRows::kLastOfEachSequence: hidden = hidden.index_select(0, layout.last_tokens()); break;
   }
+  return logits(hidden);
+}
+
+at::Tensor LlamaImpl::logits(const at::Tensor& hidden) {
   const at::Tensor logits = lm_head_ ? lm_head_(hidden) : project(hidden, model_->embed_tokens()->weight(), {});
   return logits.to(at::kFloat);
 }

@@ -105,6 +105,11 @@ class LlamaImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& tokens, const BatchLayout& layout, KvMemory* memory = nullptr,
                      LogitRows rows = LogitRows::kAllTokens);
 
+  // The output head alone: float32 logits [..., vocab_size] of final-normed hidden states
+  // [..., hidden] (the body's output, as forward computes them). A trainer that needs logits of
+  // some positions only (each sequence's targets) runs the head on those rows alone.
+  at::Tensor logits(const at::Tensor& hidden);
+
   const core::TransformerConfig& config() const { return config_; }
 
   // See LlamaModelImpl::set_gradient_checkpointing.
