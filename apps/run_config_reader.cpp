@@ -92,6 +92,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
   // Batching of the SFT steps (learner/batching_options.h).
   v.field("micro_batch_tokens", c.sft.batching.micro_batch_tokens, in_range(0, 1e9));
   v.field("pack_sequences", c.sft.batching.pack_sequences, Rule{});
+  v.field("gradient_checkpointing", c.sft.gradient_checkpointing, Rule{});
+  v.field("bf16_autocast", c.sft.bf16_autocast, Rule{});
 
   v.section("dpo");
   v.field("steps", c.dpo.steps, in_range(1, 1e7));
@@ -105,6 +107,8 @@ void visit_fields(RunConfig& c, Visitor& v) {
   // Batching of the DPO steps (learner/batching_options.h).
   v.field("micro_batch_tokens", c.dpo.batching.micro_batch_tokens, in_range(0, 1e9));
   v.field("pack_sequences", c.dpo.batching.pack_sequences, Rule{});
+  v.field("gradient_checkpointing", c.dpo.gradient_checkpointing, Rule{});
+  v.field("bf16_autocast", c.dpo.bf16_autocast, Rule{});
 
   v.section("grpo");
   v.field("steps", c.grpo.steps, in_range(0, 1e7));
@@ -365,6 +369,12 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
   if (c.task.kind == "sft" && c.sft.steps == 0) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = 0, but [task] kind = \"sft\" trains for [sft] "
                                             "steps (>= 1)"));
+  }
+  for (const auto& [section, autocast] : {std::pair{"sft", c.sft.bf16_autocast}, std::pair{"dpo", c.dpo.bf16_autocast}}) {
+    if (autocast && c.model.dtype != "float32") {
+      return Status::invalid_argument(str_cat(source, ": [", section, "] bf16_autocast needs [model] dtype = ",
+                                              "\"float32\" (the float32 master weights), got \"", c.model.dtype, "\""));
+    }
   }
   if (c.task.kind == "rlvr" && c.sft.steps != 0) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = ", c.sft.steps,

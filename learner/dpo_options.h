@@ -34,6 +34,10 @@ struct DpoOptions {
   int64_t checkpoint_every = 0;
   // [dpo] micro_batch_tokens (whole pairs per pass), pack_sequences (learner/batching_options.h).
   MicroBatchOptions batching;
+  // [dpo] gradient_checkpointing and bf16_autocast: as [sft]'s (learner/sft_options.h); the
+  // reference's forward runs under the same autocast.
+  bool gradient_checkpointing = false;
+  bool bf16_autocast = false;
 };
 
 } // namespace caravan::learner

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "learner/autocast.h"
 #include "learner/frozen_copy.h"
 #include "learner/lr_schedule.h"
 #include "learner/sequence_batch.h"
@@ -77,6 +78,7 @@ DpoTrainer::DpoTrainer(model::Llama policy, const DpoOptions& options, int32_t p
                     options.max_grad_norm > 0,
                 "bad DPO options: learning_rate ", options.learning_rate, " warmup_steps ", options.warmup_steps,
                 " beta ", options.beta, " max_grad_norm ", options.max_grad_norm);
+  policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 
 void DpoTrainer::restore_steps_done(int64_t steps) {
@@ -106,6 +108,8 @@ Result<DpoTrainer::BatchTerms> DpoTrainer::loss_terms(const std::vector<Preferen
   }
   CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed,
                            pack_training_sequences(sequences, pad_id_, row_layout(options_.batching)));
+  // The forward passes only: the caller's backward() runs after this scope, as autocast wants.
+  const BfloatAutocast autocast(model_device(*policy_), options_.bf16_autocast);
   at::Tensor reference;
   {
     at::NoGradGuard no_grad;

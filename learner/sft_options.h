@@ -25,6 +25,12 @@ struct SftOptions {
   int64_t checkpoint_every = 0;
   // [sft] micro_batch_tokens, pack_sequences (learner/batching_options.h).
   MicroBatchOptions batching;
+  // [sft] gradient_checkpointing: keep only each decoder layer's input in the forward and rerun
+  // the layer in the backward pass (less memory, one more forward; the same step).
+  bool gradient_checkpointing = false;
+  // [sft] bf16_autocast: the forward passes run their matmuls in bfloat16 (learner/autocast.h)
+  // on float32 master weights, gradients and AdamW state; needs [model] dtype = "float32".
+  bool bf16_autocast = false;
 };
 
 } // namespace caravan::learner

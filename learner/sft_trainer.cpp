@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "learner/autocast.h"
 #include "learner/lr_schedule.h"
 #include "learner/micro_batch.h"
 #include "learner/sequence_batch.h"
@@ -30,6 +31,7 @@ SftTrainer::SftTrainer(model::Llama policy, const SftOptions& options, int32_t p
       optimizer_(policy_->parameters(), torch::optim::AdamWOptions(options.learning_rate).weight_decay(0.0)) {
   CARAVAN_CHECK(options.learning_rate > 0 && options.warmup_steps >= 0, "bad SFT options: learning_rate ",
                 options.learning_rate, " warmup_steps ", options.warmup_steps);
+  policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 
 void SftTrainer::restore_steps_done(int64_t steps) {
@@ -86,12 +88,15 @@ Result<SftStepStats> SftTrainer::train_on(const std::vector<TrainingSequence>& s
         pack_training_sequences(
             std::vector<TrainingSequence>(sequences.begin() + range.begin, sequences.begin() + range.end), pad_id_,
             row_layout(options_.batching)));
-    const at::Tensor logits = target_logits(*policy_, packed);
     // sft_loss is the mean over this micro-batch's trained tokens: weighted by their share of the
     // step's, the micro-batches' gradients add up to the mean over the step's tokens.
     const double share = static_cast<double>(packed.completion_tokens) / static_cast<double>(std::max<int64_t>(trained_tokens, 1));
-    const at::Tensor loss =
-        sft_loss(logits, packed.targets.to(logits.device()), packed.loss_mask.to(logits.device())) * share;
+    at::Tensor loss;
+    {
+      const BfloatAutocast autocast(model_device(*policy_), options_.bf16_autocast);
+      const at::Tensor logits = target_logits(*policy_, packed);
+      loss = sft_loss(logits, packed.targets.to(logits.device()), packed.loss_mask.to(logits.device())) * share;
+    }
     loss.backward();
     loss_value += loss.item<double>();
   }
@@ -117,6 +122,7 @@ Result<SftEvaluation> SftTrainer::evaluate(const std::vector<TrainingSequence>& 
     }
     CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch packed,
                              pack_training_sequences(batch, pad_id_, row_layout(options_.batching)));
+    const BfloatAutocast autocast(model_device(*policy_), options_.bf16_autocast);
     const at::Tensor logits = target_logits(*policy_, packed);
     // sft_loss is the mean over this batch's trained tokens; weight it by their count.
     const double batch_loss =

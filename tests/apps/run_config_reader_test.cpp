@@ -514,6 +514,27 @@ TEST(ConfigTest, BatchingKeysAreReadAndCheckedNamingTheKey) {
   }
 }
 
+TEST(ConfigTest, StagesReadGradientCheckpointingAndBf16AutocastAndNeedFloat32Weights) {
+  auto config = parse_run_config(kMinimal + "[sft]\ngradient_checkpointing = true\nbf16_autocast = true\n"
+                                            "[dpo]\nbf16_autocast = true\n",
+                                 "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_TRUE(config->sft.gradient_checkpointing);
+  EXPECT_TRUE(config->sft.bf16_autocast);
+  EXPECT_FALSE(config->dpo.gradient_checkpointing);
+  EXPECT_TRUE(config->dpo.bf16_autocast);
+  auto again = parse_run_config(to_toml(*config), "resolved.toml");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(to_toml(*again), to_toml(*config));
+  for (const std::string section : {"sft", "dpo"}) {
+    const Status status = parse_error(std::string(kRunAndTask) + "[model]\nnum_layers = 2\ndtype = \"bfloat16\"\n[" +
+                                      section + "]\nbf16_autocast = true\n");
+    EXPECT_NE(status.message().find("test.toml: [" + section + "] bf16_autocast needs [model] dtype = \"float32\""),
+              std::string::npos)
+        << status.message();
+  }
+}
+
 // Every shipped config parses: a renamed key or section must be renamed in configs/ too.
 TEST(ConfigTest, EveryShippedConfigParses) {
   int parsed = 0;

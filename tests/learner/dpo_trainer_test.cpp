@@ -77,5 +77,30 @@ TEST(DpoTrainerTest, BadPairIsRejectedNamingItAndWeightsStay) {
   EXPECT_FALSE(trainer.step(batch).ok());
 }
 
+// Gradient checkpointing gives the same step; bf16 autocast (policy and reference forwards)
+// moves the loss by bfloat16 rounding while the weights and gradients stay float32.
+TEST(DpoTrainerTest, GradientCheckpointingAndBf16AutocastKeepTheStep) {
+  const auto step_with = [](bool checkpointing, bool autocast) {
+    learner::DpoOptions dpo = options("dpo_norm");
+    dpo.gradient_checkpointing = checkpointing;
+    dpo.bf16_autocast = autocast;
+    model::Llama policy = testing::tiny_llama(/*seed=*/5);
+    DpoTrainer trainer(policy, dpo, /*pad_id=*/0);
+    EXPECT_TRUE(trainer.step(pairs()).ok());
+    Result<DpoStepStats> second = trainer.step(pairs());
+    EXPECT_TRUE(second.ok()) << second.status().to_string();
+    for (const at::Tensor& p : policy->parameters()) {
+      EXPECT_EQ(p.scalar_type(), at::kFloat);
+      EXPECT_EQ(p.grad().scalar_type(), at::kFloat);
+    }
+    return second.ok() ? second->metrics.loss : 0.0;
+  };
+  const double plain = step_with(false, false);
+  EXPECT_NEAR(step_with(true, false), plain, 1e-6);
+  const double bf16 = step_with(false, true);
+  EXPECT_NE(bf16, plain);
+  EXPECT_NEAR(bf16, plain, 0.05);
+}
+
 } // namespace
 } // namespace caravan::learner

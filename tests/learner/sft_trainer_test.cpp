@@ -68,5 +68,48 @@ TEST(SftTrainer, RejectsBadExamplesNamingThem) {
   EXPECT_EQ(trainer.steps_done(), 0);
 }
 
+const std::vector<SftExample> kBatch = {
+    {.prompt = {1, 49, 43, 50, 61}, .target = {51, 2}},
+    {.prompt = {1, 52, 43, 53, 61}, .target = {56, 57, 2}},
+};
+
+// One step from the same seed with `options`: its stats and the weights after it.
+std::pair<SftStepStats, std::vector<at::Tensor>> one_step(const learner::SftOptions& options) {
+  model::Llama policy = testing::tiny_llama(/*seed=*/4);
+  SftTrainer trainer(policy, options, /*pad_id=*/0);
+  Result<SftStepStats> stats = trainer.step(kBatch);
+  EXPECT_TRUE(stats.ok()) << stats.status().to_string();
+  for (const at::Tensor& p : policy->parameters()) {
+    EXPECT_EQ(p.scalar_type(), at::kFloat);
+    EXPECT_EQ(p.grad().scalar_type(), at::kFloat);
+  }
+  return {stats.ok() ? *stats : SftStepStats{}, testing::snapshot(*policy)};
+}
+
+// Gradient checkpointing changes memory, not the step.
+TEST(SftTrainer, GradientCheckpointingGivesTheSameStep) {
+  learner::SftOptions checkpointed = test_options();
+  checkpointed.gradient_checkpointing = true;
+  const auto [plain, plain_weights] = one_step(test_options());
+  const auto [rerun, rerun_weights] = one_step(checkpointed);
+  EXPECT_NEAR(rerun.loss, plain.loss, 1e-6);
+  EXPECT_NEAR(rerun.grad_norm, plain.grad_norm, 1e-5 * plain.grad_norm);
+  for (size_t i = 0; i < plain_weights.size(); ++i) {
+    EXPECT_TRUE(at::allclose(rerun_weights[i], plain_weights[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+}
+
+// Under bf16 autocast the forward rounds through bfloat16 (the loss moves by bf16 rounding, not
+// more) while parameters, gradients and the update stay float32.
+TEST(SftTrainer, Bf16AutocastComputesInBfloat16OnFloat32Weights) {
+  learner::SftOptions autocast = test_options();
+  autocast.bf16_autocast = true;
+  const auto [plain, plain_weights] = one_step(test_options());
+  const auto [bf16, bf16_weights] = one_step(autocast);
+  EXPECT_NE(bf16.loss, plain.loss);
+  EXPECT_NEAR(bf16.loss, plain.loss, 0.05);
+  EXPECT_FALSE(at::equal(bf16_weights.back(), plain_weights.back()));
+}
+
 } // namespace
 } // namespace caravan::learner
