@@ -12,10 +12,19 @@
 //
 //   build/bench/bench_learner --quick              # 8 sequences up to 96 tokens, 2 rounds
 //   build/bench/bench_learner --threads 2 --rounds 5
+//   build/bench/bench_learner --gpu                # CUDA LibTorch and a GPU (scripts/gpu-check.sh)
 //
 // The last line is `RESULT learner_vs_plain=... packed_vs_unpacked=... learner_tok_s=...
 // plain_tok_s=... packed_tok_s=... loss_diff=...` (loss_diff: |learner - plain| loss of the
 // first step on identical weights, a check that both run the same model).
+//
+// GPU part (--gpu, instead of the CPU part): the learner's SFT step (learner::SftTrainer, bf16
+// autocast on float32 master weights, gradient checkpointing, AdamW) on cuda:0 for random models
+// of Qwen3-0.6B's and Qwen2.5-1.5B's shapes, 32 sequences of 1024 tokens per step in micro-batches
+// of 8192 tokens. MFU = 6 x parameters x tokens / step time / peak bf16 FLOP/s (--peak-tflops,
+// default 989: H100/H200 SXM dense bf16): the model FLOPs of a training step only, not the
+// recomputation of checkpointing nor attention. The last line is `RESULT gpu_<model>_tok_s=...
+// gpu_<model>_mfu=...` for both models.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,6 +36,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/nn/module.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
@@ -45,6 +55,9 @@ struct Settings {
   int64_t rounds = 5;
   int threads = 1;
   double learning_rate = 1e-4;
+  bool gpu = false;
+  // --gpu: the accelerator's dense bf16 peak, TFLOP/s.
+  double peak_tflops = 989.0;
 };
 
 core::TransformerConfig qwen3_shaped() {
@@ -246,25 +259,134 @@ int run(const Settings& s) {
   return 0;
 }
 
+// The --gpu models: Qwen3-0.6B's shape (per-head QK-norm, GQA 16/8) and Qwen2.5-1.5B's (QKV
+// bias, GQA 12/2), both with a tied 151936-token vocabulary.
+struct GpuModel {
+  const char* name;
+  core::TransformerConfig config;
+};
+
+std::vector<GpuModel> gpu_models() {
+  core::TransformerConfig small;
+  small.architecture = core::Architecture::kQwen3;
+  small.vocab_size = 151936;
+  small.hidden_size = 1024;
+  small.intermediate_size = 3072;
+  small.num_layers = 28;
+  small.num_heads = 16;
+  small.num_kv_heads = 8;
+  small.explicit_head_dim = 128;
+  small.max_position_embeddings = 4096;
+  small.rope_theta = 1000000.0;
+  small.rms_norm_eps = 1e-6;
+  small.tie_word_embeddings = true;
+  core::TransformerConfig large = small;
+  large.architecture = core::Architecture::kQwen2;
+  large.hidden_size = 1536;
+  large.intermediate_size = 8960;
+  large.num_heads = 12;
+  large.num_kv_heads = 2;
+  large.explicit_head_dim = 0;
+  return {{"qwen3_0_6b", small}, {"qwen2_5_1_5b", large}};
+}
+
+int run_gpu(const Settings& s, bool quick) {
+  if (torch::cuda::device_count() == 0) {
+    std::fprintf(stderr, "bench_learner --gpu: no CUDA device (this LibTorch has no CUDA, or no GPU is visible)\n");
+    return 2;
+  }
+  const int64_t sequences = 32;
+  const int64_t length = 1024;
+  const int64_t measured_steps = quick ? 3 : 8;
+  learner::SftOptions options;
+  options.learning_rate = s.learning_rate;
+  options.warmup_steps = 0;
+  options.gradient_checkpointing = true;
+  options.bf16_autocast = true;
+  options.batching.micro_batch_tokens = 8192;
+  std::string result;
+  for (const GpuModel& gpu_model : gpu_models()) {
+    std::vector<learner::TrainingSequence> batch;
+    std::mt19937 random(7);
+    std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(gpu_model.config.vocab_size) - 1);
+    for (int64_t i = 0; i < sequences; ++i) {
+      learner::TrainingSequence sequence;
+      for (int64_t t = 0; t < length; ++t) sequence.ids.push_back(token(random));
+      sequence.loss_mask.assign(static_cast<size_t>(length), 1);
+      sequence.loss_mask[0] = 0;
+      batch.push_back(std::move(sequence));
+    }
+    at::manual_seed(0);
+    model::Llama model(gpu_model.config);
+    model->to(at::Device(at::kCUDA));
+    const auto parameters = static_cast<double>(model->parameter_count());
+    learner::SftTrainer trainer(model, options, /*pad_id=*/0);
+    // Waits for the device: the step's last kernels (AdamW) may still be queued when it returns.
+    const auto synchronized_step = [&] {
+      const double loss = trainer.step(batch).value().loss;
+      torch::cuda::synchronize();
+      return loss;
+    };
+    synchronized_step();  // warm-up: cuBLAS handles, the caching allocator's pools
+    std::vector<double> step_s;
+    double loss = 0;
+    for (int64_t step = 0; step < measured_steps; ++step) {
+      const auto start = Clock::now();
+      loss = synchronized_step();
+      step_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+    const double seconds = median(step_s);
+    const auto tokens = static_cast<double>(sequences * length);
+    const double mfu = 6.0 * parameters * tokens / seconds / (s.peak_tflops * 1e12);
+    std::printf("gpu %s: %.2fB parameters, %lld x %lld tokens per step, median step %.3f s, %.0f tokens/s, "
+                "MFU %.1f%% of %.0f TFLOP/s (loss %.3f)\n",
+                gpu_model.name, parameters / 1e9, static_cast<long long>(sequences), static_cast<long long>(length),
+                seconds, tokens / seconds, 100.0 * mfu, s.peak_tflops, loss);
+    char fields[160];
+    std::snprintf(fields, sizeof(fields), " gpu_%s_tok_s=%.0f gpu_%s_mfu=%.3f", gpu_model.name, tokens / seconds,
+                  gpu_model.name, mfu);
+    result += fields;
+  }
+  std::printf("RESULT%s\n", result.c_str());
+  return 0;
+}
+
 } // namespace
 } // namespace caravan::bench
 
 int main(int argc, char** argv) {
   caravan::bench::Settings settings;
+  bool quick = false;
+  constexpr const char* kUsage = "usage: bench_learner [--quick] [--threads N] [--rounds N] [--gpu [--peak-tflops T]]\n";
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
     if (std::strcmp(argv[i], "--quick") == 0) {
       settings.sequences = 8;
       settings.max_length = 96;
       settings.rounds = 2;
+      quick = true;
+    } else if (std::strcmp(argv[i], "--help") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (std::strcmp(argv[i], "--gpu") == 0) {
+      settings.gpu = true;
+    } else if (std::strcmp(argv[i], "--peak-tflops") == 0 && has_value) {
+      settings.peak_tflops = std::atof(argv[++i]);
     } else if (std::strcmp(argv[i], "--threads") == 0 && has_value) {
       settings.threads = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--rounds") == 0 && has_value) {
       settings.rounds = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: bench_learner [--quick] [--threads N] [--rounds N]\n");
+      std::fputs(kUsage, stderr);
       return 2;
     }
+  }
+  if (settings.gpu) {
+    if (!(settings.peak_tflops > 0)) {
+      std::fprintf(stderr, "bench_learner: --peak-tflops must be > 0\n");
+      return 2;
+    }
+    return caravan::bench::run_gpu(settings, quick);
   }
   return caravan::bench::run(settings);
 }

@@ -5,6 +5,8 @@
 #   GPU part of bench_rollout (decode tokens/s at batch 1, 32, 256 of a 0.6 B model in bfloat16
 #   against transformers' generate, run by bench/transformers_generate.py with the machine's
 #   python3, and against the HBM roofline);
+# - the learner on CUDA: the GPU part of bench_learner (SFT steps in bf16 autocast with gradient
+#   checkpointing on 0.6 B and 1.5 B models: tokens/s and MFU against the card's bf16 peak);
 # - the CUDA weight-sync backends: NCCL with world size 1 and with two processes on one GPU, CUDA
 #   IPC between two processes and its install bandwidth against a device-to-device copy (RESULT
 #   lines), and the CPU weight-sync suite with the CUDA LibTorch.
@@ -21,6 +23,7 @@
 #
 #   scripts/gpu-check.sh [BUILD_DIR]                    # default BUILD_DIR: build-gpu/
 #   CARAVAN_GPU_ROLLOUT_QUICK=1 scripts/gpu-check.sh    # bench_rollout --gpu --quick (32 new tokens)
+#   CARAVAN_GPU_LEARNER_QUICK=1 scripts/gpu-check.sh    # bench_learner --gpu --quick (3 timed steps)
 #   CARAVAN_GPU_BENCH_GIB=1,2,4,7 scripts/gpu-check.sh  # more sizes for the CUDA IPC bandwidth
 set -uo pipefail
 
@@ -91,6 +94,14 @@ step configure 120 - cmake -S "${root}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYP
 step build_engine 330 configure cmake --build "${build}" --target engine_gpu_test bench_rollout -j "${jobs}"
 step engine_gpu_test 120 build_engine "${build}/tests/actors/engine_gpu_test"
 step bench_rollout_gpu 240 build_engine "${build}/bench/bench_rollout" --gpu ${CARAVAN_GPU_ROLLOUT_QUICK:+--quick}
+# The learner (issue 20): MFU against the card's dense bf16 peak (H100 PCIe 756, SXM and H200 989).
+case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
+  *H100*PCIe*) peak_tflops=756 ;;
+  *) peak_tflops=989 ;;
+esac
+step build_learner 240 configure cmake --build "${build}" --target bench_learner -j "${jobs}"
+step bench_learner_gpu 150 build_learner "${build}/bench/bench_learner" --gpu --peak-tflops "${peak_tflops}" \
+  ${CARAVAN_GPU_LEARNER_QUICK:+--quick}
 step build_weights_sync 240 configure cmake --build "${build}" \
   --target weights_sync_gpu_test weights_sync_gpu_peer weights_sync_test -j "${jobs}"
 step weights_sync_gpu_test 150 build_weights_sync "${build}/tests/weights_sync/weights_sync_gpu_test"
