@@ -13,8 +13,9 @@
 //     (EngineOptions::group_by_context) against every decode step padded to its longest context;
 //   - contention: the engine on a small workload as the machine is and beside one busy-looping
 //     process per core (bench/competing_load.h), with its threads following the free cores
-//     (EngineOptions::follow_free_cores) and with a fixed thread count. The slowdown is the
-//     loaded time over the as-is time; the engine loses at least half the CPU to the loops.
+//     (EngineOptions::follow_free_cores) and with a fixed thread count, as-is and loaded runs
+//     alternating (3 rounds, 2 with --quick; medians). The slowdown is the loaded time over the
+//     as-is time; the engine loses at least half the CPU to the loops.
 // Every sequence samples at temperature 1 with no reachable stop id, so each generates exactly
 // max_new_tokens tokens. The model and workload come from bench/rollout_workload.h.
 //
@@ -95,7 +96,7 @@ Throughput run_engine(model::LlamaImpl& model, const std::vector<std::vector<int
   const auto start = Clock::now();
   const double cpu_start = rollout::process_cpu_seconds();
   for (size_t p = 0; p < prompts.size(); ++p) {
-    rollout::EngineRequest request{.id = p, .prompt = prompts[p]};
+    rollout::EngineRequest request{.id = p, .prompt = prompts[p], .samples = {}};
     for (int64_t s = 0; s < samples; ++s) request.samples.push_back(sampling(max_new_tokens, p * 1000 + s));
     const Status added = (*engine)->add(std::move(request));
     CARAVAN_CHECK(added.ok(), added.to_string());
@@ -211,6 +212,12 @@ double context_grouping_gain(model::LlamaImpl& model, const std::vector<std::vec
   return decode_per_second[0] / decode_per_second[1];
 }
 
+// The run of median seconds (the lower middle one of an even count).
+Throughput median_run(std::vector<Throughput> runs) {
+  std::sort(runs.begin(), runs.end(), [](const Throughput& a, const Throughput& b) { return a.seconds < b.seconds; });
+  return runs[(runs.size() - 1) / 2];
+}
+
 struct Contention {
   double slowdown = 0;                // threads following the free cores: loaded / as-is seconds
   double slowdown_fixed_threads = 0;  // the configured thread count throughout
@@ -222,9 +229,10 @@ struct Contention {
 };
 
 // The engine on `prompts` as the machine is and beside one busy loop per core, with and without
-// following the free cores.
+// following the free cores: `rounds` alternations of as-is and loaded runs per thread policy, each
+// side's median run counted (the machine's own load drifts; alternating spreads it over both).
 Contention contention(model::LlamaImpl& model, const std::vector<std::vector<int32_t>>& prompts, int64_t max_new_tokens,
-                      const rollout::EngineOptions& options) {
+                      const rollout::EngineOptions& options, int rounds) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::printf("contention: %zu requests, %lld new tokens, beside %d busy loops; load average %s\n", prompts.size(),
               static_cast<long long>(max_new_tokens), cores, load_average().c_str());
@@ -234,11 +242,15 @@ Contention contention(model::LlamaImpl& model, const std::vector<std::vector<int
   for (const bool follow : {true, false}) {
     rollout::EngineOptions threads = options;
     threads.follow_free_cores = follow;
-    const Throughput as_is = run_engine(model, prompts, 1, max_new_tokens, threads, nullptr);
-    const Throughput loaded = [&] {
+    std::vector<Throughput> as_is_runs;
+    std::vector<Throughput> loaded_runs;
+    for (int round = 0; round < rounds; ++round) {
+      as_is_runs.push_back(run_engine(model, prompts, 1, max_new_tokens, threads, nullptr));
       BusyLoops busy(cores);
-      return run_engine(model, prompts, 1, max_new_tokens, threads, nullptr);
-    }();
+      loaded_runs.push_back(run_engine(model, prompts, 1, max_new_tokens, threads, nullptr));
+    }
+    const Throughput as_is = median_run(as_is_runs);
+    const Throughput loaded = median_run(loaded_runs);
     const double slowdown = loaded.seconds / as_is.seconds;
     std::printf("contention %-18s as-is %.2f s (%.2f cores)  loaded %.2f s (%.2f cores)  slowdown %.2fx\n",
                 follow ? "free-core threads" : "fixed threads", as_is.seconds, as_is.cores(), loaded.seconds,
@@ -407,7 +419,7 @@ int run(int argc, char** argv) {
   };
   const std::vector<std::vector<int32_t>> few(work.prompts.begin(), work.prompts.begin() + (quick ? 8 : 16));
   const auto measure_contention = [&] {
-    const Contention loaded = contention(*model, few, quick ? 16 : 64, options);
+    const Contention loaded = contention(*model, few, quick ? 16 : 64, options, quick ? 2 : 3);
     end_part("contention");
     return str_cat("contention_slowdown=", fixed_2(loaded.slowdown), " contention_cpu_share_lost=",
                    fixed_2(loaded.cpu_share_lost), " contention_vs_best_as_is=", fixed_2(loaded.vs_best_as_is),

@@ -20,13 +20,17 @@
 
 namespace caravan::bench {
 
-// `count` processes that spin until killed: the competing load. Killed by the destructor.
+// `count` processes that spin until killed: the competing load. Killed by the destructor. Each
+// leads a session of its own, as another user's job would: with the kernel's autogroup
+// scheduling a process in the benchmark's session would compete inside the benchmark's own CPU
+// share (taking from it alone) instead of for the machine.
 class BusyLoops {
  public:
   explicit BusyLoops(int count) {
     for (int i = 0; i < count; ++i) {
       const pid_t pid = ::fork();
       if (pid == 0) {
+        ::setsid();
         volatile uint64_t spin = 0;
         while (true) spin = spin + 1;
       }

@@ -57,7 +57,7 @@ inline RolloutWorkload rollout_workload(int64_t requests, int64_t min_prompt, in
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> length(min_prompt, max_prompt);
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(vocab_size - 1));
-  RolloutWorkload workload{.max_new_tokens = max_new_tokens};
+  RolloutWorkload workload{.prompts = {}, .max_new_tokens = max_new_tokens};
   for (int64_t r = 0; r < requests; ++r) {
     std::vector<int32_t> prompt(static_cast<size_t>(length(rng)));
     for (int32_t& id : prompt) id = token(rng);
