@@ -216,7 +216,9 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
     CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kExactPolicyFile, policy));
   }
   if (trainer != nullptr) {
-    CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kReferenceFile, trainer->reference()));
+    if (model::Llama* reference = trainer->reference(); reference != nullptr) {
+      CARAVAN_RETURN_IF_ERROR(model::save_parameters_file(dir / kReferenceFile, *reference));
+    }
     CARAVAN_CHECK(ranks == nullptr || ranks->optimizer != nullptr, "write_checkpoint: the ranks' optimizer state is missing");
     CARAVAN_RETURN_IF_ERROR(
         write_optimizer(dir / kOptimizerFile, ranks != nullptr ? *ranks->optimizer : trainer->optimizer()));
@@ -256,7 +258,14 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
   trainer.reset();
   if (contents.rl_started) {
     CARAVAN_ASSIGN_OR_RETURN(trainer, make_trainer());
-    CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, trainer->reference()));
+    if (model::Llama* reference = trainer->reference(); reference != nullptr) {
+      if (!std::filesystem::exists(dir / kReferenceFile, error)) {
+        return Status::invalid_argument(str_cat((dir / kReferenceFile).string(), ": missing; the run that wrote this ",
+                                                "checkpoint had no reference model ([grpo] kl_coef = 0), so it cannot ",
+                                                "resume with a KL penalty"));
+      }
+      CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, *reference));
+    }
     CARAVAN_RETURN_IF_ERROR(read_policy_optimizer(dir / kOptimizerFile, policy, *trainer));
     CARAVAN_ASSIGN_OR_RETURN(const GrpoTrainerState trainer_state, read_trainer_state(state, dir / kStateFile));
     trainer->restore(trainer_state);

@@ -61,7 +61,7 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const 
                          int32_t pad_id, std::unique_ptr<ValueTrainer> value_trainer,
                          DataParallel* data_parallel)
     : policy_(std::move(policy)),
-      reference_(frozen_copy(policy_)),
+      reference_(options.kl.coef > 0 ? frozen_copy(policy_) : model::Llama(nullptr)),
       options_(options),
       temperature_(rollout.temperature),
       max_new_tokens_(rollout.max_new_tokens),
@@ -231,24 +231,30 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
 
   const std::vector<MiniBatch> plan = plan_mini_batches(lengths, options_.batching);
   const bool several_updates = static_cast<int64_t>(plan.size()) * options_.batching.epochs > 1;
-  const bool kl_in_reward = options_.kl.placement == learner::KlPlacement::kReward;
+  // Without a reference (kl_coef = 0) there is no KL term, in the reward or in the loss.
+  const bool kl_measured = !reference_.is_empty();
+  const bool kl_in_reward = kl_measured && options_.kl.placement == learner::KlPlacement::kReward;
+  const bool kl_in_loss = kl_measured && !kl_in_reward;
   const double kl_coef = kl_controller_.coef();
 
   // Before the first update: the reference's logprobs, and the policy's where more than one
   // update or the advantages need them (else the first forward's detached logprobs are the
   // policy's before the update).
-  const at::Tensor ref_logprobs = at::zeros_like(mask);
+  at::Tensor ref_logprobs;
+  if (kl_measured) ref_logprobs = at::zeros_like(mask);
   at::Tensor pre_update_logprobs;
   if (several_updates || kl_in_reward) pre_update_logprobs = at::zeros_like(mask);
-  {
+  if (ref_logprobs.defined() || pre_update_logprobs.defined()) {
     at::NoGradGuard no_grad;
     const BfloatAutocast autocast(device, options_.bf16_autocast);
     policy_->train();
     const SequenceRange all{.begin = 0, .end = static_cast<int64_t>(sequences.size())};
     for (const SequenceRange& range : split_by_token_budget(lengths, all, micro_options)) {
       CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, lay_out(range));
-      const at::Tensor reference = sequence_statistics(*reference_, batch, temperature_, chunk).logprobs;
-      rows_of(ref_logprobs, range, reference.size(1)).copy_(reference);
+      if (kl_measured) {
+        const at::Tensor reference = sequence_statistics(*reference_, batch, temperature_, chunk).logprobs;
+        rows_of(ref_logprobs, range, reference.size(1)).copy_(reference);
+      }
       if (pre_update_logprobs.defined()) {
         const at::Tensor policy = sequence_statistics(*policy_, batch, temperature_, chunk).logprobs;
         rows_of(pre_update_logprobs, range, policy.size(1)).copy_(policy);
@@ -299,7 +305,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
         const int64_t columns = logprobs.size(1);
         const at::Tensor micro_mask = rows_of(mask, range, columns);
         const at::Tensor micro_rollout = rows_of(rollout_logprobs, range, columns);
-        const at::Tensor micro_reference = rows_of(ref_logprobs, range, columns);
+        const at::Tensor micro_reference = kl_measured ? rows_of(ref_logprobs, range, columns) : at::Tensor();
         const at::Tensor pre_update =
             pre_update_logprobs.defined() ? rows_of(pre_update_logprobs, range, columns) : logprobs.detach();
         // With a correction on, the PPO ratio measures the update only (against the learner's
@@ -316,8 +322,8 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
              .mask = micro_mask,
              .sequence_weights = sequence_weights.slice(0, range.begin, range.end),
              .correction_weights = options_.correction.enabled() ? correction.weights : at::Tensor(),
-             .kl = kl_in_reward ? at::Tensor()
-                                : kl_estimate(logprobs, micro_reference, micro_mask, options_.kl.estimator),
+             .kl = kl_in_loss ? kl_estimate(logprobs, micro_reference, micro_mask, options_.kl.estimator)
+                              : at::Tensor(),
              .kl_coef = kl_coef,
              .entropy = policy_tokens.entropy,
              .max_tokens = max_new_tokens_,
@@ -336,8 +342,10 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
         totals.tis_truncated += correction.truncated_fraction * tokens;
         totals.masked += correction.masked_fraction * tokens;
         if (epoch == 0) {
-          totals.kl_sum +=
-              masked_sum(kl_estimate(pre_update, micro_reference, micro_mask, options_.kl.estimator), micro_mask);
+          if (kl_measured) {
+            totals.kl_sum +=
+                masked_sum(kl_estimate(pre_update, micro_reference, micro_mask, options_.kl.estimator), micro_mask);
+          }
           totals.first_pass_tokens += tokens;
           const LogprobMismatch mismatch =
               logprob_mismatch(pre_update, micro_rollout, rows_of(current_version_mask, range, columns));

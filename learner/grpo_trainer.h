@@ -44,7 +44,7 @@ struct GrpoStepStats {
   // Value of the loss that was differentiated (summed over the micro-batches of a step).
   double loss = 0;
   // Masked token mean of the KL estimate of the policy before the update against the reference
-  // (the configured estimator).
+  // (the configured estimator); 0 without a reference (kl_coef = 0).
   double kl_mean = 0;
   // Fraction of completion tokens whose clipped branch was active (low + high).
   double clip_fraction = 0;
@@ -83,7 +83,8 @@ class GrpoTrainer {
  public:
   // `policy` is shared with the caller (a LibTorch module handle) and is updated in place.
   // The reference model is a frozen deep copy of its weights at construction (same config,
-  // device and dtype; requires_grad false; eval mode). From `rollout`: temperature (> 0), applied
+  // device and dtype; requires_grad false; eval mode), made only when options.kl.coef > 0: with
+  // no KL penalty there is no reference, nor its memory and forward pass. From `rollout`: temperature (> 0), applied
   // to the logits before computing logprobs so that the ratio compares the policy with the
   // rollout distribution that sampled the tokens, and max_new_tokens (the constant aggregation's
   // denominator). Turns the policy's gradient checkpointing on or off as
@@ -118,8 +119,9 @@ class GrpoTrainer {
   Result<GrpoStepStats> step(const std::vector<RolloutGroup>& groups, uint64_t policy_version);
 
   model::Llama& policy() { return policy_; }
-  // The frozen reference of the KL penalty; a checkpoint restore overwrites its weights.
-  model::Llama& reference() { return reference_; }
+  // The frozen reference of the KL penalty, null when kl_coef = 0; a checkpoint restore
+  // overwrites its weights.
+  model::Llama* reference() { return reference_.is_empty() ? nullptr : &reference_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
   // The value model's trainer (PPO); null for the group estimators.
   ValueTrainer* value_trainer() { return value_trainer_.get(); }

@@ -53,7 +53,8 @@ struct KlOptions {
   KlEstimator estimator = KlEstimator::kK3;
   // [grpo] kl_placement.
   KlPlacement placement = KlPlacement::kLoss;
-  // [grpo] kl_coef: the (initial) coefficient, >= 0; 0 = no penalty (and no reference forward).
+  // [grpo] kl_coef: the (initial) coefficient, >= 0; 0 = no penalty, and no reference model (no
+  // frozen copy of the policy in memory, no reference forward pass).
   double coef = 0.01;
   // [grpo] kl_target: 0 = fixed coefficient; > 0 = the PPO adaptive controller (Ziegler et al.
   // 2019) steers the measured KL towards this value (nats per token).

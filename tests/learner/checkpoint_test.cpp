@@ -53,6 +53,32 @@ TEST_F(CheckpointTest, WritesAModelDirectoryAndTheLearnersState) {
   EXPECT_TRUE(testing::same_weights(*reloaded, testing::snapshot(*learner.policy)));
 }
 
+// Without a KL penalty the trainer keeps no reference model: the checkpoint has none, restores
+// into another such learner exactly, and a learner with a KL penalty refuses it, naming the file.
+TEST_F(CheckpointTest, ARunWithoutKlPenaltyCheckpointsNoReference) {
+  Learner original(/*seed=*/1);
+  original.kl_coef = 0;
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_EQ(original.trainer->reference(), nullptr);
+  ASSERT_TRUE(save(original, {.step = 1, .policy_version = 1, .sft_cursor = 0, .rl_started = true}).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "reference.safetensors"));
+
+  Learner restored(/*seed=*/9);
+  restored.kl_coef = 0;
+  const Result<CheckpointContents> contents = restored.restore(dir_);
+  ASSERT_TRUE(contents.ok()) << contents.status().to_string();
+  ASSERT_TRUE(original.train_step().ok());
+  ASSERT_TRUE(restored.train_step().ok());
+  EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
+
+  Learner with_kl(/*seed=*/9);
+  const Result<CheckpointContents> refused = with_kl.restore(dir_);
+  ASSERT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("reference.safetensors: missing"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("kl_coef = 0"), std::string::npos) << refused.status().message();
+}
+
 // The acceptance check of exact resume: a fresh learner restored from the checkpoint makes the
 // same next step as the one that wrote it, bit for bit. After two steps the policy is away from
 // the reference and AdamW has moments and a step count, so losing any of them shows.
@@ -77,11 +103,11 @@ TEST_F(CheckpointTest, ARestoredLearnerTakesTheBitIdenticalNextStep) {
   EXPECT_EQ(restored.trainer->state().steps_done, 2);
   EXPECT_EQ(restored.trainer->state().kl_coef, original_state.kl_coef);
   EXPECT_TRUE(at::equal(at::rand({8}), drawn_after_save));
-  EXPECT_FALSE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*restored.policy)));
+  EXPECT_FALSE(testing::same_weights(**restored.trainer->reference(), testing::snapshot(*restored.policy)));
   ASSERT_TRUE(restored.train_step().ok());
 
   EXPECT_TRUE(testing::same_weights(*restored.policy, testing::snapshot(*original.policy)));
-  EXPECT_TRUE(testing::same_weights(*restored.trainer->reference(), testing::snapshot(*original.trainer->reference())));
+  EXPECT_TRUE(testing::same_weights(**restored.trainer->reference(), testing::snapshot(**original.trainer->reference())));
 }
 
 // With PPO the value model's weights, its AdamW moments and its warm-up position are restored too:

@@ -30,6 +30,7 @@ struct CheckpointedLearner {
   std::unique_ptr<GrpoTrainer> make_trainer() {
     learner::GrpoOptions options = grpo_test_options();
     options.steps = 10;
+    options.kl.coef = kl_coef;
     options.kl.target = 1e-4;
     options.schedule = {.kind = learner::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
     std::unique_ptr<ValueTrainer> critic;
@@ -55,6 +56,8 @@ struct CheckpointedLearner {
   }
   model::Llama policy;
   bool ppo;
+  // The initial KL coefficient; 0 = no KL penalty and no reference model. Set before the first step.
+  double kl_coef = 0.01;
   // Not owned; null for a single learner.
   DataParallel* data_parallel = nullptr;
   std::unique_ptr<GrpoTrainer> trainer;

@@ -68,7 +68,7 @@ TEST_F(GrpoResumeTest, HalfThenCheckpointThenRestartGivesTheStraightRunsLossesBi
   // the straight run does.
   EXPECT_NE(expected.front().terms, expected.back().terms);
   EXPECT_TRUE(testing::same_weights(*restarted.policy, testing::snapshot(*straight_.policy)));
-  EXPECT_TRUE(testing::same_weights(*restarted.trainer->reference(), testing::snapshot(*straight_.trainer->reference())));
+  EXPECT_TRUE(testing::same_weights(**restarted.trainer->reference(), testing::snapshot(**straight_.trainer->reference())));
   EXPECT_EQ(restarted.trainer->state().steps_done, kSteps);
   EXPECT_EQ(restarted.trainer->state().kl_coef, straight_.trainer->state().kl_coef);
 }

@@ -316,6 +316,26 @@ TEST(GrpoTrainer, TheScheduleSetsEachStepsLearningRate) {
   EXPECT_EQ(trainer.state().steps_done, 4);
 }
 
+// kl_coef = 0: no KL term anywhere, so no reference copy of the policy (nor its forward pass);
+// the step trains as before and reports a KL of 0, with the penalty in the loss or in the reward.
+TEST(GrpoTrainer, NoKlPenaltyKeepsNoReferenceModel) {
+  for (const KlPlacement placement : kAllKlPlacements) {
+    SCOPED_TRACE(enum_name(placement));
+    model::Llama policy = testing::tiny_llama(/*seed=*/10);
+    const std::vector<at::Tensor> before = testing::snapshot(*policy);
+    learner::GrpoOptions options = testing::grpo_test_options();
+    options.kl.coef = 0;
+    options.kl.placement = placement;
+    GrpoTrainer trainer(policy, options, testing::rollout_test_options(), /*pad_id=*/0);
+    EXPECT_EQ(trainer.reference(), nullptr);
+    Result<GrpoStepStats> stats = trainer.step(testing::rewarded_groups(*policy), /*policy_version=*/0);
+    ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+    EXPECT_EQ(stats->kl_mean, 0.0);
+    EXPECT_GT(stats->grad_norm, 0.0);
+    EXPECT_FALSE(testing::same_weights(*policy, before));
+  }
+}
+
 // Gradient checkpointing changes memory, not the update.
 TEST(GrpoTrainer, GradientCheckpointingGivesTheSameStep) {
   const auto step_with = [](bool checkpointing) {
