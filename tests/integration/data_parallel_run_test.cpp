@@ -1,6 +1,6 @@
-// End-to-end: `caravan run` with two data-parallel learner ranks ([learner] ranks = 2),
-// checkpointed (rank 0 writes every rank's optimizer shard), stopped by SIGTERM and resumed with
-// `caravan run --resume`.
+// End-to-end: `caravan run` with two data-parallel learner ranks ([learner] ranks = 2) training
+// PPO with a value model in two mini-batches per step, checkpointed (rank 0 writes every rank's
+// optimizer shards), stopped by SIGTERM and resumed with `caravan run --resume`.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -46,7 +46,8 @@ TEST(DataParallelRun, TwoLearnerRanksCheckpointStopAndResume) {
     ASSERT_LT(stopped_at, kSteps);
     for (const int step : {2, stopped_at}) {
       const fs::path dir = run_dir / "checkpoints" / checkpoint_name(step);
-      for (const char* file : {"COMMITTED", "optimizer.pt", "rng_state.safetensors", "learner_state.json"}) {
+      for (const char* file : {"COMMITTED", "optimizer.pt", "rng_state.safetensors", "learner_state.json",
+                               "value_model.safetensors", "value_optimizer.pt"}) {
         EXPECT_TRUE(fs::exists(dir / file)) << dir / file << "\n" << log;
       }
     }
