@@ -17,9 +17,10 @@
 // mini-batch is empty on every rank is skipped by all of them. Statistics over the whole batch
 // (REINFORCE++'s and GAE's whitening, the loss normalisation counts, the reported terms) are
 // summed over the ranks (learner/sum_over_ranks.h), so every estimator, every mini_batches and
-// the value model give one learner's update on the whole batch. A collective that fails or passes the communicator's timeout (a rank crashed,
-// stopped or diverged from the sequence) returns an error on every rank that is still alive and
-// breaks the group: the run ends, it does not hang.
+// the value model give one learner's update on the whole batch. A collective that fails or
+// passes the communicator's timeout (a rank crashed, stopped or diverged from the sequence)
+// returns an error on every rank that is still alive and breaks the group: the run ends, it does
+// not hang.
 //
 //   learner::DataParallel data_parallel(std::move(communicator));
 //   auto [begin, end] = data_parallel.share(groups.size());

@@ -63,10 +63,11 @@ struct StepTotals {
 // The members of StepTotals that add up over data-parallel ranks (grad_norm and updates are the
 // same on every rank; mismatch_max is the largest of the ranks').
 constexpr double StepTotals::*kSummedTotals[] = {
-    &StepTotals::loss,          &StepTotals::policy_loss,   &StepTotals::tokens,         &StepTotals::clip_low,
-    &StepTotals::clip_high,     &StepTotals::dual_clip,     &StepTotals::entropy,        &StepTotals::tis_truncated,
-    &StepTotals::masked,        &StepTotals::kl_sum,        &StepTotals::first_pass_tokens,
-    &StepTotals::mismatch_tokens, &StepTotals::mismatch_sum, &StepTotals::sequences,    &StepTotals::completion_tokens,
+    &StepTotals::loss,         &StepTotals::policy_loss,     &StepTotals::tokens,
+    &StepTotals::clip_low,     &StepTotals::clip_high,       &StepTotals::dual_clip,
+    &StepTotals::entropy,      &StepTotals::tis_truncated,   &StepTotals::masked,
+    &StepTotals::kl_sum,       &StepTotals::first_pass_tokens, &StepTotals::mismatch_tokens,
+    &StepTotals::mismatch_sum, &StepTotals::sequences,       &StepTotals::completion_tokens,
     &StepTotals::reward_sum};
 
 // `local` (rank `rank` of `ranks`) over the whole batch: its sums summed over the ranks (one

@@ -71,14 +71,18 @@ TEST(DataParallelRun, TwoLearnerRanksCheckpointStopAndResume) {
   // Every step trained once, in order, each publishing the next policy version.
   std::vector<int> steps;
   std::vector<uint64_t> versions;
+  // Steps whose record has the value model's terms (PPO; a step with nothing judged has none).
+  int value_terms = 0;
   for (const auto& record : read_jsonl(run_dir / "metrics.jsonl")) {
     if (record.value("phase", "") != "rl") continue;
+    value_terms += record.contains("terms") && record["terms"].contains("explained_variance") ? 1 : 0;
     steps.push_back(record["step"].get<int>());
     versions.push_back(record["policy_version"].get<uint64_t>());
   }
   std::vector<int> expected(kSteps);
   for (int i = 0; i < kSteps; ++i) expected[static_cast<size_t>(i)] = i + 1;
   EXPECT_EQ(steps, expected) << read_file(run_dir / "metrics.jsonl");
+  EXPECT_GT(value_terms, 0) << read_file(run_dir / "metrics.jsonl");
   for (size_t i = 1; i < versions.size(); ++i) EXPECT_EQ(versions[i], versions[i - 1] + 1);
   EXPECT_TRUE(fs::exists(run_dir / "checkpoints" / checkpoint_name(kSteps) / "COMMITTED"));
   EXPECT_NE(resumed.stdout_text().find("held-out accuracy after RL: "), std::string::npos) << resumed.stdout_text();

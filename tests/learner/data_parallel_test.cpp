@@ -228,12 +228,13 @@ std::vector<RolloutGroup> reordered(const std::vector<RolloutGroup>& groups, con
 // The acceptance check of data parallelism: two Gloo ranks with two groups each make the same
 // two updates as one learner with all four groups, for each loss aggregation (each has its own
 // global denominator), for the estimators that whiten over the whole batch (REINFORCE++ with and
-// without the group baseline: the ranks sum the whitening's statistics) and with a rank whose
-// whole share is unjudged.
+// without the group baseline: the ranks sum the whitening's statistics), with a rank whose
+// whole share is unjudged, and with one that gets no group at all (a batch of one group).
 TEST(DataParallel, TwoRanksMatchOneLearnerOnTheDoubledBatch) {
   model::Llama sampler = testing::tiny_llama(/*seed=*/0);
   const std::vector<RolloutGroup> groups = four_groups(*sampler);
   const std::vector<RolloutGroup> second_half_unjudged = unjudged(groups, {2, 3});
+  const std::vector<RolloutGroup> one_group = {groups[0]};
   struct Case {
     std::string name;
     learner::LossAggregation aggregation;
@@ -255,6 +256,8 @@ TEST(DataParallel, TwoRanksMatchOneLearnerOnTheDoubledBatch) {
        learner::AdvantageEstimator::kReinforcePlusPlus, true, &groups},
       {"reinforce_pp rank 1 unjudged", learner::LossAggregation::kTokenMean,
        learner::AdvantageEstimator::kReinforcePlusPlus, false, &second_half_unjudged},
+      {"reinforce_pp rank 1 without a group", learner::LossAggregation::kTokenMean,
+       learner::AdvantageEstimator::kReinforcePlusPlus, false, &one_group},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
