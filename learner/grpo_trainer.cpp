@@ -122,6 +122,8 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const 
   CARAVAN_CHECK((options.advantage.estimator == AdvantageEstimator::kGae) == (value_trainer_ != nullptr),
                 "a value model is given exactly for advantage_estimator gae (estimator ",
                 enum_name(options.advantage.estimator), ")");
+  CARAVAN_CHECK(value_trainer_ == nullptr || value_trainer_->data_parallel() == data_parallel_,
+                "the value trainer must be built with the policy trainer's data-parallel ranks");
   policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 

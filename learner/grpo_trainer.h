@@ -94,8 +94,8 @@ class GrpoTrainer {
   // builds its trainer on the same weights and calls step() with its share of the same batch
   // (DataParallel::share, possibly no groups); the update equals one learner's on the whole batch
   // for every estimator, mini_batches and the value model (`value_trainer` then built with the
-  // same `data_parallel`), and optimizer() holds the state of this rank's own parameters only
-  // (ZeRO-1). The stats every rank returns are the whole batch's.
+  // same `data_parallel`, CARAVAN_CHECK), and optimizer() holds the state of this rank's own
+  // parameters only (ZeRO-1). The stats every rank returns are the whole batch's.
   GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
               int32_t pad_id, std::unique_ptr<ValueTrainer> value_trainer = nullptr,
               DataParallel* data_parallel = nullptr);

@@ -119,6 +119,8 @@ class ValueTrainer {
 
   ValueModel& model() { return model_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
+  // The ranks given to the constructor (null for one learner).
+  DataParallel* data_parallel() const { return data_parallel_; }
   // update() calls completed so far (TrainBatches; the warm-up's position, as the policy's
   // schedule counts TrainBatches). A checkpoint stores and restores it.
   int64_t steps_done() const { return steps_done_; }
