@@ -382,18 +382,6 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                             "truth for the verifier, not reference completions to imitate"));
   }
   CARAVAN_RETURN_IF_ERROR(validate_rl_algorithm(c.grpo, source));
-  if (c.learner.ranks > 1 && (c.grpo.advantage.estimator == learner::AdvantageEstimator::kReinforcePlusPlus ||
-                              c.grpo.advantage.estimator == learner::AdvantageEstimator::kGae)) {
-    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks,
-                                            " needs a group-local [grpo] advantage_estimator; \"",
-                                            learner::enum_name(c.grpo.advantage.estimator),
-                                            "\" normalises over the whole batch, which the ranks split"));
-  }
-  if (c.learner.ranks > 1 && c.grpo.batching.mini_batches != 1) {
-    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks, " needs [grpo] ",
-                                            "mini_batches = 1 (got ", c.grpo.batching.mini_batches,
-                                            "): data-parallel ranks make one update per epoch"));
-  }
   CARAVAN_RETURN_IF_ERROR(validate_value_model(c, source));
   if (c.grpo.bf16_autocast && c.model.dtype != "float32") {
     return Status::invalid_argument(str_cat(source, ": [grpo] bf16_autocast needs [model] dtype = \"float32\" (the ",

@@ -1,6 +1,8 @@
 #include "learner/advantages.h"
 
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -71,16 +73,22 @@ at::Tensor leave_one_out_advantages(const at::Tensor& rewards, const at::Tensor&
   return where_signal(table, table.centered * table.count / (table.count - 1).clamp_min(1));
 }
 
-at::Tensor masked_whiten(const at::Tensor& values, const at::Tensor& mask, double eps) {
+Result<at::Tensor> masked_whiten(const at::Tensor& values, const at::Tensor& mask, double eps,
+                                 const SumOverRanks& sum_over_ranks) {
   check_tokens(values, mask);
   CARAVAN_CHECK(eps > 0, "eps must be > 0, got ", eps);
   const at::Tensor selected = mask != 0;
   const at::Tensor weight = selected.to(values.scalar_type());
   const at::Tensor v = at::where(selected, values.detach(), at::zeros_like(values));
-  const at::Tensor count = weight.sum();
-  const at::Tensor centered = (v - v.sum() / count.clamp_min(1)) * weight;
+  // Two passes over the whole batch: its sum and count, then the squared deviations from its mean.
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<at::Tensor> totals, sum_scalars({v.sum(), weight.sum()}, sum_over_ranks));
+  const at::Tensor& count = totals[1];
+  const at::Tensor centered = (v - totals[0] / count.clamp_min(1)) * weight;
+  // Every rank sees the same whole count, so all of them return here or none does.
   if (count.item<double>() < 2) return centered;
-  const at::Tensor variance = (centered * centered).sum() / (count - 1);
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<at::Tensor> squares,
+                           sum_scalars({(centered * centered).sum()}, sum_over_ranks));
+  const at::Tensor variance = squares[0] / (count - 1);
   return (centered / (variance.sqrt() + eps)).detach();
 }
 
@@ -123,7 +131,7 @@ GaeResult gae(const at::Tensor& token_rewards, const at::Tensor& values, const a
   return {.advantages = advantages, .returns = (advantages + v) * weight};
 }
 
-AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options) {
+Result<AdvantageEstimate> estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options) {
   check_table(inputs.rewards, inputs.judged);
   const at::Tensor mask = (inputs.mask != 0).to(at::kFloat);
   const int64_t sequences = mask.size(0);
@@ -144,6 +152,10 @@ AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const Advan
   const auto per_token = [&](const at::Tensor& advantage_table) -> AdvantageEstimate {
     return {.advantages = advantage_table.masked_select(inputs.judged).unsqueeze(1) * mask};
   };
+  // Whitened over the completion tokens of the whole batch (every rank's part of it).
+  const auto whiten = [&](const at::Tensor& advantages) {
+    return masked_whiten(advantages, mask, options.eps, inputs.sum_over_ranks);
+  };
   // The per-token rewards with the outcome reward on each sample's last completion token.
   const auto with_outcome = [&] {
     const at::Tensor last = (mask.cumsum(1) == mask.sum(1, /*keepdim=*/true)).logical_and(mask != 0);
@@ -157,12 +169,12 @@ AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const Advan
     case AdvantageEstimator::kRloo:
       return per_token(leave_one_out_advantages(table, inputs.judged));
     case AdvantageEstimator::kReinforcePlusPlus: {
-      if (options.group_baseline) {
-        // As in verl, whitening shifts a flat group's zeros too: the batch mean is the baseline.
-        return {.advantages = masked_whiten(per_token(centered_advantages(table, inputs.judged)).advantages, mask,
-                                            options.eps)};
-      }
-      return {.advantages = masked_whiten(discounted_returns(with_outcome(), mask, /*gamma=*/1.0), mask, options.eps)};
+      // As in verl, whitening shifts a flat group's zeros too: the batch mean is the baseline.
+      CARAVAN_ASSIGN_OR_RETURN(
+          at::Tensor advantages,
+          whiten(options.group_baseline ? per_token(centered_advantages(table, inputs.judged)).advantages
+                                        : discounted_returns(with_outcome(), mask, /*gamma=*/1.0)));
+      return AdvantageEstimate{.advantages = std::move(advantages)};
     }
     case learner::AdvantageEstimator::kGae: {
       CARAVAN_CHECK(inputs.values.sizes() == mask.sizes(), "values ", inputs.values.sizes(),
@@ -170,13 +182,13 @@ AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const Advan
       const GaeResult result =
           gae(with_outcome(), inputs.values.detach().to(at::kFloat), mask, options.gae_gamma, options.gae_lambda);
       // The value targets stay in reward units; only the policy's advantages are whitened.
-      const at::Tensor advantages =
-          options.gae_whiten ? masked_whiten(result.advantages, mask, options.eps) : result.advantages;
-      return {.advantages = advantages, .returns = result.returns};
+      if (!options.gae_whiten) return AdvantageEstimate{.advantages = result.advantages, .returns = result.returns};
+      CARAVAN_ASSIGN_OR_RETURN(at::Tensor advantages, whiten(result.advantages));
+      return AdvantageEstimate{.advantages = std::move(advantages), .returns = result.returns};
     }
   }
   CARAVAN_CHECK(false, "unknown advantage estimator ", static_cast<int>(options.estimator));
-  return {};
+  return AdvantageEstimate{};
 }
 
 } // namespace caravan::learner

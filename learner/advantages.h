@@ -29,7 +29,9 @@
 
 #include <ATen/ATen.h>
 
+#include "core/status.h"
 #include "learner/advantage_options.h"
+#include "learner/sum_over_ranks.h"
 
 namespace caravan::learner {
 
@@ -54,8 +56,13 @@ at::Tensor leave_one_out_advantages(const at::Tensor& rewards, const at::Tensor&
 
 // (values - mean) / (std + eps) with mean and unbiased std over the cells where mask != 0;
 // 0 outside the mask. Fewer than 2 cells: values - mean (nothing to scale by). `values` and
-// `mask` share shape; mask is 0/1 of any dtype.
-at::Tensor masked_whiten(const at::Tensor& values, const at::Tensor& mask, double eps);
+// `mask` share shape; mask is 0/1 of any dtype. With `sum_over_ranks` (learner/sum_over_ranks.h)
+// the cells are those of every rank's `values` (its part of the batch, possibly no rows): the
+// sum and count, then the squared deviations from the whole mean, are each summed over the ranks
+// (two collectives), so every rank whitens by the whole batch's statistics. Without it no error
+// can occur.
+Result<at::Tensor> masked_whiten(const at::Tensor& values, const at::Tensor& mask, double eps,
+                                 const SumOverRanks& sum_over_ranks = {});
 
 // returns[b][t] = sum_{s >= t, mask} gamma^(s - t) token_rewards[b][s], 0 outside the mask.
 // The completion cells of a row must be contiguous (as SequenceBatch's loss_mask is). [B,T].
@@ -90,6 +97,11 @@ struct AdvantageInputs {
   // [B,T] the value model's V(s_t) per completion token (read from the hidden state that
   // predicts token t); required by gae, undefined for the other estimators.
   at::Tensor values = {};
+  // With data-parallel ranks, each holding some of the batch's whole groups: how the batch-wide
+  // whitening (reinforce_pp; gae with gae_whiten) sums its statistics over the ranks. Every rank
+  // then calls estimate_advantages, with its own groups (none judged, B = 0, on a rank with
+  // nothing to train). Empty = one learner with the whole batch.
+  SumOverRanks sum_over_ranks = {};
 };
 
 struct AdvantageEstimate {
@@ -108,6 +120,7 @@ struct AdvantageEstimate {
 // batch. gae runs gae() on those per-token rewards and inputs.values with gae_gamma and
 // gae_lambda, then whitens the advantages over the batch when gae_whiten (verl
 // compute_gae_advantage_return). inputs.values must be defined exactly for gae (CARAVAN_CHECK).
-AdvantageEstimate estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options);
+// Errors: those of inputs.sum_over_ranks (none without it).
+Result<AdvantageEstimate> estimate_advantages(const AdvantageInputs& inputs, const AdvantageOptions& options);
 
 } // namespace caravan::learner

@@ -66,14 +66,15 @@ Status read_optimizer(const std::filesystem::path& file, torch::optim::Optimizer
   return Status();
 }
 
-// The policy's AdamW state of every parameter from `file` into the trainer's optimizer, which
-// keeps the state of its own parameters (all of them, or a data-parallel rank's shard).
-Status read_policy_optimizer(const std::filesystem::path& file, model::Llama& policy, GrpoTrainer& trainer) {
-  const std::unique_ptr<torch::optim::AdamW> whole = whole_model_adamw(policy->parameters(), trainer.optimizer());
+// The AdamW state of every parameter of `model` from `file` into `optimizer`, which keeps the
+// state of its own parameters (all of the model's, or a data-parallel rank's ZeRO-1 shard).
+Status read_sharded_optimizer(const std::filesystem::path& file, const torch::nn::Module& model,
+                              torch::optim::AdamW& optimizer) {
+  const std::unique_ptr<torch::optim::AdamW> whole = whole_model_adamw(model.parameters(), optimizer);
   CARAVAN_RETURN_IF_ERROR(read_optimizer(file, *whole));
   std::vector<std::pair<std::string, at::Tensor>> named;
-  for (const auto& item : policy->named_parameters(/*recurse=*/true)) named.emplace_back(item.key(), item.value());
-  return keep_shard_state(*whole, named, trainer.optimizer(), file.string());
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) named.emplace_back(item.key(), item.value());
+  return keep_shard_state(*whole, named, optimizer, file.string());
 }
 
 // The name of rank `rank`'s generator state in kRngFile (rank 0's is the single learner's).
@@ -148,7 +149,7 @@ Result<GrpoTrainerState> read_trainer_state(const Json& state, const std::filesy
 // The value model's files and learner_state.json's "value_model": {"steps_done"} into `value`.
 Status read_value_trainer(const std::filesystem::path& dir, const Json& state, ValueTrainer& value) {
   CARAVAN_RETURN_IF_ERROR(load_value_model_parameters(dir / kValueModelFile, *value.model()));
-  CARAVAN_RETURN_IF_ERROR(read_optimizer(dir / kValueOptimizerFile, value.optimizer()));
+  CARAVAN_RETURN_IF_ERROR(read_sharded_optimizer(dir / kValueOptimizerFile, *value.model(), value.optimizer()));
   const auto object = state.find(kValueModelKey);
   if (object == state.end() || !object->is_object()) {
     return Status::invalid_argument(str_cat((dir / kStateFile).string(), ": key '", kValueModelKey,
@@ -191,6 +192,10 @@ Result<std::optional<GatheredRanks>> gather_ranks_state(DataParallel& data_paral
   if (trainer != nullptr) {
     CARAVAN_ASSIGN_OR_RETURN(gathered.optimizer,
                              gather_adamw_state(data_parallel, policy->parameters(), trainer->optimizer()));
+    if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
+      CARAVAN_ASSIGN_OR_RETURN(gathered.value_optimizer,
+                               gather_adamw_state(data_parallel, value->model()->parameters(), value->optimizer()));
+    }
   }
   const at::Tensor own_rng = cpu_generator_state();
   for (int root = 0; root < data_parallel.ranks(); ++root) {
@@ -223,8 +228,11 @@ Status write_checkpoint(const std::filesystem::path& dir, const CheckpointConten
     CARAVAN_RETURN_IF_ERROR(
         write_optimizer(dir / kOptimizerFile, ranks != nullptr ? *ranks->optimizer : trainer->optimizer()));
     if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {
+      CARAVAN_CHECK(ranks == nullptr || ranks->value_optimizer != nullptr,
+                    "write_checkpoint: the ranks' value optimizer state is missing");
       CARAVAN_RETURN_IF_ERROR(save_value_model_parameters(dir / kValueModelFile, *value->model()));
-      CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kValueOptimizerFile, value->optimizer()));
+      CARAVAN_RETURN_IF_ERROR(write_optimizer(dir / kValueOptimizerFile,
+                                              ranks != nullptr ? *ranks->value_optimizer : value->optimizer()));
     }
   }
   CARAVAN_RETURN_IF_ERROR(
@@ -266,7 +274,7 @@ Result<CheckpointContents> read_checkpoint(const std::filesystem::path& dir, mod
       }
       CARAVAN_RETURN_IF_ERROR(model::load_parameters_file(dir / kReferenceFile, *reference));
     }
-    CARAVAN_RETURN_IF_ERROR(read_policy_optimizer(dir / kOptimizerFile, policy, *trainer));
+    CARAVAN_RETURN_IF_ERROR(read_sharded_optimizer(dir / kOptimizerFile, *policy, trainer->optimizer()));
     CARAVAN_ASSIGN_OR_RETURN(const GrpoTrainerState trainer_state, read_trainer_state(state, dir / kStateFile));
     trainer->restore(trainer_state);
     if (ValueTrainer* value = trainer->value_trainer(); value != nullptr) {

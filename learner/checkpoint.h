@@ -11,7 +11,8 @@
 //                                     with data-parallel ranks every rank's ZeRO-1 shard, gathered,
 //                                     so the file is the one a single learner writes
 //   value_model.safetensors           PPO's value model, parameters in their own dtype  (with a value model)
-//   value_optimizer.pt                its AdamW state                                  (with a value model)
+//   value_optimizer.pt                its AdamW state, gathered from the ranks' ZeRO-1 shards as
+//                                     optimizer.pt                                     (with a value model)
 //   rng_state.safetensors             the LibTorch default CPU generator's state; with data-parallel
 //                                     ranks rank r >= 1's as cpu_default_generator_rank<r>
 //   learner_state.json                step, policy version, SFT cursor, whether RL started, and
@@ -67,6 +68,8 @@ struct CheckpointContents {
 struct GatheredRanks {
   // Every parameter's AdamW state (learner/sharded_adamw_state.h); null before RL started.
   std::unique_ptr<torch::optim::AdamW> optimizer;
+  // The value model's, likewise; null without one.
+  std::unique_ptr<torch::optim::AdamW> value_optimizer;
   // Each rank's default CPU generator state, by rank.
   std::vector<at::Tensor> rng_states;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/str_cat.h"
+#include "learner/train_step.h"
 #include "learner/zero_partition.h"
 
 namespace caravan::learner {
@@ -121,6 +122,20 @@ Status DataParallel::broadcast(const std::vector<at::Tensor>& tensors, int root)
     offset += n;
   }
   return Status::ok_status();
+}
+
+SumOverRanks sum_over_ranks_of(DataParallel* data_parallel) {
+  if (data_parallel == nullptr) return {};
+  return [data_parallel](std::vector<double> values) { return data_parallel->sum(values); };
+}
+
+Result<double> clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<at::Tensor>& parameters,
+                             double max_grad_norm, DataParallel* data_parallel) {
+  if (data_parallel == nullptr) return clip_and_step(optimizer, parameters, max_grad_norm);
+  CARAVAN_RETURN_IF_ERROR(data_parallel->sum_gradients(parameters));
+  CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, clip_and_step(optimizer, parameters, max_grad_norm));
+  CARAVAN_RETURN_IF_ERROR(data_parallel->share_owned_parameters(parameters));
+  return grad_norm;
 }
 
 } // namespace caravan::learner

@@ -10,10 +10,17 @@
 // those, and each owner broadcasts its updated parameters to the others. Optimizer state per
 // rank is thus about 1/K of a single learner's.
 //
-// The trainer drives it (learner/grpo_trainer.h); every rank issues the same collectives in
-// the same order. A collective that fails or passes the communicator's timeout (a rank crashed,
-// stopped or diverged from the sequence) returns an error on every rank that is still alive and
-// breaks the group: the run ends, it does not hang.
+// The trainers drive it (learner/grpo_trainer.h, and learner/value_trainer.h for PPO's value
+// model, whose AdamW state is sharded the same way); every rank issues the same collectives in
+// the same order. Each rank cuts its share into exactly [grpo] mini_batches parts (some may be
+// empty): mini-batch m of the step is the union of the ranks' m-th parts, and an update whose
+// mini-batch is empty on every rank is skipped by all of them. Statistics over the whole batch
+// (REINFORCE++'s and GAE's whitening, the loss normalisation counts, the reported terms) are
+// summed over the ranks (learner/sum_over_ranks.h), so every estimator, every mini_batches and
+// the value model give one learner's update on the whole batch. A collective that fails or
+// passes the communicator's timeout (a rank crashed, stopped or diverged from the sequence)
+// returns an error on every rank that is still alive and breaks the group: the run ends, it does
+// not hang.
 //
 //   learner::DataParallel data_parallel(std::move(communicator));
 //   auto [begin, end] = data_parallel.share(groups.size());
@@ -26,8 +33,10 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <torch/optim/optimizer.h>
 
 #include "core/status.h"
+#include "learner/sum_over_ranks.h"
 #include "model/communicator.h"
 
 namespace caravan::learner {
@@ -79,5 +88,19 @@ class DataParallel {
 
   std::unique_ptr<model::Communicator> communicator_;
 };
+
+// DataParallel::sum as a SumOverRanks; empty when `data_parallel` is null (one learner). The
+// result refers to `data_parallel`, which must outlive it.
+SumOverRanks sum_over_ranks_of(DataParallel* data_parallel);
+
+// The optimizer step after a mini-batch's backward passes. Without ranks (`data_parallel` null):
+// clip_and_step (learner/train_step.h). With ranks, each of which accumulated the gradients of
+// its part of the mini-batch into every parameter of `parameters` (the whole model's, float32,
+// in the same order on every rank): sums them over the ranks, clips and steps `optimizer` (this
+// rank's ZeRO-1 shard: the parameters owned_parameters() gives), and shares the owners' updated
+// values. Returns the norm before clipping, the same on every rank; a non-finite one skips the
+// step on every rank alike (kInternal). Other errors: the collectives'.
+Result<double> clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<at::Tensor>& parameters,
+                             double max_grad_norm, DataParallel* data_parallel);
 
 } // namespace caravan::learner

@@ -51,9 +51,40 @@ struct StepTotals {
   // Of the policy before the first update, over the first pass (every sequence once).
   double kl_sum = 0;
   double first_pass_tokens = 0;
-  LogprobMismatch mismatch;
+  double mismatch_max = 0;
+  double mismatch_tokens = 0;
   double mismatch_sum = 0;
+  // Of the batch: sequences trained on, their completion tokens and their rewards' sum.
+  double sequences = 0;
+  double completion_tokens = 0;
+  double reward_sum = 0;
 };
+
+// The members of StepTotals that add up over data-parallel ranks (grad_norm and updates are the
+// same on every rank; mismatch_max is the largest of the ranks').
+constexpr double StepTotals::*kSummedTotals[] = {
+    &StepTotals::loss,         &StepTotals::policy_loss,     &StepTotals::tokens,
+    &StepTotals::clip_low,     &StepTotals::clip_high,       &StepTotals::dual_clip,
+    &StepTotals::entropy,      &StepTotals::tis_truncated,   &StepTotals::masked,
+    &StepTotals::kl_sum,       &StepTotals::first_pass_tokens, &StepTotals::mismatch_tokens,
+    &StepTotals::mismatch_sum, &StepTotals::sequences,       &StepTotals::completion_tokens,
+    &StepTotals::reward_sum};
+
+// `local` (rank `rank` of `ranks`) over the whole batch: its sums summed over the ranks (one
+// collective), its largest logprob gap the largest of the ranks' (sent in the rank's own slot of
+// a per-rank vector, so that the sum carries every rank's). `local` itself without ranks.
+Result<StepTotals> whole_batch_totals(const StepTotals& local, int rank, int ranks, const SumOverRanks& sum_over_ranks) {
+  std::vector<double> values;
+  for (const auto member : kSummedTotals) values.push_back(local.*member);
+  const size_t first_slot = values.size();
+  values.resize(first_slot + static_cast<size_t>(ranks), 0.0);
+  values[first_slot + static_cast<size_t>(rank)] = local.mismatch_max;
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> sums, sum_values(std::move(values), sum_over_ranks));
+  StepTotals whole = local;
+  for (size_t i = 0; i < first_slot; ++i) whole.*kSummedTotals[i] = sums[i];
+  whole.mismatch_max = *std::max_element(sums.begin() + static_cast<ptrdiff_t>(first_slot), sums.end());
+  return whole;
+}
 
 } // namespace
 
@@ -72,15 +103,8 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const 
                  torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)),
       kl_controller_(options.kl),
       value_trainer_(std::move(value_trainer)),
-      data_parallel_(data_parallel) {
-  CARAVAN_CHECK(data_parallel_ == nullptr ||
-                    (options.advantage.estimator != AdvantageEstimator::kReinforcePlusPlus &&
-                     options.advantage.estimator != AdvantageEstimator::kGae),
-                "data-parallel ranks need a group-local advantage estimator; reinforce_pp and gae normalise over "
-                "the batch");
-  CARAVAN_CHECK(data_parallel_ == nullptr || options.batching.mini_batches == 1,
-                "data-parallel ranks make one update per epoch: mini_batches must be 1, got ",
-                options.batching.mini_batches);
+      data_parallel_(data_parallel),
+      sum_over_ranks_(sum_over_ranks_of(data_parallel)) {
   CARAVAN_CHECK(temperature_ > 0 && max_new_tokens_ >= 1, "bad rollout options: temperature ", temperature_,
                 " max_new_tokens ", max_new_tokens_);
   const PolicyLossOptions& loss = options.loss;
@@ -98,6 +122,8 @@ GrpoTrainer::GrpoTrainer(model::Llama policy, const GrpoOptions& options, const 
   CARAVAN_CHECK((options.advantage.estimator == AdvantageEstimator::kGae) == (value_trainer_ != nullptr),
                 "a value model is given exactly for advantage_estimator gae (estimator ",
                 enum_name(options.advantage.estimator), ")");
+  CARAVAN_CHECK(value_trainer_ == nullptr || value_trainer_->data_parallel() == data_parallel_,
+                "the value trainer must be built with the policy trainer's data-parallel ranks");
   policy_->set_gradient_checkpointing(options.gradient_checkpointing);
 }
 
@@ -108,7 +134,8 @@ void GrpoTrainer::restore(const GrpoTrainerState& state) {
 }
 
 Status GrpoTrainer::validate(const std::vector<RolloutGroup>& groups) const {
-  if (groups.empty()) return Status::invalid_argument("GRPO step: no groups");
+  // A data-parallel rank's share may be empty (fewer groups than ranks).
+  if (groups.empty()) return data_parallel_ != nullptr ? Status() : Status::invalid_argument("GRPO step: no groups");
   const size_t group_size = groups.front().samples.size();
   for (size_t g = 0; g < groups.size(); ++g) {
     const RolloutGroup& group = groups[g];
@@ -143,7 +170,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   const auto start = std::chrono::steady_clock::now();
   CARAVAN_RETURN_IF_ERROR(validate(groups));
 
-  const auto group_size = static_cast<int64_t>(groups.front().samples.size());
+  const auto group_size = groups.empty() ? int64_t{0} : static_cast<int64_t>(groups.front().samples.size());
   std::vector<SequenceSpec> sequences;
   std::vector<float> rewards;
   std::vector<uint8_t> judged;
@@ -168,53 +195,29 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   const at::Tensor reward_table = at::tensor(rewards, at::kFloat).view({num_groups, group_size});
   const at::Tensor judged_table = at::tensor(judged, at::kByte).to(at::kBool).view({num_groups, group_size});
   GrpoStepStats stats;
-  stats.judged_fraction = judged_table.to(at::kFloat).mean().item<double>();
   // The learning-rate schedule counts TrainBatches: every update of this one uses the same rate.
   const double learning_rate = options_.learning_rate * lr_multiplier(options_.schedule, steps_done_, options_.steps);
   for (torch::optim::OptimizerParamGroup& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
   CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> judged_sequences,
-                           sum_over_ranks({static_cast<double>(sequences.size())}));
+                           sum_values({static_cast<double>(sequences.size()), static_cast<double>(rewards.size())},
+                                      sum_over_ranks_));
+  stats.judged_fraction = judged_sequences[0] / std::max(judged_sequences[1], 1.0);
   if (judged_sequences[0] == 0) {
     // Nothing the verifiers could judge: no update, rather than training on scores that mean nothing.
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
-  // After the updates: the whole batch's KL (the adaptive controller's input), loss and tokens,
-  // summed over the data-parallel ranks (every rank closes every step once).
-  const auto close_step = [&](const StepTotals& totals, size_t trained_sequences, int64_t completion_tokens) -> Status {
-    ++steps_done_;
-    CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> whole_batch,
-                             sum_over_ranks({totals.kl_sum, totals.first_pass_tokens,
-                                             static_cast<double>(trained_sequences), totals.loss,
-                                             static_cast<double>(completion_tokens)}));
-    stats.kl_mean = whole_batch[0] / std::max(whole_batch[1], 1.0);
-    kl_controller_.update(stats.kl_mean, std::llround(whole_batch[2]));
-    const auto updates = static_cast<double>(std::max<int64_t>(totals.updates, 1));
-    stats.loss = whole_batch[3] / updates;
-    stats.grad_norm = totals.grad_norm / updates;
-    stats.tokens = std::llround(whole_batch[4]);
-    return {};
-  };
-  if (sequences.empty()) {
-    // A data-parallel rank whose share has nothing to train on still joins every collective of
-    // the updates: one per epoch, as data parallelism runs one mini-batch per epoch.
-    StepTotals totals;
-    for (int64_t epoch = 0; epoch < options_.batching.epochs; ++epoch) {
-      zero_gradients();
-      CARAVAN_RETURN_IF_ERROR(whole_scope({}).status());
-      CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, apply_update());
-      totals.grad_norm += grad_norm;
-      ++totals.updates;
-    }
-    CARAVAN_RETURN_IF_ERROR(close_step(totals, 0, 0));
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return stats;
-  }
-  stats.reward_mean = reward_table.masked_select(judged_table).mean().item<double>();
-
   // The per-sequence grid [B,T] of the whole TrainBatch (one padded row per sequence) that the
-  // masks, advantages and logprobs share; micro-batches take its rows and leading columns.
-  CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch whole, pack_sequences(sequences, pad_id_));
+  // masks, advantages and logprobs share; micro-batches take its rows and leading columns. A
+  // data-parallel rank with nothing to train on has B = 0 and goes the same way, making every
+  // collective of the step with empty parts.
+  SequenceBatch whole;
+  if (sequences.empty()) {
+    whole.loss_mask = at::zeros({0, 1});
+    whole.old_logprobs = at::zeros({0, 1});
+  } else {
+    CARAVAN_ASSIGN_OR_RETURN(whole, pack_sequences(sequences, pad_id_));
+  }
   const at::Device device = model_device(*policy_);
   const at::Tensor mask = whole.loss_mask.to(device);
   const at::Tensor rollout_logprobs = whole.old_logprobs.to(device);
@@ -229,7 +232,10 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
                           pad_id_, layout);
   };
 
-  const std::vector<MiniBatch> plan = plan_mini_batches(lengths, options_.batching);
+  // Data-parallel ranks each cut their share into exactly mini_batches parts, empty ones
+  // included: mini-batch m is the union of the ranks' m-th parts.
+  const std::vector<MiniBatch> plan = plan_mini_batches(
+      lengths, options_.batching, data_parallel_ != nullptr ? EmptyParts::kKeep : EmptyParts::kDrop);
   const bool several_updates = static_cast<int64_t>(plan.size()) * options_.batching.epochs > 1;
   // Without a reference (kl_coef = 0) there is no KL term, in the reward or in the loss.
   const bool kl_measured = !reference_.is_empty();
@@ -273,7 +279,7 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   if (value_trainer_ != nullptr) {
     CARAVAN_ASSIGN_OR_RETURN(old_values, value_trainer_->values(value_batch));
   }
-  const AdvantageEstimate estimate = estimate_advantages(
+  CARAVAN_ASSIGN_OR_RETURN(const AdvantageEstimate estimate, estimate_advantages(
       {.rewards = reward_table.to(device),
        .judged = judged_table.to(device),
        .mask = mask,
@@ -281,18 +287,24 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
                             ? (-kl_coef * kl_estimate(pre_update_logprobs, ref_logprobs, mask, options_.kl.estimator))
                                   .to(at::kFloat)
                             : at::Tensor(),
-       .values = old_values.defined() ? old_values * mask : at::Tensor()},
-      options_.advantage);
+       .values = old_values.defined() ? old_values * mask : at::Tensor(),
+       .sum_over_ranks = sum_over_ranks_},
+      options_.advantage));
   const at::Tensor& advantages = estimate.advantages;
 
+  const std::vector<at::Tensor> parameters = policy_->parameters();
   StepTotals totals;
   for (int64_t epoch = 0; epoch < options_.batching.epochs; ++epoch) {
     for (const MiniBatch& mini : plan) {
       // The mini-batch's counts normalise every micro-batch's loss (over all ranks' shares with
       // data parallelism), so that the summed gradients are the whole mini-batch's.
-      CARAVAN_ASSIGN_OR_RETURN(const AggregationScope scope,
-                               whole_scope(aggregation_scope(rows_of(mask, mini.sequences, mask.size(1)))));
-      zero_gradients();
+      CARAVAN_ASSIGN_OR_RETURN(
+          const AggregationScope scope,
+          whole_scope(aggregation_scope(rows_of(mask, mini.sequences, mask.size(1))), sum_over_ranks_));
+      // Empty on every rank (each sees the same sums): no step, as AdamW's decay and momentum
+      // would still move the weights.
+      if (scope.sequences == 0) continue;
+      zero_gradients(parameters);
       for (const SequenceRange& range : mini.micro_batches) {
         CARAVAN_ASSIGN_OR_RETURN(const SequenceBatch batch, lay_out(range));
         TokenStatistics policy_tokens;
@@ -349,39 +361,56 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
           totals.first_pass_tokens += tokens;
           const LogprobMismatch mismatch =
               logprob_mismatch(pre_update, micro_rollout, rows_of(current_version_mask, range, columns));
-          totals.mismatch.max_abs = std::max(totals.mismatch.max_abs, mismatch.max_abs);
-          totals.mismatch.tokens += mismatch.tokens;
+          totals.mismatch_max = std::max(totals.mismatch_max, mismatch.max_abs);
+          totals.mismatch_tokens += static_cast<double>(mismatch.tokens);
           totals.mismatch_sum += mismatch.mean_abs * static_cast<double>(mismatch.tokens);
         }
       }
-      CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, apply_update());
+      // The gradients hold this rank's part of the mini-batch's; with ranks they are summed first.
+      CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
+                               clip_and_step(optimizer_, parameters, options_.max_grad_norm, data_parallel_));
       totals.grad_norm += grad_norm;
       ++totals.updates;
     }
   }
-  CARAVAN_RETURN_IF_ERROR(close_step(totals, sequences.size(), whole.completion_tokens));
+  ++steps_done_;
+  totals.sequences = static_cast<double>(sequences.size());
+  totals.completion_tokens = static_cast<double>(whole.completion_tokens);
+  totals.reward_sum = reward_table.masked_select(judged_table).to(at::kDouble).sum().item<double>();
+  // The whole batch's statistics over the data-parallel ranks: the KL (the adaptive
+  // controller's input), loss, tokens and terms.
+  CARAVAN_ASSIGN_OR_RETURN(
+      const StepTotals batch_totals,
+      whole_batch_totals(totals, data_parallel_ != nullptr ? data_parallel_->rank() : 0,
+                         data_parallel_ != nullptr ? data_parallel_->ranks() : 1, sum_over_ranks_));
+  stats.kl_mean = batch_totals.kl_sum / std::max(batch_totals.first_pass_tokens, 1.0);
+  kl_controller_.update(stats.kl_mean, std::llround(batch_totals.sequences));
+  const auto updates = static_cast<double>(std::max<int64_t>(totals.updates, 1));
+  stats.loss = batch_totals.loss / updates;
+  stats.grad_norm = totals.grad_norm / updates;
+  stats.tokens = std::llround(batch_totals.completion_tokens);
+  stats.reward_mean = batch_totals.reward_sum / batch_totals.sequences;
 
   std::optional<ValueUpdateStats> value_update;
   if (value_trainer_ != nullptr) {
     CARAVAN_ASSIGN_OR_RETURN(value_update, value_trainer_->update(value_batch, old_values, estimate.returns));
   }
 
-  // The terms below are this rank's share's (the whole batch's without data parallelism).
-  const auto updates = static_cast<double>(totals.updates);
-  const double tokens = std::max(totals.tokens, 1.0);
-  stats.clip_fraction = (totals.clip_low + totals.clip_high) / tokens;
-  stats.terms = {{"policy_loss", totals.policy_loss / updates},
-                 {"entropy", totals.entropy / tokens},
+  // The terms of the whole batch (over every rank's share).
+  const StepTotals& t = batch_totals;
+  const double tokens = std::max(t.tokens, 1.0);
+  stats.clip_fraction = (t.clip_low + t.clip_high) / tokens;
+  stats.terms = {{"policy_loss", t.policy_loss / updates},
+                 {"entropy", t.entropy / tokens},
                  {"kl_coef", kl_coef},
-                 {"clip_low_fraction", totals.clip_low / tokens},
-                 {"clip_high_fraction", totals.clip_high / tokens}};
-  if (options_.loss.dual_clip > 0) stats.terms.emplace_back("dual_clip_fraction", totals.dual_clip / tokens);
-  if (options_.correction.tis_cap > 0) stats.terms.emplace_back("tis_truncated_fraction", totals.tis_truncated / tokens);
-  if (options_.correction.mask_high > 0) stats.terms.emplace_back("masked_fraction", totals.masked / tokens);
-  stats.terms.emplace_back("logprob_diff_max", totals.mismatch.max_abs);
-  stats.terms.emplace_back("logprob_diff_mean",
-                           totals.mismatch_sum / std::max(static_cast<double>(totals.mismatch.tokens), 1.0));
-  stats.terms.emplace_back("logprob_tokens", static_cast<double>(totals.mismatch.tokens));
+                 {"clip_low_fraction", t.clip_low / tokens},
+                 {"clip_high_fraction", t.clip_high / tokens}};
+  if (options_.loss.dual_clip > 0) stats.terms.emplace_back("dual_clip_fraction", t.dual_clip / tokens);
+  if (options_.correction.tis_cap > 0) stats.terms.emplace_back("tis_truncated_fraction", t.tis_truncated / tokens);
+  if (options_.correction.mask_high > 0) stats.terms.emplace_back("masked_fraction", t.masked / tokens);
+  stats.terms.emplace_back("logprob_diff_max", t.mismatch_max);
+  stats.terms.emplace_back("logprob_diff_mean", t.mismatch_sum / std::max(t.mismatch_tokens, 1.0));
+  stats.terms.emplace_back("logprob_tokens", t.mismatch_tokens);
   stats.terms.emplace_back("learning_rate", learning_rate);
   if (value_update) {
     stats.terms.emplace_back("value_loss", value_update->loss);
@@ -390,39 +419,6 @@ Result<GrpoStepStats> GrpoTrainer::step(const std::vector<RolloutGroup>& groups,
   }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
-}
-
-Result<AggregationScope> GrpoTrainer::whole_scope(const AggregationScope& local) {
-  if (data_parallel_ == nullptr) return local;
-  CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> sums,
-                           data_parallel_->sum({static_cast<double>(local.tokens),
-                                                static_cast<double>(local.sequences_with_tokens),
-                                                static_cast<double>(local.sequences)}));
-  return AggregationScope{.tokens = std::llround(sums[0]),
-                          .sequences_with_tokens = std::llround(sums[1]),
-                          .sequences = std::llround(sums[2])};
-}
-
-Result<double> GrpoTrainer::apply_update() {
-  // The parameters' gradients hold the sum over the mini-batch's micro-batches here; with
-  // data-parallel ranks, this rank's part of it, summed over the ranks first.
-  const std::vector<at::Tensor> parameters = policy_->parameters();
-  if (data_parallel_ != nullptr) CARAVAN_RETURN_IF_ERROR(data_parallel_->sum_gradients(parameters));
-  CARAVAN_ASSIGN_OR_RETURN(const double grad_norm, clip_and_step(optimizer_, parameters, options_.max_grad_norm));
-  if (data_parallel_ != nullptr) CARAVAN_RETURN_IF_ERROR(data_parallel_->share_owned_parameters(parameters));
-  return grad_norm;
-}
-
-Result<std::vector<double>> GrpoTrainer::sum_over_ranks(std::vector<double> values) {
-  if (data_parallel_ == nullptr) return values;
-  return data_parallel_->sum(values);
-}
-
-void GrpoTrainer::zero_gradients() {
-  // Every parameter's, not only the optimizer's: a data-parallel rank's optimizer holds its own.
-  for (const at::Tensor& parameter : policy_->parameters()) {
-    if (parameter.grad().defined()) parameter.mutable_grad().zero_();
-  }
 }
 
 } // namespace caravan::learner

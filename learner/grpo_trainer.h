@@ -93,15 +93,17 @@ class GrpoTrainer {
   // values are bugs (CARAVAN_CHECK).
   // With `data_parallel` (not null; it outlives the trainer) this is one rank of K: every rank
   // builds its trainer on the same weights and calls step() with its share of the same batch
-  // (DataParallel::share); the update equals one learner's on the whole batch, and optimizer()
-  // holds the state of this rank's own parameters only (ZeRO-1). The advantage estimator must be
-  // group-local (not reinforce_pp or gae, which normalise over the whole batch; CARAVAN_CHECK).
+  // (DataParallel::share, possibly no groups); the update equals one learner's on the whole batch
+  // for every estimator, mini_batches and the value model (`value_trainer` then built with the
+  // same `data_parallel`, CARAVAN_CHECK), and optimizer() holds the state of this rank's own
+  // parameters only (ZeRO-1). The stats every rank returns are the whole batch's.
   GrpoTrainer(model::Llama policy, const GrpoOptions& options, const RolloutSampling& rollout,
               int32_t pad_id, std::unique_ptr<ValueTrainer> value_trainer = nullptr,
               DataParallel* data_parallel = nullptr);
 
   // The optimizer steps of one TrainBatch on `groups` (mini_batches x epochs; fewer mini-batches
-  // when there are fewer judged samples). Advantages are computed once over whole groups; the
+  // when there are fewer judged samples: with data-parallel ranks, a mini-batch empty on every
+  // rank makes no step). Advantages are computed once over whole groups; the
   // reference's logprobs, and with several steps the policy's (the ratio's denominator for all
   // of them), once before the first step. Every group needs a non-empty prompt and the same number
   // (>= 1) of samples; each sample's logprobs match its tokens one to one; completions may be
@@ -131,17 +133,6 @@ class GrpoTrainer {
 
  private:
   Status validate(const std::vector<RolloutGroup>& groups) const;
-  // One optimizer step from the gradients the micro-batches of a mini-batch accumulated: clips
-  // and steps (learner/train_step.h); returns the norm before clipping.
-  Result<double> apply_update();
-
-  // The aggregation's counts of a mini-batch: `local`, or with data-parallel ranks its sum over
-  // the ranks (a collective every rank makes).
-  Result<AggregationScope> whole_scope(const AggregationScope& local);
-  // `values` summed element-wise over the data-parallel ranks (as they are without).
-  Result<std::vector<double>> sum_over_ranks(std::vector<double> values);
-  // Zeroes the gradient of every parameter of the policy.
-  void zero_gradients();
 
   model::Llama policy_;
   model::Llama reference_;
@@ -154,6 +145,8 @@ class GrpoTrainer {
   std::unique_ptr<ValueTrainer> value_trainer_;
   int64_t steps_done_ = 0;
   DataParallel* data_parallel_;
+  // Empty without data-parallel ranks.
+  SumOverRanks sum_over_ranks_;
 };
 
 } // namespace caravan::learner

@@ -164,15 +164,17 @@ Result<std::unique_ptr<capnp::MallocMessageBuilder>> LearnerWorker::sync(const p
 }
 
 Result<std::unique_ptr<GrpoTrainer>> LearnerWorker::make_trainer() {
+  DataParallel* data_parallel = ranks_ != nullptr ? &ranks_->data_parallel : nullptr;
   CARAVAN_ASSIGN_OR_RETURN(std::unique_ptr<ValueTrainer> value_trainer,
                            make_value_trainer(config_.value_model, policy_, spec_.compute_dtype,
                                               {.max_grad_norm = config_.grpo.max_grad_norm,
                                                .aggregation = config_.grpo.loss.aggregation,
                                                .max_tokens = config_.rollout.max_new_tokens,
                                                .gradient_checkpointing = config_.grpo.gradient_checkpointing,
-                                               .bf16_autocast = config_.grpo.bf16_autocast}));
+                                               .bf16_autocast = config_.grpo.bf16_autocast},
+                                              data_parallel));
   return std::make_unique<GrpoTrainer>(policy_, config_.grpo, config_.rollout, spec_.tokenizer->pad_id(),
-                                       std::move(value_trainer), ranks_ != nullptr ? &ranks_->data_parallel : nullptr);
+                                       std::move(value_trainer), data_parallel);
 }
 
 Status LearnerWorker::forward_to_ranks(const std::function<void(proto::Envelope::Builder)>& fill) {

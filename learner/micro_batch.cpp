@@ -52,9 +52,16 @@ std::vector<SequenceRange> split_by_token_budget(std::span<const int64_t> length
   return parts;
 }
 
-std::vector<SequenceRange> split_evenly(SequenceRange range, int64_t parts) {
+std::vector<SequenceRange> split_evenly(SequenceRange range, int64_t parts, EmptyParts empty) {
   CARAVAN_CHECK(parts >= 1, "parts must be >= 1, got ", parts);
-  const int64_t count = std::min(parts, range.size());
+  int64_t count = parts;
+  switch (empty) {
+    case EmptyParts::kDrop:
+      count = std::min(parts, range.size());
+      break;
+    case EmptyParts::kKeep:
+      break;
+  }
   std::vector<SequenceRange> out;
   int64_t begin = range.begin;
   for (int64_t p = 0; p < count; ++p) {
@@ -65,10 +72,11 @@ std::vector<SequenceRange> split_evenly(SequenceRange range, int64_t parts) {
   return out;
 }
 
-std::vector<MiniBatch> plan_mini_batches(std::span<const int64_t> lengths, const RlBatchingOptions& options) {
+std::vector<MiniBatch> plan_mini_batches(std::span<const int64_t> lengths, const RlBatchingOptions& options,
+                                         EmptyParts empty) {
   std::vector<MiniBatch> plan;
   const SequenceRange all{.begin = 0, .end = static_cast<int64_t>(lengths.size())};
-  for (const SequenceRange& part : split_evenly(all, options.mini_batches)) {
+  for (const SequenceRange& part : split_evenly(all, options.mini_batches, empty)) {
     plan.push_back({.sequences = part, .micro_batches = split_by_token_budget(lengths, part, options.micro)});
   }
   return plan;

@@ -52,12 +52,24 @@ int64_t forward_tokens(std::span<const int64_t> lengths, RowLayout layout);
 std::vector<SequenceRange> split_by_token_budget(std::span<const int64_t> lengths, SequenceRange range,
                                                  const MicroBatchOptions& options);
 
-// Cuts `range` into min(parts, range.size()) contiguous parts whose sizes differ by at most one
-// (the first ones larger). parts >= 1 (CARAVAN_CHECK).
-std::vector<SequenceRange> split_evenly(SequenceRange range, int64_t parts);
+// What a cut into more parts than there are sequences makes of the parts that get none.
+enum class EmptyParts {
+  // Left out: min(parts, sequences) parts (one learner: an empty part would make no step).
+  kDrop,
+  // Kept, last: exactly `parts` parts. Data-parallel ranks cut their shares this way, so that
+  // every rank has the same number of mini-batches and makes the same collectives
+  // (learner/data_parallel.h), whatever its share.
+  kKeep,
+};
+
+// Cuts `range` into contiguous parts whose sizes differ by at most one (the first ones larger):
+// min(parts, range.size()) of them, or `parts` with kKeep. parts >= 1 (CARAVAN_CHECK).
+std::vector<SequenceRange> split_evenly(SequenceRange range, int64_t parts, EmptyParts empty = EmptyParts::kDrop);
 
 // The optimizer steps of one pass (epoch) over the sequences of `lengths`: options.mini_batches
-// even parts (split_evenly), each cut into micro-batches (split_by_token_budget).
-std::vector<MiniBatch> plan_mini_batches(std::span<const int64_t> lengths, const RlBatchingOptions& options);
+// even parts (split_evenly, keeping or dropping empty ones as `empty` says), each cut into
+// micro-batches (split_by_token_budget; none for an empty part).
+std::vector<MiniBatch> plan_mini_batches(std::span<const int64_t> lengths, const RlBatchingOptions& options,
+                                         EmptyParts empty = EmptyParts::kDrop);
 
 } // namespace caravan::learner

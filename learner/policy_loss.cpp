@@ -1,6 +1,8 @@
 #include "learner/policy_loss.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "core/status.h"
 
@@ -65,6 +67,16 @@ AggregationScope aggregation_scope(const at::Tensor& mask) {
   return {.tokens = tokens.sum().item<int64_t>(),
           .sequences_with_tokens = (tokens > 0).sum().item<int64_t>(),
           .sequences = mask.size(0)};
+}
+
+Result<AggregationScope> whole_scope(const AggregationScope& local, const SumOverRanks& sum_over_ranks) {
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> sums,
+                           sum_values({static_cast<double>(local.tokens), static_cast<double>(local.sequences_with_tokens),
+                                       static_cast<double>(local.sequences)},
+                                      sum_over_ranks));
+  return AggregationScope{.tokens = std::llround(sums[0]),
+                          .sequences_with_tokens = std::llround(sums[1]),
+                          .sequences = std::llround(sums[2])};
 }
 
 at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, learner::LossAggregation aggregation,

@@ -40,7 +40,9 @@
 
 #include <ATen/ATen.h>
 
+#include "core/status.h"
 #include "learner/policy_loss_options.h"
+#include "learner/sum_over_ranks.h"
 
 namespace caravan::learner {
 
@@ -58,6 +60,12 @@ struct AggregationScope {
 
 // The scope of a [B,T] mask taken whole.
 AggregationScope aggregation_scope(const at::Tensor& mask);
+
+// The scope of a mini-batch whose parts data-parallel ranks hold: each rank's `local` scope
+// summed over the ranks (a collective, learner/sum_over_ranks.h), so every rank normalises by
+// the whole mini-batch's counts; `local` itself when `sum_over_ranks` is empty. Exact for counts
+// below 2^24 (float32 on the wire).
+Result<AggregationScope> whole_scope(const AggregationScope& local, const SumOverRanks& sum_over_ranks);
 
 struct PolicyLossInputs {
   // log pi_theta(token), [B,T]; usually requires grad.

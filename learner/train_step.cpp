@@ -41,6 +41,12 @@ at::Tensor output_head_weight(model::LlamaImpl& model) {
   return *head;
 }
 
+void zero_gradients(const std::vector<at::Tensor>& parameters) {
+  for (const at::Tensor& parameter : parameters) {
+    if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+  }
+}
+
 Result<double> clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<at::Tensor>& parameters,
                              double max_grad_norm) {
   CARAVAN_CHECK(max_grad_norm > 0, "max_grad_norm must be > 0, got ", max_grad_norm);

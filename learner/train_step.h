@@ -40,6 +40,10 @@ at::Tensor target_hidden_states(model::LlamaImpl& model, const SequenceBatch& ba
 // Hugging Face parameter "lm_head.weight" or "model.embed_tokens.weight" (model/llama.h).
 at::Tensor output_head_weight(model::LlamaImpl& model);
 
+// Zeroes the gradient of each of `parameters` that has one (an optimizer's zero_grad() reaches
+// only its own parameters: a data-parallel rank's ZeRO-1 shard holds some of the model's).
+void zero_gradients(const std::vector<at::Tensor>& parameters);
+
 // The gradients must already be accumulated (after loss.backward()). Clips their global L2
 // norm to `max_grad_norm` (> 0), runs optimizer.step() and returns the norm before clipping.
 // A non-finite norm (NaN/Inf loss or gradient) skips the update, zeroes the gradients, and

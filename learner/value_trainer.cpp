@@ -12,25 +12,36 @@ namespace caravan::learner {
 namespace {
 
 // verl's critic/vf_explained_var: 1 - Var(returns - values) / (Var(returns) + 1e-5), masked
-// (biased) variances.
-double explained_variance(const at::Tensor& values, const at::Tensor& returns, const at::Tensor& mask) {
+// (biased) variances over the whole batch (the means, then the squared deviations, summed over
+// the ranks with `sum_over_ranks`).
+Result<double> explained_variance(const at::Tensor& values, const at::Tensor& returns, const at::Tensor& mask,
+                                  const SumOverRanks& sum_over_ranks) {
   at::NoGradGuard no_grad;
-  const at::Tensor count = mask.sum().clamp_min(1.0);
-  const auto variance = [&](const at::Tensor& x) {
-    const at::Tensor mean = (x * mask).sum() / count;
-    const at::Tensor centered = (x - mean) * mask;
-    return (centered * centered).sum() / count;
-  };
-  return (1.0 - variance(returns - values) / (variance(returns) + 1e-5)).item<double>();
+  const at::Tensor residual = returns - values;
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<at::Tensor> sums,
+                           sum_scalars({mask.sum(), (residual * mask).sum(), (returns * mask).sum()}, sum_over_ranks));
+  const at::Tensor count = sums[0].clamp_min(1.0);
+  const at::Tensor residual_centered = (residual - sums[1] / count) * mask;
+  const at::Tensor returns_centered = (returns - sums[2] / count) * mask;
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<at::Tensor> squares,
+                           sum_scalars({(residual_centered * residual_centered).sum(),
+                                        (returns_centered * returns_centered).sum()},
+                                       sum_over_ranks));
+  return (1.0 - (squares[0] / count) / (squares[1] / count + 1e-5)).item<double>();
 }
 
 } // namespace
 
-ValueTrainer::ValueTrainer(ValueModel model, const ValueModelOptions& options, const ValueUpdateOptions& update)
+ValueTrainer::ValueTrainer(ValueModel model, const ValueModelOptions& options, const ValueUpdateOptions& update,
+                           DataParallel* data_parallel)
     : model_(std::move(model)),
       options_(options),
       update_(update),
-      optimizer_(model_->parameters(),
+      data_parallel_(data_parallel),
+      sum_over_ranks_(sum_over_ranks_of(data_parallel)),
+      // ZeRO-1: a data-parallel rank keeps AdamW state for its own parameters only.
+      optimizer_(data_parallel != nullptr ? data_parallel->owned_parameters(model_->parameters())
+                                          : model_->parameters(),
                  torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay)) {
   CARAVAN_CHECK(options.learning_rate > 0 && options.weight_decay >= 0 && options.warmup_steps >= 0 &&
                     options.loss_coef > 0 && options.vf_clip > 0 && update.max_grad_norm > 0,
@@ -74,16 +85,20 @@ Result<ValueUpdateStats> ValueTrainer::update(const ValueBatch& batch, const at:
     group.options().set_lr(stats.learning_rate);
   }
   const int64_t columns = batch.mask.size(1);
+  const std::vector<at::Tensor> parameters = model_->parameters();
   double loss_sum = 0;
   double clipped_tokens = 0;
   double tokens = 0;
   int64_t updates = 0;
   for (int64_t epoch = 0; epoch < batch.epochs; ++epoch) {
     for (const MiniBatch& mini : batch.plan) {
-      // The mini-batch's counts normalise every micro-batch's loss, so that the summed gradients
-      // are the whole mini-batch's.
-      const AggregationScope scope = aggregation_scope(rows_of(batch.mask, mini.sequences, columns));
-      optimizer_.zero_grad();
+      // The mini-batch's counts (over every rank's part of it) normalise every micro-batch's
+      // loss, so that the summed gradients are the whole mini-batch's.
+      CARAVAN_ASSIGN_OR_RETURN(
+          const AggregationScope scope,
+          whole_scope(aggregation_scope(rows_of(batch.mask, mini.sequences, columns)), sum_over_ranks_));
+      if (scope.sequences == 0) continue;  // empty on every rank: no step (AdamW would still move)
+      zero_gradients(parameters);
       for (const SequenceRange& range : mini.micro_batches) {
         CARAVAN_ASSIGN_OR_RETURN(const at::Tensor micro_values, sequence_values(batch, range));
         const int64_t micro_columns = micro_values.size(1);
@@ -105,22 +120,28 @@ Result<ValueUpdateStats> ValueTrainer::update(const ValueBatch& batch, const at:
         tokens += micro_tokens;
       }
       CARAVAN_ASSIGN_OR_RETURN(const double grad_norm,
-                               clip_and_step(optimizer_, model_->parameters(), update_.max_grad_norm));
+                               clip_and_step(optimizer_, parameters, update_.max_grad_norm, data_parallel_));
       stats.grad_norm += grad_norm;
       ++updates;
     }
   }
   ++steps_done_;
+  // The whole batch's: each rank's losses are parts of the mini-batches' (normalised by their
+  // whole counts), and the grad norms are the same on every rank.
+  CARAVAN_ASSIGN_OR_RETURN(const std::vector<double> whole,
+                           sum_values({loss_sum, clipped_tokens, tokens}, sum_over_ranks_));
   const auto steps = static_cast<double>(std::max<int64_t>(updates, 1));
-  stats.loss = loss_sum / steps;
+  stats.loss = whole[0] / steps;
   stats.grad_norm /= steps;
-  stats.clip_fraction = clipped_tokens / std::max(tokens, 1.0);
-  stats.explained_variance = explained_variance(old_values, returns, batch.mask);
+  stats.clip_fraction = whole[1] / std::max(whole[2], 1.0);
+  CARAVAN_ASSIGN_OR_RETURN(stats.explained_variance,
+                           explained_variance(old_values, returns, batch.mask, sum_over_ranks_));
   return stats;
 }
 
 Result<std::unique_ptr<ValueTrainer>> make_value_trainer(const ValueModelOptions& options, const model::Llama& policy,
-                                                         at::ScalarType dtype, const ValueUpdateOptions& update) {
+                                                         at::ScalarType dtype, const ValueUpdateOptions& update,
+                                                         DataParallel* data_parallel) {
   if (!options.enabled()) return std::unique_ptr<ValueTrainer>();
   ValueModel model{nullptr};
   if (options.path.empty()) {
@@ -130,7 +151,7 @@ Result<std::unique_ptr<ValueTrainer>> make_value_trainer(const ValueModelOptions
     const at::Tensor first = policy->parameters().front();
     model->to(first.device());
   }
-  return std::make_unique<ValueTrainer>(std::move(model), options, update);
+  return std::make_unique<ValueTrainer>(std::move(model), options, update, data_parallel);
 }
 
 } // namespace caravan::learner

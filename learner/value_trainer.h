@@ -11,6 +11,13 @@
 // own optimizer, learning rate (with an optional linear warm-up) and loss coefficient
 // ([value_model], learner/value_model_options.h); the gradient clipping threshold, the loss
 // aggregation, the sequence (staleness) weights and bf16 autocast are the policy's.
+// With data-parallel ranks (learner/data_parallel.h) it is one rank's value model: every rank
+// holds the same weights and its share of the batch, normalises its loss by the mini-batch's
+// counts summed over the ranks, sums the gradients over the ranks before each step and keeps
+// AdamW state for the parameters it owns only (ZeRO-1, as the policy: the value model is a
+// policy-sized copy, so replicating its moments would undo half of the policy's saving); the
+// owners then share their updated parameters. The update equals one learner's on the whole
+// batch, and the reported terms are the whole batch's.
 //
 //   learner::ValueTrainer critic(learner::value_model_from_policy(policy), config.value_model, update_options);
 //   learner::ValueBatch batch{.plan = plan, .epochs = 2, .lay_out = lay_out, .mask = mask};
@@ -28,6 +35,7 @@
 #include <torch/optim/adamw.h>
 
 #include "core/status.h"
+#include "learner/data_parallel.h"
 #include "learner/micro_batch.h"
 #include "learner/policy_loss_options.h"
 #include "learner/sequence_batch.h"
@@ -89,7 +97,12 @@ struct ValueUpdateStats {
 class ValueTrainer {
  public:
   // Options are validated by the config layer; out-of-range values are bugs (CARAVAN_CHECK).
-  ValueTrainer(ValueModel model, const ValueModelOptions& options, const ValueUpdateOptions& update);
+  // With `data_parallel` (not null; it outlives the trainer) this is one rank of K, every rank
+  // built on the same weights; optimizer() then holds the state of this rank's own parameters
+  // (DataParallel::owned_parameters), and values() and update() are collectives that every rank
+  // calls, each on its share of the batch (possibly none: B = 0, every mini-batch empty).
+  ValueTrainer(ValueModel model, const ValueModelOptions& options, const ValueUpdateOptions& update,
+               DataParallel* data_parallel = nullptr);
 
   // V_old of every sequence: [B,T] float32 like batch.mask (0 past a sequence's end), without
   // gradient, computed by the plan's micro-batches (one epoch).
@@ -97,7 +110,8 @@ class ValueTrainer {
 
   // batch.epochs x batch.plan.size() AdamW steps, each on loss_coef x the clipped value loss
   // (learner/policy_loss.h, the options' clip range, weighted by batch.sequence_weights) of its
-  // mini-batch, accumulated over the mini-batch's micro-batches. old_values and returns: [B,T]
+  // mini-batch, accumulated over the mini-batch's micro-batches. A mini-batch without sequences
+  // (on every rank, with ranks) makes no step. old_values and returns: [B,T]
   // like batch.mask; every step clips against the same old_values. Every step of one call uses
   // the same learning rate. kInternal if a gradient is not finite: that step and the call's later
   // ones are skipped (the earlier ones stay) and the warm-up does not move.
@@ -105,6 +119,8 @@ class ValueTrainer {
 
   ValueModel& model() { return model_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
+  // The ranks given to the constructor (null for one learner).
+  DataParallel* data_parallel() const { return data_parallel_; }
   // update() calls completed so far (TrainBatches; the warm-up's position, as the policy's
   // schedule counts TrainBatches). A checkpoint stores and restores it.
   int64_t steps_done() const { return steps_done_; }
@@ -119,14 +135,19 @@ class ValueTrainer {
   ValueModel model_;
   ValueModelOptions options_;
   ValueUpdateOptions update_;
+  DataParallel* data_parallel_;
+  // Empty without data-parallel ranks.
+  SumOverRanks sum_over_ranks_;
   torch::optim::AdamW optimizer_;
   int64_t steps_done_ = 0;
 };
 
 // The value trainer [value_model] asks for, or null when it asks for none: its model copied
 // from `policy` (source = "policy", value_model_from_policy) or loaded from `options.path` in
-// `dtype` (load_value_model, whose errors are returned).
+// `dtype` (load_value_model, whose errors are returned). `data_parallel` as for the constructor:
+// every rank builds it from the same policy weights or file.
 Result<std::unique_ptr<ValueTrainer>> make_value_trainer(const ValueModelOptions& options, const model::Llama& policy,
-                                                         at::ScalarType dtype, const ValueUpdateOptions& update);
+                                                         at::ScalarType dtype, const ValueUpdateOptions& update,
+                                                         DataParallel* data_parallel = nullptr);
 
 } // namespace caravan::learner

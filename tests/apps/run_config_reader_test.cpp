@@ -415,8 +415,6 @@ TEST(ConfigTest, LearnerRanksAreReadCheckedAndRoundTrip) {
       {"[learner]\nranks = 0\n", "[learner] ranks"},
       {"[learner]\nbackend = \"mpi\"\n", "[learner] backend"},
       {"[learner]\ncollective_timeout_s = 0.0\n", "[learner] collective_timeout_s"},
-      {"[learner]\nranks = 2\n[grpo]\nadvantage_estimator = \"reinforce_pp\"\n",
-       "[learner] ranks = 2 needs a group-local [grpo] advantage_estimator"},
   };
   for (const auto& [keys, expected] : cases) {
     const Status status = parse_error(kMinimal + keys);
@@ -427,6 +425,18 @@ TEST(ConfigTest, LearnerRanksAreReadCheckedAndRoundTrip) {
       parse_run_config(kMinimal + "[learner]\nranks = 2\n[grpo]\ncheckpoint_every = 5\n", "test.toml");
   ASSERT_TRUE(checkpointed.ok()) << checkpointed.status().to_string();
   EXPECT_EQ(checkpointed->grpo.checkpoint_every, 5);
+  // ... and train with every estimator (the batch-wide whitening sums over the ranks), PPO's
+  // value model and several mini-batches per step.
+  const std::string batch_wide[] = {
+      "[grpo]\nadvantage_estimator = \"reinforce_pp\"\nmini_batches = 2\n",
+      "[grpo]\nadvantage_estimator = \"reinforce_pp\"\nadvantage_group_baseline = true\n",
+      "[grpo]\nadvantage_estimator = \"gae\"\nmini_batches = 4\nepochs = 2\n[value_model]\nsource = \"policy\"\n",
+  };
+  for (const std::string& keys : batch_wide) {
+    Result<RunConfig> accepted = parse_run_config(kMinimal + "[learner]\nranks = 2\n" + keys, "test.toml");
+    ASSERT_TRUE(accepted.ok()) << keys << ": " << accepted.status().to_string();
+    EXPECT_EQ(accepted->learner.ranks, 2);
+  }
 }
 
 TEST(ConfigTest, PpoReadsGaeAndTheValueModelAndRoundTrips) {

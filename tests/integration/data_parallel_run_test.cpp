@@ -1,6 +1,6 @@
-// End-to-end: `caravan run` with two data-parallel learner ranks ([learner] ranks = 2),
-// checkpointed (rank 0 writes every rank's optimizer shard), stopped by SIGTERM and resumed with
-// `caravan run --resume`.
+// End-to-end: `caravan run` with two data-parallel learner ranks ([learner] ranks = 2) training
+// PPO with a value model in two mini-batches per step, checkpointed (rank 0 writes every rank's
+// optimizer shards), stopped by SIGTERM and resumed with `caravan run --resume`.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -46,7 +46,8 @@ TEST(DataParallelRun, TwoLearnerRanksCheckpointStopAndResume) {
     ASSERT_LT(stopped_at, kSteps);
     for (const int step : {2, stopped_at}) {
       const fs::path dir = run_dir / "checkpoints" / checkpoint_name(step);
-      for (const char* file : {"COMMITTED", "optimizer.pt", "rng_state.safetensors", "learner_state.json"}) {
+      for (const char* file : {"COMMITTED", "optimizer.pt", "rng_state.safetensors", "learner_state.json",
+                               "value_model.safetensors", "value_optimizer.pt"}) {
         EXPECT_TRUE(fs::exists(dir / file)) << dir / file << "\n" << log;
       }
     }
@@ -70,14 +71,18 @@ TEST(DataParallelRun, TwoLearnerRanksCheckpointStopAndResume) {
   // Every step trained once, in order, each publishing the next policy version.
   std::vector<int> steps;
   std::vector<uint64_t> versions;
+  // Steps whose record has the value model's terms (PPO; a step with nothing judged has none).
+  int value_terms = 0;
   for (const auto& record : read_jsonl(run_dir / "metrics.jsonl")) {
     if (record.value("phase", "") != "rl") continue;
+    value_terms += record.contains("terms") && record["terms"].contains("explained_variance") ? 1 : 0;
     steps.push_back(record["step"].get<int>());
     versions.push_back(record["policy_version"].get<uint64_t>());
   }
   std::vector<int> expected(kSteps);
   for (int i = 0; i < kSteps; ++i) expected[static_cast<size_t>(i)] = i + 1;
   EXPECT_EQ(steps, expected) << read_file(run_dir / "metrics.jsonl");
+  EXPECT_GT(value_terms, 0) << read_file(run_dir / "metrics.jsonl");
   for (size_t i = 1; i < versions.size(); ++i) EXPECT_EQ(versions[i], versions[i - 1] + 1);
   EXPECT_TRUE(fs::exists(run_dir / "checkpoints" / checkpoint_name(kSteps) / "COMMITTED"));
   EXPECT_NE(resumed.stdout_text().find("held-out accuracy after RL: "), std::string::npos) << resumed.stdout_text();

@@ -106,7 +106,33 @@ TEST(MaskedWhiten, NormalisesOverTheMaskedCellsOnly) {
   // Cells 1, 2 and 3 (the 50 and 70 are masked out): mean 2, unbiased variance (1 + 0 + 1) / 2 = 1.
   const at::Tensor values = at::tensor({1.0, 2.0, 50.0, 3.0, 70.0, 70.0}, at::kDouble).view({2, 3});
   const at::Tensor mask = at::tensor({1.0, 1.0, 0.0, 1.0, 0.0, 0.0}, at::kDouble).view({2, 3});
-  expect_values(masked_whiten(values, mask, 1e-12), {-1, 0, 0, 1, 0, 0}, 1e-9);
+  expect_values(masked_whiten(values, mask, 1e-12).value(), {-1, 0, 0, 1, 0, 0}, 1e-9);
+}
+
+// With data-parallel ranks the statistics come from the ranks' sum; its failure (a rank gone) is
+// the whitening's, and a sum that returns the values as they are gives the one-learner result.
+TEST(MaskedWhiten, TakesItsStatisticsFromTheSumOverRanks) {
+  const at::Tensor values = at::tensor({1.0, 2.0, 50.0, 3.0, 70.0, 70.0}, at::kDouble).view({2, 3});
+  const at::Tensor mask = at::tensor({1.0, 1.0, 0.0, 1.0, 0.0, 0.0}, at::kDouble).view({2, 3});
+  int calls = 0;
+  const SumOverRanks as_they_are = [&](std::vector<double> local) -> Result<std::vector<double>> {
+    ++calls;
+    return local;
+  };
+  expect_values(masked_whiten(values, mask, 1e-12, as_they_are).value(), {-1, 0, 0, 1, 0, 0}, 1e-9);
+  EXPECT_EQ(calls, 2);  // the mean, then the squared deviations
+  const SumOverRanks failing = [](std::vector<double>) -> Result<std::vector<double>> {
+    return Status::unavailable("rank 1 left");
+  };
+  const Result<at::Tensor> whitened = masked_whiten(values, mask, 1e-12, failing);
+  ASSERT_FALSE(whitened.ok());
+  EXPECT_EQ(whitened.status().code(), StatusCode::kUnavailable);
+  const Result<AdvantageEstimate> estimate =
+      estimate_advantages({.rewards = at::ones({1, 2}), .judged = at::ones({1, 2}, at::kBool), .mask = at::ones({2, 1}),
+                           .sum_over_ranks = failing},
+                          {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus});
+  ASSERT_FALSE(estimate.ok());
+  EXPECT_NE(estimate.status().message().find("rank 1 left"), std::string::npos);
 }
 
 TEST(DiscountedReturns, SumTheDiscountedRewardsToTheEndOfTheCompletion) {
@@ -153,11 +179,11 @@ struct TokenExample {
 TEST(EstimateAdvantages, GroupEstimatorsSpreadTheSequenceAdvantageOverItsTokens) {
   const TokenExample e;
   // GRPO group 0 [1, 0]: +-0.5 / 0.707107 = +-0.707106; group 1 is flat.
-  expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask}, {}).advantages,
+  expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask}, {})->advantages,
                 {0.707106, 0.707106, -0.707106, 0, 0, 0, 0, 0}, 1e-5);
   // RLOO group 0: 1 - 0 = 1, 0 - 1 = -1.
   expect_values(estimate_advantages({.rewards = e.rewards, .judged = e.judged, .mask = e.mask},
-                                    {.estimator = learner::AdvantageEstimator::kRloo}).advantages,
+                                    {.estimator = learner::AdvantageEstimator::kRloo})->advantages,
                 {1, 1, -1, 0, 0, 0, 0, 0}, 1e-6);
 }
 
@@ -168,7 +194,7 @@ TEST(EstimateAdvantages, AKlPenaltyInTheRewardEntersTheSequenceTotal) {
   const at::Tensor token_rewards = at::tensor({-0.1f, -0.2f, -0.4f, 0.0f}).view({2, 2});
   expect_values(estimate_advantages({.rewards = at::ones({1, 2}), .judged = at::ones({1, 2}, at::kBool), .mask = mask,
                                      .token_rewards = token_rewards},
-                                    {.estimator = learner::AdvantageEstimator::kDrGrpo}).advantages,
+                                    {.estimator = learner::AdvantageEstimator::kDrGrpo})->advantages,
                 {0.05, 0.05, -0.05, 0}, 1e-6);
 }
 
@@ -182,7 +208,7 @@ TEST(EstimateAdvantages, ReinforcePlusPlusWhitensTheReturnsOverTheBatchsTokens) 
                                      .judged = at::ones({1, 2}, at::kBool),
                                      .mask = mask,
                                      .token_rewards = token_rewards},
-                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus}).advantages,
+                                    {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus})->advantages,
                 {0.500625, 0.650813, -1.151438, 0}, 1e-5);
 }
 
@@ -193,7 +219,7 @@ TEST(EstimateAdvantages, ReinforcePlusPlusWithAGroupBaselineCentresThenWhitens) 
                                      .judged = at::ones({2, 2}, at::kBool),
                                      .mask = at::ones({4, 1})},
                                     {.estimator = learner::AdvantageEstimator::kReinforcePlusPlus, .group_baseline = true})
-                    .advantages,
+                    ->advantages,
                 {1.224745, -1.224745, 0, 0}, 1e-5);
 }
 
@@ -213,11 +239,11 @@ TEST(EstimateAdvantages, GaePutsTheOutcomeOnTheLastTokenAndWhitensOnlyTheAdvanta
                                .values = at::tensor({0.5f, 0.6f, 0.3f, 9.0f}).view({2, 2})};
   learner::AdvantageOptions options{.estimator = learner::AdvantageEstimator::kGae, .gae_gamma = 1.0, .gae_lambda = 0.5,
                                  .gae_whiten = false};
-  AdvantageEstimate estimate = estimate_advantages(inputs, options);
+  AdvantageEstimate estimate = estimate_advantages(inputs, options).value();
   expect_values(estimate.advantages, {0.1, 0.2, -0.7, 0}, 1e-6);
   expect_values(estimate.returns, {0.6, 0.8, -0.4, 0}, 1e-6);
   options.gae_whiten = true;
-  estimate = estimate_advantages(inputs, options);
+  estimate = estimate_advantages(inputs, options).value();
   expect_values(estimate.advantages, {0.473015, 0.675736, -1.148751, 0}, 1e-5);
   expect_values(estimate.returns, {0.6, 0.8, -0.4, 0}, 1e-6);
   // Values are given exactly for gae.
@@ -231,7 +257,7 @@ TEST(EstimateAdvantages, UnjudgedSamplesHaveNoRowAndNoSay) {
   const at::Tensor rewards = at::tensor({1.0f, std::nanf(""), 0.0f}).view({1, 3});
   const at::Tensor judged = at::tensor({1, 0, 1}).to(at::kBool).view({1, 3});
   expect_values(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({2, 1})},
-                                    {.estimator = learner::AdvantageEstimator::kRloo}).advantages,
+                                    {.estimator = learner::AdvantageEstimator::kRloo})->advantages,
                 {1, -1}, 1e-6);
   EXPECT_THROW(estimate_advantages({.rewards = rewards, .judged = judged, .mask = at::ones({3, 1})}, {}), InternalError);
 }

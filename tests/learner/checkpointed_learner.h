@@ -3,7 +3,8 @@
 // trainer, with an adaptive KL coefficient and a decaying learning rate (state beyond weights
 // and AdamW moments, so a restore that loses any of it shows in the next steps). With `ppo`, GAE
 // and a value model copied from the policy, with its own optimizer and warm-up. With
-// `data_parallel` set before the first step, one rank of data-parallel learners (ZeRO-1).
+// `data_parallel` set before the first step, one rank of data-parallel learners (ZeRO-1, the
+// value model's optimizer too).
 //
 //   CheckpointedLearner learner(/*seed=*/1);
 //   ASSERT_TRUE(learner.train_step().ok());
@@ -33,13 +34,14 @@ struct CheckpointedLearner {
     options.kl.coef = kl_coef;
     options.kl.target = 1e-4;
     options.schedule = {.kind = learner::LrScheduleKind::kCosine, .warmup_steps = 1, .min_lr_ratio = 0.1};
+    options.batching.mini_batches = mini_batches;
     std::unique_ptr<ValueTrainer> critic;
     if (ppo) {
       options.advantage.estimator = learner::AdvantageEstimator::kGae;
       critic = std::make_unique<ValueTrainer>(
           value_model_from_policy(policy),
           ValueModelOptions{.source = "policy", .path = "", .learning_rate = 1e-2, .warmup_steps = 5},
-          ValueUpdateOptions{});
+          ValueUpdateOptions{}, data_parallel);
     }
     return std::make_unique<GrpoTrainer>(policy, options, rollout_test_options(), /*pad_id=*/0, std::move(critic),
                                          data_parallel);
@@ -58,6 +60,8 @@ struct CheckpointedLearner {
   bool ppo;
   // The initial KL coefficient; 0 = no KL penalty and no reference model. Set before the first step.
   double kl_coef = 0.01;
+  // [grpo] mini_batches (optimizer steps per TrainBatch); set before the first step.
+  int64_t mini_batches = 1;
   // Not owned; null for a single learner.
   DataParallel* data_parallel = nullptr;
   std::unique_ptr<GrpoTrainer> trainer;

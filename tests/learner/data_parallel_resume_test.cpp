@@ -35,6 +35,8 @@ struct Outcome {
   Status status;
   std::vector<StepRecord> records;
   std::vector<at::Tensor> weights;
+  // With a value model (PPO): its weights.
+  std::vector<at::Tensor> value_weights;
 };
 
 // The learner's part of a checkpoint at the end of step `step`: gathered over its ranks, written
@@ -59,14 +61,18 @@ double max_abs_difference(const std::vector<at::Tensor>& a, const std::vector<at
 
 // One phase of a run, on `ranks` learners (Gloo ranks for ranks > 1) of `seed`: optionally restored
 // from `restore_from`, then trained on steps [first, last), then optionally checkpointed into
-// `checkpoint_to`. Returns rank 0's outcome.
+// `checkpoint_to`. With `ppo`, PPO (GAE and a value model) with two mini-batches per step.
+// Returns rank 0's outcome.
 Outcome run_phase(int ranks, uint64_t seed, const std::filesystem::path* restore_from, int first, int last,
-                  const std::filesystem::path* checkpoint_to) {
+                  const std::filesystem::path* checkpoint_to, bool ppo = false) {
   std::vector<Outcome> outcomes(static_cast<size_t>(ranks));
   // Built here, one after the other: a model's random initialisation seeds and draws from the
   // process-wide generator, which the rank threads would otherwise race for.
   std::vector<std::unique_ptr<CheckpointedLearner>> learners;
-  for (int rank = 0; rank < ranks; ++rank) learners.push_back(std::make_unique<CheckpointedLearner>(seed));
+  for (int rank = 0; rank < ranks; ++rank) {
+    learners.push_back(std::make_unique<CheckpointedLearner>(seed, ppo));
+    if (ppo) learners.back()->mini_batches = 2;
+  }
   const auto body = [&](int rank, DataParallel* data_parallel) {
     Outcome& outcome = outcomes[static_cast<size_t>(rank)];
     CheckpointedLearner& learner = *learners[static_cast<size_t>(rank)];
@@ -78,6 +84,11 @@ Outcome run_phase(int ranks, uint64_t seed, const std::filesystem::path* restore
       return Status();
     }();
     outcome.weights = testing::snapshot(*learner.policy);
+    if (learner.trainer != nullptr && learner.trainer->value_trainer() != nullptr) {
+      for (const at::Tensor& p : learner.trainer->value_trainer()->model()->parameters()) {
+        outcome.value_weights.push_back(p.detach().clone());
+      }
+    }
   };
   if (ranks == 1) {
     body(0, nullptr);
@@ -95,7 +106,10 @@ Outcome run_phase(int ranks, uint64_t seed, const std::filesystem::path* restore
   }
   for (const Outcome& outcome : outcomes) EXPECT_TRUE(outcome.status.ok()) << outcome.status.to_string();
   // Data-parallel ranks hold the same weights after every update.
-  for (const Outcome& outcome : outcomes) EXPECT_EQ(max_abs_difference(outcome.weights, outcomes[0].weights), 0.0);
+  for (const Outcome& outcome : outcomes) {
+    EXPECT_EQ(max_abs_difference(outcome.weights, outcomes[0].weights), 0.0);
+    EXPECT_EQ(max_abs_difference(outcome.value_weights, outcomes[0].value_weights), 0.0);
+  }
   return std::move(outcomes[0]);
 }
 
@@ -110,20 +124,31 @@ class DataParallelResumeTest : public ::testing::Test {
 };
 
 // N steps of two ranks straight against N/2, a checkpoint, two fresh ranks restored from it, and
-// N/2 more: the same losses, terms and weights, bit for bit.
+// N/2 more: the same losses, terms and weights, bit for bit. Also for PPO: GAE whitened over both
+// ranks' shares, two mini-batches per step, and the value model, whose weights, ZeRO-1 AdamW
+// shards (gathered into value_optimizer.pt) and warm-up resume exactly on every rank.
 TEST_F(DataParallelResumeTest, TwoRanksResumeBitForBit) {
-  const Outcome straight = run_phase(2, kSeed, nullptr, 0, kSteps, nullptr);
-  Outcome resumed = run_phase(2, kSeed, nullptr, 0, kSteps / 2, &dir_);
-  const Outcome second_half = run_phase(2, kOtherSeed, &dir_, kSteps / 2, kSteps, nullptr);
-  resumed.records.insert(resumed.records.end(), second_half.records.begin(), second_half.records.end());
+  for (const bool ppo : {false, true}) {
+    SCOPED_TRACE(ppo ? "ppo" : "grpo");
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    const Outcome straight = run_phase(2, kSeed, nullptr, 0, kSteps, nullptr, ppo);
+    Outcome resumed = run_phase(2, kSeed, nullptr, 0, kSteps / 2, &dir_, ppo);
+    const Outcome second_half = run_phase(2, kOtherSeed, &dir_, kSteps / 2, kSteps, nullptr, ppo);
+    resumed.records.insert(resumed.records.end(), second_half.records.begin(), second_half.records.end());
 
-  ASSERT_EQ(straight.records.size(), static_cast<size_t>(kSteps));
-  ASSERT_EQ(resumed.records.size(), straight.records.size());
-  for (size_t step = 0; step < straight.records.size(); ++step) {
-    EXPECT_EQ(resumed.records[step], straight.records[step]) << "step " << step;
+    ASSERT_EQ(straight.records.size(), static_cast<size_t>(kSteps));
+    ASSERT_EQ(resumed.records.size(), straight.records.size());
+    for (size_t step = 0; step < straight.records.size(); ++step) {
+      EXPECT_EQ(resumed.records[step], straight.records[step]) << "step " << step;
+    }
+    EXPECT_NE(straight.records.front().terms, straight.records.back().terms);
+    EXPECT_EQ(max_abs_difference(second_half.weights, straight.weights), 0.0);
+    // The value model's terms are reported and its weights resumed (none without PPO).
+    EXPECT_EQ(straight.records.back().terms.back().first == "explained_variance", ppo);
+    EXPECT_EQ(straight.value_weights.empty(), !ppo);
+    EXPECT_EQ(max_abs_difference(second_half.value_weights, straight.value_weights), 0.0);
   }
-  EXPECT_NE(straight.records.front().terms, straight.records.back().terms);
-  EXPECT_EQ(max_abs_difference(second_half.weights, straight.weights), 0.0);
 }
 
 // The control of the test above: fresh ranks that restore only the weights (new optimizer

@@ -40,6 +40,15 @@ TEST(MicroBatchPlan, MiniBatchesAreEvenContiguousPartsTiledByMicroBatches) {
   EXPECT_EQ(as_pairs(split_evenly({.begin = 0, .end = 7}, 3)), (Ranges{{0, 3}, {3, 5}, {5, 7}}));
   // No empty part: fewer sequences than parts gives one part per sequence.
   EXPECT_EQ(as_pairs(split_evenly({.begin = 2, .end = 4}, 5)), (Ranges{{2, 3}, {3, 4}}));
+  // A data-parallel rank keeps them: exactly `parts`, the empty ones last (none at all for an empty share).
+  EXPECT_EQ(as_pairs(split_evenly({.begin = 2, .end = 4}, 3, EmptyParts::kKeep)), (Ranges{{2, 3}, {3, 4}, {4, 4}}));
+  EXPECT_EQ(as_pairs(split_evenly({.begin = 0, .end = 0}, 2, EmptyParts::kKeep)), (Ranges{{0, 0}, {0, 0}}));
+  EXPECT_EQ(as_pairs(split_evenly({.begin = 0, .end = 7}, 3, EmptyParts::kKeep)), (Ranges{{0, 3}, {3, 5}, {5, 7}}));
+  const std::vector<int64_t> one = {4};
+  const std::vector<MiniBatch> kept = plan_mini_batches(one, {.micro = {}, .mini_batches = 2}, EmptyParts::kKeep);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(as_pairs(kept[0].micro_batches), (Ranges{{0, 1}}));
+  EXPECT_TRUE(kept[1].micro_batches.empty());
   const std::vector<int64_t> lengths = {4, 6, 3, 10, 2, 5};
   const std::vector<MiniBatch> plan = plan_mini_batches(
       lengths, {.micro = {.micro_batch_tokens = 10, .pack_sequences = true}, .mini_batches = 2, .epochs = 3});
