@@ -49,7 +49,7 @@ at::Tensor logits_of(model::Llama& model, const std::vector<int32_t>& prompt) {
 std::vector<rollout::SequenceOutput> engine_samples(model::LlamaImpl& model, const std::vector<int32_t>& prompt,
                                                     size_t samples, const rollout::SamplingParams& params) {
   rollout::Engine engine(model, {.block_size = 16}, /*num_blocks=*/64, /*token_text=*/nullptr, /*policy_version=*/0);
-  rollout::EngineRequest request{.id = 0, .prompt = prompt};
+  rollout::EngineRequest request{.id = 0, .prompt = prompt, .samples = {}};
   for (size_t s = 0; s < samples; ++s) {
     request.samples.push_back(params);
     request.samples.back().seed = rollout::sampling_seed(params.seed, 0, s);
