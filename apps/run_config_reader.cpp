@@ -376,6 +376,12 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
                                               "\"float32\" (the float32 master weights), got \"", c.model.dtype, "\""));
     }
   }
+  if (c.learner.ranks > 1 && c.model.dtype != "float32") {
+    return Status::invalid_argument(str_cat(source, ": [learner] ranks = ", c.learner.ranks, " needs [model] dtype = ",
+                                            "\"float32\" (got \"", c.model.dtype, "\"): the ranks sum float32 gradients ",
+                                            "and shard float32 optimizer state; [grpo] bf16_autocast computes in bfloat16 ",
+                                            "on float32 weights"));
+  }
   if (c.task.kind == "rlvr" && c.sft.steps != 0) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = ", c.sft.steps,
                                             " but must be 0 for [task] kind = \"rlvr\": RLVR rows carry a ground "

@@ -416,6 +416,11 @@ TEST(ConfigTest, LearnerRanksAreReadCheckedAndRoundTrip) {
       {"[learner]\nbackend = \"mpi\"\n", "[learner] backend"},
       {"[learner]\ncollective_timeout_s = 0.0\n", "[learner] collective_timeout_s"},
   };
+  const Status bfloat16 = parse_error(std::string(kRunAndTask) +
+                                      "[model]\nnum_layers = 2\ndtype = \"bfloat16\"\n[learner]\nranks = 2\n");
+  EXPECT_NE(bfloat16.message().find("test.toml: [learner] ranks = 2 needs [model] dtype = \"float32\" (got \"bfloat16\")"),
+            std::string::npos)
+      << bfloat16.message();
   for (const auto& [keys, expected] : cases) {
     const Status status = parse_error(kMinimal + keys);
     EXPECT_NE(status.message().find(expected), std::string::npos) << keys << ": " << status.message();
