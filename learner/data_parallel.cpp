@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <torch/cuda.h>
+
 #include "core/str_cat.h"
 #include "learner/train_step.h"
 #include "learner/zero_partition.h"
@@ -11,15 +13,21 @@ namespace {
 
 void check_float32(const std::vector<at::Tensor>& tensors) {
   for (size_t i = 0; i < tensors.size(); ++i) {
-    CARAVAN_CHECK(tensors[i].scalar_type() == at::kFloat && tensors[i].device().is_cpu(),
-                  "data-parallel tensors must be float32 on the CPU; tensor ", i, " is ", tensors[i].scalar_type(),
-                  " on ", tensors[i].device());
+    CARAVAN_CHECK(tensors[i].scalar_type() == at::kFloat && tensors[i].device() == tensors.front().device(),
+                  "data-parallel tensors must be float32 on one device; tensor ", i, " is ", tensors[i].scalar_type(),
+                  " on ", tensors[i].device(), ", tensor 0 on ", tensors.front().device());
   }
 }
 
-model::ByteBuffer host_buffer(at::Tensor& flat) {
+// The communicator's view of `flat` (contiguous float32) where it lies: host memory, or device
+// memory that NCCL reads in place. The communicator runs on a stream of its own, which does not
+// wait for LibTorch's, so a CUDA tensor is handed over once the device has finished writing it;
+// the communicator returns after its own stream is done, so LibTorch may read the result at once.
+model::ByteBuffer collective_buffer(at::Tensor& flat) {
+  const bool on_device = flat.is_cuda();
+  if (on_device) torch::cuda::synchronize(flat.device().index());
   return {.data = flat.data_ptr(), .bytes = flat.numel() * static_cast<int64_t>(sizeof(float)),
-          .location = model::BufferLocation::kHost};
+          .location = on_device ? model::BufferLocation::kDevice : model::BufferLocation::kHost};
 }
 
 }  // namespace
@@ -57,7 +65,7 @@ Status DataParallel::sum_gradients(const std::vector<at::Tensor>& parameters) {
     gradients.push_back(grad.reshape({-1}));
   }
   at::Tensor flat = at::cat(gradients);
-  CARAVAN_RETURN_IF_ERROR(communicator_->all_reduce_sum(host_buffer(flat)));
+  CARAVAN_RETURN_IF_ERROR(communicator_->all_reduce_sum(collective_buffer(flat)));
   int64_t offset = 0;
   for (const at::Tensor& parameter : parameters) {
     const int64_t n = parameter.numel();
@@ -113,7 +121,7 @@ Status DataParallel::broadcast(const std::vector<at::Tensor>& tensors, int root)
   flat_views.reserve(tensors.size());
   for (const at::Tensor& tensor : tensors) flat_views.push_back(tensor.detach().reshape({-1}));
   at::Tensor flat = at::cat(flat_views);
-  CARAVAN_RETURN_IF_ERROR(communicator_->broadcast(host_buffer(flat), root));
+  CARAVAN_RETURN_IF_ERROR(communicator_->broadcast(collective_buffer(flat), root));
   if (rank() == root) return Status::ok_status();
   int64_t offset = 0;
   for (const at::Tensor& tensor : tensors) {

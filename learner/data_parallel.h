@@ -59,7 +59,8 @@ class DataParallel {
   Result<std::vector<double>> sum(const std::vector<double>& values);
 
   // Replaces each parameter's gradient by its sum over the ranks (an undefined gradient counts
-  // as zeros and becomes defined). The parameters are float32, in the same order on every rank.
+  // as zeros and becomes defined). The parameters are float32, in the same order on every rank,
+  // all on one device: the CPU (Gloo), or a GPU with the NCCL backend, which sums in place.
   Status sum_gradients(const std::vector<at::Tensor>& parameters);
 
   // The parameters this rank owns under partition_by_numel(): the ones its optimizer updates.

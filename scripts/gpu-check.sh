@@ -5,7 +5,9 @@
 #   GPU part of bench_rollout (decode tokens/s at batch 1, 32, 256 of a 0.6 B model in bfloat16
 #   against transformers' generate, run by bench/transformers_generate.py with the machine's
 #   python3, and against the HBM roofline);
-# - the learner on CUDA: the GPU part of bench_learner (SFT steps in bf16 autocast with gradient
+# - the learner on CUDA: its GPU tests (tests/learner/gpu/: GRPO against the CPU step, SFT and DPO
+#   in bf16 autocast with gradient checkpointing, data-parallel gradients summed over NCCL in
+#   device memory) and the GPU part of bench_learner (SFT steps in bf16 autocast with gradient
 #   checkpointing on 0.6 B and 1.5 B models: tokens/s and MFU against the card's bf16 peak);
 # - the CUDA weight-sync backends: NCCL with world size 1 and with two processes on one GPU, CUDA
 #   IPC between two processes and its install bandwidth against a device-to-device copy (RESULT
@@ -99,7 +101,8 @@ case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
   *H100*PCIe*) peak_tflops=756 ;;
   *) peak_tflops=989 ;;
 esac
-step build_learner 240 configure cmake --build "${build}" --target bench_learner -j "${jobs}"
+step build_learner 240 configure cmake --build "${build}" --target learner_gpu_test bench_learner -j "${jobs}"
+step learner_gpu_test 120 build_learner "${build}/tests/learner/learner_gpu_test"
 step bench_learner_gpu 150 build_learner "${build}/bench/bench_learner" --gpu --peak-tflops "${peak_tflops}" \
   ${CARAVAN_GPU_LEARNER_QUICK:+--quick}
 step build_weights_sync 240 configure cmake --build "${build}" \
