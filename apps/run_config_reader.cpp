@@ -370,7 +370,8 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
     return Status::invalid_argument(str_cat(source, ": [sft] steps = 0, but [task] kind = \"sft\" trains for [sft] "
                                             "steps (>= 1)"));
   }
-  for (const auto& [section, autocast] : {std::pair{"sft", c.sft.bf16_autocast}, std::pair{"dpo", c.dpo.bf16_autocast}}) {
+  for (const auto& [section, autocast] : {std::pair{"sft", c.sft.bf16_autocast}, std::pair{"dpo", c.dpo.bf16_autocast},
+                                          std::pair{"grpo", c.grpo.bf16_autocast}}) {
     if (autocast && c.model.dtype != "float32") {
       return Status::invalid_argument(str_cat(source, ": [", section, "] bf16_autocast needs [model] dtype = ",
                                               "\"float32\" (the float32 master weights), got \"", c.model.dtype, "\""));
@@ -389,10 +390,6 @@ Status validate_cross_fields(const RunConfig& c, const std::string& source) {
   }
   CARAVAN_RETURN_IF_ERROR(validate_rl_algorithm(c.grpo, source));
   CARAVAN_RETURN_IF_ERROR(validate_value_model(c, source));
-  if (c.grpo.bf16_autocast && c.model.dtype != "float32") {
-    return Status::invalid_argument(str_cat(source, ": [grpo] bf16_autocast needs [model] dtype = \"float32\" (the ",
-                                            "float32 master weights), got \"", c.model.dtype, "\""));
-  }
   if (c.cluster.heartbeat_timeout_s <= c.cluster.heartbeat_interval_s) {
     return Status::invalid_argument(str_cat(source, ": [cluster] heartbeat_timeout_s (", c.cluster.heartbeat_timeout_s,
                                             ") must exceed heartbeat_interval_s (", c.cluster.heartbeat_interval_s,

@@ -541,7 +541,7 @@ TEST(ConfigTest, StagesReadGradientCheckpointingAndBf16AutocastAndNeedFloat32Wei
   auto again = parse_run_config(to_toml(*config), "resolved.toml");
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(to_toml(*again), to_toml(*config));
-  for (const std::string section : {"sft", "dpo"}) {
+  for (const std::string section : {"sft", "dpo", "grpo"}) {
     const Status status = parse_error(std::string(kRunAndTask) + "[model]\nnum_layers = 2\ndtype = \"bfloat16\"\n[" +
                                       section + "]\nbf16_autocast = true\n");
     EXPECT_NE(status.message().find("test.toml: [" + section + "] bf16_autocast needs [model] dtype = \"float32\""),
