@@ -41,6 +41,7 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 
+#include "bench/model_shapes.h"
 #include "learner/sft_trainer.h"
 #include "model/llama.h"
 
@@ -267,19 +268,7 @@ struct GpuModel {
 };
 
 std::vector<GpuModel> gpu_models() {
-  core::TransformerConfig small;
-  small.architecture = core::Architecture::kQwen3;
-  small.vocab_size = 151936;
-  small.hidden_size = 1024;
-  small.intermediate_size = 3072;
-  small.num_layers = 28;
-  small.num_heads = 16;
-  small.num_kv_heads = 8;
-  small.explicit_head_dim = 128;
-  small.max_position_embeddings = 4096;
-  small.rope_theta = 1000000.0;
-  small.rms_norm_eps = 1e-6;
-  small.tie_word_embeddings = true;
+  const core::TransformerConfig small = qwen3_0_6b_shape();
   core::TransformerConfig large = small;
   large.architecture = core::Architecture::kQwen2;
   large.hidden_size = 1536;

@@ -57,6 +57,7 @@
 #include "actors/rollout/engine.h"
 #include "actors/rollout/intra_op_threads.h"
 #include "bench/competing_load.h"
+#include "bench/model_shapes.h"
 #include "bench/rollout_workload.h"
 #include "core/command_line.h"
 #include "core/str_cat.h"
@@ -320,16 +321,7 @@ int run_gpu(bool quick) {
     std::fprintf(stderr, "bench_rollout --gpu: no CUDA device (this LibTorch has no CUDA, or no GPU is visible)\n");
     return 2;
   }
-  core::TransformerConfig config = rollout_model_config(/*quick=*/false);
-  config.vocab_size = 151936;
-  config.hidden_size = 1024;
-  config.intermediate_size = 3072;
-  config.num_layers = 28;
-  config.num_heads = 16;
-  config.num_kv_heads = 8;
-  config.explicit_head_dim = 128;
-  config.max_position_embeddings = 4096;
-  config.rope_theta = 1000000.0;
+  const core::TransformerConfig config = qwen3_0_6b_shape();
   model::Llama model = random_model(config, 1);
   model->to(at::Device(at::kCUDA), at::kBFloat16);
   const int64_t prompt_tokens = 128;

@@ -27,6 +27,7 @@
 #include <ATen/ATen.h>
 #include <torch/optim/adamw.h>
 
+#include "bench/model_shapes.h"
 #include "model/batch_layout.h"
 #include "model/llama.h"
 #include "weights_sync/communicator.h"
@@ -225,19 +226,8 @@ core::TransformerConfig quickstart_config() {
 }
 
 core::TransformerConfig qwen3_shaped_config() {
-  core::TransformerConfig config;
-  config.architecture = core::Architecture::kQwen3;
-  config.vocab_size = 151936;
-  config.hidden_size = 1024;
-  config.intermediate_size = 3072;
-  config.num_layers = 2;  // of Qwen3-0.6B's 28
-  config.num_heads = 16;
-  config.num_kv_heads = 8;
-  config.explicit_head_dim = 128;
+  core::TransformerConfig config = bench::qwen3_0_6b_shape(/*layers=*/2);
   config.max_position_embeddings = 64;
-  config.rope_theta = 1e6;
-  config.rms_norm_eps = 1e-6;
-  config.tie_word_embeddings = true;
   return config;
 }
 
